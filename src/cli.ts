@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * The `fieldhub` command.
+ *   fieldhub serve [--config FILE]
+ *   fieldhub <module> <command> [args] [--config FILE]   (e.g. fieldhub push enqueue 42 load_objects)
+ */
+import pino from 'pino';
+import { openStore } from './app.js';
+import { ConfigError, loadConfig } from './core/config.js';
+import { StoreVersionError } from './core/db.js';
+import { startServer } from './main.js';
+import { modules } from './modules/index.js';
+
+function usage(): string {
+  const lines = ['usage: fieldhub serve [--config FILE]'];
+  for (const m of modules) {
+    for (const [name, c] of Object.entries(m.commands ?? {})) lines.push(`       fieldhub ${m.name} ${name} ${c.usage}`.trimEnd() + `   ${c.summary}`);
+  }
+  lines.push('', 'options: --config FILE (or FIELDHUB_CONFIG; default config/default.json)');
+  return lines.join('\n');
+}
+
+/** Takes `--config FILE` / `--config=FILE` out of argv. */
+export function takeConfigFlag(argv: string[]): { file?: string; rest: string[] } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config') file = argv[++i];
+    else if (a.startsWith('--config=')) file = a.slice('--config='.length);
+    else rest.push(a);
+  }
+  return { file, rest };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { file, rest } = takeConfigFlag(argv);
+  const [cmd, sub, ...args] = rest;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    console.log(usage());
+    return cmd ? 0 : 2;
+  }
+  if (cmd === 'serve') {
+    await startServer(loadConfig({ file }));
+    return -1; // keep running
+  }
+  const mod = modules.find((m) => m.name === cmd);
+  const command = sub ? mod?.commands?.[sub] : undefined;
+  if (!mod || !command) {
+    console.error(`fieldhub: unknown command "${[cmd, sub].filter(Boolean).join(' ')}"\n${usage()}`);
+    return 2;
+  }
+  const config = loadConfig({ file });
+  const log = pino({ level: config.server.logLevel === 'info' ? 'warn' : config.server.logLevel }, pino.destination(2));
+  const store = openStore(config);
+  try {
+    return await command.run(args, { config, store, log, out: (l) => process.stdout.write(l + '\n') });
+  } finally {
+    store.close();
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain || process.argv[1]?.endsWith('/fieldhub') || process.argv[1]?.endsWith('cli.js') || process.argv[1]?.endsWith('cli.ts')) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError || err instanceof StoreVersionError) {
+        console.error(`fieldhub: ${err.message}`);
+      } else {
+        console.error(`fieldhub: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,122 @@
+/**
+ * Error classification shared by every module's error handler. Each module answers in its
+ * peer's own shape; this file only decides the status and a short reason, so that the same
+ * failure (oversize body, bad JSON, wrong content type, validation) gets the same status everywhere.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { STATUS_CODES } from 'node:http';
+
+/** An error a service throws to answer with a given status. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ValidationIssue {
+  /** where: 'body' | 'querystring' | 'headers' | 'params', then the path inside it */
+  loc: Array<string | number>;
+  msg: string;
+  type: string;
+}
+
+export interface Classified {
+  statusCode: number;
+  /** the HTTP reason phrase, e.g. "Payload Too Large" */
+  error: string;
+  /** a short message safe to show the client (never a stack, never a 5xx internal message) */
+  message: string;
+  validation?: ValidationIssue[];
+}
+
+export function reason(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
+
+const FASTIFY_CODES: Record<string, number> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 413,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 415,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 400,
+  FST_ERR_CTP_EMPTY_JSON_BODY: 400,
+  FST_ERR_CTP_INVALID_JSON_BODY: 400,
+  FST_ERR_CTP_EMPTY_TYPE: 400,
+  FST_ERR_CTP_INVALID_TYPE: 415,
+  FST_ERR_VALIDATION: 400,
+  FST_REQ_FILE_TOO_LARGE: 413,
+  FST_FILES_LIMIT: 413,
+  FST_PARTS_LIMIT: 413,
+  FST_FIELDS_LIMIT: 413,
+  FST_PROTO_VIOLATION: 400,
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 415,
+  FST_ERR_BAD_URL: 400,
+  FST_ERR_ASYNC_CONSTRAINT: 400,
+};
+
+function issuesOf(err: FastifyError): ValidationIssue[] | undefined {
+  if (!err?.validation) return undefined;
+  const ctx = (err as { validationContext?: string }).validationContext ?? 'body';
+  const zod = hasZodFastifySchemaValidationErrors(err);
+  return err.validation.map((v) => ({
+    loc: [ctx, ...String(v.instancePath ?? '').split('/').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x))],
+    msg: v.message ?? 'invalid',
+    type: zod ? String(v.keyword) : (v.keyword ?? 'invalid'),
+  }));
+}
+
+export function classify(err: unknown): Classified {
+  const e = err as FastifyError & { status?: number };
+  if (err instanceof HttpError) {
+    return { statusCode: err.statusCode, error: reason(err.statusCode), message: err.message };
+  }
+  const validation = issuesOf(e);
+  if (validation) {
+    return { statusCode: 400, error: reason(400), message: e.message, validation };
+  }
+  const byCode = e?.code ? FASTIFY_CODES[e.code] : undefined;
+  const status = byCode ?? (e instanceof SyntaxError ? 400 : (e?.statusCode ?? e?.status));
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { statusCode: status, error: reason(status), message: e.message || reason(status) };
+  }
+  const s = typeof status === 'number' && status >= 500 && status < 600 ? status : 500;
+  return { statusCode: s, error: reason(s), message: reason(s) };
+}
+
+/** Logs a classified error at the right level: 5xx with the stack, 4xx as a short info line. */
+export function logError(req: FastifyRequest, err: unknown, c: Classified): void {
+  if (c.statusCode >= 500) req.log.error({ err, method: req.method, url: req.routeOptions?.url }, 'request failed');
+  else req.log.info({ statusCode: c.statusCode, reason: c.message }, 'request rejected');
+}
+
+/** Installs an error handler and a 404 handler on an encapsulated scope, shaping bodies with `shape`. */
+export function installErrorFormat(
+  scope: FastifyInstance,
+  shape: (c: Classified, req: FastifyRequest) => unknown,
+  opts: { notFound?: boolean } = {},
+): void {
+  scope.setErrorHandler((err, req, reply: FastifyReply) => {
+    const c = classify(err);
+    logError(req, err, c);
+    const headers = (err as { headers?: Record<string, string> }).headers;
+    if (headers) reply.headers(headers);
+    return reply.code(c.statusCode).type('application/json; charset=utf-8').send(shape(c, req));
+  });
+  if (opts.notFound !== false) {
+    scope.setNotFoundHandler((req, reply) => {
+      const c: Classified = { statusCode: 404, error: reason(404), message: `Route ${req.method} ${req.url.split('?')[0]} not found` };
+      return reply.code(404).type('application/json; charset=utf-8').send(shape(c, req));
+    });
+  }
+}
+
+/** The core shape (also the admin API's): Fastify's own `{statusCode, error, message}`. */
+export function coreShape(c: Classified): unknown {
+  return c.validation
+    ? { statusCode: c.statusCode, error: c.error, message: c.message, validation: c.validation }
+    : { statusCode: c.statusCode, error: c.error, message: c.message };
+}

@@ -1,0 +1,50 @@
+/** File helpers: atomic writes and paths that cannot leave their base directory. */
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+
+/** fsyncs a directory so that a rename inside it survives a crash. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a file atomically and durably: temp name in the same folder, fsync, rename, fsync of
+ * the folder (write-file-atomic does the first three). A reader sees the old or the new file, never part.
+ */
+export async function writeFileDurable(file: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, data, { fsync: true, mode: opts.mode });
+  fsyncDir(path.dirname(file));
+}
+
+/** writeFileDurable, synchronous (for use inside a request that must not interleave). */
+export function writeFileDurableSync(file: string, data: string | Buffer, opts: { mode?: number } = {}): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomic.sync(file, data, { fsync: true, mode: opts.mode });
+  fsyncDir(path.dirname(file));
+}
+
+export class UnsafePathError extends Error {
+  override name = 'UnsafePathError';
+}
+
+/**
+ * Joins `parts` under `base` and refuses any result outside it (`..`, absolute parts, NUL).
+ * Use for every path built from input.
+ */
+export function safeJoin(base: string, ...parts: string[]): string {
+  for (const p of parts) {
+    if (p.includes('\0')) throw new UnsafePathError('path contains NUL');
+  }
+  const root = path.resolve(base);
+  const full = path.resolve(root, ...parts);
+  if (full !== root && !full.startsWith(root + path.sep)) throw new UnsafePathError(`path escapes ${root}`);
+  return full;
+}

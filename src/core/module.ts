@@ -1,0 +1,74 @@
+/**
+ * The contract between the core and a module. A module is an encapsulated Fastify plugin plus
+ * its migrations and CLI commands; it reaches the shared parts through the app's decorations
+ * (`app.config`, `app.store`, `app.scheduler`, `app.metrics`) and never imports another module.
+ */
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Migration, Store } from './db.js';
+import type { Metrics } from './metrics.js';
+import type { Scheduler } from './scheduler.js';
+
+export type ModuleName = 'sync' | 'push' | 'conduit' | 'patriot';
+
+export interface CliContext {
+  config: Config;
+  store: Store;
+  log: Logger;
+  /** where command output goes (stdout in the CLI, a buffer in tests) */
+  out: (line: string) => void;
+}
+
+export interface CliCommand {
+  /** e.g. "enqueue DEVICE_ID ENDPOINT [--body JSON]" */
+  usage: string;
+  summary: string;
+  /** returns the process exit code */
+  run(args: string[], ctx: CliContext): Promise<number> | number;
+}
+
+export interface FieldhubModule {
+  name: ModuleName;
+  migrations: readonly Migration[];
+  /** registered at the root, encapsulated; registers its own prefixed scopes and error formats */
+  plugin: FastifyPluginAsync;
+  /** `fieldhub <module> <command> ...` */
+  commands?: Record<string, CliCommand>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    store: Store;
+    scheduler: Scheduler;
+    metrics: Metrics;
+    /** onRequest hook that requires the admin bearer token */
+    requireAdmin: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  }
+}
+
+export function defineModule(m: FieldhubModule): FieldhubModule {
+  return m;
+}
+
+/** A Fastify instance whose route schemas are zod schemas (validation, types and OpenAPI from one source). */
+export type ZodApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+export type { FastifyInstance };

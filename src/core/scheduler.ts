@@ -1,0 +1,131 @@
+/**
+ * In-process job runner on croner. A job never overlaps itself (scheduled and on-demand runs
+ * share one lock), failures are logged and counted, and stop() waits for a running job.
+ */
+import { Cron } from 'croner';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Metrics } from './metrics.js';
+
+export type JobFn = (signal: AbortSignal) => Promise<unknown> | unknown;
+
+interface Job {
+  name: string;
+  cron?: Cron;
+  fn: JobFn;
+  running?: Promise<JobResult>;
+  lastRun?: JobResult;
+}
+
+export interface JobResult {
+  job: string;
+  startedAt: string;
+  finishedAt: string;
+  ok: boolean;
+  /** set when the job was already running and this call did not start another run */
+  skipped?: boolean;
+  value?: unknown;
+  error?: string;
+}
+
+export class Scheduler {
+  private readonly jobs = new Map<string, Job>();
+  private readonly abort = new AbortController();
+  private started = false;
+  private stopped = false;
+
+  constructor(
+    private readonly log: Pick<FastifyBaseLogger, 'error'>,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  /**
+   * Registers a job. `cron` (5 or 6 fields, local time) schedules it once start() is called;
+   * without `cron` it runs only on demand through run().
+   */
+  register(name: string, fn: JobFn, opts: { cron?: string; timezone?: string } = {}): void {
+    if (this.jobs.has(name)) throw new Error(`job ${name} registered twice`);
+    const job: Job = { name, fn };
+    if (opts.cron) {
+      job.cron = new Cron(opts.cron, { paused: true, timezone: opts.timezone, name: `fieldhub:${name}:${Math.random()}` }, () => {
+        void this.run(name);
+      });
+    }
+    this.jobs.set(name, job);
+  }
+
+  start(): void {
+    if (this.stopped) throw new Error('scheduler stopped');
+    this.started = true;
+    for (const j of this.jobs.values()) j.cron?.resume();
+  }
+
+  get running(): boolean {
+    return this.started && !this.stopped;
+  }
+
+  /** Runs a job now, or, when it is already running, waits for that run and reports it as skipped. */
+  async run(name: string): Promise<JobResult> {
+    const job = this.jobs.get(name);
+    if (!job) throw new Error(`no job ${name}`);
+    if (job.running) {
+      const r = await job.running;
+      return { ...r, skipped: true };
+    }
+    if (this.stopped) return { job: name, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), ok: false, skipped: true, error: 'scheduler stopped' };
+    const p = this.execute(job);
+    job.running = p;
+    try {
+      return await p;
+    } finally {
+      job.running = undefined;
+    }
+  }
+
+  private async execute(job: Job): Promise<JobResult> {
+    const startedAt = new Date();
+    const end = this.metrics?.jobDuration.startTimer({ job: job.name });
+    try {
+      const value = await job.fn(this.abort.signal);
+      end?.({ result: 'ok' });
+      this.metrics?.jobRuns.inc({ job: job.name, result: 'ok' });
+      const r: JobResult = { job: job.name, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), ok: true, value };
+      job.lastRun = r;
+      return r;
+    } catch (err) {
+      end?.({ result: 'error' });
+      this.metrics?.jobRuns.inc({ job: job.name, result: 'error' });
+      this.log.error({ err, job: job.name }, 'job failed');
+      const r: JobResult = {
+        job: job.name,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+      };
+      job.lastRun = r;
+      return r;
+    }
+  }
+
+  isRunning(name: string): boolean {
+    return Boolean(this.jobs.get(name)?.running);
+  }
+
+  list(): Array<{ name: string; cron?: string; next?: string; running: boolean; lastRun?: JobResult }> {
+    return [...this.jobs.values()].map((j) => ({
+      name: j.name,
+      cron: j.cron?.getPattern(),
+      next: j.cron?.nextRun()?.toISOString(),
+      running: Boolean(j.running),
+      lastRun: j.lastRun,
+    }));
+  }
+
+  /** Stops scheduling, signals running jobs to wind down, and waits for them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const j of this.jobs.values()) j.cron?.stop();
+    this.abort.abort();
+    await Promise.allSettled([...this.jobs.values()].map((j) => j.running));
+  }
+}

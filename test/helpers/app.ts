@@ -1,0 +1,77 @@
+/**
+ * Test helpers: a fresh data dir per test, the real app factory, real listening servers,
+ * and the log lines the app wrote.
+ */
+import type { FastifyInstance } from 'fastify';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { buildApp, type BuildOptions } from '../../src/app.js';
+import { loadConfig, type Config, type ConfigInput } from '../../src/core/config.js';
+
+export function tempDir(prefix = 'fieldhub-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Config for a test: defaults, data dir in a temp folder, no config file, no environment. */
+export function testConfig(overrides: ConfigInput | Record<string, unknown> = {}, dataDir = tempDir()): Config {
+  return loadConfig({
+    file: path.join(import.meta.dirname, 'empty-config.json'),
+    env: {},
+    overrides: { dataDir, server: { logLevel: 'info' }, admin: { token: 'admin-secret-token' }, ...overrides },
+  });
+}
+
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, cb: () => void) {
+    for (const l of chunk.toString('utf8').split('\n')) if (l) this.lines.push(l);
+    cb();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+  json(): Array<Record<string, unknown>> {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  logs: LogCapture;
+  /** base URL once listen() was called */
+  url: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function makeApp(
+  overrides: ConfigInput | Record<string, unknown> = {},
+  opts: BuildOptions & { dataDir?: string; keepDataDir?: boolean } = {},
+): Promise<TestApp> {
+  const config = testConfig(overrides, opts.dataDir);
+  const logs = new LogCapture();
+  const app = await buildApp(config, { logStream: logs, defaultMetrics: false, ...opts });
+  const t: TestApp = {
+    app,
+    config,
+    logs,
+    url: '',
+    async listen() {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const addr = app.server.address();
+      if (!addr || typeof addr === 'string') throw new Error('no address');
+      t.url = `http://127.0.0.1:${addr.port}`;
+      return t.url;
+    },
+    async close() {
+      await app.close();
+      if (!opts.keepDataDir && !opts.dataDir) rmSync(config.dataDir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
+
+export const ADMIN = { authorization: 'Bearer admin-secret-token' };
