@@ -1,6 +1,6 @@
 /** File helpers: atomic writes and paths that cannot leave their base directory. */
 import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 
@@ -14,6 +14,16 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** fsyncs a directory without blocking the event loop. */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Writes a file atomically and durably: temp name in the same folder, fsync, rename, fsync of
  * the folder (write-file-atomic does the first three). A reader sees the old or the new file, never part.
@@ -21,7 +31,7 @@ export function fsyncDir(dir: string): void {
 export async function writeFileDurable(file: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, data, { fsync: true, mode: opts.mode });
-  fsyncDir(path.dirname(file));
+  await fsyncDirAsync(path.dirname(file));
 }
 
 /** writeFileDurable, synchronous (for use inside a request that must not interleave). */
