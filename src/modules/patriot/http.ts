@@ -114,9 +114,8 @@ export class RequestLog {
 
   write(req: FastifyRequest, status: number, ms: number, keyName: string | undefined): void {
     const p = req.url.split('?')[0]!.replace(/[^\x21-\x7e]/g, '?').slice(0, 200);
-    const h = req.headers['x-client-id'];
-    const b = (req.body as { client_id?: unknown } | undefined)?.client_id;
-    const raw = typeof h === 'string' ? h : b;
+    const h: unknown = req.headers['x-client-id'];
+    const raw = h ?? (req.body as { client_id?: unknown } | undefined)?.client_id;
     const id = raw !== undefined && /^\d{1,12}$/.test(String(raw).trim()) ? String(raw).trim() : '-';
     this.out.write(`${new Date().toISOString()} key_name=${keyName ?? '-'} ${req.method} ${p} client_id=${id} status=${status} duration_ms=${ms.toFixed(1)}\n`);
   }
