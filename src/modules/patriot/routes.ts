@@ -98,10 +98,17 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       });
     }
 
-    /** Runs a change in one transaction, then rewrites the client's XML before answering. */
+    /**
+     * Runs a change and the state-row update (status 'changed', xml_version + 1) in one transaction,
+     * then rewrites the client's XML before answering.
+     */
     async function change<T>(k: string, id: number, fn: () => T): Promise<T> {
-      const r = store.transaction(fn);
-      await svc.writeClientXml(k, id);
+      const r = store.transaction(() => {
+        const out = fn();
+        if (store.exists(k, id)) store.markChanged(k, id);
+        return out;
+      });
+      await svc.writeClientXml(k, id, { marked: true });
       return r;
     }
 

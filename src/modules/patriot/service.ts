@@ -48,14 +48,13 @@ export class PatriotService {
    * (Re)writes one client's XML from the store. Returns true when a file was written; false when
    * the client does not exist (its file is removed) or its key is no longer in keys.json (nothing
    * written: the port that names it in Patriot is unknown; logged).
+   * The state row is set (status 'changed', xml_version + 1) before the file is written.
    */
-  writeClientXml(keyName: string, clientId: number): Promise<boolean> {
+  writeClientXml(keyName: string, clientId: number, opts: { marked?: boolean } = {}): Promise<boolean> {
     const file = this.xmlPath(keyName, clientId);
     const prev = this.queue.get(file) ?? Promise.resolve();
-    const next = prev.then(
-      () => this.writeNow(keyName, clientId, file),
-      () => this.writeNow(keyName, clientId, file),
-    );
+    const write = () => this.writeNow(keyName, clientId, file, opts.marked === true);
+    const next = prev.then(write, write);
     this.queue.set(file, next);
     const cleanup = () => {
       if (this.queue.get(file) === next) this.queue.delete(file);
@@ -64,7 +63,8 @@ export class PatriotService {
     return next;
   }
 
-  private async writeNow(keyName: string, clientId: number, file: string): Promise<boolean> {
+  /** `marked`: the caller already set the state row in the transaction of its change (saves a commit). */
+  private async writeNow(keyName: string, clientId: number, file: string, marked: boolean): Promise<boolean> {
     const client = this.store.getClient(keyName, clientId);
     if (!client) {
       await unlink(file).catch((e: NodeJS.ErrnoException) => {
@@ -78,7 +78,7 @@ export class PatriotService {
       return false;
     }
     const xml = buildClientXml(key, client);
-    this.store.markChanged(keyName, clientId);
+    if (!marked) this.store.markChanged(keyName, clientId);
     await writeFileDurable(file, xml);
     return true;
   }
