@@ -97,7 +97,9 @@ export function parseKeys(text: string): ApiKey[] {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`not valid JSON: ${(e as Error).message}`);
+    // V8's message quotes the text around the error, which may hold a key: report the position only
+    const pos = /position (\d+)/.exec((e as Error).message);
+    throw new Error(`not valid JSON${pos ? ` (at position ${pos[1]})` : ''}`);
   }
   const r = keysFileSchema.safeParse(raw);
   if (!r.success) {
