@@ -1,0 +1,366 @@
+/**
+ * The hub and node logic: storing received payloads as NetAlertX's files, processing them off the
+ * request path (one worker, restart-safe: the queue is the `received` rows of sync_received),
+ * serving this instance's devices, and the pull / push jobs.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { readFile, rename, unlink } from 'node:fs/promises';
+import { z } from 'zod';
+import { redactUrl } from '../../core/auth.js';
+import type { Config } from '../../core/config.js';
+import type { Store } from '../../core/db.js';
+import { HttpError } from '../../core/errors.js';
+import { fsyncDir, safeJoin, writeFileDurable } from '../../core/files.js';
+import type { Metrics } from '../../core/metrics.js';
+import { encryptData } from './crypto.js';
+import { DEVICES_PLUGIN, decodePayload, parserFor, PayloadError, type Decoded } from './payload.js';
+import { SyncStore, type DeviceRow, type ReceivedRow, type Source } from './store.js';
+import { NAME_RE } from './schemas.js';
+
+const TAG = '[Plugin: SYNC]';
+
+export const fileNames = (plugin: string, node: string, seq: number) => ({
+  encoded: `last_result.${plugin}.encoded.${node}.${seq}.log`,
+  decoded: `last_result.${plugin}.decoded.${node}.${seq}.log`,
+  processed: `processed_last_result.${plugin}.${node}.${seq}.log`,
+  failed: `failed_last_result.${plugin}.encoded.${node}.${seq}.log`,
+});
+
+/** Keys every served device carries, in this order (the original hub inserts by the first device's keys). */
+const CANONICAL: Array<[string, unknown]> = [
+  ['devMac', ''],
+  ['devName', ''],
+  ['devVendor', ''],
+  ['devLastIP', ''],
+  ['devPresentLastScan', 0],
+  ['devLastConnection', ''],
+  ['devFirstConnection', ''],
+  ['devGUID', ''],
+  ['devSyncHubNode', ''],
+];
+
+export function deviceOut(r: DeviceRow): Record<string, unknown> {
+  const f = JSON.parse(r.fields) as Record<string, unknown>;
+  f.devMac = r.mac;
+  if (r.name !== null) f.devName = r.name;
+  if (r.vendor !== null) f.devVendor = r.vendor;
+  if (r.last_ip !== null) f.devLastIP = r.last_ip;
+  if (r.present_last_scan !== null) f.devPresentLastScan = r.present_last_scan;
+  if (r.last_connection !== null) f.devLastConnection = r.last_connection;
+  f.devSyncHubNode = r.sync_hub_node;
+  return f;
+}
+
+const nodeAnswer = z.object({
+  node_name: z.string().regex(NAME_RE, 'node_name must be 1..64 characters of [A-Za-z0-9_-]'),
+  data_base64: z.string().min(1),
+});
+
+function errText(e: unknown): string {
+  if (e instanceof Error) {
+    if (e.name === 'TimeoutError') return 'timed out';
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code) return `${e.message} (${cause.code})`;
+    return e.message;
+  }
+  return String(e);
+}
+
+/** A URL fit for notifications and logs: no user info, no secret query parameters. */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return redactUrl(u.toString());
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export interface SyncServiceOptions {
+  config: Config['sync'];
+  dataDir: string;
+  store: Store;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+}
+
+export class SyncService {
+  readonly dir: string;
+  readonly db: SyncStore;
+  private readonly cfg: Config['sync'];
+  private readonly log: FastifyBaseLogger;
+  private readonly store: Store;
+  private readonly inflight = new Set<number>();
+  private running?: Promise<void>;
+  private again = false;
+  private closed = false;
+  private readonly payloads;
+  private readonly deviceCounter;
+  private readonly processSeconds;
+
+  constructor(o: SyncServiceOptions) {
+    this.cfg = o.config;
+    this.log = o.log;
+    this.store = o.store;
+    this.dir = safeJoin(o.dataDir, 'log', 'plugins');
+    this.db = new SyncStore(o.store);
+    this.payloads = o.metrics.counter('fieldhub_sync_payloads_total', 'Sync payloads by source and result', ['source', 'result'] as const);
+    this.deviceCounter = o.metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', ['result'] as const);
+    this.processSeconds = o.metrics.histogram('fieldhub_sync_process_seconds', 'Time to decode and apply one payload', [], [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30]);
+  }
+
+  private path(name: string): string {
+    return safeJoin(this.dir, name);
+  }
+
+  /**
+   * Stores a payload: next sequence number and the `received` row in one transaction, then the raw
+   * data as last_result.<plugin>.encoded.<node>.<seq>.log (atomic, fsynced). Resolves once stored.
+   */
+  async receive(p: { plugin: string; node: string; data: string; source: Source; clientFilePath?: string }): Promise<{ seq: number; file: string }> {
+    const bytes = Buffer.byteLength(p.data);
+    let names = fileNames(p.plugin, p.node, 0);
+    const { id, seq } = this.db.receive({
+      plugin: p.plugin,
+      node: p.node,
+      source: p.source,
+      bytes,
+      clientFilePath: p.clientFilePath,
+      note: (s) => {
+        names = fileNames(p.plugin, p.node, s);
+        return p.source === 'pull'
+          ? `${TAG} Device data from node "${p.node}" received (${names.encoded})`
+          : `${TAG} Data received (${names.encoded})`;
+      },
+    });
+    this.inflight.add(id);
+    try {
+      await writeFileDurable(this.path(names.encoded), p.data);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      this.log.error({ err: e, plugin: p.plugin, node: p.node, seq }, 'sync: storing a payload failed');
+      this.payloads.inc({ source: p.source, result: 'lost' });
+      try {
+        this.db.markFailed(id, 'lost', `store failed: ${code}`, `${TAG} Failed to store data (${names.encoded}): ${code}`);
+      } catch (e2) {
+        this.log.error({ err: e2 }, 'sync: recording a store failure failed');
+      }
+      throw new HttpError(500, `${TAG} Failed to store data: ${code}`);
+    } finally {
+      this.inflight.delete(id);
+    }
+    this.payloads.inc({ source: p.source, result: 'received' });
+    this.kick();
+    return { seq, file: names.encoded };
+  }
+
+  /** Starts the worker if it is not running (it drains every `received` row, oldest first). */
+  kick(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.again = false;
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) this.kick();
+    });
+  }
+
+  /** Resolves when the worker has nothing left to do. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    const tried = new Set<number>();
+    for (;;) {
+      const rows = this.db.pendingRows(100).filter((r) => !this.inflight.has(r.id) && !tried.has(r.id));
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        if (this.closed) return;
+        tried.add(r.id);
+        await this.processOne(r);
+      }
+    }
+  }
+
+  private fail(r: ReceivedRow, status: 'failed' | 'lost', reason: string): void {
+    this.payloads.inc({ source: r.source, result: status });
+    const names = fileNames(r.plugin, r.node, r.seq);
+    this.log.warn({ plugin: r.plugin, node: r.node, seq: r.seq, reason }, 'sync: payload not processed');
+    try {
+      this.db.markFailed(r.id, status, reason, `${TAG} Failed to process ${names.encoded} from "${r.node}": ${reason}`);
+    } catch (e) {
+      this.log.error({ err: e }, 'sync: recording a processing failure failed');
+    }
+  }
+
+  /** Decodes, applies and renames one stored payload. Never throws. */
+  private async processOne(r: ReceivedRow): Promise<void> {
+    const names = fileNames(r.plugin, r.node, r.seq);
+    const end = this.processSeconds.startTimer();
+    let current: string | undefined; // the file that holds the payload right now
+    try {
+      let decoded: Decoded | { text: string; parsed: ReturnType<ReturnType<typeof parserFor>> };
+      try {
+        const raw = await readFile(this.path(names.encoded), 'utf8');
+        current = names.encoded;
+        decoded = decodePayload(raw, { plugin: r.plugin, passphrase: this.cfg.encryptionKey, source: r.source });
+        await writeFileDurable(this.path(names.decoded), decoded.text);
+        await unlink(this.path(names.encoded));
+        current = names.decoded;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || current) throw e;
+        // a restart after the decoded file was written: carry on from it
+        try {
+          const text = await readFile(this.path(names.decoded), 'utf8');
+          current = names.decoded;
+          decoded = { text, parsed: parserFor(r.plugin)(text) };
+        } catch (e2) {
+          if ((e2 as NodeJS.ErrnoException).code === 'ENOENT' && !current) {
+            this.fail(r, 'lost', 'the stored file is missing (never acknowledged, or removed)');
+            return;
+          }
+          throw e2;
+        }
+      }
+      const parsed = decoded.parsed;
+      if (parsed.kind === 'devices') {
+        const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, (ins, upd) => {
+          const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
+          return `${TAG} Processed ${names.encoded} from "${r.node}": inserted "${ins}" new devices, updated ${upd}${skipped}`;
+        });
+        this.deviceCounter.inc({ result: 'inserted' }, inserted);
+        this.deviceCounter.inc({ result: 'updated' }, updated);
+        if (parsed.skipped) this.deviceCounter.inc({ result: 'skipped' }, parsed.skipped);
+      } else {
+        this.db.applyRows(r.id, r.plugin, r.node, r.seq, parsed.rows, `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`);
+      }
+      await rename(this.path(names.decoded), this.path(names.processed));
+      fsyncDir(this.dir);
+      this.payloads.inc({ source: r.source, result: 'processed' });
+    } catch (e) {
+      const reason = e instanceof PayloadError ? e.message : errText(e);
+      if (!(e instanceof PayloadError)) this.log.error({ err: e, plugin: r.plugin, node: r.node, seq: r.seq }, 'sync: processing failed');
+      if (current) {
+        try {
+          await rename(this.path(current), this.path(current === names.encoded ? names.failed : `failed_${names.decoded}`));
+          fsyncDir(this.dir);
+        } catch (e2) {
+          this.log.error({ err: e2 }, 'sync: renaming a failed payload failed');
+        }
+      }
+      this.fail(r, 'failed', reason);
+    } finally {
+      end();
+    }
+  }
+
+  /** This instance's devices table as NetAlertX's table_devices.json: `{"data": [...]}`, same keys on every device. */
+  devicesJson(): string {
+    const devices: Array<Record<string, unknown>> = [];
+    const extra = new Set<string>();
+    const canonical = new Set(CANONICAL.map(([k]) => k));
+    for (const r of this.db.devices()) {
+      const d = deviceOut(r);
+      for (const k of Object.keys(d)) if (!canonical.has(k)) extra.add(k);
+      devices.push(d);
+    }
+    const out = devices.map((d) => {
+      const o: Record<string, unknown> = {};
+      for (const [k, def] of CANONICAL) o[k] = d[k] ?? def;
+      for (const k of extra) o[k] = d[k] ?? null;
+      return o;
+    });
+    return JSON.stringify({ data: out });
+  }
+
+  private signal(parent: AbortSignal): AbortSignal {
+    return AbortSignal.any([parent, AbortSignal.timeout(this.cfg.pullTimeoutSeconds * 1000)]);
+  }
+
+  private notify(level: 'info' | 'alert', text: string): void {
+    try {
+      this.store.notify('sync', level, text);
+    } catch (e) {
+      this.log.error({ err: e }, 'sync: writing a notification failed');
+    }
+  }
+
+  /** The pull job: GET <node>/sync of every configured node, stored and processed as that node's push. Never throws. */
+  async pull(parent: AbortSignal): Promise<Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }>> {
+    const out: Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }> = [];
+    if (!this.cfg.apiToken) {
+      if (this.cfg.pullNodes.length) this.notify('alert', `${TAG} Pull skipped: sync.apiToken is not configured`);
+      return out;
+    }
+    for (const base of this.cfg.pullNodes) {
+      const url = `${base.replace(/\/+$/, '')}/sync`;
+      const shown = displayUrl(url);
+      try {
+        const res = await fetch(url, { headers: { authorization: `Bearer ${this.cfg.apiToken}`, accept: 'application/json' }, signal: this.signal(parent) });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`status code ${res.status}`);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new Error('the answer is not JSON');
+        }
+        const ans = nodeAnswer.safeParse(body);
+        if (!ans.success) throw new Error(`unexpected answer: ${ans.error.issues[0]?.path.join('.')}: ${ans.error.issues[0]?.message}`);
+        const { seq } = await this.receive({ plugin: DEVICES_PLUGIN, node: ans.data.node_name, data: ans.data.data_base64, source: 'pull', clientFilePath: shown });
+        out.push({ url: shown, ok: true, node: ans.data.node_name, seq });
+      } catch (e) {
+        const reason = e instanceof HttpError ? e.message : errText(e);
+        this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
+        this.payloads.inc({ source: 'pull', result: 'error' });
+        out.push({ url: shown, ok: false, error: reason });
+      }
+    }
+    return out;
+  }
+
+  /** The push job: POST this instance's devices to <hubUrl>/sync as a NetAlertX node does. Never throws. */
+  async push(parent: AbortSignal): Promise<{ ok: boolean; status?: number; error?: string; devices?: number } | undefined> {
+    const hub = this.cfg.hubUrl;
+    if (!hub) return undefined;
+    const url = `${hub.replace(/\/+$/, '')}/sync`;
+    const shown = displayUrl(url);
+    const what = 'table_devices.json';
+    if (!this.cfg.apiToken) {
+      this.notify('alert', `${TAG} Push skipped: sync.apiToken is not configured`);
+      return { ok: false, error: 'no apiToken' };
+    }
+    try {
+      const json = this.devicesJson();
+      const devices = (JSON.parse(json) as { data: unknown[] }).data.length;
+      const data = this.cfg.encryptionKey ? encryptData(json, this.cfg.encryptionKey) : json;
+      const body = new URLSearchParams({ data, file_path: what, plugin: DEVICES_PLUGIN, node_name: this.cfg.nodeName });
+      const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${this.cfg.apiToken}` }, signal: this.signal(parent) });
+      await res.arrayBuffer();
+      if (res.status === 200) {
+        this.notify('info', `${TAG} Data for "${what}" sent successfully to "${shown}" (${devices} devices)`);
+        this.payloads.inc({ source: 'push', result: 'sent' });
+        return { ok: true, status: 200, devices };
+      }
+      this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}" (Status code: ${res.status})`);
+      this.payloads.inc({ source: 'push', result: 'error' });
+      return { ok: false, status: res.status };
+    } catch (e) {
+      const reason = errText(e);
+      this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}": ${reason}`);
+      this.payloads.inc({ source: 'push', result: 'error' });
+      return { ok: false, error: reason };
+    }
+  }
+}
