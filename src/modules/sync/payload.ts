@@ -78,8 +78,21 @@ export function parseDevices(text: string): Parsed {
 
 /** Another plugin's rows: JSON (`{"data": [...]}` or an array), or NetAlertX's pipe-delimited last_result lines. */
 export function parsePluginRows(text: string): Parsed {
-  const json = jsonRows(text);
-  if (json) return { kind: 'rows', rows: json };
+  let jsonError: PayloadError | undefined;
+  try {
+    const json = jsonRows(text);
+    if (json) return { kind: 'rows', rows: json };
+  } catch (e) {
+    jsonError = e as PayloadError; // a last_result line may start with "{" or "[" too
+  }
+  try {
+    return pipeRows(text);
+  } catch (e) {
+    throw jsonError ? new PayloadError(`${jsonError.message}; not last_result lines either: ${(e as Error).message}`) : e;
+  }
+}
+
+function pipeRows(text: string): Parsed {
   if (text.includes('\0')) throw new PayloadError('payload contains NUL bytes');
   const rows: Array<Record<string, string>> = [];
   const lines = text.split(/\r?\n/);
