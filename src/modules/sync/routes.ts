@@ -103,7 +103,13 @@ export async function syncRoutes(scope: FastifyInstance, service: SyncService): 
         });
       } catch (err) {
         req.log.error({ err }, 'sync: GET /sync failed');
-        return reply.code(500).send({ error: '[Plugin: SYNC] Failed to read the devices table' });
+        const msg = '[Plugin: SYNC] Failed to read the devices table';
+        try {
+          scope.store.notify('sync', 'alert', msg);
+        } catch {
+          // the store itself is failing; the log line above says why
+        }
+        return reply.code(500).send({ error: msg });
       }
     },
   );

@@ -1,10 +1,12 @@
 /** The hub: POST /sync, storage under log/plugins, processing, devices, notifications. */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
-import type { TestApp } from '../../helpers/app.js';
-import { AUTH, device, files, form, pluginDir, processNow, syncApp, TOKEN } from './helpers.js';
+import syncModule from '../../../src/modules/sync/index.js';
+import { makeApp, type TestApp } from '../../helpers/app.js';
+import { AUTH, device, files, form, pluginDir, processNow, syncApp, TOKEN, waitFor } from './helpers.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -193,5 +195,92 @@ describe('sync hub: receiving', () => {
     expect(files(t)).toEqual(['processed_last_result.SYNC.N9.1.log']);
     expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['N9']);
     rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('sync hub: failures and secrets', () => {
+  it('answers 500 when the payload cannot be stored; the sequence number is not reused', async () => {
+    t = await syncApp();
+    mkdirSync(path.join(t.config.dataDir, 'log'), { recursive: true });
+    writeFileSync(pluginDir(t), 'a file where the folder should be');
+    const r = await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' }) });
+    expect(r.statusCode).toBe(500);
+    expect(r.json()).toEqual({ success: false, error: expect.stringMatching(/^\[Plugin: SYNC\] Failed to store data: E[A-Z]+$/) });
+    rmSync(pluginDir(t));
+    const ok = await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' }) });
+    expect(ok.statusCode).toBe(200);
+    await processNow(t);
+    expect(files(t)).toEqual(['processed_last_result.SYNC.N1.2.log']);
+    const rows = t.app.store.db.prepare('SELECT seq, status FROM sync_received ORDER BY id').all();
+    expect(rows).toEqual([{ seq: 1, status: 'lost' }, { seq: 2, status: 'processed' }]);
+    const alerts = t.app.store.listNotifications('sync').filter((n) => n.level === 'alert');
+    expect(alerts.map((n) => n.text)).toEqual([expect.stringMatching(/^\[Plugin: SYNC\] Failed to store data \(last_result\.SYNC\.encoded\.N1\.1\.log\): E/)]);
+  });
+
+  it('GET /sync answers 500 {"error": ...} when the devices table cannot be read', async () => {
+    t = await syncApp();
+    t.app.store.db.exec('DROP TABLE sync_devices');
+    const r = await t.app.inject({ url: '/sync', headers: AUTH });
+    expect(r.statusCode).toBe(500);
+    expect(r.json()).toEqual({ error: '[Plugin: SYNC] Failed to read the devices table' });
+  });
+
+  it('processes on its own right after the answer, and never logs the token, the passphrase or the data', async () => {
+    t = await makeApp({ server: { logLevel: 'trace' }, sync: { apiToken: 'TOKEN-SECRET-1', encryptionKey: 'PASSPHRASE-SECRET-1' } }, { modules: [syncModule] });
+    const url = await t.listen();
+    const data = encryptData(JSON.stringify({ data: [device(1, { devName: 'DATA-SECRET-1' })] }), 'PASSPHRASE-SECRET-1');
+    const r = await fetch(`${url}/sync?token=TOKEN-SECRET-1`, { method: 'POST', body: new URLSearchParams({ data, node_name: 'N1', plugin: 'SYNC' }) });
+    expect(r.status).toBe(200);
+    await fetch(`${url}/sync`, { headers: { authorization: 'Bearer TOKEN-SECRET-1' } });
+    await fetch(`${url}/sync`, { method: 'POST', headers: { authorization: 'Bearer TOKEN-SECRET-1' }, body: new URLSearchParams({ data: 'garbage', node_name: 'N2', plugin: 'SYNC' }) });
+    const seen = await waitFor(async () => {
+      const d = (await (await fetch(`${url}/sync/devices`, { headers: { authorization: 'Bearer TOKEN-SECRET-1' } })).json()) as { total: number };
+      return d.total === 1 ? d : undefined;
+    });
+    expect(seen.total).toBe(1);
+    await waitFor(() => (t!.app.store.db.prepare("SELECT count(*) FROM sync_received WHERE status = 'received'").pluck().get() === 0 ? true : undefined));
+    await t.app.close();
+    expect(t.logs.lines.length).toBeGreaterThan(5);
+    for (const secret of ['TOKEN-SECRET-1', 'PASSPHRASE-SECRET-1', 'DATA-SECRET-1', data.slice(30, 60), 'garbage']) {
+      expect(t.logs.text).not.toContain(secret);
+    }
+  });
+});
+
+describe('sync hub: the real curl', () => {
+  const curl = (args: string[]) =>
+    new Promise<{ code: number; body: string }>((resolve, reject) => {
+      execFile('curl', ['-sS', '-w', '\n%{http_code}', ...args], { timeout: 20_000 }, (err, stdout) => {
+        if (err) return reject(err);
+        const i = stdout.lastIndexOf('\n');
+        resolve({ body: stdout.slice(0, i), code: Number(stdout.slice(i + 1)) });
+      });
+    });
+
+  it.skipIf(!existsSync('/usr/bin/curl'))('accepts the spec example (-F fields), -F data=@file and --data-urlencode', async () => {
+    t = await syncApp();
+    const url = await t.listen();
+    const file = path.join(t.config.dataDir, 'payload.json');
+    writeFileSync(file, JSON.stringify({ data: [device(5)] }));
+    const a = await curl(['-X', 'POST', `${url}/sync`, '-H', `Authorization: Bearer ${TOKEN}`,
+      '-F', 'data={"data":[{"devMac":"00:11:22:33:44:55","devName":"Device 1","devVendor":"Vendor A","devLastIP":"192.168.1.10"}]}',
+      '-F', 'node_name=NODE-01', '-F', 'plugin=SYNC']);
+    expect(a).toEqual({ code: 200, body: '{"message":"Data received and stored successfully"}' });
+    const b = await curl([`${url}/sync`, '-H', `Authorization: Bearer ${TOKEN}`, '-F', `data=@${file}`, '-F', 'node_name=NODE-02', '-F', 'plugin=SYNC']);
+    expect(b.code).toBe(200);
+    const c = await curl([`${url}/sync?token=${TOKEN}`, '--data-urlencode', `data=${JSON.stringify({ data: [device(6)] })}`, '-d', 'node_name=NODE-03', '-d', 'plugin=SYNC']);
+    expect(c.code).toBe(200);
+    const d = await curl([`${url}/sync`, '-F', 'data=x', '-F', 'node_name=../../etc', '-F', 'plugin=SYNC', '-H', `Authorization: Bearer ${TOKEN}`]);
+    expect(d.code).toBe(400);
+    const e = await curl([`${url}/sync`, '-F', 'data=x', '-F', 'node_name=N', '-F', 'plugin=SYNC']);
+    expect(e).toEqual({ code: 403, body: '{"success":false,"message":"ERROR: Not authorized","error":"Forbidden"}' });
+    await processNow(t);
+    const list = (await t.app.inject({ url: '/sync/devices', headers: AUTH })).json().devices as Array<Record<string, unknown>>;
+    expect(list.map((x) => [x.devMac, x.devSyncHubNode])).toEqual([
+      ['00:11:22:33:44:55', 'NODE-01'],
+      ['aa:bb:cc:00:00:05', 'NODE-02'],
+      ['aa:bb:cc:00:00:06', 'NODE-03'],
+    ]);
+    expect(files(t).filter((f) => f.includes('etc'))).toEqual([]);
   });
 });
