@@ -4,7 +4,7 @@
  * serving this instance's devices, and the pull / push jobs.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { readFile, rename, unlink } from 'node:fs/promises';
+import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { redactUrl } from '../../core/auth.js';
 import type { Config } from '../../core/config.js';
@@ -13,7 +13,7 @@ import { HttpError } from '../../core/errors.js';
 import { fsyncDir, safeJoin, writeFileDurable } from '../../core/files.js';
 import type { Metrics } from '../../core/metrics.js';
 import { encryptData } from './crypto.js';
-import { DEVICES_PLUGIN, decodePayload, parserFor, PayloadError, type Decoded } from './payload.js';
+import { DEVICES_PLUGIN, decodePayload, PayloadError, type Decoded } from './payload.js';
 import { SyncStore, type DeviceRow, type ReceivedRow, type Source } from './store.js';
 import { NAME_RE } from './schemas.js';
 
@@ -204,35 +204,45 @@ export class SyncService {
     }
   }
 
-  /** Decodes, applies and renames one stored payload. Never throws. */
+  /** Keeps a payload that could not be processed as failed_...; best effort (the row says failed either way). */
+  private async keepFailed(names: ReturnType<typeof fileNames>): Promise<void> {
+    try {
+      await rename(this.path(names.encoded), this.path(names.failed));
+      await rm(this.path(names.decoded), { force: true });
+      fsyncDir(this.dir);
+    } catch (e) {
+      this.log.error({ err: e }, 'sync: renaming a failed payload failed');
+    }
+  }
+
+  /**
+   * Decodes, applies and renames one stored payload. Never throws. The encoded file stays until the
+   * database holds the result, so a crash at any point leaves either the raw payload (processed again
+   * at start-up) or the committed result.
+   */
   private async processOne(r: ReceivedRow): Promise<void> {
     const names = fileNames(r.plugin, r.node, r.seq);
     const end = this.processSeconds.startTimer();
-    let current: string | undefined; // the file that holds the payload right now
+    let applied = false;
     try {
-      let decoded: Decoded | { text: string; parsed: ReturnType<ReturnType<typeof parserFor>> };
+      let raw: string;
       try {
-        const raw = await readFile(this.path(names.encoded), 'utf8');
-        current = names.encoded;
-        decoded = decodePayload(raw, { plugin: r.plugin, passphrase: this.cfg.encryptionKey, source: r.source });
-        await writeFileDurable(this.path(names.decoded), decoded.text);
-        await unlink(this.path(names.encoded));
-        current = names.decoded;
+        raw = await readFile(this.path(names.encoded), 'utf8');
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || current) throw e;
-        // a restart after the decoded file was written: carry on from it
-        try {
-          const text = await readFile(this.path(names.decoded), 'utf8');
-          current = names.decoded;
-          decoded = { text, parsed: parserFor(r.plugin)(text) };
-        } catch (e2) {
-          if ((e2 as NodeJS.ErrnoException).code === 'ENOENT' && !current) {
-            this.fail(r, 'lost', 'the stored file is missing (never acknowledged, or removed)');
-            return;
-          }
-          throw e2;
-        }
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        this.fail(r, 'lost', 'the stored file is missing (never acknowledged, or removed)');
+        return;
       }
+      let decoded: Decoded;
+      try {
+        decoded = decodePayload(raw, { plugin: r.plugin, passphrase: this.cfg.encryptionKey, source: r.source });
+      } catch (e) {
+        if (!(e instanceof PayloadError)) throw e;
+        await this.keepFailed(names);
+        this.fail(r, 'failed', e.message);
+        return;
+      }
+      await writeFile(this.path(names.decoded), decoded.text);
       const parsed = decoded.parsed;
       if (parsed.kind === 'devices') {
         const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, (ins, upd) => {
@@ -245,21 +255,17 @@ export class SyncService {
       } else {
         this.db.applyRows(r.id, r.plugin, r.node, r.seq, parsed.rows, `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`);
       }
-      await rename(this.path(names.decoded), this.path(names.processed));
-      fsyncDir(this.dir);
+      applied = true;
       this.payloads.inc({ source: r.source, result: 'processed' });
+      await rename(this.path(names.decoded), this.path(names.processed));
+      await unlink(this.path(names.encoded));
+      fsyncDir(this.dir);
     } catch (e) {
-      const reason = e instanceof PayloadError ? e.message : errText(e);
-      if (!(e instanceof PayloadError)) this.log.error({ err: e, plugin: r.plugin, node: r.node, seq: r.seq }, 'sync: processing failed');
-      if (current) {
-        try {
-          await rename(this.path(current), this.path(current === names.encoded ? names.failed : `failed_${names.decoded}`));
-          fsyncDir(this.dir);
-        } catch (e2) {
-          this.log.error({ err: e2 }, 'sync: renaming a failed payload failed');
-        }
+      this.log.error({ err: e, plugin: r.plugin, node: r.node, seq: r.seq }, applied ? 'sync: renaming a processed payload failed' : 'sync: processing failed');
+      if (!applied) {
+        await this.keepFailed(names);
+        this.fail(r, 'failed', errText(e));
       }
-      this.fail(r, 'failed', reason);
     } finally {
       end();
     }
