@@ -177,3 +177,13 @@ describe('sync pull and push between two fieldhub instances', () => {
     expect(b.app.scheduler.list().filter((j) => j.name.startsWith('sync.')).map((j) => j.cron)).toEqual([undefined, undefined]);
   });
 });
+
+describe('sync OpenAPI', () => {
+  it('documents the /sync routes from their zod schemas', async () => {
+    const a = await app();
+    const spec = (await a.app.inject('/docs/json')).json() as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>> };
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/sync', '/sync/devices', '/sync/notifications', '/admin/sync/pull', '/admin/sync/push']));
+    const post = spec.paths['/sync']!.post!;
+    expect(Object.keys(post.requestBody!.content)).toEqual(['application/x-www-form-urlencoded', 'multipart/form-data']);
+  });
+});
