@@ -18,6 +18,20 @@ import { SyncStore, type DeviceRow, type ReceivedRow, type Source } from './stor
 import { NAME_RE } from './schemas.js';
 
 const TAG = '[Plugin: SYNC]';
+/** A processing group: at most this many payloads, and this many bytes of stored data (one payload may exceed it). */
+const GROUP_MAX = 64;
+const GROUP_BYTES = 16 * 1024 * 1024;
+
+type Names = ReturnType<typeof fileNames>;
+type Prepared =
+  | { r: ReceivedRow; names: Names; outcome: 'ok'; decoded: Decoded; counts?: { inserted: number; updated: number; skipped: number } }
+  | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
+
+interface Reservation {
+  item: { plugin: string; node: string; source: Source; bytes: number; clientFilePath?: string; note: (seq: number) => string };
+  resolve: (v: { id: number; seq: number }) => void;
+  reject: (e: unknown) => void;
+}
 
 export const fileNames = (plugin: string, node: string, seq: number) => ({
   encoded: `last_result.${plugin}.encoded.${node}.${seq}.log`,
@@ -93,6 +107,7 @@ export class SyncService {
   private readonly log: FastifyBaseLogger;
   private readonly store: Store;
   private readonly inflight = new Set<number>();
+  private readonly reservations: Reservation[] = [];
   private running?: Promise<void>;
   private again = false;
   private closed = false;
@@ -108,7 +123,7 @@ export class SyncService {
     this.db = new SyncStore(o.store);
     this.payloads = o.metrics.counter('fieldhub_sync_payloads_total', 'Sync payloads by source and result', ['source', 'result'] as const);
     this.deviceCounter = o.metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', ['result'] as const);
-    this.processSeconds = o.metrics.histogram('fieldhub_sync_process_seconds', 'Time to decode and apply one payload', [], [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30]);
+    this.processSeconds = o.metrics.histogram('fieldhub_sync_process_seconds', 'Time to decode and apply one group of payloads', [], [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30]);
   }
 
   private path(name: string): string {
@@ -116,25 +131,24 @@ export class SyncService {
   }
 
   /**
-   * Stores a payload: next sequence number and the `received` row in one transaction, then the raw
-   * data as last_result.<plugin>.encoded.<node>.<seq>.log (atomic, fsynced). Resolves once stored.
+   * Stores a payload: next sequence number and the `received` row (committed together with those of
+   * the other requests of the same event-loop turn), then the raw data as
+   * last_result.<plugin>.encoded.<node>.<seq>.log (atomic, fsynced). Resolves once stored.
    */
   async receive(p: { plugin: string; node: string; data: string; source: Source; clientFilePath?: string }): Promise<{ seq: number; file: string }> {
     const bytes = Buffer.byteLength(p.data);
-    let names = fileNames(p.plugin, p.node, 0);
-    const { id, seq } = this.db.receive({
+    const { id, seq } = await this.reserve({
       plugin: p.plugin,
       node: p.node,
       source: p.source,
       bytes,
       clientFilePath: p.clientFilePath,
       note: (s) => {
-        names = fileNames(p.plugin, p.node, s);
-        return p.source === 'pull'
-          ? `${TAG} Device data from node "${p.node}" received (${names.encoded})`
-          : `${TAG} Data received (${names.encoded})`;
+        const file = fileNames(p.plugin, p.node, s).encoded;
+        return p.source === 'pull' ? `${TAG} Device data from node "${p.node}" received (${file})` : `${TAG} Data received (${file})`;
       },
     });
+    const names = fileNames(p.plugin, p.node, seq);
     this.inflight.add(id);
     try {
       await writeFileDurable(this.path(names.encoded), p.data);
@@ -154,6 +168,24 @@ export class SyncService {
     this.payloads.inc({ source: p.source, result: 'received' });
     this.kick();
     return { seq, file: names.encoded };
+  }
+
+  /** Group commit: the reservations of one event-loop turn share one SQLite transaction (one fsync). */
+  private reserve(item: Reservation['item']): Promise<{ id: number; seq: number }> {
+    return new Promise((resolve, reject) => {
+      this.reservations.push({ item, resolve, reject });
+      if (this.reservations.length === 1) setImmediate(() => this.flushReservations());
+    });
+  }
+
+  private flushReservations(): void {
+    const batch = this.reservations.splice(0);
+    try {
+      const ids = this.db.receiveMany(batch.map((b) => b.item));
+      batch.forEach((b, i) => b.resolve(ids[i]!));
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+    }
   }
 
   /** Starts the worker if it is not running (it drains every `received` row, oldest first). */
@@ -180,27 +212,25 @@ export class SyncService {
     await this.running;
   }
 
+  /** Processes the queue in groups (at most 64 payloads / 16 MB each), oldest first. */
   private async drain(): Promise<void> {
     const tried = new Set<number>();
     for (;;) {
-      const rows = this.db.pendingRows(100).filter((r) => !this.inflight.has(r.id) && !tried.has(r.id));
+      const rows = this.db.pendingRows(256).filter((r) => !this.inflight.has(r.id) && !tried.has(r.id));
       if (rows.length === 0) return;
-      for (const r of rows) {
+      let i = 0;
+      while (i < rows.length) {
         if (this.closed) return;
-        tried.add(r.id);
-        await this.processOne(r);
+        const group: ReceivedRow[] = [];
+        let bytes = 0;
+        while (i < rows.length && group.length < GROUP_MAX && (group.length === 0 || bytes + rows[i]!.bytes <= GROUP_BYTES)) {
+          group.push(rows[i]!);
+          bytes += rows[i]!.bytes;
+          tried.add(rows[i]!.id);
+          i++;
+        }
+        await this.processGroup(group);
       }
-    }
-  }
-
-  private fail(r: ReceivedRow, status: 'failed' | 'lost', reason: string): void {
-    this.payloads.inc({ source: r.source, result: status });
-    const names = fileNames(r.plugin, r.node, r.seq);
-    this.log.warn({ plugin: r.plugin, node: r.node, seq: r.seq, reason }, 'sync: payload not processed');
-    try {
-      this.db.markFailed(r.id, status, reason, `${TAG} Failed to process ${names.encoded} from "${r.node}": ${reason}`);
-    } catch (e) {
-      this.log.error({ err: e }, 'sync: recording a processing failure failed');
     }
   }
 
@@ -209,63 +239,113 @@ export class SyncService {
     try {
       await rename(this.path(names.encoded), this.path(names.failed));
       await rm(this.path(names.decoded), { force: true });
-      fsyncDir(this.dir);
     } catch (e) {
       this.log.error({ err: e }, 'sync: renaming a failed payload failed');
     }
   }
 
-  /**
-   * Decodes, applies and renames one stored payload. Never throws. The encoded file stays until the
-   * database holds the result, so a crash at any point leaves either the raw payload (processed again
-   * at start-up) or the committed result.
-   */
-  private async processOne(r: ReceivedRow): Promise<void> {
+  /** Reads, decodes and writes the decoded copy of one payload; never throws. */
+  private async prepare(r: ReceivedRow): Promise<Prepared> {
     const names = fileNames(r.plugin, r.node, r.seq);
-    const end = this.processSeconds.startTimer();
-    let applied = false;
+    let raw: string;
     try {
-      let raw: string;
-      try {
-        raw = await readFile(this.path(names.encoded), 'utf8');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        this.fail(r, 'lost', 'the stored file is missing (never acknowledged, or removed)');
-        return;
-      }
-      let decoded: Decoded;
-      try {
-        decoded = decodePayload(raw, { plugin: r.plugin, passphrase: this.cfg.encryptionKey, source: r.source });
-      } catch (e) {
-        if (!(e instanceof PayloadError)) throw e;
-        await this.keepFailed(names);
-        this.fail(r, 'failed', e.message);
-        return;
-      }
-      await writeFile(this.path(names.decoded), decoded.text);
-      const parsed = decoded.parsed;
-      if (parsed.kind === 'devices') {
-        const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, (ins, upd) => {
-          const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
-          return `${TAG} Processed ${names.encoded} from "${r.node}": inserted "${ins}" new devices, updated ${upd}${skipped}`;
-        });
-        this.deviceCounter.inc({ result: 'inserted' }, inserted);
-        this.deviceCounter.inc({ result: 'updated' }, updated);
-        if (parsed.skipped) this.deviceCounter.inc({ result: 'skipped' }, parsed.skipped);
-      } else {
-        this.db.applyRows(r.id, r.plugin, r.node, r.seq, parsed.rows, `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`);
-      }
-      applied = true;
-      this.payloads.inc({ source: r.source, result: 'processed' });
-      await rename(this.path(names.decoded), this.path(names.processed));
-      await unlink(this.path(names.encoded));
-      fsyncDir(this.dir);
+      raw = await readFile(this.path(names.encoded), 'utf8');
     } catch (e) {
-      this.log.error({ err: e, plugin: r.plugin, node: r.node, seq: r.seq }, applied ? 'sync: renaming a processed payload failed' : 'sync: processing failed');
-      if (!applied) {
-        await this.keepFailed(names);
-        this.fail(r, 'failed', errText(e));
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { r, names, outcome: 'lost', reason: 'the stored file is missing (never acknowledged, or removed)' };
+      this.log.error({ err: e, plugin: r.plugin, node: r.node, seq: r.seq }, 'sync: reading a payload failed');
+      return { r, names, outcome: 'failed', reason: errText(e) };
+    }
+    let decoded: Decoded;
+    try {
+      decoded = decodePayload(raw, { plugin: r.plugin, passphrase: this.cfg.encryptionKey, source: r.source });
+    } catch (e) {
+      return { r, names, outcome: 'failed', reason: e instanceof PayloadError ? e.message : errText(e) };
+    }
+    try {
+      await writeFile(this.path(names.decoded), decoded.text);
+    } catch (e) {
+      this.log.error({ err: e, plugin: r.plugin, node: r.node, seq: r.seq }, 'sync: writing a decoded payload failed');
+      return { r, names, outcome: 'failed', reason: errText(e) };
+    }
+    return { r, names, outcome: 'ok', decoded };
+  }
+
+  /** Applies one prepared payload (inside the group's transaction: a savepoint of its own). */
+  private apply(p: Prepared & { outcome: 'ok' }): void {
+    const { r, names } = p;
+    const parsed = p.decoded.parsed;
+    if (parsed.kind === 'devices') {
+      const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, (ins, upd) => {
+        const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
+        return `${TAG} Processed ${names.encoded} from "${r.node}": inserted "${ins}" new devices, updated ${upd}${skipped}`;
+      });
+      p.counts = { inserted, updated, skipped: parsed.skipped };
+    } else {
+      this.db.applyRows(r.id, r.plugin, r.node, r.seq, parsed.rows, `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`);
+    }
+  }
+
+  /**
+   * Processes a group of stored payloads: decode each (in parallel), one SQLite transaction for
+   * all results and failures, then the renames and one fsync of the folder. Never throws. The
+   * encoded files stay until the transaction is committed, so a crash at any point leaves either the
+   * raw payloads (processed again at start-up) or the committed results.
+   */
+  private async processGroup(rows: ReceivedRow[]): Promise<void> {
+    const end = this.processSeconds.startTimer();
+    try {
+      const prepared = await Promise.all(rows.map((r) => this.prepare(r)));
+      try {
+        this.db.batch(() => {
+          for (const p of prepared) {
+            if (p.outcome === 'ok') {
+              try {
+                this.apply(p);
+                continue;
+              } catch (e) {
+                this.log.error({ err: e, plugin: p.r.plugin, node: p.r.node, seq: p.r.seq }, 'sync: applying a payload failed');
+                (p as Prepared).outcome = 'failed';
+                (p as Prepared & { reason: string }).reason = errText(e);
+              }
+            }
+            const f = p as Prepared & { outcome: 'failed' | 'lost'; reason: string };
+            this.log.warn({ plugin: f.r.plugin, node: f.r.node, seq: f.r.seq, reason: f.reason }, 'sync: payload not processed');
+            this.db.markFailed(f.r.id, f.outcome, f.reason, `${TAG} Failed to process ${f.names.encoded} from "${f.r.node}": ${f.reason}`);
+          }
+        });
+      } catch (e) {
+        // the transaction itself failed (disk full, I/O error): nothing was recorded; the rows stay
+        // `received` and are tried again on the next kick or at start-up
+        this.log.error({ err: e }, 'sync: committing processed payloads failed');
+        return;
       }
+      for (const p of prepared) {
+        const source = p.r.source;
+        if (p.outcome === 'ok') {
+          this.payloads.inc({ source, result: 'processed' });
+          if (p.counts) {
+            this.deviceCounter.inc({ result: 'inserted' }, p.counts.inserted);
+            this.deviceCounter.inc({ result: 'updated' }, p.counts.updated);
+            if (p.counts.skipped) this.deviceCounter.inc({ result: 'skipped' }, p.counts.skipped);
+          }
+          try {
+            await rename(this.path(p.names.decoded), this.path(p.names.processed));
+            await unlink(this.path(p.names.encoded));
+          } catch (e) {
+            this.log.error({ err: e }, 'sync: renaming a processed payload failed');
+          }
+        } else {
+          this.payloads.inc({ source, result: p.outcome });
+          if (p.outcome === 'failed') await this.keepFailed(p.names);
+        }
+      }
+      try {
+        fsyncDir(this.dir);
+      } catch (e) {
+        this.log.error({ err: e }, 'sync: fsync of the plugin folder failed');
+      }
+    } catch (e) {
+      this.log.error({ err: e }, 'sync: processing a group failed');
     } finally {
       end();
     }

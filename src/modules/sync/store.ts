@@ -108,26 +108,36 @@ export class SyncStore {
   }
 
   /**
-   * Takes the next sequence number of (plugin, node) and records the payload, in one transaction,
-   * with the "received" notification. The number is never handed out again.
+   * Takes the next sequence number of each payload's (plugin, node) and records the payloads with
+   * their "received" notifications, all in one transaction (one commit for a batch of requests).
+   * A number is never handed out again.
    */
-  readonly receive = (r: { plugin: string; node: string; source: Source; bytes: number; clientFilePath?: string; note: (seq: number) => string }) =>
-    this.db
+  receiveMany(items: ReadonlyArray<{ plugin: string; node: string; source: Source; bytes: number; clientFilePath?: string; note: (seq: number) => string }>) {
+    return this.db
       .transaction(() => {
-        const seq = this.nextSeq.get(r.plugin, r.node) as number;
-        const info = this.insertReceived.run({
-          plugin: r.plugin,
-          node: r.node,
-          seq,
-          source: r.source,
-          received_at: new Date().toISOString(),
-          bytes: r.bytes,
-          client_file_path: r.clientFilePath ?? null,
+        const at = new Date().toISOString();
+        return items.map((r) => {
+          const seq = this.nextSeq.get(r.plugin, r.node) as number;
+          const info = this.insertReceived.run({
+            plugin: r.plugin,
+            node: r.node,
+            seq,
+            source: r.source,
+            received_at: at,
+            bytes: r.bytes,
+            client_file_path: r.clientFilePath ?? null,
+          });
+          this.notify('sync', 'info', r.note(seq));
+          return { id: Number(info.lastInsertRowid), seq };
         });
-        this.notify('sync', 'info', r.note(seq));
-        return { id: Number(info.lastInsertRowid), seq };
       })
       .immediate();
+  }
+
+  /** Runs `fn` in one transaction; the apply and mark methods called inside become savepoints. */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
 
   pendingRows(limit = 100): ReceivedRow[] {
     return this.pending.all(limit) as ReceivedRow[];

@@ -195,3 +195,26 @@ describe('sync: notifications and device listing', () => {
     expect(nf.json()).toEqual({ success: false, error: 'Route GET /sync/nothing not found' });
   });
 });
+
+describe('sync: concurrent posts', () => {
+  it('60 parallel posts from 6 nodes get distinct consecutive sequence numbers and are all processed', async () => {
+    t = await syncApp();
+    const url = await t.listen();
+    const nodes = ['N0', 'N1', 'N2', 'N3', 'N4', 'N5'];
+    const posts = Array.from({ length: 60 }, (_, i) =>
+      fetch(`${url}/sync`, {
+        method: 'POST',
+        headers: AUTH,
+        body: new URLSearchParams({ data: JSON.stringify({ data: [device(i)] }), node_name: nodes[i % 6]!, plugin: 'SYNC' }),
+      }),
+    );
+    const answers = await Promise.all(posts);
+    expect(answers.map((r) => r.status)).toEqual(Array(60).fill(200));
+    await processNow(t);
+    const seqs = t.app.store.db.prepare("SELECT node, group_concat(seq) AS s FROM (SELECT node, seq FROM sync_received WHERE status = 'processed' ORDER BY node, seq) GROUP BY node").all();
+    expect(seqs).toEqual(nodes.map((n) => ({ node: n, s: '1,2,3,4,5,6,7,8,9,10' })));
+    expect(files(t)).toHaveLength(60);
+    expect(files(t).every((f) => f.startsWith('processed_last_result.SYNC.N'))).toBe(true);
+    expect((await devices(t)).total).toBe(60);
+  });
+});
