@@ -6,37 +6,34 @@ import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
 import { migrations } from './migrations.js';
 import { syncRoutes } from './routes.js';
-import { SyncService } from './service.js';
+import { SyncHub } from './hub.js';
+import { SyncPeers } from './peers.js';
 
 export default defineModule({
   name: 'sync',
   migrations,
   plugin: async (app) => {
     const cfg = app.config.sync;
-    const service = new SyncService({
-      config: cfg,
-      dataDir: app.config.dataDir,
-      store: app.store,
-      metrics: app.metrics,
-      log: app.log.child({ module: 'sync' }),
-    });
-    await app.register(async (scope) => syncRoutes(scope, service), { prefix: '/sync' });
+    const log = app.log.child({ module: 'sync' });
+    const hub = new SyncHub({ config: cfg, dataDir: app.config.dataDir, store: app.store, metrics: app.metrics, log });
+    const peers = new SyncPeers(cfg, hub, app.store, log);
+    await app.register(async (scope) => syncRoutes(scope, hub), { prefix: '/sync' });
 
-    app.scheduler.register('sync.pull', (signal) => service.pull(signal), cfg.pullNodes.length ? { cron: cfg.pullCron } : {});
-    app.scheduler.register('sync.push', (signal) => service.push(signal), cfg.hubUrl ? { cron: cfg.pushCron } : {});
+    app.scheduler.register('sync.pull', (signal) => peers.pull(signal), cfg.pullNodes.length ? { cron: cfg.pullCron } : {});
+    app.scheduler.register('sync.push', (signal) => peers.push(signal), cfg.hubUrl ? { cron: cfg.pushCron } : {});
 
     await registerAdmin(app, '/admin/sync', (admin) => {
       admin.post('/pull', { schema: { summary: 'Run the pull job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.pull'));
       admin.post('/push', { schema: { summary: 'Run the push job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.push'));
       admin.post('/process', { schema: { summary: 'Process stored payloads now and wait for the queue to empty', tags: ['sync'] } }, async () => {
-        service.kick();
-        await service.idle();
-        return { pending: service.db.pendingRows(1000).length };
+        hub.kick();
+        await hub.idle();
+        return { pending: hub.db.pendingRows(1000).length };
       });
     });
 
     // anything left by a previous run is processed at start-up
-    app.addHook('onReady', async () => service.kick());
-    app.addHook('onClose', async () => service.close());
+    app.addHook('onReady', async () => hub.kick());
+    app.addHook('onClose', async () => hub.close());
   },
 });

@@ -9,7 +9,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { bearerToken, queryParam, safeEqual } from '../../core/auth.js';
 import { HttpError, installErrorFormat, type Classified } from '../../core/errors.js';
 import { devicesQuery, errorAnswer, FORBIDDEN, getAnswer, notificationsQuery, postAnswer, postBody } from './schemas.js';
-import { deviceOut, type SyncService } from './service.js';
+import { deviceOut, devicesJson } from './devices-out.js';
+import type { SyncHub } from './hub.js';
 
 /** ISO 8601 in local time with the UTC offset, e.g. 2025-08-24T10:15:00+10:00 (as NetAlertX's timestamp). */
 export function isoLocal(d = new Date()): string {
@@ -52,7 +53,7 @@ function flattenMultipart(req: FastifyRequest, limit: number): void {
   req.body = out;
 }
 
-export async function syncRoutes(scope: FastifyInstance, service: SyncService): Promise<void> {
+export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<void> {
   const cfg = scope.config.sync;
   const limit = cfg.bodyLimitBytes;
   installErrorFormat(scope, syncShape);
@@ -92,7 +93,7 @@ export async function syncRoutes(scope: FastifyInstance, service: SyncService): 
     },
     async (req, reply) => {
       try {
-        const json = service.devicesJson();
+        const json = devicesJson(hub.db);
         scope.store.notify('sync', 'info', '[Plugin: SYNC] Data sent');
         return reply.send({
           node_name: cfg.nodeName,
@@ -130,7 +131,7 @@ export async function syncRoutes(scope: FastifyInstance, service: SyncService): 
     },
     async (req) => {
       const b = req.body;
-      await service.receive({ plugin: b.plugin, node: b.node_name, data: b.data, source: 'post', clientFilePath: b.file_path });
+      await hub.receive({ plugin: b.plugin, node: b.node_name, data: b.data, source: 'post', clientFilePath: b.file_path });
       return { message: 'Data received and stored successfully' };
     },
   );
@@ -140,7 +141,7 @@ export async function syncRoutes(scope: FastifyInstance, service: SyncService): 
     { schema: { summary: 'The hub devices, filtered and paged', tags: ['sync'], security, querystring: devicesQuery } },
     async (req) => {
       const q = req.query;
-      const { total, rows } = service.db.listDevices({
+      const { total, rows } = hub.db.listDevices({
         node: q.node,
         mac: q.mac?.trim().toLowerCase(),
         since: q.since ? new Date(q.since).toISOString() : undefined,

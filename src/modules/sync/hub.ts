@@ -1,26 +1,23 @@
 /**
- * The hub and node logic: storing received payloads as NetAlertX's files, processing them off the
- * request path (one worker, restart-safe: the queue is the `received` rows of sync_received),
- * serving this instance's devices, and the pull / push jobs.
+ * The hub: storing received payloads as NetAlertX's files (group commit of the sequence numbers),
+ * and processing them off the request path (one worker, restart-safe: the queue is the `received`
+ * rows of sync_received).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { redactUrl } from '../../core/auth.js';
 import type { Config } from '../../core/config.js';
 import type { Store } from '../../core/db.js';
 import { HttpError } from '../../core/errors.js';
-import { fsyncDir, safeJoin, writeFileDurable } from '../../core/files.js';
+import { safeJoin } from '../../core/files.js';
 import type { Metrics } from '../../core/metrics.js';
-import { encryptData } from './crypto.js';
-import { DEVICES_PLUGIN, decodePayload, PayloadError, type Decoded } from './payload.js';
-import { SyncStore, type DeviceRow, type ReceivedRow, type Source } from './store.js';
-import { NAME_RE } from './schemas.js';
+import { DurableDir } from './durable.js';
+import { decodePayload, PayloadError, type Decoded } from './payload.js';
+import { SyncStore, type ReceivedRow, type Source } from './store.js';
+import { errText, TAG } from './text.js';
 
-const TAG = '[Plugin: SYNC]';
 /** A processing group: at most this many payloads, and this many bytes of stored data (one payload may exceed it). */
 const GROUP_MAX = 64;
-const GROUP_BYTES = 16 * 1024 * 1024;
+const GROUP_BYTES = 4 * 1024 * 1024;
 
 type Names = ReturnType<typeof fileNames>;
 type Prepared =
@@ -40,59 +37,7 @@ export const fileNames = (plugin: string, node: string, seq: number) => ({
   failed: `failed_last_result.${plugin}.encoded.${node}.${seq}.log`,
 });
 
-/** Keys every served device carries, in this order (the original hub inserts by the first device's keys). */
-const CANONICAL: Array<[string, unknown]> = [
-  ['devMac', ''],
-  ['devName', ''],
-  ['devVendor', ''],
-  ['devLastIP', ''],
-  ['devPresentLastScan', 0],
-  ['devLastConnection', ''],
-  ['devFirstConnection', ''],
-  ['devGUID', ''],
-  ['devSyncHubNode', ''],
-];
-
-export function deviceOut(r: DeviceRow): Record<string, unknown> {
-  const f = JSON.parse(r.fields) as Record<string, unknown>;
-  f.devMac = r.mac;
-  if (r.name !== null) f.devName = r.name;
-  if (r.vendor !== null) f.devVendor = r.vendor;
-  if (r.last_ip !== null) f.devLastIP = r.last_ip;
-  if (r.present_last_scan !== null) f.devPresentLastScan = r.present_last_scan;
-  if (r.last_connection !== null) f.devLastConnection = r.last_connection;
-  f.devSyncHubNode = r.sync_hub_node;
-  return f;
-}
-
-const nodeAnswer = z.object({
-  node_name: z.string().regex(NAME_RE, 'node_name must be 1..64 characters of [A-Za-z0-9_-]'),
-  data_base64: z.string().min(1),
-});
-
-function errText(e: unknown): string {
-  if (e instanceof Error) {
-    if (e.name === 'TimeoutError') return 'timed out';
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code) return `${e.message} (${cause.code})`;
-    return e.message;
-  }
-  return String(e);
-}
-
-/** A URL fit for notifications and logs: no user info, no secret query parameters. */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return redactUrl(u.toString());
-  } catch {
-    return '(invalid URL)';
-  }
-}
-
-export interface SyncServiceOptions {
+export interface SyncHubOptions {
   config: Config['sync'];
   dataDir: string;
   store: Store;
@@ -100,26 +45,26 @@ export interface SyncServiceOptions {
   log: FastifyBaseLogger;
 }
 
-export class SyncService {
+export class SyncHub {
   readonly dir: string;
   readonly db: SyncStore;
   private readonly cfg: Config['sync'];
   private readonly log: FastifyBaseLogger;
-  private readonly store: Store;
   private readonly inflight = new Set<number>();
   private readonly reservations: Reservation[] = [];
+  private readonly durable: DurableDir;
   private running?: Promise<void>;
   private again = false;
   private closed = false;
-  private readonly payloads;
+  readonly payloads;
   private readonly deviceCounter;
   private readonly processSeconds;
 
-  constructor(o: SyncServiceOptions) {
+  constructor(o: SyncHubOptions) {
     this.cfg = o.config;
     this.log = o.log;
-    this.store = o.store;
     this.dir = safeJoin(o.dataDir, 'log', 'plugins');
+    this.durable = new DurableDir(this.dir);
     this.db = new SyncStore(o.store);
     this.payloads = o.metrics.counter('fieldhub_sync_payloads_total', 'Sync payloads by source and result', ['source', 'result'] as const);
     this.deviceCounter = o.metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', ['result'] as const);
@@ -151,7 +96,7 @@ export class SyncService {
     const names = fileNames(p.plugin, p.node, seq);
     this.inflight.add(id);
     try {
-      await writeFileDurable(this.path(names.encoded), p.data);
+      await this.durable.write(this.path(names.encoded), p.data);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'error';
       this.log.error({ err: e, plugin: p.plugin, node: p.node, seq }, 'sync: storing a payload failed');
@@ -212,7 +157,7 @@ export class SyncService {
     await this.running;
   }
 
-  /** Processes the queue in groups (at most 64 payloads / 16 MB each), oldest first. */
+  /** Processes the queue in groups (at most 64 payloads / 4 MB each), oldest first. */
   private async drain(): Promise<void> {
     const tried = new Set<number>();
     for (;;) {
@@ -340,7 +285,7 @@ export class SyncService {
         }
       }
       try {
-        fsyncDir(this.dir);
+        await this.durable.sync();
       } catch (e) {
         this.log.error({ err: e }, 'sync: fsync of the plugin folder failed');
       }
@@ -348,105 +293,6 @@ export class SyncService {
       this.log.error({ err: e }, 'sync: processing a group failed');
     } finally {
       end();
-    }
-  }
-
-  /** This instance's devices table as NetAlertX's table_devices.json: `{"data": [...]}`, same keys on every device. */
-  devicesJson(): string {
-    const devices: Array<Record<string, unknown>> = [];
-    const extra = new Set<string>();
-    const canonical = new Set(CANONICAL.map(([k]) => k));
-    for (const r of this.db.devices()) {
-      const d = deviceOut(r);
-      for (const k of Object.keys(d)) if (!canonical.has(k)) extra.add(k);
-      devices.push(d);
-    }
-    const out = devices.map((d) => {
-      const o: Record<string, unknown> = {};
-      for (const [k, def] of CANONICAL) o[k] = d[k] ?? def;
-      for (const k of extra) o[k] = d[k] ?? null;
-      return o;
-    });
-    return JSON.stringify({ data: out });
-  }
-
-  private signal(parent: AbortSignal): AbortSignal {
-    return AbortSignal.any([parent, AbortSignal.timeout(this.cfg.pullTimeoutSeconds * 1000)]);
-  }
-
-  private notify(level: 'info' | 'alert', text: string): void {
-    try {
-      this.store.notify('sync', level, text);
-    } catch (e) {
-      this.log.error({ err: e }, 'sync: writing a notification failed');
-    }
-  }
-
-  /** The pull job: GET <node>/sync of every configured node, stored and processed as that node's push. Never throws. */
-  async pull(parent: AbortSignal): Promise<Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }>> {
-    const out: Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }> = [];
-    if (!this.cfg.apiToken) {
-      if (this.cfg.pullNodes.length) this.notify('alert', `${TAG} Pull skipped: sync.apiToken is not configured`);
-      return out;
-    }
-    for (const base of this.cfg.pullNodes) {
-      const url = `${base.replace(/\/+$/, '')}/sync`;
-      const shown = displayUrl(url);
-      try {
-        const res = await fetch(url, { headers: { authorization: `Bearer ${this.cfg.apiToken}`, accept: 'application/json' }, signal: this.signal(parent) });
-        const text = await res.text();
-        if (res.status !== 200) throw new Error(`status code ${res.status}`);
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          throw new Error('the answer is not JSON');
-        }
-        const ans = nodeAnswer.safeParse(body);
-        if (!ans.success) throw new Error(`unexpected answer: ${ans.error.issues[0]?.path.join('.')}: ${ans.error.issues[0]?.message}`);
-        const { seq } = await this.receive({ plugin: DEVICES_PLUGIN, node: ans.data.node_name, data: ans.data.data_base64, source: 'pull', clientFilePath: shown });
-        out.push({ url: shown, ok: true, node: ans.data.node_name, seq });
-      } catch (e) {
-        const reason = e instanceof HttpError ? e.message : errText(e);
-        this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
-        this.payloads.inc({ source: 'pull', result: 'error' });
-        out.push({ url: shown, ok: false, error: reason });
-      }
-    }
-    return out;
-  }
-
-  /** The push job: POST this instance's devices to <hubUrl>/sync as a NetAlertX node does. Never throws. */
-  async push(parent: AbortSignal): Promise<{ ok: boolean; status?: number; error?: string; devices?: number } | undefined> {
-    const hub = this.cfg.hubUrl;
-    if (!hub) return undefined;
-    const url = `${hub.replace(/\/+$/, '')}/sync`;
-    const shown = displayUrl(url);
-    const what = 'table_devices.json';
-    if (!this.cfg.apiToken) {
-      this.notify('alert', `${TAG} Push skipped: sync.apiToken is not configured`);
-      return { ok: false, error: 'no apiToken' };
-    }
-    try {
-      const json = this.devicesJson();
-      const devices = (JSON.parse(json) as { data: unknown[] }).data.length;
-      const data = this.cfg.encryptionKey ? encryptData(json, this.cfg.encryptionKey) : json;
-      const body = new URLSearchParams({ data, file_path: what, plugin: DEVICES_PLUGIN, node_name: this.cfg.nodeName });
-      const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${this.cfg.apiToken}` }, signal: this.signal(parent) });
-      await res.arrayBuffer();
-      if (res.status === 200) {
-        this.notify('info', `${TAG} Data for "${what}" sent successfully to "${shown}" (${devices} devices)`);
-        this.payloads.inc({ source: 'push', result: 'sent' });
-        return { ok: true, status: 200, devices };
-      }
-      this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}" (Status code: ${res.status})`);
-      this.payloads.inc({ source: 'push', result: 'error' });
-      return { ok: false, status: res.status };
-    } catch (e) {
-      const reason = errText(e);
-      this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}": ${reason}`);
-      this.payloads.inc({ source: 'push', result: 'error' });
-      return { ok: false, error: reason };
     }
   }
 }
