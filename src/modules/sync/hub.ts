@@ -94,7 +94,6 @@ export class SyncHub {
       },
     });
     const names = fileNames(p.plugin, p.node, seq);
-    this.inflight.add(id);
     try {
       await this.durable.write(this.path(names.encoded), p.data);
     } catch (e) {
@@ -127,6 +126,8 @@ export class SyncHub {
     const batch = this.reservations.splice(0);
     try {
       const ids = this.db.receiveMany(batch.map((b) => b.item));
+      // in flight until its file is written: the worker must not take it for a lost payload
+      for (const x of ids) this.inflight.add(x.id);
       batch.forEach((b, i) => b.resolve(ids[i]!));
     } catch (e) {
       for (const b of batch) b.reject(e);
