@@ -284,3 +284,38 @@ describe('sync hub: the real curl', () => {
     expect(files(t).filter((f) => f.includes('etc'))).toEqual([]);
   });
 });
+
+describe('sync hub: crash recovery', () => {
+  it('at start-up: a half-written decoded copy is redone from the encoded file; a payload whose file never got written is marked lost', async () => {
+    t = await syncApp({}, { startScheduler: false });
+    const dataDir = t.config.dataDir;
+    const db = t.app.store.db;
+    db.transaction(() => {
+      db.prepare("INSERT INTO sync_sequences VALUES ('SYNC', 'C1', 2)").run();
+      const ins = db.prepare("INSERT INTO sync_received (plugin, node, seq, source, received_at, bytes, status) VALUES ('SYNC', 'C1', ?, 'post', ?, 10, 'received')");
+      ins.run(1, new Date().toISOString());
+      ins.run(2, new Date().toISOString());
+    })();
+    await t.app.close();
+    const dir = path.join(dataDir, 'log', 'plugins');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'last_result.SYNC.encoded.C1.1.log'), JSON.stringify({ data: [device(1), device(2)] }));
+    writeFileSync(path.join(dir, 'last_result.SYNC.decoded.C1.1.log'), '{"data": [{"devMac"'); // the crash hit mid-write
+    t = await syncApp({}, { dataDir });
+    await t.app.ready();
+    await processNow(t);
+    expect(files(t)).toEqual(['processed_last_result.SYNC.C1.1.log']);
+    expect((await t.app.inject({ url: '/sync/devices', headers: AUTH })).json().total).toBe(2);
+    expect(t.app.store.db.prepare('SELECT seq, status FROM sync_received ORDER BY seq').all()).toEqual([
+      { seq: 1, status: 'processed' },
+      { seq: 2, status: 'lost' },
+    ]);
+    const alert = t.app.store.listNotifications('sync').find((n) => n.level === 'alert');
+    expect(alert?.text).toMatch(/Failed to process last_result\.SYNC\.encoded\.C1\.2\.log from "C1": the stored file is missing/);
+    // the next payload of C1 still gets a new number
+    await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: '{"data":[]}', node_name: 'C1', plugin: 'SYNC' }) });
+    await processNow(t);
+    expect(files(t)).toContain('processed_last_result.SYNC.C1.3.log');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
