@@ -33,8 +33,13 @@ export class DurableDir {
 
   /** Writes `file` (a path inside the folder) atomically and durably. */
   async write(file: string, data: string | Buffer): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(file, data, { fsync: true });
+    try {
+      await writeFileAtomic(file, data, { fsync: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await mkdir(this.dir, { recursive: true }); // first write, or the folder was removed
+      await writeFileAtomic(file, data, { fsync: true });
+    }
     await this.sync();
   }
 }
