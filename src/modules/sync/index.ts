@@ -6,6 +6,7 @@ import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
 import { migrations } from './migrations.js';
 import { syncRoutes } from './routes.js';
+import { NAME_RE } from './schemas.js';
 import { SyncHub } from './hub.js';
 import { SyncPeers } from './peers.js';
 
@@ -15,6 +16,8 @@ export default defineModule({
   plugin: async (app) => {
     const cfg = app.config.sync;
     const log = app.log.child({ module: 'sync' });
+    if (!NAME_RE.test(cfg.nodeName)) log.warn('sync.nodeName is not 1..64 characters of [A-Za-z0-9_-]: fieldhub hubs refuse such a node_name');
+    if (!cfg.apiToken) log.warn('sync.apiToken is not configured: every /sync request is refused');
     const hub = new SyncHub({ config: cfg, dataDir: app.config.dataDir, store: app.store, metrics: app.metrics, log });
     const peers = new SyncPeers(cfg, hub, app.store, log);
     await app.register(async (scope) => syncRoutes(scope, hub), { prefix: '/sync' });
