@@ -84,6 +84,7 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
   app.get(
     '/',
     {
+      exposeHeadRoute: false, // a HEAD must not count as "Data sent"
       schema: {
         summary: 'NetAlertX node: this instance devices as base64 JSON',
         tags: ['sync'],

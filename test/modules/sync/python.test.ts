@@ -3,10 +3,11 @@
  * server/crypto_utils.py does it, a `requests` client posting as the SYNC plugin's send_data, and
  * a hub reading GET /sync as the SYNC plugin's get_data does.
  */
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decryptData, encryptData } from '../../../src/modules/sync/crypto.js';
-import type { TestApp } from '../../helpers/app.js';
-import { AUTH, device, files, processNow, PY_CRYPTO, pythonMissing, runPython, syncApp, TOKEN } from './helpers.js';
+import { ADMIN, type TestApp } from '../../helpers/app.js';
+import { AUTH, device, files, processNow, PY, PY_CRYPTO, pythonMissing, runPython, syncApp, TOKEN } from './helpers.js';
 
 const missing = pythonMissing();
 if (missing) console.warn(`skipping the Python compatibility tests: ${missing}`);
@@ -118,5 +119,54 @@ print(json.dumps({'status': response.status_code, 'node': node_name, 'rows': row
       ],
       same_keys: true,
     });
+  });
+});
+
+describePy('pulling a NetAlertX node (Python, as sync_endpoint.handle_sync_get answers)', () => {
+  it('fieldhub pulls the node, decodes data_base64 and stores its devices under the node name', async () => {
+    const script = `
+import base64, json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+token = sys.argv[1]
+table = json.dumps({'data': [
+  {'devMac': '00:11:22:33:44:55', 'devName': 'Device 1', 'devVendor': 'Vendor A', 'devLastIP': '192.168.1.10', 'devPresentLastScan': 1, 'rowid': 1, 'devStatus': 'On-line'},
+  {'devMac': '66:77:88:99:AA:BB', 'devName': '(unknown)', 'devVendor': '', 'devLastIP': '192.168.1.11', 'devPresentLastScan': 0, 'rowid': 2, 'devStatus': 'Off-line'}]})
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.path != '/sync' or self.headers.get('Authorization') != 'Bearer ' + token:
+            body, code = json.dumps({'success': False, 'message': 'ERROR: Not authorized', 'error': 'Forbidden'}), 403
+        else:
+            body, code = json.dumps({'node_name': 'NAX-NODE', 'status': 200, 'message': 'OK',
+                'data_base64': base64.b64encode(table.encode()).decode(), 'timestamp': '2025-08-24T10:15:00+10:00'}), 200
+        self.send_response(code)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+s = HTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+`;
+    const child = spawn(PY, ['-c', script, TOKEN], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
+        child.once('exit', (code) => reject(new Error(`python node exited ${code}`)));
+      });
+      t = await syncApp({ pullNodes: [`http://127.0.0.1:${port}`] });
+      const r = await t.app.inject({ method: 'POST', url: '/admin/sync/pull', headers: ADMIN });
+      expect(r.json().value).toEqual([{ url: `http://127.0.0.1:${port}/sync`, ok: true, node: 'NAX-NODE', seq: 1 }]);
+      await processNow(t);
+      const d = (await t.app.inject({ url: '/sync/devices', headers: AUTH })).json();
+      expect(d.devices).toEqual([
+        expect.objectContaining({ devMac: '00:11:22:33:44:55', devName: 'Device 1', devLastIP: '192.168.1.10', devSyncHubNode: 'NAX-NODE' }),
+        expect.objectContaining({ devMac: '66:77:88:99:aa:bb', devName: '(unknown)', devPresentLastScan: 0, devSyncHubNode: 'NAX-NODE' }),
+      ]);
+      expect(d.devices[0]).not.toHaveProperty('rowid');
+      expect(files(t)).toEqual(['processed_last_result.SYNC.NAX-NODE.1.log']);
+    } finally {
+      child.kill();
+    }
   });
 });
