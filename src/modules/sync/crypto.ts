@@ -22,11 +22,11 @@ const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Decrypts a payload. Form posts that were not URL-encoded turn `+` into a space; spaces and line
- * breaks are therefore read as `+` / ignored, as a tolerant base64 reader would.
+ * Decrypts a payload. Form posts that were not URL-encoded turn `+` into a space; spaces are
+ * therefore read as `+` (even at the ends) and line breaks are ignored, as a tolerant base64 reader would.
  */
 export function decryptData(payload: string, passphrase: string): string {
-  const data = payload.trim().replace(/ /g, '+').replace(/[\r\n]/g, '');
+  const data = payload.replace(/[\r\n\t]/g, '').replace(/ /g, '+');
   if (data.length < 24 + 24) throw new DecryptError('payload too short to be encrypted');
   const ivB64 = data.slice(0, 24);
   const ctB64 = data.slice(24);

@@ -118,7 +118,7 @@ const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function decodeBase64Text(raw: string): string {
-  const s = raw.trim().replace(/ /g, '+').replace(/[\r\n]/g, '');
+  const s = raw.replace(/[\r\n\t]/g, '').replace(/ /g, '+');
   if (s.length === 0 || s.length % 4 === 1 || !B64.test(s)) throw new PayloadError('not base64');
   try {
     return utf8.decode(Buffer.from(s, 'base64'));

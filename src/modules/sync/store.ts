@@ -94,7 +94,7 @@ export class SyncStore {
          last_ip = COALESCE(excluded.last_ip, last_ip),
          present_last_scan = COALESCE(excluded.present_last_scan, present_last_scan),
          last_connection = COALESCE(excluded.last_connection, last_connection),
-         name = CASE WHEN (name IS NULL OR name IN ('', '(unknown)', '(name not found)')) AND excluded.name IS NOT NULL
+         name = CASE WHEN (name IS NULL OR name IN (${PLACEHOLDER_NAMES.map((n) => `'${n}'`).join(', ')})) AND excluded.name IS NOT NULL
                      THEN excluded.name ELSE name END,
          sync_hub_node = excluded.sync_hub_node,
          updated_at = excluded.updated_at`,
@@ -215,11 +215,5 @@ export class SyncStore {
     const total = st.count.get(...args) as number;
     const rows = st.page.all(...args, f.limit, f.offset) as DeviceRow[];
     return { total, rows };
-  }
-
-  pluginRows(plugin: string, node: string): unknown[] {
-    return (this.db.prepare('SELECT data FROM sync_plugin_rows WHERE plugin = ? AND node = ? ORDER BY idx').pluck().all(plugin, node) as string[]).map(
-      (s) => JSON.parse(s) as unknown,
-    );
   }
 }
