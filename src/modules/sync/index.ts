@@ -4,6 +4,7 @@
  */
 import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
+import { commands, requeueFailed } from './commands.js';
 import { migrations } from './migrations.js';
 import { syncRoutes } from './routes.js';
 import { NAME_RE } from './schemas.js';
@@ -13,6 +14,7 @@ import { SyncPeers } from './peers.js';
 export default defineModule({
   name: 'sync',
   migrations,
+  commands,
   plugin: async (app) => {
     const cfg = app.config.sync;
     const log = app.log.child({ module: 'sync' });
@@ -28,6 +30,12 @@ export default defineModule({
     await registerAdmin(app, '/admin/sync', (admin) => {
       admin.post('/pull', { schema: { summary: 'Run the pull job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.pull'));
       admin.post('/push', { schema: { summary: 'Run the push job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.push'));
+      admin.post('/retry', { schema: { summary: 'Queue the failed payloads again and process them', tags: ['sync'] } }, async () => {
+        const requeued = await requeueFailed(hub.db, hub.dir);
+        hub.kick();
+        await hub.idle();
+        return { requeued };
+      });
       admin.post('/process', { schema: { summary: 'Process stored payloads now and wait for the queue to empty', tags: ['sync'] } }, async () => {
         hub.kick();
         await hub.idle();

@@ -58,6 +58,8 @@ export class SyncStore {
   private readonly insertReceived;
   private readonly setStatus;
   private readonly pending;
+  private readonly failed;
+  private readonly requeueStmt;
   private readonly upsertDevice;
   private readonly countDevices;
   private readonly deleteRows;
@@ -86,6 +88,12 @@ export class SyncStore {
     this.pending = db.prepare<[number]>(
       `SELECT id, plugin, node, seq, source, received_at, bytes, status FROM sync_received
        WHERE status = 'received' ORDER BY id LIMIT ?`,
+    );
+    this.failed = db.prepare(
+      `SELECT id, plugin, node, seq, source, received_at, bytes, status FROM sync_received WHERE status = 'failed' ORDER BY id`,
+    );
+    this.requeueStmt = db.prepare(
+      "UPDATE sync_received SET status = 'received', error = NULL, processed_at = NULL, items = NULL WHERE id = ? AND status = 'failed'",
     );
     this.upsertDevice = db.prepare(
       `INSERT INTO sync_devices (mac, name, vendor, last_ip, present_last_scan, last_connection, sync_hub_node, fields, created_at, updated_at)
@@ -137,6 +145,15 @@ export class SyncStore {
   /** Runs `fn` in one transaction; the apply and mark methods called inside become savepoints. */
   batch<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  failedRows(): ReceivedRow[] {
+    return this.failed.all() as ReceivedRow[];
+  }
+
+  /** Puts a failed payload back in the queue. */
+  requeue(id: number): void {
+    this.requeueStmt.run(id);
   }
 
   pendingRows(limit = 100): ReceivedRow[] {

@@ -1,9 +1,11 @@
 /** Processing of stored payloads: decoding, device upserts, other plugins, failures, notifications, listing. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
-import type { TestApp } from '../../helpers/app.js';
+import { openStore } from '../../../src/app.js';
+import syncModule from '../../../src/modules/sync/index.js';
+import { ADMIN, testConfig, type TestApp } from '../../helpers/app.js';
 import { AUTH, device, files, form, pluginDir, processNow, syncApp } from './helpers.js';
 
 let t: TestApp | undefined;
@@ -216,5 +218,50 @@ describe('sync: concurrent posts', () => {
     expect(files(t)).toHaveLength(60);
     expect(files(t).every((f) => f.startsWith('processed_last_result.SYNC.N'))).toBe(true);
     expect((await devices(t)).total).toBe(60);
+  });
+});
+
+describe('sync: retrying failed payloads', () => {
+  it('after fixing the passphrase, /admin/sync/retry and `fieldhub sync retry-failed` process the kept payloads', async () => {
+    t = await syncApp({ encryptionKey: 'wrong' }, { startScheduler: false });
+    const dataDir = t.config.dataDir;
+    await post(t, encryptData(JSON.stringify({ data: [device(1)] }), 'right'), 'R1');
+    await post(t, encryptData(JSON.stringify({ data: [device(2)] }), 'right'), 'R2');
+    await processNow(t);
+    expect(files(t)).toEqual(['failed_last_result.SYNC.encoded.R1.1.log', 'failed_last_result.SYNC.encoded.R2.1.log']);
+    // the decode command shows why: it cannot decrypt either
+    const out: string[] = [];
+    const ctx = { config: t.config, store: t.app.store, log: t.app.log as never, out: (l: string) => out.push(l) };
+    expect(await syncModule.commands!.decode!.run([path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R1.1.log'), 'SYNC'], ctx)).toBe(1);
+    expect(out[0]).toMatch(/cannot decode .*decryption failed/);
+    await t.app.close();
+
+    // fixed config, CLI retry of R1 only (R2's file was moved away meanwhile), then the admin route
+    const cfg = testConfig({ sync: { apiToken: 'x', encryptionKey: 'right' } }, dataDir);
+    const store = openStore(cfg, [syncModule]);
+    const moved = path.join(dataDir, 'R2.keep');
+    renameSync(path.join(dataDir, 'log', 'plugins', 'failed_last_result.SYNC.encoded.R2.1.log'), moved);
+    const cliOut: string[] = [];
+    try {
+      const code = await syncModule.commands!['retry-failed']!.run([], { config: cfg, store, log: t.app.log as never, out: (l) => cliOut.push(l) });
+      expect(code).toBe(0);
+      const decoded: string[] = [];
+      expect(await syncModule.commands!.decode!.run([path.join(dataDir, 'log', 'plugins', 'last_result.SYNC.encoded.R1.1.log'), 'SYNC'], { config: cfg, store, log: t.app.log as never, out: (l) => decoded.push(l) })).toBe(0);
+      expect(JSON.parse(decoded[0]!)).toEqual({ data: [device(1)] });
+    } finally {
+      store.close();
+    }
+    expect(cliOut).toEqual(['1 payload(s) queued again']);
+
+    t = await syncApp({ encryptionKey: 'right' }, { dataDir, startScheduler: false });
+    await processNow(t);
+    expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1']);
+    renameSync(moved, path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R2.1.log'));
+    const r = await t.app.inject({ method: 'POST', url: '/admin/sync/retry', headers: ADMIN });
+    expect(r.json()).toEqual({ requeued: 1 });
+    expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1', 'R2']);
+    expect(files(t)).toEqual(['processed_last_result.SYNC.R1.1.log', 'processed_last_result.SYNC.R2.1.log']);
+    expect(t.app.store.db.prepare('SELECT status FROM sync_received ORDER BY id').pluck().all()).toEqual(['processed', 'processed']);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });
