@@ -1,8 +1,50 @@
-/** The sync module (see its issue and ../shared/specs). Not built yet: mounts nothing. */
+/**
+ * The sync module: NetAlertX-compatible /sync hub and node (see docs/sync.md).
+ * Routes under /sync, admin triggers under /admin/sync, jobs `sync.pull` and `sync.push`.
+ */
+import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
+import { commands, requeueFailed } from './commands.js';
+import { migrations } from './migrations.js';
+import { syncRoutes } from './routes.js';
+import { NAME_RE } from './schemas.js';
+import { SyncHub } from './hub.js';
+import { SyncPeers } from './peers.js';
 
 export default defineModule({
   name: 'sync',
-  migrations: [],
-  plugin: async () => {},
+  migrations,
+  commands,
+  plugin: async (app) => {
+    const cfg = app.config.sync;
+    const log = app.log.child({ module: 'sync' });
+    if (!NAME_RE.test(cfg.nodeName)) log.warn('sync.nodeName is not 1..64 characters of [A-Za-z0-9_-]: fieldhub hubs refuse such a node_name');
+    if (!cfg.apiToken) log.warn('sync.apiToken is not configured: every /sync request is refused');
+    const hub = new SyncHub({ config: cfg, dataDir: app.config.dataDir, store: app.store, metrics: app.metrics, log });
+    const peers = new SyncPeers(cfg, hub, app.store, log);
+    await app.register(async (scope) => syncRoutes(scope, hub), { prefix: '/sync' });
+
+    app.scheduler.register('sync.pull', (signal) => peers.pull(signal), cfg.pullNodes.length ? { cron: cfg.pullCron } : {});
+    app.scheduler.register('sync.push', (signal) => peers.push(signal), cfg.hubUrl ? { cron: cfg.pushCron } : {});
+
+    await registerAdmin(app, '/admin/sync', (admin) => {
+      admin.post('/pull', { schema: { summary: 'Run the pull job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.pull'));
+      admin.post('/push', { schema: { summary: 'Run the push job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.push'));
+      admin.post('/retry', { schema: { summary: 'Queue the failed payloads again and process them', tags: ['sync'] } }, async () => {
+        const requeued = await requeueFailed(hub.db, hub.dir);
+        hub.kick();
+        await hub.idle();
+        return { requeued };
+      });
+      admin.post('/process', { schema: { summary: 'Process stored payloads now and wait for the queue to empty', tags: ['sync'] } }, async () => {
+        hub.kick();
+        await hub.idle();
+        return { pending: hub.db.pendingRows(1000).length };
+      });
+    });
+
+    // anything left by a previous run is processed at start-up
+    app.addHook('onReady', async () => hub.kick());
+    app.addHook('onClose', async () => hub.close());
+  },
 });

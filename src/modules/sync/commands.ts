@@ -1,0 +1,63 @@
+/**
+ * Operator tools: put failed payloads back in the queue (after fixing a passphrase, say), and
+ * decode a stored payload to read it. Used by the admin API and the `fieldhub sync ...` commands.
+ */
+import { access, readFile, rename } from 'node:fs/promises';
+import type { CliCommand } from '../../core/module.js';
+import { safeJoin } from '../../core/files.js';
+import { fileNames } from './hub.js';
+import { decodePayload, PayloadError } from './payload.js';
+import { SyncStore } from './store.js';
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+/**
+ * Renames every failed_... payload back to its encoded name and marks it `received` again (file
+ * first: a crash in between leaves the encoded file with a failed row, which the next call finds).
+ * Returns the number of payloads queued; rows whose file is gone are left as they are.
+ */
+export async function requeueFailed(db: SyncStore, dir: string): Promise<number> {
+  let n = 0;
+  for (const r of db.failedRows()) {
+    const names = fileNames(r.plugin, r.node, r.seq);
+    const failed = safeJoin(dir, names.failed);
+    const encoded = safeJoin(dir, names.encoded);
+    if (await exists(failed)) await rename(failed, encoded);
+    else if (!(await exists(encoded))) continue;
+    db.requeue(r.id);
+    n++;
+  }
+  return n;
+}
+
+export const commands: Record<string, CliCommand> = {
+  'retry-failed': {
+    usage: '',
+    summary: 'queue the failed payloads again (a running server processes them with its next payload, or at start-up)',
+    async run(_args, ctx) {
+      const n = await requeueFailed(new SyncStore(ctx.store), safeJoin(ctx.config.dataDir, 'log', 'plugins'));
+      ctx.out(`${n} payload(s) queued again`);
+      return 0;
+    },
+  },
+  decode: {
+    usage: 'FILE PLUGIN',
+    summary: 'print a stored payload decoded (decrypted with sync.encryptionKey when set)',
+    async run(args, ctx) {
+      const [file, plugin] = args;
+      if (!file || !plugin) {
+        ctx.out('usage: fieldhub sync decode FILE PLUGIN');
+        return 2;
+      }
+      try {
+        const raw = await readFile(file, 'utf8');
+        const d = decodePayload(raw, { plugin, passphrase: ctx.config.sync.encryptionKey, source: 'post' });
+        ctx.out(d.text);
+        return 0;
+      } catch (e) {
+        ctx.out(`cannot decode ${file}: ${e instanceof PayloadError ? e.message : (e as Error).message}`);
+        return 1;
+      }
+    },
+  },
+};

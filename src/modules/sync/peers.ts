@@ -1,0 +1,109 @@
+/**
+ * The pull and push jobs: fieldhub as a NetAlertX hub pulling nodes' GET /sync, and as a node
+ * posting its devices to a hub. Failures become alert notifications; the jobs never throw.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../../core/config.js';
+import type { Store } from '../../core/db.js';
+import { HttpError } from '../../core/errors.js';
+import { encryptData } from './crypto.js';
+import { devicesJson } from './devices-out.js';
+import type { SyncHub } from './hub.js';
+import { DEVICES_PLUGIN } from './payload.js';
+import { NAME_RE } from './schemas.js';
+import { displayUrl, errText, TAG } from './text.js';
+
+const nodeAnswer = z.object({
+  node_name: z.string().regex(NAME_RE, 'node_name must be 1..64 characters of [A-Za-z0-9_-]'),
+  data_base64: z.string().min(1),
+});
+
+export class SyncPeers {
+  constructor(
+    private readonly cfg: Config['sync'],
+    private readonly hub: SyncHub,
+    private readonly store: Store,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  private signal(parent: AbortSignal): AbortSignal {
+    return AbortSignal.any([parent, AbortSignal.timeout(this.cfg.pullTimeoutSeconds * 1000)]);
+  }
+
+  private notify(level: 'info' | 'alert', text: string): void {
+    try {
+      this.store.notify('sync', level, text);
+    } catch (e) {
+      this.log.error({ err: e }, 'sync: writing a notification failed');
+    }
+  }
+
+  /** The pull job: GET <node>/sync of every configured node, stored and processed as that node's push. Never throws. */
+  async pull(parent: AbortSignal): Promise<Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }>> {
+    const out: Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }> = [];
+    if (!this.cfg.apiToken) {
+      if (this.cfg.pullNodes.length) this.notify('alert', `${TAG} Pull skipped: sync.apiToken is not configured`);
+      return out;
+    }
+    for (const base of this.cfg.pullNodes) {
+      const url = `${base.replace(/\/+$/, '')}/sync`;
+      const shown = displayUrl(url);
+      try {
+        const res = await fetch(url, { headers: { authorization: `Bearer ${this.cfg.apiToken}`, accept: 'application/json' }, signal: this.signal(parent) });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`status code ${res.status}`);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new Error('the answer is not JSON');
+        }
+        const ans = nodeAnswer.safeParse(body);
+        if (!ans.success) throw new Error(`unexpected answer: ${ans.error.issues[0]?.path.join('.')}: ${ans.error.issues[0]?.message}`);
+        const { seq } = await this.hub.receive({ plugin: DEVICES_PLUGIN, node: ans.data.node_name, data: ans.data.data_base64, source: 'pull', clientFilePath: shown });
+        out.push({ url: shown, ok: true, node: ans.data.node_name, seq });
+      } catch (e) {
+        const reason = e instanceof HttpError ? e.message : errText(e);
+        this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
+        this.hub.payloads.inc({ source: 'pull', result: 'error' });
+        out.push({ url: shown, ok: false, error: reason });
+      }
+    }
+    return out;
+  }
+
+  /** The push job: POST this instance's devices to <hubUrl>/sync as a NetAlertX node does. Never throws. */
+  async push(parent: AbortSignal): Promise<{ ok: boolean; status?: number; error?: string; devices?: number } | undefined> {
+    const hub = this.cfg.hubUrl;
+    if (!hub) return undefined;
+    const url = `${hub.replace(/\/+$/, '')}/sync`;
+    const shown = displayUrl(url);
+    const what = 'table_devices.json';
+    if (!this.cfg.apiToken) {
+      this.notify('alert', `${TAG} Push skipped: sync.apiToken is not configured`);
+      return { ok: false, error: 'no apiToken' };
+    }
+    try {
+      const json = devicesJson(this.hub.db);
+      const devices = (JSON.parse(json) as { data: unknown[] }).data.length;
+      const data = this.cfg.encryptionKey ? encryptData(json, this.cfg.encryptionKey) : json;
+      const body = new URLSearchParams({ data, file_path: what, plugin: DEVICES_PLUGIN, node_name: this.cfg.nodeName });
+      const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${this.cfg.apiToken}` }, signal: this.signal(parent) });
+      await res.arrayBuffer();
+      if (res.status === 200) {
+        this.notify('info', `${TAG} Data for "${what}" sent successfully to "${shown}" (${devices} devices)`);
+        this.hub.payloads.inc({ source: 'push', result: 'sent' });
+        return { ok: true, status: 200, devices };
+      }
+      this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}" (Status code: ${res.status})`);
+      this.hub.payloads.inc({ source: 'push', result: 'error' });
+      return { ok: false, status: res.status };
+    } catch (e) {
+      const reason = errText(e);
+      this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}": ${reason}`);
+      this.hub.payloads.inc({ source: 'push', result: 'error' });
+      return { ok: false, error: reason };
+    }
+  }
+}

@@ -1,0 +1,236 @@
+/** The sync module's SQLite access: statements prepared once, writes grouped in transactions. */
+import type { Statement } from 'better-sqlite3';
+import type { DB, Store } from '../../core/db.js';
+import type { DeviceIn } from './payload.js';
+
+export type Source = 'post' | 'pull';
+
+export interface ReceivedRow {
+  id: number;
+  plugin: string;
+  node: string;
+  seq: number;
+  source: Source;
+  received_at: string;
+  bytes: number;
+  status: 'received' | 'processed' | 'failed' | 'lost';
+}
+
+export interface DeviceRow {
+  mac: string;
+  name: string | null;
+  vendor: string | null;
+  last_ip: string | null;
+  present_last_scan: number | null;
+  last_connection: string | null;
+  sync_hub_node: string;
+  fields: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceFilter {
+  node?: string;
+  mac?: string;
+  since?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Names NetAlertX uses for "no name yet"; a later payload may fill them in. */
+export const PLACEHOLDER_NAMES = ['', '(unknown)', '(name not found)'];
+
+function str(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+}
+
+function int(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return Number(v.trim());
+  return null;
+}
+
+export class SyncStore {
+  private readonly db: DB;
+  private readonly nextSeq;
+  private readonly insertReceived;
+  private readonly setStatus;
+  private readonly pending;
+  private readonly failed;
+  private readonly requeueStmt;
+  private readonly upsertDevice;
+  private readonly countDevices;
+  private readonly deleteRows;
+  private readonly insertRow;
+  private readonly allDevices;
+  private readonly notify: Store['notify'];
+  private readonly listCache = new Map<string, { count: Statement; page: Statement }>();
+
+  constructor(store: Store) {
+    this.db = store.db;
+    this.notify = store.notify.bind(store);
+    const db = this.db;
+    this.nextSeq = db
+      .prepare<[string, string]>(
+        `INSERT INTO sync_sequences (plugin, node, last_seq) VALUES (?, ?, 1)
+         ON CONFLICT (plugin, node) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
+      )
+      .pluck();
+    this.insertReceived = db.prepare(
+      `INSERT INTO sync_received (plugin, node, seq, source, received_at, bytes, client_file_path, status)
+       VALUES (@plugin, @node, @seq, @source, @received_at, @bytes, @client_file_path, 'received')`,
+    );
+    this.setStatus = db.prepare(
+      'UPDATE sync_received SET status = @status, error = @error, processed_at = @at, items = @items WHERE id = @id',
+    );
+    this.pending = db.prepare<[number]>(
+      `SELECT id, plugin, node, seq, source, received_at, bytes, status FROM sync_received
+       WHERE status = 'received' ORDER BY id LIMIT ?`,
+    );
+    this.failed = db.prepare(
+      `SELECT id, plugin, node, seq, source, received_at, bytes, status FROM sync_received WHERE status = 'failed' ORDER BY id`,
+    );
+    this.requeueStmt = db.prepare(
+      "UPDATE sync_received SET status = 'received', error = NULL, processed_at = NULL, items = NULL WHERE id = ? AND status = 'failed'",
+    );
+    this.upsertDevice = db.prepare(
+      `INSERT INTO sync_devices (mac, name, vendor, last_ip, present_last_scan, last_connection, sync_hub_node, fields, created_at, updated_at)
+       VALUES (@mac, @name, @vendor, @last_ip, @present_last_scan, @last_connection, @node, @fields, @now, @now)
+       ON CONFLICT (mac) DO UPDATE SET
+         last_ip = COALESCE(excluded.last_ip, last_ip),
+         present_last_scan = COALESCE(excluded.present_last_scan, present_last_scan),
+         last_connection = COALESCE(excluded.last_connection, last_connection),
+         name = CASE WHEN (name IS NULL OR name IN (${PLACEHOLDER_NAMES.map((n) => `'${n}'`).join(', ')})) AND excluded.name IS NOT NULL
+                     THEN excluded.name ELSE name END,
+         sync_hub_node = excluded.sync_hub_node,
+         updated_at = excluded.updated_at`,
+    );
+    this.countDevices = db.prepare('SELECT count(*) AS n FROM sync_devices').pluck();
+    this.deleteRows = db.prepare<[string, string]>('DELETE FROM sync_plugin_rows WHERE plugin = ? AND node = ?');
+    this.insertRow = db.prepare(
+      'INSERT INTO sync_plugin_rows (plugin, node, idx, seq, data, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.allDevices = db.prepare('SELECT * FROM sync_devices ORDER BY mac');
+  }
+
+  /**
+   * Takes the next sequence number of each payload's (plugin, node) and records the payloads with
+   * their "received" notifications, all in one transaction (one commit for a batch of requests).
+   * A number is never handed out again.
+   */
+  receiveMany(items: ReadonlyArray<{ plugin: string; node: string; source: Source; bytes: number; clientFilePath?: string; note: (seq: number) => string }>) {
+    return this.db
+      .transaction(() => {
+        const at = new Date().toISOString();
+        return items.map((r) => {
+          const seq = this.nextSeq.get(r.plugin, r.node) as number;
+          const info = this.insertReceived.run({
+            plugin: r.plugin,
+            node: r.node,
+            seq,
+            source: r.source,
+            received_at: at,
+            bytes: r.bytes,
+            client_file_path: r.clientFilePath ?? null,
+          });
+          this.notify('sync', 'info', r.note(seq));
+          return { id: Number(info.lastInsertRowid), seq };
+        });
+      })
+      .immediate();
+  }
+
+  /** Runs `fn` in one transaction; the apply and mark methods called inside become savepoints. */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  failedRows(): ReceivedRow[] {
+    return this.failed.all() as ReceivedRow[];
+  }
+
+  /** Puts a failed payload back in the queue. */
+  requeue(id: number): void {
+    this.requeueStmt.run(id);
+  }
+
+  pendingRows(limit = 100): ReceivedRow[] {
+    return this.pending.all(limit) as ReceivedRow[];
+  }
+
+  markFailed(id: number, status: 'failed' | 'lost', error: string, note: string): void {
+    this.db.transaction(() => {
+      this.setStatus.run({ id, status, error, at: new Date().toISOString(), items: null });
+      this.notify('sync', 'alert', note);
+    })();
+  }
+
+  /** Upserts a devices payload and marks it processed, in one transaction. */
+  applyDevices(id: number, node: string, devices: DeviceIn[], note: (inserted: number, updated: number) => string) {
+    return this.db
+      .transaction(() => {
+        const before = this.countDevices.get() as number;
+        const now = new Date().toISOString();
+        for (const d of devices) {
+          const f = d.fields;
+          f.devSyncHubNode = node;
+          this.upsertDevice.run({
+            mac: d.mac,
+            name: str(f.devName),
+            vendor: str(f.devVendor),
+            last_ip: str(f.devLastIP),
+            present_last_scan: int(f.devPresentLastScan),
+            last_connection: str(f.devLastConnection),
+            node,
+            fields: JSON.stringify(f),
+            now,
+          });
+        }
+        const inserted = (this.countDevices.get() as number) - before;
+        const updated = devices.length - inserted;
+        this.setStatus.run({ id, status: 'processed', error: null, at: now, items: devices.length });
+        this.notify('sync', 'info', note(inserted, updated));
+        return { inserted, updated };
+      })
+      .immediate();
+  }
+
+  /** Replaces the stored rows of (plugin, node) with this payload's and marks it processed. */
+  applyRows(id: number, plugin: string, node: string, seq: number, rows: unknown[], note: string): void {
+    this.db
+      .transaction(() => {
+        const now = new Date().toISOString();
+        this.deleteRows.run(plugin, node);
+        rows.forEach((r, i) => this.insertRow.run(plugin, node, i, seq, JSON.stringify(r), now));
+        this.setStatus.run({ id, status: 'processed', error: null, at: now, items: rows.length });
+        this.notify('sync', 'info', note);
+      })
+      .immediate();
+  }
+
+  devices(): IterableIterator<DeviceRow> {
+    return this.allDevices.iterate() as IterableIterator<DeviceRow>;
+  }
+
+  listDevices(f: DeviceFilter): { total: number; rows: DeviceRow[] } {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.node !== undefined) (where.push('sync_hub_node = ?'), args.push(f.node));
+    if (f.mac !== undefined) (where.push('mac = ?'), args.push(f.mac));
+    if (f.since !== undefined) (where.push('updated_at >= ?'), args.push(f.since));
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    let st = this.listCache.get(w);
+    if (!st) {
+      st = {
+        count: this.db.prepare(`SELECT count(*) FROM sync_devices ${w}`).pluck(),
+        page: this.db.prepare(`SELECT * FROM sync_devices ${w} ORDER BY mac LIMIT ? OFFSET ?`),
+      };
+      this.listCache.set(w, st);
+    }
+    const total = st.count.get(...args) as number;
+    const rows = st.page.all(...args, f.limit, f.offset) as DeviceRow[];
+    return { total, rows };
+  }
+}
