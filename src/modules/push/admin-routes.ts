@@ -125,9 +125,9 @@ export async function adminRoutes(admin: ZodApp, svc: PushService): Promise<void
     '/commands/:id',
     { schema: { tags, security, summary: 'Cancel a queued command (409 once delivered or finished)', params: commandParams } },
     async (req) => {
-      const row = svc.cancel(req.params.id);
+      const { row, cancelled } = svc.cancel(req.params.id);
       if (!row) throw new HttpError(404, `no command ${req.params.id}`);
-      if (row.status !== 'cancelled') throw new HttpError(409, `command ${row.id} is ${row.status}; only queued commands can be cancelled`);
+      if (!cancelled) throw new HttpError(409, `command ${row.id} is ${row.status}; only queued commands can be cancelled`);
       return commandView(row);
     },
   );

@@ -32,6 +32,9 @@ export const commandFields = {
 type Spec = { contentType?: string; body?: unknown; expiresAt?: string };
 
 function checkBody(v: Spec, ctx: z.RefinementCtx): void {
+  if (v.expiresAt !== undefined && Date.parse(v.expiresAt) <= Date.now()) {
+    ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'expiresAt is in the past' });
+  }
   const mt = mediaType(v.contentType);
   if (v.body === undefined) return;
   if (mt === 'application/octet-stream') {
@@ -40,9 +43,6 @@ function checkBody(v: Spec, ctx: z.RefinementCtx): void {
     }
   } else if (!mt.includes('json') && typeof v.body !== 'string') {
     ctx.addIssue({ code: 'custom', path: ['body'], message: `body must be a string for ${mt}` });
-  }
-  if (v.expiresAt !== undefined && Date.parse(v.expiresAt) <= Date.now()) {
-    ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'expiresAt is in the past' });
   }
 }
 

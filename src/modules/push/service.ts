@@ -202,14 +202,15 @@ export class PushService {
     return created;
   }
 
-  cancel(id: string) {
+  /** Cancels a queued command: the row (undefined when unknown) and whether this call cancelled it. */
+  cancel(id: string): { row?: CommandRow; cancelled: boolean } {
     const out = this.store.cancel(id);
     if (out.finished) {
       const d = this.devices.get(out.finished.deviceId);
       if (d && d.queued > 0) d.queued--;
       this.finished([out.finished]);
     }
-    return out.row;
+    return { row: out.row, cancelled: out.finished !== undefined };
   }
 
   /** Resolves when the command reaches a final state, after `ms`, or when the app closes. */
