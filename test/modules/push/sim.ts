@@ -1,7 +1,7 @@
 /** A Control iD device simulator: a real HTTP client (node:http, keep-alive) against a listening fieldhub. */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 
-export const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+export const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 100_000 });
 
 export interface HttpAnswer {
   status: number;
