@@ -2,12 +2,13 @@
  * Push: the empty poll (the hot path, 1,000 device ids) against a bare Fastify route returning an
  * empty 200 with the same query string, then polls that deliver queued commands (poll + result pairs).
  *
- *   node --import tsx bench/push.ts            (PUSH_BENCH_SECONDS=N to change the load time, default 8)
+ *   node --import tsx bench/push.ts            (PUSH_BENCH_SECONDS=N: seconds per workload, default 10)
  */
-import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow } from './lib.js';
+import { readFileSync } from 'node:fs';
+import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow, type LoadResult, type ServerHandle } from './lib.js';
 
 const DEVICES = 1000;
-const SECONDS = Number(process.env.PUSH_BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.PUSH_BENCH_SECONDS ?? 10);
 const ADMIN = { authorization: 'Bearer bench-admin', 'content-type': 'application/json' };
 
 /** autocannon request list that cycles over the device ids, one id per request */
@@ -21,6 +22,35 @@ function cycling(path: string) {
       },
     },
   ];
+}
+
+/** CPU seconds (user + system) the server process has used so far. */
+function cpuSeconds(server: ServerHandle): number {
+  const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** One load run that also reports the server's CPU time per request (µs). */
+async function measure(server: ServerHandle, url: string, path: string): Promise<LoadResult & { cpuUs: number }> {
+  const c0 = cpuSeconds(server);
+  const r = await load({ url, requests: cycling(path) as never, duration: SECONDS / 2 });
+  return { ...r, cpuUs: ((cpuSeconds(server) - c0) * 1e6) / Math.max(1, r.requests) };
+}
+
+/** Runs alternate like a/b/a/b so that drift (thermal, other load) hits both sides alike. */
+function merge(rs: Array<LoadResult & { cpuUs: number }>): LoadResult & { cpuUs: number } {
+  const requests = rs.reduce((n, r) => n + r.requests, 0);
+  const durationS = rs.reduce((n, r) => n + r.durationS, 0);
+  return {
+    requests,
+    durationS,
+    rps: requests / durationS,
+    p50: Math.max(...rs.map((r) => r.p50)),
+    p99: Math.max(...rs.map((r) => r.p99)),
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+    non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
+    cpuUs: rs.reduce((n, r) => n + r.cpuUs * r.requests, 0) / Math.max(1, requests),
+  };
 }
 
 async function metric(url: string, re: RegExp): Promise<number> {
@@ -38,10 +68,16 @@ export async function run(): Promise<BenchRow[]> {
     await load({ url: `${fh.url}/push`, requests: cycling('/push') as never, duration: 2 });
     await load({ url: `${bare.url}/bare/empty`, requests: cycling('/bare/empty') as never, duration: 2 });
 
-    const b = await load({ url: `${bare.url}/bare/empty`, requests: cycling('/bare/empty') as never, duration: SECONDS });
-    const e = await load({ url: `${fh.url}/push`, requests: cycling('/push') as never, duration: SECONDS });
+    const bs: Array<LoadResult & { cpuUs: number }> = [];
+    const es: Array<LoadResult & { cpuUs: number }> = [];
+    for (let i = 0; i < 2; i++) {
+      bs.push(await measure(bare, bare.url, '/bare/empty'));
+      es.push(await measure(fh, fh.url, '/push'));
+    }
+    const b = merge(bs);
+    const e = merge(es);
     const r = row('push', `GET /push empty, ${DEVICES} device ids`, e, b, fh);
-    r.note = 'bare: GET /bare/empty?deviceId=… (empty 200)';
+    r.note = `bare: GET /bare/empty?deviceId=… (empty 200); server CPU/req: push ${e.cpuUs.toFixed(1)} µs, bare ${b.cpuUs.toFixed(1)} µs (ratio ${(b.cpuUs / e.cpuUs).toFixed(3)})`;
     rows.push(r);
 
     // queued work: every device gets commands; each connection polls a device, then posts the result
@@ -59,7 +95,7 @@ export async function run(): Promise<BenchRow[]> {
     let n = 0;
     const pairs = await load({
       url: fh.url,
-      duration: SECONDS,
+      duration: SECONDS / 2,
       requests: [
         {
           method: 'GET',

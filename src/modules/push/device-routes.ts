@@ -3,7 +3,7 @@
  * Empty answers are 200 with no body and no Content-Type. Errors are `{"error": "..."}` (devices
  * ignore bodies; the shape is for people reading logs and curl output).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { z } from 'zod';
 import { installErrorFormat } from '../../core/errors.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
@@ -14,6 +14,33 @@ const BAD_ID = JSON.stringify({ error: DEVICE_ID_HINT });
 const UNKNOWN = JSON.stringify({ error: 'unknown device (push.allowUnknownDevices is false)' });
 
 type Query = Record<string, string | string[] | undefined>;
+
+/**
+ * The device routes log at warn. Fastify would build a pino child (with the request id binding and
+ * a level change) for every poll; this factory builds it only when a warn/error line is written.
+ */
+const lazyWarnLogger: NonNullable<RouteShorthandOptions['childLoggerFactory']> = function (logger, bindings, opts) {
+  let real: FastifyBaseLogger | undefined;
+  const get = () => (real ??= logger.child(bindings, opts));
+  const noop = () => {};
+  const lazy = {
+    get level() {
+      return real?.level ?? opts.level ?? logger.level;
+    },
+    set level(l: string) {
+      get().level = l;
+    },
+    fatal: (...a: unknown[]) => (get().fatal as (...x: unknown[]) => void)(...a),
+    error: (...a: unknown[]) => (get().error as (...x: unknown[]) => void)(...a),
+    warn: (...a: unknown[]) => (get().warn as (...x: unknown[]) => void)(...a),
+    info: noop,
+    debug: noop,
+    trace: noop,
+    silent: noop,
+    child: (b: Record<string, unknown>, o?: Record<string, unknown>) => get().child(b, o),
+  };
+  return lazy as unknown as FastifyBaseLogger;
+};
 
 export function deviceRoutes(svc: PushService) {
   return async function pushDeviceScope(scope: FastifyInstance): Promise<void> {
@@ -31,7 +58,7 @@ export function deviceRoutes(svc: PushService) {
     // the hot path: no schema validation, no hooks; one Map lookup for an empty poll
     scope.get(
       '/push',
-      { logLevel: 'warn', schema: { summary: 'Control iD device poll', tags: ['push device'], querystring: querySchema }, validatorCompiler: () => () => true },
+      { logLevel: 'warn', childLoggerFactory: lazyWarnLogger, schema: { summary: 'Control iD device poll', tags: ['push device'], querystring: querySchema }, validatorCompiler: () => () => true },
       function poll(req: FastifyRequest, reply: FastifyReply): void {
         const id = parseDeviceId((req.query as Query).deviceId);
         if (id === undefined) {
@@ -47,7 +74,7 @@ export function deviceRoutes(svc: PushService) {
 
     scope.post(
       '/result',
-      { logLevel: 'warn', schema: { summary: 'Control iD command result', tags: ['push device'], querystring: querySchema }, validatorCompiler: () => () => true },
+      { logLevel: 'warn', childLoggerFactory: lazyWarnLogger, schema: { summary: 'Control iD command result', tags: ['push device'], querystring: querySchema }, validatorCompiler: () => () => true },
       function result(req: FastifyRequest, reply: FastifyReply): void {
         const q = req.query as Query;
         const id = parseDeviceId(q.deviceId);

@@ -88,7 +88,7 @@ describe('push operator API', () => {
   });
 
   it('lists a device\'s commands in queue order, filtered by status, and devices with online state', async () => {
-    const url = await start({ pollPeriodSeconds: 0.1 });
+    const url = await start({ pollPeriodSeconds: 0.5 });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await enqueueOk(url, '3', { endpoint: `c${i}` }));
     const dev = new SimDevice(url, '3');
@@ -108,7 +108,7 @@ describe('push operator API', () => {
     expect((await http(`${url}/admin/push/devices/3/commands?status=bogus`, { headers: ADMIN })).status).toBe(400);
     const devices = async () => (JSON.parse((await http(`${url}/admin/push/devices`, { headers: ADMIN })).text) as { devices: Array<Record<string, unknown>> }).devices;
     expect(await devices()).toEqual([expect.objectContaining({ deviceId: '3', online: true, queued: 3, inFlight: true })]);
-    await sleep(400); // more than 3 poll periods
+    await sleep(1600); // more than 3 poll periods
     expect(await devices()).toEqual([expect.objectContaining({ deviceId: '3', online: false })]);
   });
 

@@ -75,15 +75,15 @@ describe('push delivery', () => {
   });
 
   it('redelivers after the result timeout, then fails with reason timeout after maxAttempts', async () => {
-    const url = await start({ resultTimeoutSeconds: 0.2, maxAttempts: 2 });
+    const url = await start({ resultTimeoutSeconds: 0.5, maxAttempts: 2 });
     const a = await enqueueOk(url, '12', { endpoint: 'slow_one' });
     const b = await enqueueOk(url, '12', { endpoint: 'next_one', maxAttempts: 5 });
     const dev = new SimDevice(url, '12');
     expect((await dev.poll()).command?.uuid).toBe(a);
     expect((await dev.poll()).text).toBe(''); // still within the timeout
-    await sleep(250);
+    await sleep(600);
     expect((await dev.poll()).command?.uuid).toBe(a); // attempt 2
-    await sleep(400); // timed out again; the sweep fails it without another poll
+    await sleep(1000); // timed out again; the sweep fails it without another poll
     const failed = await command(url, a);
     expect(failed).toMatchObject({ status: 'failed', reason: 'timeout', attempts: 2 });
     expect((failed.history as Array<{ status: string }>).map((h) => h.status)).toEqual(['queued', 'delivered', 'delivered', 'failed']);
@@ -110,11 +110,11 @@ describe('push delivery', () => {
 
   it('never delivers an expired command and marks it expired (on poll and by the sweep)', async () => {
     const url = await start({ resultTimeoutSeconds: 0.2 });
-    const soon = new Date(Date.now() + 300).toISOString();
+    const soon = new Date(Date.now() + 1000).toISOString();
     const a = await enqueueOk(url, '14', { endpoint: 'stale', expiresAt: soon });
     const b = await enqueueOk(url, '14', { endpoint: 'fresh', expiresAt: new Date(Date.now() + 60_000).toISOString() });
     const idle = await enqueueOk(url, '15', { endpoint: 'stale', expiresAt: soon });
-    await sleep(450);
+    await sleep(1300);
     const dev = new SimDevice(url, '14');
     expect((await dev.poll()).command?.uuid).toBe(b);
     for (const id of [a, idle]) {

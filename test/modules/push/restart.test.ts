@@ -19,7 +19,7 @@ async function boot(dataDir: string, push: Record<string, unknown> = {}) {
 describe('push across a restart', () => {
   it('keeps the queue and in-flight state: in-flight answered after restart, unanswered redelivered, nothing lost or duplicated', async () => {
     const dataDir = tempDir();
-    const t1 = await boot(dataDir);
+    const t1 = await boot(dataDir, { resultTimeoutSeconds: 2 });
     const a: string[] = [];
     const b: string[] = [];
     for (let i = 0; i < 10; i++) a.push(await enqueueOk(t1.url, '30', { endpoint: `a${i}` }));
@@ -30,9 +30,10 @@ describe('push across a restart', () => {
     for (let i = 0; i < 3; i++) seenA.push((await devA.step())!.uuid);
     const inFlightA = (await devA.poll()).command!.uuid; // executed, but the answer comes after the restart
     const lostB = (await devB.poll()).command!.uuid; // this device lost the command: never answers it
+    const lostAt = Date.now();
     await t1.app.close();
 
-    const t2 = await boot(dataDir);
+    const t2 = await boot(dataDir, { resultTimeoutSeconds: 2 });
     devA.base = t2.url;
     devB.base = t2.url;
     expect((await devA.result('{"response":"after restart"}')).status).toBe(200);
@@ -42,7 +43,7 @@ describe('push across a restart', () => {
     expect(await command(t2.url, inFlightA)).toMatchObject({ status: 'done', response: 'after restart', attempts: 1 });
 
     expect((await devB.poll()).text).toBe(''); // still in flight within its timeout (the deadline is in the store)
-    await sleep(350);
+    await sleep(Math.max(0, lostAt + 2100 - Date.now()));
     const seenB: string[] = [lostB];
     for (let c = await devB.step(); c; c = await devB.step()) seenB.push(c.uuid);
     expect(seenB).toEqual([b[0], ...b]); // b0 before the restart, b0 redelivered (at least once), then the rest in order
