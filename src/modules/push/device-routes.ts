@@ -58,7 +58,14 @@ export function deviceRoutes(svc: PushService) {
     // the hot path: no schema validation, no hooks; one Map lookup for an empty poll
     scope.get(
       '/push',
-      { logLevel: 'warn', childLoggerFactory: lazyWarnLogger, schema: { summary: 'Control iD device poll', tags: ['push device'], querystring: querySchema }, validatorCompiler: () => () => true },
+      // no implicit HEAD route: a HEAD would take a command off the queue and drop its body
+      {
+        exposeHeadRoute: false,
+        logLevel: 'warn',
+        childLoggerFactory: lazyWarnLogger,
+        schema: { summary: 'Control iD device poll', tags: ['push device'], querystring: querySchema },
+        validatorCompiler: () => () => true,
+      },
       function poll(req: FastifyRequest, reply: FastifyReply): void {
         const id = parseDeviceId((req.query as Query).deviceId);
         if (id === undefined) {
@@ -74,7 +81,12 @@ export function deviceRoutes(svc: PushService) {
 
     scope.post(
       '/result',
-      { logLevel: 'warn', childLoggerFactory: lazyWarnLogger, schema: { summary: 'Control iD command result', tags: ['push device'], querystring: querySchema }, validatorCompiler: () => () => true },
+      {
+        logLevel: 'warn',
+        childLoggerFactory: lazyWarnLogger,
+        schema: { summary: 'Control iD command result', tags: ['push device'], querystring: querySchema },
+        validatorCompiler: () => () => true,
+      },
       function result(req: FastifyRequest, reply: FastifyReply): void {
         const q = req.query as Query;
         const id = parseDeviceId(q.deviceId);

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../core/config.js';
+import { Counter } from 'prom-client';
 import type { Metrics } from '../../core/metrics.js';
 import { parseResult } from './command.js';
 import type { CommandSpec } from './command.js';
@@ -62,14 +63,21 @@ export class PushService {
     this.onlineMs = cfg.pollPeriodSeconds * 3000;
     this.finishedEvents.setMaxListeners(0);
     this.results = metrics.counter('fieldhub_push_results_total', 'Commands finished, by final status (and unmatched results)', ['status']);
-    this.pollsTotal = metrics.counter('fieldhub_push_polls_total', 'GET /push polls answered');
     const self = this;
+    // polls are counted in a plain number on the hot path and moved to the counter at scrape time
+    this.pollsTotal = new Counter({
+      name: 'fieldhub_push_polls_total',
+      help: 'GET /push polls answered (rate() gives polls per second)',
+      registers: [metrics.registry],
+      collect() {
+        this.inc(self.polls);
+        self.polls = 0;
+      },
+    });
     metrics.gauge('fieldhub_push_queue_depth', 'Commands queued (not yet delivered)', [], function () {
       let n = 0;
       for (const d of self.devices.values()) n += d.queued;
       this.set(n);
-      self.pollsTotal.inc(self.polls);
-      self.polls = 0;
     });
     metrics.gauge('fieldhub_push_in_flight', 'Commands delivered and awaiting their result', [], function () {
       let n = 0;

@@ -254,3 +254,14 @@ describe('push delivery', () => {
     expect((await new SimDevice(url, '20').poll()).command?.uuid).toBe(id);
   });
 });
+
+describe('push device routes', () => {
+  it('HEAD /push does not take a command off the queue', async () => {
+    const url = await start();
+    const id = await enqueueOk(url, '60', { endpoint: 'x' });
+    const head = await http(`${url}/push?deviceId=60`, { method: 'HEAD' });
+    expect(head.status).toBe(404);
+    expect((await new SimDevice(url, '60').poll()).command?.uuid).toBe(id);
+    expect(await command(url, id)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+});
