@@ -5,7 +5,8 @@ import type { ZodApp } from '../../core/module.js';
 import { bulkSpecSchema, commandSpecSchema, STATUSES, FINAL_STATUSES, type CommandSpec } from './command.js';
 import { deviceIdFromJson, DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
 import type { PushService } from './service.js';
-import { commandView, UnknownDeviceError } from './store.js';
+import { commandView } from './rows.js';
+import { UnknownDeviceError } from './store.js';
 
 const MAX_WAIT_SECONDS = 60;
 

@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import type { CliCommand } from '../../core/module.js';
 import { commandSpecSchema } from './command.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
-import { commandView, PushStore, UnknownDeviceError } from './store.js';
+import { commandView } from './rows.js';
+import { PushStore, UnknownDeviceError } from './store.js';
 
 const enqueue: CliCommand = {
   usage: 'enqueue DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N]',

@@ -3,14 +3,15 @@
  * SQLite at start-up and updated right after each committed store transaction, so an empty poll
  * answers from memory. Last-seen times are coalesced here and flushed by a timer (and on close).
  */
-import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
+import { EventEmitter } from 'node:events';
+import type { Counter } from 'prom-client';
 import type { Config } from '../../core/config.js';
-import { Counter } from 'prom-client';
 import type { Metrics } from '../../core/metrics.js';
-import { parseResult } from './command.js';
-import type { CommandSpec } from './command.js';
-import { PushStore, type CommandRow, type Finished } from './store.js';
+import { parseResult, type CommandSpec } from './command.js';
+import { registerMetrics } from './metrics.js';
+import type { CommandRow, Finished } from './rows.js';
+import type { PushStore } from './store.js';
 
 interface InFlight {
   seq: number;
@@ -50,8 +51,7 @@ export class PushService {
   private readonly onlineMs: number;
   /** polls since the last metrics scrape */
   polls = 0;
-  readonly results;
-  private readonly pollsTotal;
+  readonly results: Counter<'status'>;
 
   constructor(
     readonly store: PushStore,
@@ -62,34 +62,7 @@ export class PushService {
     this.timeoutMs = cfg.resultTimeoutSeconds * 1000;
     this.onlineMs = cfg.pollPeriodSeconds * 3000;
     this.finishedEvents.setMaxListeners(0);
-    this.results = metrics.counter('fieldhub_push_results_total', 'Commands finished, by final status (and unmatched results)', ['status']);
-    const self = this;
-    // polls are counted in a plain number on the hot path and moved to the counter at scrape time
-    this.pollsTotal = new Counter({
-      name: 'fieldhub_push_polls_total',
-      help: 'GET /push polls answered (rate() gives polls per second)',
-      registers: [metrics.registry],
-      collect() {
-        this.inc(self.polls);
-        self.polls = 0;
-      },
-    });
-    metrics.gauge('fieldhub_push_queue_depth', 'Commands queued (not yet delivered)', [], function () {
-      let n = 0;
-      for (const d of self.devices.values()) n += d.queued;
-      this.set(n);
-    });
-    metrics.gauge('fieldhub_push_in_flight', 'Commands delivered and awaiting their result', [], function () {
-      let n = 0;
-      for (const d of self.devices.values()) if (d.inFlight) n++;
-      this.set(n);
-    });
-    metrics.gauge('fieldhub_push_devices_online', 'Devices seen within 3 poll periods', [], function () {
-      this.set(self.onlineCount());
-    });
-    metrics.gauge('fieldhub_push_devices', 'Registered devices', [], function () {
-      this.set(self.devices.size);
-    });
+    this.results = registerMetrics(this, metrics);
   }
 
   /** Loads the index from the store and starts the timers. */
