@@ -265,3 +265,21 @@ describe('push device routes', () => {
     expect(await command(url, id)).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 });
+
+describe('push device route errors', () => {
+  it('oversize result: 413 {"error"}; a store failure: 500 {"error"} and an error line with the request id', async () => {
+    t = await makeApp({ server: { bodyLimitBytes: 1024 } });
+    const url = await t.listen();
+    await enqueueOk(url, '61', { endpoint: 'x' });
+    const big = await http(`${url}/result?deviceId=61`, { method: 'POST', body: JSON.stringify({ response: 'x'.repeat(2000) }) });
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.text)).toEqual({ error: expect.any(String) });
+    t.app.store.db.close(); // the next delivery cannot be written
+    const r = await http(`${url}/push?deviceId=61`, { headers: { 'x-request-id': 'poll-that-fails' } });
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.text)).toEqual({ error: 'Internal Server Error' });
+    const line = t.logs.json().find((l) => l.msg === 'request failed');
+    expect(line).toMatchObject({ level: 50, reqId: 'poll-that-fails' });
+    expect(t.logs.json().some((l) => l.reqId === 'poll-that-fails' && l.level < 40)).toBe(false); // the route logs at warn
+  });
+});
