@@ -280,6 +280,6 @@ describe('push device route errors', () => {
     expect(JSON.parse(r.text)).toEqual({ error: 'Internal Server Error' });
     const line = t.logs.json().find((l) => l.msg === 'request failed');
     expect(line).toMatchObject({ level: 50, reqId: 'poll-that-fails' });
-    expect(t.logs.json().some((l) => l.reqId === 'poll-that-fails' && l.level < 40)).toBe(false); // the route logs at warn
+    expect(t.logs.json().some((l) => l.reqId === 'poll-that-fails' && (l.level as number) < 40)).toBe(false); // the route logs at warn
   });
 });
