@@ -1,8 +1,26 @@
-/** The push module (see its issue and ../shared/specs). Not built yet: mounts nothing. */
+/**
+ * The push module: Control iD devices poll GET /push for commands and report on POST /result;
+ * operators queue commands and read results under /admin/push. See docs/push.md.
+ */
+import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
+import { adminRoutes } from './admin-routes.js';
+import { commands } from './cli.js';
+import { deviceRoutes } from './device-routes.js';
+import { migrations } from './migrations.js';
+import { PushService } from './service.js';
+import { PushStore } from './store.js';
 
 export default defineModule({
   name: 'push',
-  migrations: [],
-  plugin: async () => {},
+  migrations,
+  commands,
+  plugin: async (app) => {
+    const svc = new PushService(new PushStore(app.store.db), app.config.push, app.log.child({ module: 'push' }), app.metrics);
+    svc.start();
+    app.addHook('preClose', async () => svc.releaseWaiters());
+    app.addHook('onClose', async () => svc.close());
+    await app.register(deviceRoutes(svc));
+    await registerAdmin(app, '/admin/push', (admin) => adminRoutes(admin, svc));
+  },
 });

@@ -1,0 +1,130 @@
+/**
+ * Push: the empty poll (the hot path, 1,000 device ids) against a bare Fastify route returning an
+ * empty 200 with the same query string, then polls that deliver queued commands (poll + result pairs).
+ *
+ *   node --import tsx bench/push.ts            (PUSH_BENCH_SECONDS=N: seconds per workload, default 10)
+ */
+import { readFileSync } from 'node:fs';
+import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow, type LoadResult, type ServerHandle } from './lib.js';
+
+const DEVICES = 1000;
+const SECONDS = Number(process.env.PUSH_BENCH_SECONDS ?? 10);
+const ADMIN = { authorization: 'Bearer bench-admin', 'content-type': 'application/json' };
+
+/** autocannon request list that cycles over the device ids, one id per request */
+function cycling(path: string) {
+  let n = 0;
+  return [
+    {
+      setupRequest: (req: { path: string }) => {
+        req.path = `${path}?deviceId=${100_000_000_000 + (n++ % DEVICES)}`;
+        return req;
+      },
+    },
+  ];
+}
+
+/** CPU seconds (user + system) the server process has used so far. */
+function cpuSeconds(server: ServerHandle): number {
+  const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** One load run that also reports the server's CPU time per request (µs). */
+async function measure(server: ServerHandle, url: string, path: string): Promise<LoadResult & { cpuUs: number }> {
+  const c0 = cpuSeconds(server);
+  const r = await load({ url, requests: cycling(path) as never, duration: SECONDS / 2 });
+  return { ...r, cpuUs: ((cpuSeconds(server) - c0) * 1e6) / Math.max(1, r.requests) };
+}
+
+/** Runs alternate like a/b/a/b so that drift (thermal, other load) hits both sides alike. */
+function merge(rs: Array<LoadResult & { cpuUs: number }>): LoadResult & { cpuUs: number } {
+  const requests = rs.reduce((n, r) => n + r.requests, 0);
+  const durationS = rs.reduce((n, r) => n + r.durationS, 0);
+  return {
+    requests,
+    durationS,
+    rps: requests / durationS,
+    p50: Math.max(...rs.map((r) => r.p50)),
+    p99: Math.max(...rs.map((r) => r.p99)),
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+    non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
+    cpuUs: rs.reduce((n, r) => n + r.cpuUs * r.requests, 0) / Math.max(1, requests),
+  };
+}
+
+async function metric(url: string, re: RegExp): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = re.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const fh = await startFieldhub({ push: { pollPeriodSeconds: 5 } });
+  const bare = await startBare();
+  const rows: BenchRow[] = [];
+  try {
+    // warm-up, and register the devices (first poll)
+    await load({ url: `${fh.url}/push`, requests: cycling('/push') as never, duration: 2 });
+    await load({ url: `${bare.url}/bare/empty`, requests: cycling('/bare/empty') as never, duration: 2 });
+
+    const bs: Array<LoadResult & { cpuUs: number }> = [];
+    const es: Array<LoadResult & { cpuUs: number }> = [];
+    for (let i = 0; i < 2; i++) {
+      bs.push(await measure(bare, bare.url, '/bare/empty'));
+      es.push(await measure(fh, fh.url, '/push'));
+    }
+    const b = merge(bs);
+    const e = merge(es);
+    const r = row('push', `GET /push empty, ${DEVICES} device ids`, e, b, fh);
+    r.note = `bare: GET /bare/empty?deviceId=… (empty 200); server CPU/req: push ${e.cpuUs.toFixed(1)} µs, bare ${b.cpuUs.toFixed(1)} µs (ratio ${(b.cpuUs / e.cpuUs).toFixed(3)})`;
+    rows.push(r);
+
+    // queued work: every device gets commands; each connection polls a device, then posts the result
+    const perDevice = 60;
+    const deviceIds = Array.from({ length: DEVICES }, (_, i) => String(100_000_000_000 + i));
+    for (let k = 0; k < perDevice; k++) {
+      const res = await fetch(`${fh.url}/admin/push/commands`, {
+        method: 'POST',
+        headers: ADMIN,
+        body: JSON.stringify({ deviceIds, endpoint: 'load_objects', body: { object: 'users' } }),
+      });
+      if (res.status !== 201) throw new Error(`enqueue: ${res.status} ${await res.text()}`);
+    }
+    const before = await metric(fh.url, /fieldhub_push_results_total\{status="done"\} (\d+)/);
+    let n = 0;
+    const pairs = await load({
+      url: fh.url,
+      duration: SECONDS / 2,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req: { path: string }, ctx: Record<string, unknown>) => {
+            ctx.id = 100_000_000_000 + (n++ % DEVICES);
+            req.path = `/push?deviceId=${ctx.id}`;
+            return req;
+          },
+        },
+        {
+          method: 'POST',
+          setupRequest: (req: { path: string; body?: string; headers?: Record<string, string> }, ctx: Record<string, unknown>) => {
+            req.path = `/result?deviceId=${ctx.id}`;
+            req.body = '{"response":{"users":[]}}';
+            req.headers = { 'content-type': 'application/json' };
+            return req;
+          },
+        },
+      ] as never,
+    });
+    const done = (await metric(fh.url, /fieldhub_push_results_total\{status="done"\} (\d+)/)) - before;
+    const q = row('push', 'GET /push delivering + POST /result', pairs, b, fh);
+    q.note = `${Math.round(done / pairs.durationS)} commands done/s (${done} in ${pairs.durationS}s, SQLite synchronous=FULL)`;
+    rows.push(q);
+    return rows;
+  } finally {
+    await fh.stop();
+    await bare.stop();
+  }
+}
+
+if (isMain(import.meta.url)) printTable(await run());

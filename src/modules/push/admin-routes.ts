@@ -1,0 +1,135 @@
+/** The operator API under /admin/push (admin token, core error shape). */
+import { z } from 'zod';
+import { HttpError } from '../../core/errors.js';
+import type { ZodApp } from '../../core/module.js';
+import { bulkSpecSchema, commandSpecSchema, STATUSES, FINAL_STATUSES, type CommandSpec } from './command.js';
+import { deviceIdFromJson, DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
+import type { PushService } from './service.js';
+import { commandView } from './rows.js';
+import { UnknownDeviceError } from './store.js';
+
+const MAX_WAIT_SECONDS = 60;
+
+const deviceParams = z.object({ deviceId: z.string().refine((v) => parseDeviceId(v) !== undefined, DEVICE_ID_HINT) });
+const commandParams = z.object({ id: z.string().min(1).max(64) });
+
+function deviceIdParam(v: string): string {
+  const id = parseDeviceId(v);
+  if (id === undefined) throw new HttpError(400, DEVICE_ID_HINT);
+  return id;
+}
+
+export async function adminRoutes(admin: ZodApp, svc: PushService): Promise<void> {
+  const tags = ['push admin'];
+  const security = [{ bearer: [] }];
+
+  const enqueue = (deviceIds: string[], spec: CommandSpec) => {
+    try {
+      return svc.enqueue(deviceIds, spec);
+    } catch (e) {
+      if (e instanceof UnknownDeviceError) throw new HttpError(404, e.message);
+      throw e;
+    }
+  };
+
+  admin.get('/devices', { schema: { tags, security, summary: 'Devices with last seen, online and queue depth' } }, async () => {
+    const now = Date.now();
+    const rows = [...svc.devices.values()].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
+    return {
+      devices: rows.map((d) => ({
+        deviceId: d.id,
+        registeredAt: new Date(d.registeredMs).toISOString(),
+        lastSeenAt: d.lastSeenMs > 0 ? new Date(d.lastSeenMs).toISOString() : null,
+        address: d.address,
+        online: svc.isOnline(d, now),
+        queued: d.queued,
+        inFlight: d.inFlight !== null,
+      })),
+    };
+  });
+
+  admin.put(
+    '/devices/:deviceId',
+    { schema: { tags, security, summary: 'Register a device (needed when push.allowUnknownDevices is false)', params: deviceParams } },
+    async (req, reply) => {
+      const id = deviceIdParam(req.params.deviceId);
+      const created = svc.register(id);
+      return reply.code(created ? 201 : 200).send({ deviceId: id, created });
+    },
+  );
+
+  admin.post(
+    '/devices/:deviceId/commands',
+    { schema: { tags, security, summary: 'Queue a command for a device', params: deviceParams, body: commandSpecSchema } },
+    async (req, reply) => {
+      const [row] = enqueue([deviceIdParam(req.params.deviceId)], req.body);
+      return reply.code(201).send({ id: row!.id, status: row!.status });
+    },
+  );
+
+  admin.post(
+    '/commands',
+    { schema: { tags, security, summary: 'Queue the same command for many devices (one transaction)', body: bulkSpecSchema } },
+    async (req, reply) => {
+      const { deviceIds, ...spec } = req.body;
+      const ids = deviceIds.map((v) => deviceIdFromJson(v)!);
+      const rows = enqueue(ids, spec);
+      return reply.code(201).send({ commands: rows.map((r) => ({ deviceId: r.device_id, id: r.id, status: r.status })) });
+    },
+  );
+
+  admin.get(
+    '/devices/:deviceId/commands',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A device's commands in queue order",
+        params: deviceParams,
+        querystring: z.object({
+          status: z.enum(STATUSES).optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          offset: z.coerce.number().int().min(0).default(0),
+        }),
+      },
+    },
+    async (req) => {
+      const rows = svc.store.list(deviceIdParam(req.params.deviceId), req.query.status, req.query.limit, req.query.offset);
+      return { commands: rows.map((r) => commandView(r)) };
+    },
+  );
+
+  admin.get(
+    '/commands/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'A command with its result and history; waitSeconds holds the request until it finishes',
+        params: commandParams,
+        querystring: z.object({ waitSeconds: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional() }),
+      },
+    },
+    async (req) => {
+      let row = svc.store.byId(req.params.id);
+      if (!row) throw new HttpError(404, `no command ${req.params.id}`);
+      const wait = req.query.waitSeconds ?? 0;
+      if (wait > 0 && !FINAL_STATUSES.has(row.status)) {
+        await svc.waitFinished(row.id, wait * 1000);
+        row = svc.store.byId(req.params.id)!;
+      }
+      return commandView(row, svc.store.events(row.seq));
+    },
+  );
+
+  admin.delete(
+    '/commands/:id',
+    { schema: { tags, security, summary: 'Cancel a queued command (409 once delivered or finished)', params: commandParams } },
+    async (req) => {
+      const { row, cancelled } = svc.cancel(req.params.id);
+      if (!row) throw new HttpError(404, `no command ${req.params.id}`);
+      if (!cancelled) throw new HttpError(409, `command ${row.id} is ${row.status}; only queued commands can be cancelled`);
+      return commandView(row);
+    },
+  );
+}

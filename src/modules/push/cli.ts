@@ -1,0 +1,96 @@
+/** `fieldhub push enqueue|status`: the operator API for scripts, straight on the store. */
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../../core/module.js';
+import { commandSpecSchema } from './command.js';
+import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
+import { commandView } from './rows.js';
+import { PushStore, UnknownDeviceError } from './store.js';
+
+const enqueue: CliCommand = {
+  usage: 'enqueue DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N]',
+  summary: 'queue a command for a device; prints {"id","status"}',
+  run(args, { config, store, out }) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          body: { type: 'string' },
+          verb: { type: 'string' },
+          'content-type': { type: 'string' },
+          'query-string': { type: 'string' },
+          'expires-at': { type: 'string' },
+          'max-attempts': { type: 'string' },
+        },
+      });
+    } catch (e) {
+      out(`error: ${(e as Error).message}`);
+      return 2;
+    }
+    const [device, endpoint, ...extra] = parsed.positionals;
+    const deviceId = parseDeviceId(device);
+    if (!deviceId || !endpoint || extra.length) {
+      out(deviceId || !device ? `usage: fieldhub push ${enqueue.usage}` : `error: ${DEVICE_ID_HINT}`);
+      return 2;
+    }
+    const v = parsed.values;
+    let body: unknown;
+    if (v.body !== undefined) {
+      try {
+        body = JSON.parse(v.body);
+      } catch {
+        out('error: --body is not valid JSON (quote strings: --body \'"text"\')');
+        return 2;
+      }
+    }
+    const spec = commandSpecSchema.safeParse({
+      endpoint,
+      body,
+      verb: v.verb,
+      contentType: v['content-type'],
+      queryString: v['query-string'],
+      expiresAt: v['expires-at'],
+      maxAttempts: v['max-attempts'] === undefined ? undefined : Number(v['max-attempts']),
+    });
+    if (!spec.success) {
+      out(`error: ${spec.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ')}`);
+      return 2;
+    }
+    try {
+      const [row] = new PushStore(store.db).enqueue([deviceId], spec.data, {
+        defaultMaxAttempts: config.push.maxAttempts,
+        register: config.push.allowUnknownDevices,
+      });
+      out(JSON.stringify({ id: row!.id, status: row!.status }));
+      return 0;
+    } catch (e) {
+      if (e instanceof UnknownDeviceError) {
+        out(`error: ${e.message}`);
+        return 1;
+      }
+      throw e;
+    }
+  },
+};
+
+const status: CliCommand = {
+  usage: 'status ID',
+  summary: 'print a command with its result and history (JSON)',
+  run(args, { store, out }) {
+    if (args.length !== 1) {
+      out(`usage: fieldhub push ${status.usage}`);
+      return 2;
+    }
+    const s = new PushStore(store.db);
+    const row = s.byId(args[0]!);
+    if (!row) {
+      out(`error: no command ${args[0]}`);
+      return 1;
+    }
+    out(JSON.stringify(commandView(row, s.events(row.seq)), null, 2));
+    return 0;
+  },
+};
+
+export const commands = { enqueue, status };

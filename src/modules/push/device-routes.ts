@@ -1,0 +1,104 @@
+/**
+ * The device side: GET /push and POST /result, exactly as Control iD devices call them.
+ * Empty answers are 200 with no body and no Content-Type. Errors are `{"error": "..."}` (devices
+ * ignore bodies; the shape is for people reading logs and curl output).
+ */
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import { z } from 'zod';
+import { installErrorFormat } from '../../core/errors.js';
+import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
+import { FORBIDDEN, type PushService } from './service.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const BAD_ID = JSON.stringify({ error: DEVICE_ID_HINT });
+const UNKNOWN = JSON.stringify({ error: 'unknown device (push.allowUnknownDevices is false)' });
+
+type Query = Record<string, string | string[] | undefined>;
+
+/**
+ * The device routes log at warn. Fastify would build a pino child (with the request id binding and
+ * a level change) for every poll; this factory builds it only when a warn/error line is written.
+ */
+const lazyWarnLogger: NonNullable<RouteShorthandOptions['childLoggerFactory']> = function (logger, bindings, opts) {
+  let real: FastifyBaseLogger | undefined;
+  const get = () => (real ??= logger.child(bindings, opts));
+  const noop = () => {};
+  const lazy = {
+    get level() {
+      return real?.level ?? opts.level ?? logger.level;
+    },
+    set level(l: string) {
+      get().level = l;
+    },
+    fatal: (...a: unknown[]) => (get().fatal as (...x: unknown[]) => void)(...a),
+    error: (...a: unknown[]) => (get().error as (...x: unknown[]) => void)(...a),
+    warn: (...a: unknown[]) => (get().warn as (...x: unknown[]) => void)(...a),
+    info: noop,
+    debug: noop,
+    trace: noop,
+    silent: noop,
+    child: (b: Record<string, unknown>, o?: Record<string, unknown>) => get().child(b, o),
+  };
+  return lazy as unknown as FastifyBaseLogger;
+};
+
+export function deviceRoutes(svc: PushService) {
+  return async function pushDeviceScope(scope: FastifyInstance): Promise<void> {
+    installErrorFormat(scope, (c) => ({ error: c.message }), { notFound: false });
+    // results arrive with any content type or none: take the raw text and read it leniently
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    // documented in OpenAPI; checked by hand (parseDeviceId) rather than by a validator on the hot path
+    const querySchema = z.object({
+      deviceId: z.string().describe('int64 device id, decimal'),
+      uuid: z.string().optional().describe('POST /result only: the command id the device echoes back'),
+    });
+
+    // the hot path: no schema validation, no hooks; one Map lookup for an empty poll
+    scope.get(
+      '/push',
+      // no implicit HEAD route: a HEAD would take a command off the queue and drop its body
+      {
+        exposeHeadRoute: false,
+        logLevel: 'warn',
+        childLoggerFactory: lazyWarnLogger,
+        schema: { summary: 'Control iD device poll', tags: ['push device'], querystring: querySchema },
+        validatorCompiler: () => () => true,
+      },
+      function poll(req: FastifyRequest, reply: FastifyReply): void {
+        const id = parseDeviceId((req.query as Query).deviceId);
+        if (id === undefined) {
+          reply.code(400).type(JSON_TYPE).send(BAD_ID);
+          return;
+        }
+        const out = svc.poll(id, req.ip);
+        if (out === null) reply.send();
+        else if (out === FORBIDDEN) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
+        else reply.type(JSON_TYPE).send(out);
+      },
+    );
+
+    scope.post(
+      '/result',
+      {
+        logLevel: 'warn',
+        childLoggerFactory: lazyWarnLogger,
+        schema: { summary: 'Control iD command result', tags: ['push device'], querystring: querySchema },
+        validatorCompiler: () => () => true,
+      },
+      function result(req: FastifyRequest, reply: FastifyReply): void {
+        const q = req.query as Query;
+        const id = parseDeviceId(q.deviceId);
+        if (id === undefined) {
+          reply.code(400).type(JSON_TYPE).send(BAD_ID);
+          return;
+        }
+        const raw = typeof req.body === 'string' ? req.body : '';
+        const uuid = typeof q.uuid === 'string' && q.uuid !== '' ? q.uuid : undefined;
+        if (!svc.result(id, req.ip, raw, uuid)) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
+        else reply.send();
+      },
+    );
+  };
+}
