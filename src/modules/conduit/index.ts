@@ -23,7 +23,7 @@ export default defineModule({
     const users = new Users(app.store.db);
     const retention = retentionJob(store, config, app.log);
     app.scheduler.register('conduit.retention', retention, config.retentionDays ? { cron: config.retentionCron } : {});
-    await app.register(conduitApi({ config, store, users, throttle: new Throttle(), metrics: app.metrics }), { prefix: PREFIX });
+    await app.register(conduitApi({ config, store, users, throttle: new Throttle(), metrics: app.metrics, db: app.store.db }), { prefix: PREFIX });
     await registerAdmin(app, '/admin/conduit', adminRoutes(users, () => app.scheduler.run('conduit.retention')));
   },
 });

@@ -9,9 +9,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiKey } from '../../core/auth.js';
 import type { Config } from '../../core/config.js';
+import type { DB } from '../../core/db.js';
 import { HttpError, installErrorFormat, type Classified } from '../../core/errors.js';
 import type { Metrics } from '../../core/metrics.js';
 import { installBodyParser } from './body.js';
+import { GroupCommit } from './group-commit.js';
 import {
   ingestSchema,
   metadataSchema,
@@ -20,6 +22,7 @@ import {
   parseRange,
   querySchema,
   zodMessage,
+  type Datapoint,
   type Query,
 } from './schemas.js';
 import { serializePoints } from './serialize.js';
@@ -57,6 +60,7 @@ export interface ApiDeps {
   users: Users;
   throttle: Throttle;
   metrics: Metrics;
+  db: DB;
   /** unix seconds, for the default time range */
   now?: () => number;
 }
@@ -70,6 +74,7 @@ export function conduitApi(deps: ApiDeps) {
   const returned = deps.metrics.counter('fieldhub_conduit_datapoints_returned_total', 'Datapoints answered by GET /conduitv6');
   const refused = deps.metrics.counter('fieldhub_conduit_throttled_total', 'Requests refused by the conduit throttle');
   const userOf = new WeakMap<FastifyRequest, AuthUser>();
+  const commits = new GroupCommit<{ user: number; points: Datapoint[] }>(deps.db, (a) => store.ingest(a.user, a.points));
 
   async function authenticate(req: FastifyRequest): Promise<void> {
     const token = apiKey(req);
@@ -109,11 +114,11 @@ export function conduitApi(deps: ApiDeps) {
     return reply.type('application/json; charset=utf-8').send(serializePoints(rows, (d, c) => store.meta(d, c)));
   }
 
-  function ingest(req: FastifyRequest) {
+  async function ingest(req: FastifyRequest) {
     if (req.body === undefined) throw new HttpError(400, 'a JSON array of datapoints is required (Content-Type: application/json)');
     const parsed = ingestSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
-    const n = store.ingest(userOf.get(req)!.id, parsed.data);
+    const n = await commits.submit({ user: userOf.get(req)!.id, points: parsed.data });
     ingested.inc(n);
     return { code: '200' as const, accepted: n };
   }
@@ -138,7 +143,7 @@ export function conduitApi(deps: ApiDeps) {
     return { code: '200' as const, deleted: store.deletePoints(userOf.get(req)!.id, ids, chs, from, to) };
   }
 
-  function post(req: FastifyRequest) {
+  async function post(req: FastifyRequest) {
     const h = req.headers['x-http-method-override'];
     const override = (Array.isArray(h) ? h[0] : h)?.trim().toUpperCase();
     if (!override || override === 'POST') return ingest(req);

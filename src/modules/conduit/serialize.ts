@@ -35,10 +35,10 @@ function fragment(m: ChannelMeta): Fragment {
   };
 }
 
-/** Serializes rows; `meta` is asked once per (device, channel). */
+/** Serializes rows; `meta` is asked once per (device, channel). One growing string beats join() here (V8 ropes). */
 export function serializePoints(rows: readonly PointRow[], meta: (device: number, chid: number) => ChannelMeta | undefined): string {
   const cache = new Map<number, Map<number, Fragment>>();
-  const parts: string[] = new Array<string>(rows.length);
+  let out = '[';
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     let byCh = cache.get(r[0]);
@@ -50,7 +50,9 @@ export function serializePoints(rows: readonly PointRow[], meta: (device: number
       byCh.set(r[1], (f = fragment(m)));
     }
     const raw = r[3];
-    parts[i] = `{"val_date":${r[2]}${f.head}${j(raw)}${f.mid}${j(raw * f.factor + f.offset)}}`;
+    const cal = raw * f.factor + f.offset;
+    // numbers concatenate as JSON.stringify writes them, except non-finite ones (JSON null)
+    out += (i === 0 ? '{"val_date":' : ',{"val_date":') + r[2] + f.head + raw + f.mid + (Number.isFinite(cal) ? cal : 'null') + '}';
   }
-  return `[${parts.join(',')}]`;
+  return out + ']';
 }

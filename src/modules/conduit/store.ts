@@ -53,6 +53,13 @@ interface DeviceRow {
   site_id: number;
 }
 
+/** fields of a datapoint that are not metadata: a point with only these skips the metadata work */
+const POINT_KEYS = new Set(['dev_netid', 'dev_chid', 'val_date', 'val_raw', 'dev_site', 'val_calibrated']);
+function hasMetadata(p: object): boolean {
+  for (const k in p) if (!POINT_KEYS.has(k)) return true;
+  return false;
+}
+
 const VISIBLE = 'v.site_id IN (SELECT site_id FROM conduit_user_sites WHERE user_id = @user)';
 const ORDER = 'ORDER BY d.val_date, v.netid, d.chid LIMIT @limit';
 
@@ -198,6 +205,12 @@ export class ConduitStore {
       const devMeta = new Map<number, Partial<Record<DeviceField, unknown>>>();
       const chMeta = new Map<string, { device_id: number; chid: number; m: Partial<Record<ChannelField, unknown>> }>();
       const moves = new Map<number, number>();
+      const siteIds = new Map<string, number>();
+      const granted = (name: string) => {
+        let id = siteIds.get(name);
+        if (id === undefined) siteIds.set(name, (id = this.grantedSite(name, sites)));
+        return id;
+      };
       for (let i = 0; i < points.length; i++) {
         const p = points[i]!;
         const netid = p.dev_netid.toUpperCase();
@@ -206,7 +219,7 @@ export class ConduitStore {
           dev = this.deviceByNetid.get(netid);
           if (!dev) {
             let site: number;
-            if (p.dev_site !== undefined) site = this.grantedSite(p.dev_site, sites);
+            if (p.dev_site !== undefined) site = granted(p.dev_site);
             else if (sites.size === 1) site = [...sites][0]!;
             else throw new HttpError(sites.size === 0 ? 403 : 400, sites.size === 0 ? 'you have no site to write to' : `[${i}].dev_site: required for the new device ${netid} (you have several sites)`);
             dev = { id: Number(this.insertDevice.run(netid, site).lastInsertRowid), site_id: site };
@@ -216,18 +229,20 @@ export class ConduitStore {
           devices.set(netid, dev);
         }
         if (p.dev_site !== undefined) {
-          const site = this.grantedSite(p.dev_site, sites);
+          const site = granted(p.dev_site);
           if (site !== dev.site_id) moves.set(dev.id, site);
         }
-        const dm = pick(DEVICE_FIELDS, p);
-        if (dm) devMeta.set(dev.id, { ...devMeta.get(dev.id), ...dm });
         const key = `${dev.id}:${p.dev_chid}`;
         if (!channels.has(key)) {
           this.ensureChannel.run(dev.id, p.dev_chid);
           channels.add(key);
         }
-        const cm = pick(CHANNEL_FIELDS, p);
-        if (cm) chMeta.set(key, { device_id: dev.id, chid: p.dev_chid, m: { ...chMeta.get(key)?.m, ...cm } });
+        if (hasMetadata(p)) {
+          const dm = pick(DEVICE_FIELDS, p);
+          if (dm) devMeta.set(dev.id, { ...devMeta.get(dev.id), ...dm });
+          const cm = pick(CHANNEL_FIELDS, p);
+          if (cm) chMeta.set(key, { device_id: dev.id, chid: p.dev_chid, m: { ...chMeta.get(key)?.m, ...cm } });
+        }
         this.upsertPoint.run(dev.id, p.dev_chid, p.val_date, p.val_raw);
       }
       for (const [id, m] of devMeta) this.updateDevice.run({ id, ...partialParams(DEVICE_FIELDS, m) });
@@ -235,7 +250,7 @@ export class ConduitStore {
       for (const c of chMeta.values()) this.updateChannel.run({ device_id: c.device_id, chid: c.chid, ...partialParams(CHANNEL_FIELDS, c.m) });
       return points.length;
     });
-    return run.immediate();
+    return this.db.inTransaction ? run() : run.immediate();
   }
 
   /** PUT: device fields on each device of `ids`; channel fields on each channel of `chs` (created if missing). */

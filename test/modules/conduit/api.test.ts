@@ -93,7 +93,7 @@ describe('conduit API: GET arguments', () => {
     for (const q of [WIDE, `id=FF,0A,7C&${WIDE}`]) {
       const got = (await c.req({ token: tok, url: `/conduitv6?${q}` })).json() as Array<{ val_date: number; dev_netid: string; dev_chid: number }>;
       const keys = got.map((p) => [p.val_date, p.dev_netid, p.dev_chid] as const);
-      const sorted = [...keys].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2]);
+      const sorted = [...keys].sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]) || a[2] - b[2]);
       expect(keys).toHaveLength(27);
       expect(keys).toEqual(sorted);
     }
@@ -125,7 +125,7 @@ describe('conduit API: GET arguments', () => {
       ['id=XYZ', 'id: "XYZ" is not a network id (hex)'],
       ['ch=one', 'ch: "one" is not a channel id'],
       ['ch=-1', 'ch: "-1" is not a channel id'],
-    ]) {
+    ] as const) {
       const r = await c.req({ token: tok, url: `/conduitv6?${q}` });
       expect(r.statusCode, q).toBe(400);
       expect(r.json(), q).toEqual({ code: '400', error: expect.stringContaining(msg) });
@@ -221,6 +221,25 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
     expect(got).toHaveLength(2);
     expect(got[0]).toMatchObject({ val_date: T0, dev_netid: 'A1', dev_chid: 2, val_raw: 7, dev_tag: 'second', val_type: 'Temp', loc_lat: -33.5, loc_lng: null, dev_site: 'S', val_calibrated: 7 });
     expect(Object.keys(got[0])).toEqual(Object.keys(EXAMPLE));
+  });
+
+  it('concurrent batches commit together, yet a refused batch rolls back alone', async () => {
+    c = await conduitApp();
+    const alice = c.user('alice', ['North']);
+    const bob = c.user('bob', ['South']);
+    await c.ingest(alice, series('A1', 1));
+    const before = count(c);
+    const rs = await Promise.all([
+      c.ingest(alice, series('A1', 100, { from: T0 + 60 })),
+      c.ingest(bob, [...series('B1', 50), ...series('A1', 1, { from: 1 })]),
+      c.ingest(bob, series('B2', 30)),
+      c.ingest(alice, series('A2', 20)),
+    ]);
+    expect(rs.map((r) => r.statusCode)).toEqual([200, 403, 200, 200]);
+    expect(rs.map((r) => r.json().accepted)).toEqual([100, undefined, 30, 20]);
+    expect(count(c)).toBe(before + 150);
+    const devices = c.app.store.db.prepare('SELECT netid FROM conduit_devices ORDER BY netid').all();
+    expect(devices).toEqual([{ netid: 'A1' }, { netid: 'A2' }, { netid: 'B2' }]);
   });
 
   it('PUT updates device and channel metadata; val_calibrated follows val_cal and val_offset', async () => {
