@@ -43,6 +43,17 @@ describe('conduit API: the spec example', () => {
 });
 
 describe('conduit API: authentication', () => {
+  it('no log line carries the token (header or query argument)', async () => {
+    c = await conduitApp();
+    const tok = c.user('alice', ['S']);
+    await c.req({ url: `/conduitv6?token=${tok}&fcdt=1` });
+    await c.req({ url: '/conduitv6', headers: { token: tok } });
+    await c.ingest(tok, [{ dev_netid: 'A1', dev_chid: 1, val_date: 1, val_raw: 1 }]);
+    await c.req({ url: `/conduitv6/nothing?token=${tok}` });
+    expect(c.logs.lines.length).toBeGreaterThan(4);
+    expect(c.logs.text).not.toContain(tok);
+  });
+
   it('401 without or with an unknown token; 403 when disabled or the HTTP API is off', async () => {
     c = await conduitApp();
     const tok = c.user('alice', ['S']);
