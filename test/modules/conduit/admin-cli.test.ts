@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { openStore } from '../../../src/app.js';
 import type { CliContext } from '../../../src/core/module.js';
 import conduit from '../../../src/modules/conduit/index.js';
@@ -101,7 +101,9 @@ describe('fieldhub conduit user ...', () => {
   });
 
   it.skipIf(!existsSync(cli))('through the built command line', () => {
-    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', FIELDHUB_DATA_DIR: tempDir() };
+    const dataDir = tempDir();
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', FIELDHUB_DATA_DIR: dataDir };
     const fh = (...args: string[]) => spawnSync(process.execPath, [cli, 'conduit', 'user', ...args], { cwd: root, env, encoding: 'utf8' });
     const add = fh('add', 'dana', '--site', 'Main Site');
     expect(add.status).toBe(0);
