@@ -9,6 +9,7 @@ import { commands } from './cli.js';
 import { migrations } from './migrations.js';
 import { retentionJob } from './retention.js';
 import { conduitApi, PREFIX } from './routes.js';
+import { ConduitQuery } from './query.js';
 import { ConduitStore } from './store.js';
 import { Throttle } from './throttle.js';
 import { Users } from './users.js';
@@ -23,7 +24,7 @@ export default defineModule({
     const users = new Users(app.store.db);
     const retention = retentionJob(store, config, app.log);
     app.scheduler.register('conduit.retention', retention, config.retentionDays ? { cron: config.retentionCron } : {});
-    await app.register(conduitApi({ config, store, users, throttle: new Throttle(), metrics: app.metrics, db: app.store.db }), { prefix: PREFIX });
+    await app.register(conduitApi({ config, store, query: new ConduitQuery(app.store.db), users, throttle: new Throttle(), metrics: app.metrics, db: app.store.db }), { prefix: PREFIX });
     await registerAdmin(app, '/admin/conduit', adminRoutes(users, () => app.scheduler.run('conduit.retention')));
   },
 });

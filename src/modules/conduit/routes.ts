@@ -26,6 +26,7 @@ import {
   type Query,
 } from './schemas.js';
 import { serializePoints } from './serialize.js';
+import type { ConduitQuery } from './query.js';
 import type { ConduitStore } from './store.js';
 import type { Throttle } from './throttle.js';
 import type { AuthUser, Users } from './users.js';
@@ -57,6 +58,7 @@ export function conduitShape(c: Classified): { code: string; error: string } {
 export interface ApiDeps {
   config: Config['conduit'];
   store: ConduitStore;
+  query: ConduitQuery;
   users: Users;
   throttle: Throttle;
   metrics: Metrics;
@@ -68,7 +70,7 @@ export interface ApiDeps {
 const ok = z.object({ code: z.literal('200') });
 
 export function conduitApi(deps: ApiDeps) {
-  const { config, store, users, throttle } = deps;
+  const { config, store, query, users, throttle } = deps;
   const nowSeconds = deps.now ?? (() => Math.floor(Date.now() / 1000));
   const ingested = deps.metrics.counter('fieldhub_conduit_datapoints_ingested_total', 'Datapoints accepted by POST /conduitv6');
   const returned = deps.metrics.counter('fieldhub_conduit_datapoints_returned_total', 'Datapoints answered by GET /conduitv6');
@@ -101,7 +103,7 @@ export function conduitApi(deps: ApiDeps) {
     const chs = parseChs(q.ch);
     const { from, to } = parseRange(q, nowSeconds());
     const max = config.maxDatapoints;
-    const rows = store.query(user.id, { ids, chs, from, to, limit: max + 1 });
+    const rows = query.points(user.id, { ids, chs, from, to, limit: max + 1 });
     if (rows.length === 0) {
       if (config.emptyStatus === 200) return reply.type('application/json; charset=utf-8').send('[]');
       return reply.code(config.emptyStatus).send();
@@ -111,7 +113,7 @@ export function conduitApi(deps: ApiDeps) {
       rows.length = max;
     }
     returned.inc(rows.length);
-    return reply.type('application/json; charset=utf-8').send(serializePoints(rows, (d, c) => store.meta(d, c)));
+    return reply.type('application/json; charset=utf-8').send(serializePoints(rows, (d, c) => query.meta(d, c)));
   }
 
   async function ingest(req: FastifyRequest) {

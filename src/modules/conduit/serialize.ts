@@ -3,7 +3,7 @@
  * metadata, so each (device, channel) is serialized once per answer and each row only adds
  * val_date, val_raw and val_calibrated. Field order is the spec's example.
  */
-import type { ChannelMeta, PointRow } from './store.js';
+import type { ChannelMeta, PointRow } from './query.js';
 
 interface Fragment {
   /** `,"dev_netid":...,"dev_chid":N,"val_raw":` */

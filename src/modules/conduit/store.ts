@@ -1,7 +1,6 @@
 /**
- * Devices, channels and datapoints. Every statement is prepared once; a request is one prepared
- * read, or one transaction for a write. Visibility: a user sees and writes the devices of the
- * sites granted to it (conduit_user_sites).
+ * Writes of devices, channels and datapoints (reads are in query.ts). Every statement is prepared
+ * once; a request is one transaction. A user writes only the devices of the sites granted to it.
  */
 import { HttpError } from '../../core/errors.js';
 import type { DB } from '../../core/db.js';
@@ -14,40 +13,6 @@ import {
   type MetadataUpdate,
 } from './schemas.js';
 
-/** [device_id, chid, val_date, val_raw] */
-export type PointRow = [number, number, number, number];
-
-export interface ChannelMeta {
-  netid: string;
-  chid: number;
-  site: string;
-  tag: string | null;
-  type: string | null;
-  label: string | null;
-  category: string | null;
-  powersource: string | null;
-  manufacturer: string | null;
-  supplier: string | null;
-  model: string | null;
-  serial: string | null;
-  network: string | null;
-  lat: number | null;
-  lng: number | null;
-  error: number;
-  val_type: string | null;
-  val_description: string | null;
-  val_cal: number;
-  val_offset: number;
-}
-
-export interface QueryArgs {
-  ids?: string[];
-  chs?: number[];
-  from: number;
-  to: number;
-  limit: number;
-}
-
 interface DeviceRow {
   id: number;
   site_id: number;
@@ -59,9 +24,6 @@ function hasMetadata(p: object): boolean {
   for (const k in p) if (!POINT_KEYS.has(k)) return true;
   return false;
 }
-
-const VISIBLE = 'v.site_id IN (SELECT site_id FROM conduit_user_sites WHERE user_id = @user)';
-const ORDER = 'ORDER BY d.val_date, v.netid, d.chid LIMIT @limit';
 
 /** `SET col = CASE WHEN @has_col THEN @col ELSE col END, ...` so one statement updates any subset */
 function partialSet(cols: readonly string[]): string {
@@ -91,8 +53,6 @@ function pick<F extends string>(fields: Record<F, string>, src: object): Partial
 }
 
 export class ConduitStore {
-  private readonly q;
-  private readonly metaStmt;
   private readonly deviceByNetid;
   private readonly userSites;
   private readonly siteByName;
@@ -107,35 +67,6 @@ export class ConduitStore {
   private readonly pruneBatch;
 
   constructor(private readonly db: DB) {
-    const cols = 'd.device_id, d.chid, d.val_date, d.val_raw';
-    // without ids: walk the time index (the answer comes out in time order and stops at the limit);
-    // with ids: walk each (device, channel) range of the primary key, then sort
-    const byDate = (ch: boolean) =>
-      db
-        .prepare(
-          `SELECT ${cols} FROM conduit_datapoints d INDEXED BY conduit_datapoints_date JOIN conduit_devices v ON v.id = d.device_id
-           WHERE d.val_date BETWEEN @from AND @to AND ${VISIBLE}
-           ${ch ? 'AND d.chid IN (SELECT value FROM json_each(@chs))' : ''} ${ORDER}`,
-        )
-        .raw(true);
-    const byDevice = (ch: boolean) =>
-      db
-        .prepare(
-          `SELECT ${cols} FROM conduit_devices v CROSS JOIN conduit_channels c ON c.device_id = v.id
-             CROSS JOIN conduit_datapoints d ON d.device_id = c.device_id AND d.chid = c.chid
-           WHERE v.netid IN (SELECT value FROM json_each(@ids)) AND ${VISIBLE}
-             ${ch ? 'AND c.chid IN (SELECT value FROM json_each(@chs))' : ''}
-             AND d.val_date BETWEEN @from AND @to ${ORDER}`,
-        )
-        .raw(true);
-    this.q = { date: byDate(false), dateCh: byDate(true), dev: byDevice(false), devCh: byDevice(true) };
-    this.metaStmt = db.prepare<[number, number], ChannelMeta>(
-      `SELECT v.netid, c.chid, s.name AS site, v.tag, v.type, v.label, v.category, v.powersource, v.manufacturer, v.supplier,
-         v.model, v.serial, v.network, v.lat, v.lng, v.error,
-         c.type AS val_type, c.description AS val_description, c.cal AS val_cal, c.offset AS val_offset
-       FROM conduit_channels c JOIN conduit_devices v ON v.id = c.device_id JOIN conduit_sites s ON s.id = v.site_id
-       WHERE c.device_id = ? AND c.chid = ?`,
-    );
     this.deviceByNetid = db.prepare<[string], DeviceRow>('SELECT id, site_id FROM conduit_devices WHERE netid = ?');
     this.userSites = db.prepare<[number], { site_id: number }>('SELECT site_id FROM conduit_user_sites WHERE user_id = ?');
     this.siteByName = db.prepare<[string], { id: number }>('SELECT id FROM conduit_sites WHERE name = ?');
@@ -159,19 +90,6 @@ export class ConduitStore {
       `DELETE FROM conduit_datapoints WHERE (device_id, chid, val_date) IN
          (SELECT device_id, chid, val_date FROM conduit_datapoints INDEXED BY conduit_datapoints_date WHERE val_date < ? LIMIT ?)`,
     );
-  }
-
-  /** Datapoints visible to `user`, ordered by time, device, channel; at most `limit` rows. */
-  query(user: number, a: QueryArgs): PointRow[] {
-    const p: Record<string, unknown> = { user, from: a.from, to: a.to, limit: a.limit };
-    if (a.chs) p.chs = JSON.stringify(a.chs);
-    if (a.ids) p.ids = JSON.stringify(a.ids);
-    const stmt = a.ids ? (a.chs ? this.q.devCh : this.q.dev) : a.chs ? this.q.dateCh : this.q.date;
-    return stmt.all(p) as PointRow[];
-  }
-
-  meta(deviceId: number, chid: number): ChannelMeta | undefined {
-    return this.metaStmt.get(deviceId, chid);
   }
 
   private sitesOf(user: number): Set<number> {

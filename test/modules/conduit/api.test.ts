@@ -180,6 +180,32 @@ describe('conduit API: GET arguments', () => {
   });
 });
 
+describe('conduit API: the cap with ids (bounded sort)', () => {
+  it('a dense and a sparse series: the first 10,000 by time, device, channel, and the right next fcdt', async () => {
+    c = await conduitApp();
+    const tok = c.user('alice', ['S']);
+    const pts: Array<{ dev_netid: string; dev_chid: number; val_date: number; val_raw: number }> = [];
+    for (let i = 0; i < 10_050; i++) pts.push({ dev_netid: 'BB', dev_chid: 1, val_date: T0 + i, val_raw: i });
+    for (let i = 0; i < 300; i++) for (const ch of [1, 2]) pts.push({ dev_netid: 'AA', dev_chid: ch, val_date: T0 + 5 + i * 100, val_raw: -i });
+    expect((await c.ingest(tok, pts)).statusCode).toBe(200);
+    const key = (p: { val_date: number; dev_netid: string; dev_chid: number }) => `${p.val_date}/${p.dev_netid}/${p.dev_chid}`;
+    const sorted = [...pts].sort((a, b) => a.val_date - b.val_date || a.dev_netid.localeCompare(b.dev_netid) || a.dev_chid - b.dev_chid);
+    for (const q of [`id=AA,BB&${WIDE}`, `id=BB,AA&ch=1,2&${WIDE}`, WIDE]) {
+      const r = await c.req({ token: tok, url: `/conduitv6?${q}` });
+      const got = r.json() as Array<{ val_date: number; dev_netid: string; dev_chid: number }>;
+      expect(got.map(key), q).toEqual(sorted.slice(0, 10_000).map(key));
+      expect(r.headers['x-conduit-truncated']).toBe('true');
+      expect(r.headers['x-conduit-next-fcdt']).toBe(String(sorted[10_000]!.val_date));
+    }
+    const one = await c.req({ token: tok, url: `/conduitv6?id=BB&ch=1&${WIDE}` });
+    expect(one.json()).toHaveLength(10_000);
+    expect(one.headers['x-conduit-next-fcdt']).toBe(String(T0 + 10_000));
+    const exact = await c.req({ token: tok, url: `/conduitv6?id=BB&fcdt=${T0 + 50}&tcdt=${T0 + 10_049}` });
+    expect(exact.json()).toHaveLength(10_000);
+    expect(exact.headers['x-conduit-truncated']).toBeUndefined();
+  });
+});
+
 describe('conduit API: errors', () => {
   it('405 for other methods, 404 under /conduitv6, in {"code","error"}', async () => {
     c = await conduitApp();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../../src/core/errors.js';
 import { parseChs, parseIds, parseRange } from '../../../src/modules/conduit/schemas.js';
 import { calibrate, serializePoints } from '../../../src/modules/conduit/serialize.js';
-import type { ChannelMeta, PointRow } from '../../../src/modules/conduit/store.js';
+import type { ChannelMeta, PointRow } from '../../../src/modules/conduit/query.js';
 
 const hexId = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 1, maxLength: 20 });
 
