@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { SERIES_PLAN_MAX } from '../../../src/modules/conduit/query.js';
 import { conduitApp, EXAMPLE, series, T0, type ConduitApp } from './helpers.js';
 
 let c: ConduitApp | undefined;
@@ -181,6 +182,26 @@ describe('conduit API: GET arguments', () => {
 });
 
 describe('conduit API: the cap with ids (bounded sort)', () => {
+  it(`a user who sees more than ${SERIES_PLAN_MAX} series is answered by time: same answer, same order, only its sites`, async () => {
+    c = await conduitApp();
+    const tok = c.user('alice', ['North']);
+    const other = c.user('bob', ['South']);
+    const ids = Array.from({ length: 150 }, (_, i) => `A${i.toString(16).padStart(3, '0')}`);
+    const pts = ids.flatMap((id, i) => series(id, 80, { chs: 2, from: T0 + (i % 7) }));
+    expect((await c.ingest(tok, pts)).json()).toEqual({ code: '200', accepted: 12_000 });
+    expect((await c.ingest(other, series('B1', 500, { from: T0 }))).statusCode).toBe(200);
+    const byTime = await c.req({ token: tok, url: `/conduitv6?${WIDE}` });
+    const bySeries = await c.req({ token: tok, url: `/conduitv6?id=${ids.join(',')}&${WIDE}` });
+    expect(byTime.json()).toHaveLength(10_000);
+    expect(byTime.body).toBe(bySeries.body);
+    expect(byTime.headers['x-conduit-next-fcdt']).toBe(bySeries.headers['x-conduit-next-fcdt']);
+    expect(byTime.body).not.toContain('"B1"');
+    const ch2 = await c.req({ token: tok, url: `/conduitv6?ch=2&${WIDE}` });
+    expect(ch2.json()).toHaveLength(6000);
+    expect(ch2.body).toBe((await c.req({ token: tok, url: `/conduitv6?ch=2&id=${ids.join(',')}&${WIDE}` })).body);
+  });
+
+
   it('a dense and a sparse series: the first 10,000 by time, device, channel, and the right next fcdt', async () => {
     c = await conduitApp();
     const tok = c.user('alice', ['S']);
