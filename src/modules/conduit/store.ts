@@ -1,0 +1,216 @@
+/**
+ * Writes of devices, channels and datapoints (reads are in query.ts). Every statement is prepared
+ * once; a request is one transaction. A user writes only the devices of the sites granted to it.
+ */
+import { HttpError } from '../../core/errors.js';
+import type { DB } from '../../core/db.js';
+import {
+  CHANNEL_FIELDS,
+  DEVICE_FIELDS,
+  type ChannelField,
+  type Datapoint,
+  type DeviceField,
+  type MetadataUpdate,
+} from './schemas.js';
+
+interface DeviceRow {
+  id: number;
+  site_id: number;
+}
+
+/** fields of a datapoint that are not metadata: a point with only these skips the metadata work */
+const POINT_KEYS = new Set(['dev_netid', 'dev_chid', 'val_date', 'val_raw', 'dev_site', 'val_calibrated']);
+function hasMetadata(p: object): boolean {
+  for (const k in p) if (!POINT_KEYS.has(k)) return true;
+  return false;
+}
+
+/** `SET col = CASE WHEN @has_col THEN @col ELSE col END, ...` so one statement updates any subset */
+function partialSet(cols: readonly string[]): string {
+  return cols.map((c) => `${c} = CASE WHEN @has_${c} THEN @${c} ELSE ${c} END`).join(', ');
+}
+
+function partialParams<F extends string>(fields: Record<F, string>, values: Partial<Record<F, unknown>>): Record<string, unknown> {
+  const p: Record<string, unknown> = {};
+  for (const [f, col] of Object.entries(fields) as Array<[F, string]>) {
+    const has = values[f] !== undefined;
+    p[`has_${col}`] = has ? 1 : 0;
+    p[col] = has ? values[f] : null;
+  }
+  return p;
+}
+
+function pick<F extends string>(fields: Record<F, string>, src: object): Partial<Record<F, unknown>> | undefined {
+  let out: Partial<Record<F, unknown>> | undefined;
+  for (const f of Object.keys(fields) as F[]) {
+    const v = (src as Record<string, unknown>)[f];
+    if (v !== undefined) {
+      out ??= {};
+      out[f] = v;
+    }
+  }
+  return out;
+}
+
+export class ConduitStore {
+  private readonly deviceByNetid;
+  private readonly userSites;
+  private readonly siteByName;
+  private readonly insertDevice;
+  private readonly updateDevice;
+  private readonly moveDevice;
+  private readonly ensureChannel;
+  private readonly updateChannel;
+  private readonly upsertPoint;
+  private readonly deleteAll;
+  private readonly deleteChs;
+  private readonly pruneBatch;
+
+  constructor(private readonly db: DB) {
+    this.deviceByNetid = db.prepare<[string], DeviceRow>('SELECT id, site_id FROM conduit_devices WHERE netid = ?');
+    this.userSites = db.prepare<[number], { site_id: number }>('SELECT site_id FROM conduit_user_sites WHERE user_id = ?');
+    this.siteByName = db.prepare<[string], { id: number }>('SELECT id FROM conduit_sites WHERE name = ?');
+    const devCols = Object.values(DEVICE_FIELDS);
+    this.insertDevice = db.prepare<[string, number]>('INSERT INTO conduit_devices (netid, site_id) VALUES (?, ?)');
+    this.updateDevice = db.prepare(`UPDATE conduit_devices SET ${partialSet(devCols)} WHERE id = @id`);
+    this.moveDevice = db.prepare<[number, number]>('UPDATE conduit_devices SET site_id = ? WHERE id = ?');
+    this.ensureChannel = db.prepare<[number, number]>('INSERT OR IGNORE INTO conduit_channels (device_id, chid) VALUES (?, ?)');
+    this.updateChannel = db.prepare(
+      `UPDATE conduit_channels SET ${partialSet(Object.values(CHANNEL_FIELDS))} WHERE device_id = @device_id AND chid = @chid`,
+    );
+    this.upsertPoint = db.prepare<[number, number, number, number]>(
+      `INSERT INTO conduit_datapoints (device_id, chid, val_date, val_raw) VALUES (?, ?, ?, ?)
+       ON CONFLICT (device_id, chid, val_date) DO UPDATE SET val_raw = excluded.val_raw`,
+    );
+    this.deleteAll = db.prepare<[number, number, number]>('DELETE FROM conduit_datapoints WHERE device_id = ? AND val_date BETWEEN ? AND ?');
+    this.deleteChs = db.prepare<[number, string, number, number]>(
+      'DELETE FROM conduit_datapoints WHERE device_id = ? AND chid IN (SELECT value FROM json_each(?)) AND val_date BETWEEN ? AND ?',
+    );
+    this.pruneBatch = db.prepare<[number, number]>(
+      `DELETE FROM conduit_datapoints WHERE (device_id, chid, val_date) IN
+         (SELECT device_id, chid, val_date FROM conduit_datapoints INDEXED BY conduit_datapoints_date WHERE val_date < ? LIMIT ?)`,
+    );
+  }
+
+  private sitesOf(user: number): Set<number> {
+    return new Set(this.userSites.all(user).map((r) => r.site_id));
+  }
+
+  /** a granted site by name: 403 when it is not the user's (or does not exist) */
+  private grantedSite(name: string, sites: Set<number>): number {
+    const s = this.siteByName.get(name);
+    if (!s || !sites.has(s.id)) throw new HttpError(403, `site "${name.slice(0, 100)}" is not one of your sites`);
+    return s.id;
+  }
+
+  private visibleDevice(netid: string, sites: Set<number>): DeviceRow {
+    const dev = this.deviceByNetid.get(netid);
+    if (!dev) throw new HttpError(404, `device ${netid} not found`);
+    if (!sites.has(dev.site_id)) throw new HttpError(403, `device ${netid} is not in one of your sites`);
+    return dev;
+  }
+
+  /**
+   * Stores a batch in one transaction: creates unknown devices (in `dev_site`, or the user's only
+   * site) and channels, applies metadata (the last value given in the batch wins) and upserts
+   * the datapoints. Any refused datapoint refuses the whole batch.
+   */
+  ingest(user: number, points: readonly Datapoint[]): number {
+    const run = this.db.transaction(() => {
+      const sites = this.sitesOf(user);
+      const devices = new Map<string, DeviceRow>();
+      const channels = new Set<string>();
+      const devMeta = new Map<number, Partial<Record<DeviceField, unknown>>>();
+      const chMeta = new Map<string, { device_id: number; chid: number; m: Partial<Record<ChannelField, unknown>> }>();
+      const moves = new Map<number, number>();
+      const siteIds = new Map<string, number>();
+      const granted = (name: string) => {
+        let id = siteIds.get(name);
+        if (id === undefined) siteIds.set(name, (id = this.grantedSite(name, sites)));
+        return id;
+      };
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
+        const netid = p.dev_netid.toUpperCase();
+        let dev = devices.get(netid);
+        if (!dev) {
+          dev = this.deviceByNetid.get(netid);
+          if (!dev) {
+            let site: number;
+            if (p.dev_site !== undefined) site = granted(p.dev_site);
+            else if (sites.size === 1) site = [...sites][0]!;
+            else throw new HttpError(sites.size === 0 ? 403 : 400, sites.size === 0 ? 'you have no site to write to' : `[${i}].dev_site: required for the new device ${netid} (you have several sites)`);
+            dev = { id: Number(this.insertDevice.run(netid, site).lastInsertRowid), site_id: site };
+          } else if (!sites.has(dev.site_id)) {
+            throw new HttpError(403, `device ${netid} is not in one of your sites`);
+          }
+          devices.set(netid, dev);
+        }
+        if (p.dev_site !== undefined) {
+          const site = granted(p.dev_site);
+          if (site !== dev.site_id) moves.set(dev.id, site);
+        }
+        const key = `${dev.id}:${p.dev_chid}`;
+        if (!channels.has(key)) {
+          this.ensureChannel.run(dev.id, p.dev_chid);
+          channels.add(key);
+        }
+        if (hasMetadata(p)) {
+          const dm = pick(DEVICE_FIELDS, p);
+          if (dm) devMeta.set(dev.id, { ...devMeta.get(dev.id), ...dm });
+          const cm = pick(CHANNEL_FIELDS, p);
+          if (cm) chMeta.set(key, { device_id: dev.id, chid: p.dev_chid, m: { ...chMeta.get(key)?.m, ...cm } });
+        }
+        this.upsertPoint.run(dev.id, p.dev_chid, p.val_date, p.val_raw);
+      }
+      for (const [id, m] of devMeta) this.updateDevice.run({ id, ...partialParams(DEVICE_FIELDS, m) });
+      for (const [id, site] of moves) this.moveDevice.run(site, id);
+      for (const c of chMeta.values()) this.updateChannel.run({ device_id: c.device_id, chid: c.chid, ...partialParams(CHANNEL_FIELDS, c.m) });
+      return points.length;
+    });
+    return this.db.inTransaction ? run() : run.immediate();
+  }
+
+  /** PUT: device fields on each device of `ids`; channel fields on each channel of `chs` (created if missing). */
+  updateMetadata(user: number, ids: string[], chs: number[] | undefined, m: MetadataUpdate): number {
+    const dm = pick(DEVICE_FIELDS, m);
+    const cm = pick(CHANNEL_FIELDS, m);
+    if (cm && !chs) throw new HttpError(400, `${Object.keys(cm).join(', ')}: channel fields need the ch argument`);
+    const run = this.db.transaction(() => {
+      const sites = this.sitesOf(user);
+      let n = 0;
+      for (const netid of ids) {
+        const dev = this.visibleDevice(netid, sites);
+        if (m.dev_site !== undefined) this.moveDevice.run(this.grantedSite(m.dev_site, sites), dev.id);
+        if (dm) this.updateDevice.run({ id: dev.id, ...partialParams(DEVICE_FIELDS, dm) });
+        if (dm || m.dev_site !== undefined) n++;
+        for (const chid of cm ? chs! : []) {
+          this.ensureChannel.run(dev.id, chid);
+          this.updateChannel.run({ device_id: dev.id, chid, ...partialParams(CHANNEL_FIELDS, cm!) });
+          n++;
+        }
+      }
+      return n;
+    });
+    return run.immediate();
+  }
+
+  /** DELETE: datapoints of `ids` (and `chs`) with val_date in from..to. */
+  deletePoints(user: number, ids: string[], chs: number[] | undefined, from: number, to: number): number {
+    const run = this.db.transaction(() => {
+      const sites = this.sitesOf(user);
+      const devs = ids.map((netid) => this.visibleDevice(netid, sites));
+      let n = 0;
+      for (const dev of devs) {
+        n += (chs ? this.deleteChs.run(dev.id, JSON.stringify(chs), from, to) : this.deleteAll.run(dev.id, from, to)).changes;
+      }
+      return n;
+    });
+    return run.immediate();
+  }
+
+  /** Deletes up to `batch` datapoints older than `before` (unix seconds); returns how many. */
+  prune(before: number, batch: number): number {
+    return this.pruneBatch.run(before, batch).changes;
+  }
+}
