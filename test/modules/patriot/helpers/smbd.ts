@@ -8,6 +8,9 @@
  * root (CI containers, this machine) we create a system user `fhsmbtest` with useradd when it is
  * missing and chown the share folder to it. Without root, or without the samba packages, the
  * tests that need smbd are skipped with a message naming the packages.
+ *
+ * smbd is spawned detached (its own process group): when it stops it signals its process group,
+ * which must not be ours.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -134,8 +137,16 @@ export class Smbd {
       this.writeConf();
       execFileSync(which('smbpasswd')!, ['-c', this.conf, '-a', '-s', SMB_USER], { input: `${this.password}\n${this.password}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
     }
-    const child = spawn(which('smbd')!, ['--foreground', '--no-process-group', '--debug-stdout', '-s', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: smbd gets a process group of its own. On SIGTERM smbd signals its whole process
+    // group (kill(0, SIGTERM)) to stop its children; in our group that would kill the test runner.
+    const child = spawn(which('smbd')!, ['--foreground', '--no-process-group', '--debug-stdout', '-s', this.conf], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     this.child = child;
+    const onExit = () => child.kill('SIGKILL');
+    process.once('exit', onExit);
+    child.once('exit', () => process.off('exit', onExit));
     let out = '';
     const keep = (c: Buffer) => {
       out = (out + c.toString()).slice(-20000);
