@@ -37,6 +37,14 @@ describe('per-client XML -> combined clients.xml', () => {
     );
   });
 
+  it('files with comments, CDATA or several Rows go through the ordered builder and keep their text', () => {
+    const text = `<?xml version="1.0"?>\n<!-- <Row> in a comment -->\n<Clients><Row><__id>1BASE11</__id><Note><![CDATA[a </Row> b]]></Note><N>æ &amp; ø</N></Row><Row><__id>2BASE11</__id></Row></Clients>`;
+    expect(parseClientXml(text)).toEqual([
+      { id: '1BASE11', xml: '<Row><__id>1BASE11</__id><Note><![CDATA[a </Row> b]]></Note><N>æ &amp; ø</N></Row>' },
+      { id: '2BASE11', xml: '<Row><__id>2BASE11</__id></Row>' },
+    ]);
+  });
+
   it('the files the API writes parse to one Row each', () => {
     const rows = parseClientXml(clientXml(42, 'BASE05'));
     expect(rows.map((r) => r.id)).toEqual(['42BASE05']);

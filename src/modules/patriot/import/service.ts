@@ -159,10 +159,13 @@ export class ImportService {
     const releaseLock = await acquireLock(this.local(path.join(WORK_DIR, 'run.lock')));
     this.store.startRun(report);
     let claims: Claim[] = [];
+    const t0 = Date.now();
+    const timings = { combine: 0, remote: 0, commit: 0 };
     try {
       report.recovered = await recoverClaims(this.cfg.patriot.xmlDir!);
       await this.combineLog.write('INFO', `Run ${runId} started (${trigger})`);
       const rows = await this.combine(runId, report, (c) => claims.push(c));
+      timings.combine = Date.now() - t0;
       if (rows.size > 0) {
         const text = combineRows(rows.values());
         report.bytes = Buffer.byteLength(text);
@@ -184,7 +187,9 @@ export class ImportService {
             await this.combineLog.write('INFO', `Uploaded ${REMOTE_XML} (${rows.size} clients, ${report.bytes} bytes) to ${transport.describe}`);
           }
         });
+        timings.remote = Date.now() - t0 - timings.combine;
         await this.commit(runId, report, rows, claims);
+        timings.commit = Date.now() - t0 - timings.combine - timings.remote;
         claims = [];
         report.result = rows.size ? 'ok' : 'empty';
         this.m?.lastOk.set(Date.now() / 1000);
@@ -206,7 +211,7 @@ export class ImportService {
     }
     if (report.result !== 'failed') {
       this.deps.log.info(
-        { runId, result: report.result, clients: report.clients, bytes: report.bytes, waiting: report.waiting, rejected: report.rejected, rotatedAs: report.rotated_as },
+        { runId, result: report.result, ms: timings, clients: report.clients, bytes: report.bytes, waiting: report.waiting, rejected: report.rejected, rotatedAs: report.rotated_as },
         'patriot import run finished',
       );
     }
@@ -220,7 +225,7 @@ export class ImportService {
     const rows = new Map<string, Row>();
     let i = 0;
     while (i < files.length && rows.size < max) {
-      const slice = files.slice(i, i + Math.min(64, max - rows.size));
+      const slice = files.slice(i, i + Math.min(256, max - rows.size));
       i += slice.length;
       const got = await Promise.all(
         slice.map(async (f) => {
@@ -319,6 +324,7 @@ export class ImportService {
     const inBatch = new Set(claims.map((c) => `${c.keyName}\0${c.clientId}`));
     const maxAttempts = this.cfg.patriot.import.maxImportAttempts;
     const byKey = new Map(bad.filter((x) => x.c).map((x) => [`${x.c!.key_name}\0${x.c!.client_id}`, x.id]));
+    const notes: string[] = [];
     for (const f of failed) {
       const key = `${f.key_name}\0${f.client_id}`;
       const id = byKey.get(key) ?? `${f.client_id}`;
@@ -333,9 +339,10 @@ export class ImportService {
       } catch (e) {
         this.deps.log.error({ err: e, key: f.key_name, client: f.client_id }, 'patriot import: regenerating a failed client failed');
       }
-      if (!done) await this.errorLog.write('ERROR', `${id}: could not regenerate the client's XML (client deleted or no writer available)`);
+      if (!done) notes.push(`${id}: could not regenerate the client's XML (client deleted or no writer available)`);
     }
-    for (const x of bad) if (!x.c) await this.errorLog.write('ERROR', `${x.id}: not a client of any known batch or key; cannot retry`);
+    for (const x of bad) if (!x.c) notes.push(`${x.id}: not a client of any known batch or key; cannot retry`);
+    if (notes.length) await this.errorLog.write('ERROR', ...notes);
     if (report.gave_up_ids.length) {
       const text = `Patriot did not import ${report.gave_up_ids.length} client(s) after ${maxAttempts} attempts: ${report.gave_up_ids.slice(0, 20).join(', ')}${report.gave_up_ids.length > 20 ? ', ...' : ''}`;
       await this.errorLog.write('ERROR', text);

@@ -62,11 +62,8 @@ function textOf(n: Node): string {
     .join('');
 }
 
-/**
- * Parses one per-client file: root `<Clients>` (or a bare `<Row>`), each `<Row>` with a non-empty
- * `<__id>`. Throws XmlRejectError with the reason when the file is not usable.
- */
-export function parseClientXml(text: string): ParsedRow[] {
+/** Validates and parses a document whose root is `<Clients>` (or a bare `<Row>`); its Row nodes with their ids. */
+function parseRows(text: string): { body: string; rows: Array<{ id: string; node: Node }> } {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') throw new XmlRejectError('empty file');
   const v = XMLValidator.validate(body);
@@ -78,12 +75,37 @@ export function parseClientXml(text: string): ParsedRow[] {
   const rows = tagOf(root) === 'Row' ? [root] : tagOf(root) === 'Clients' ? children(root).filter((c) => tagOf(c) === 'Row') : null;
   if (!rows) throw new XmlRejectError(`root element is <${tagOf(root)}>, expected <Clients>`);
   if (rows.length === 0) throw new XmlRejectError('no <Row> element');
-  return rows.map((row, i) => {
-    const idNode = children(row).find((c) => tagOf(c) === '__id');
-    const id = idNode ? decodeText(textOf(idNode)).trim() : '';
-    if (!id) throw new XmlRejectError(`<Row> ${i + 1} has no <__id>`);
-    return { id, xml: builder.build([row]) as string };
-  });
+  return {
+    body,
+    rows: rows.map((node, i) => {
+      const idNode = children(node).find((c) => tagOf(c) === '__id');
+      const id = idNode ? decodeText(textOf(idNode)).trim() : '';
+      if (!id) throw new XmlRejectError(`<Row> ${i + 1} has no <__id>`);
+      return { id, node };
+    }),
+  };
+}
+
+const ROW_OPEN = /<Row[\s>/]/g;
+
+/**
+ * Parses one per-client file: root `<Clients>` (or a bare `<Row>`), each `<Row>` with a non-empty
+ * `<__id>`. Throws XmlRejectError with the reason when the file is not usable.
+ *
+ * The usual file (one Row, no comments, CDATA or processing instructions after the declaration)
+ * is re-emitted as the exact slice of the original text: in a well-formed document without those,
+ * `<Row` and `</Row>` occur only as tags, so the first and the last delimit the Row. Anything else
+ * goes through the ordered builder, which keeps text and escapes as written too.
+ */
+export function parseClientXml(text: string): ParsedRow[] {
+  const { body, rows } = parseRows(text);
+  if (rows.length === 1 && !/<!--|<!\[CDATA\[|<!DOCTYPE/.test(body) && body.lastIndexOf('<?') <= 0) {
+    ROW_OPEN.lastIndex = 0;
+    const start = ROW_OPEN.exec(body)?.index;
+    const end = body.lastIndexOf('</Row>');
+    if (start !== undefined && end > start) return [{ id: rows[0]!.id, xml: body.slice(start, end + '</Row>'.length) }];
+  }
+  return rows.map((r) => ({ id: r.id, xml: builder.build([r.node]) as string }));
 }
 
 export const XML_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<Clients>\n';
@@ -99,5 +121,5 @@ export function combineRows(rows: Iterable<{ xml: string }>): string {
 
 /** Every `<__id>` of a combined clients.xml (the remote one, read back for the results check). */
 export function idsOfCombined(text: string): string[] {
-  return parseClientXml(text).map((r) => r.id);
+  return parseRows(text).rows.map((r) => r.id);
 }
