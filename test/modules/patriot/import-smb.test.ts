@@ -2,6 +2,7 @@
  * The import pipeline against a real smbd (see helpers/smbd.ts): full runs, the results check,
  * faults (wrong password, smbd down, read-only share, timeout), updates during a run, rejects.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -282,6 +283,28 @@ exec smbclient "$@"
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(run).toMatchObject({ result: 'failed', error: expect.stringMatching(/timed out after 1 s/) });
     expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual(['Alarm24/1.xml']);
+  });
+
+  it('`fieldhub patriot combine --once` uploads with the password read from patriot.smb.passwordFile', () => {
+    const dataDir = tempDir();
+    writeClient(path.join(dataDir, 'out', 'clients'), 'Alarm24', 7, 'BASE11');
+    const pwFile = path.join(dataDir, 'smb-password');
+    writeFileSync(pwFile, `${smbd.password}\n`, { mode: 0o600 });
+    const { password: _pw, ...smb } = smbd.smbConfig();
+    const cfg = path.join(dataDir, 'config.json');
+    writeFileSync(cfg, JSON.stringify({ dataDir, patriot: { smb: { ...smb, passwordFile: pwFile } } }));
+    const root = path.join(import.meta.dirname, '..', '..', '..');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), 'patriot', 'combine', '--once', '--config', cfg], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+      timeout: 30_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'ok', clients: 1, trigger: 'cli' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toContain(smbd.password);
+    expect(sharedIds(smbd.shareDir)).toEqual(['7BASE11']);
   });
 
   it('a malformed file is rejected (moved, logged, notified) without blocking the batch', async () => {
