@@ -95,6 +95,10 @@ export const configSchema = z
         keysFile: z.string().min(1).optional(),
         /** per-client XML output; default <dataDir>/out/clients */
         xmlDir: z.string().min(1).optional(),
+        /** how often the keys file is checked for edits (ms) */
+        keysReloadMs: z.number().int().min(50).default(1000),
+        /** request body limit of the patriot API (bytes) */
+        bodyLimitBytes: z.number().int().positive().default(256 * 1024),
         import: z
           .object({
             cron: cron.default('59 * * * *'),

@@ -8,7 +8,7 @@ import type { CliCommand } from '../../../core/module.js';
 import { importRoutes, IMPORT_JOB } from './routes.js';
 import { ImportService, type ImportDeps } from './service.js';
 
-export { IMPORT_MIGRATION, CLIENT_STATE_SQL } from './migrations.js';
+export { IMPORT_MIGRATION } from './migrations.js';
 export { ImportService, type RunReport } from './service.js';
 export { IMPORT_JOB } from './routes.js';
 

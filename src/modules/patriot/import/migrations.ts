@@ -4,20 +4,6 @@
  */
 import type { Migration } from '../../../core/db.js';
 
-/** The client state table as agreed with the API (its migration 1). Used here only until the API branch is merged. */
-export const CLIENT_STATE_SQL = `
-  CREATE TABLE patriot_client_state (
-    key_name TEXT NOT NULL,
-    client_id INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    last_batch TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    xml_version INTEGER NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (key_name, client_id)
-  );
-`;
-
 export const IMPORT_MIGRATION: Omit<Migration, 'version'> = {
   name: 'import runs and batches',
   sql: `

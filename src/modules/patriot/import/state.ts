@@ -74,6 +74,8 @@ export class ImportStore {
            VALUES (@key_name, @client_id, 'pending_import', @batch, 0, 0, @now)
          ON CONFLICT (key_name, client_id) DO UPDATE SET
            status = CASE WHEN @version IS NULL OR xml_version = @version THEN 'pending_import' ELSE status END,
+           -- a new version made by the installer (not a regenerated retry) starts its attempts afresh
+           attempts = CASE WHEN status = 'changed' AND (@version IS NULL OR xml_version = @version) THEN 0 ELSE attempts END,
            last_batch = @batch, updated_at = @now`,
       ),
       itemByXmlId: db.prepare(`SELECT key_name, client_id FROM patriot_import_items WHERE xml_id = ? ORDER BY rowid DESC LIMIT 1`),

@@ -1,0 +1,126 @@
+/**
+ * HTTP plumbing of the patriot API, in the original's (FastAPI) shapes:
+ * - errors: `{"detail": "..."}`; validation 422 `{"detail": [{"loc", "msg", "type"}]}` with FastAPI's
+ *   loc names (body, header, query) and pydantic-like type names; malformed JSON 422 json_invalid;
+ *   unknown path 404 {"detail":"Not Found"}; wrong method 405 {"detail":"Method Not Allowed"} + Allow.
+ * - the request log `<dataDir>/api_requests.log`: one line per request, key_name never the key.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { classify, HttpError, logError } from '../../core/errors.js';
+
+export class PatriotHttpError extends HttpError {
+  constructor(
+    statusCode: number,
+    message: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(statusCode, message);
+  }
+}
+
+export interface Detail {
+  loc: Array<string | number>;
+  msg: string;
+  type: string;
+}
+
+const LOC: Record<string, string> = { body: 'body', headers: 'header', querystring: 'query', params: 'path' };
+
+function pydanticType(code: string, msg: string, params: Record<string, unknown>): { type: string; msg: string } {
+  const origin = String(params.origin ?? '');
+  switch (code) {
+    case 'invalid_type': {
+      if (/received undefined$/.test(msg)) return { type: 'missing', msg: 'Field required' };
+      const exp = String(params.expected ?? '');
+      const t = { number: 'int_type', int: 'int_type', string: 'string_type', boolean: 'bool_type', object: 'dict_type', array: 'list_type' }[exp];
+      return { type: t ?? 'type_error', msg };
+    }
+    case 'too_big':
+      return { type: origin === 'string' ? 'string_too_long' : 'less_than_equal', msg };
+    case 'too_small':
+      return { type: origin === 'string' ? 'string_too_short' : 'greater_than_equal', msg };
+    case 'invalid_format':
+      return { type: 'string_pattern_mismatch', msg };
+    case 'custom':
+      return { type: 'value_error', msg };
+    default:
+      return { type: code, msg };
+  }
+}
+
+function validationDetails(err: FastifyError): Detail[] {
+  const ctx = (err as { validationContext?: string }).validationContext ?? 'body';
+  return (err.validation ?? []).map((v) => {
+    const where = String(v.instancePath ?? '').split('/').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+    const { type, msg } = pydanticType(String(v.keyword), v.message ?? 'invalid', (v.params ?? {}) as Record<string, unknown>);
+    return { loc: [LOC[ctx] ?? ctx, ...where], msg, type };
+  });
+}
+
+/** The body FastAPI sends for a JSON body it cannot decode. */
+function jsonInvalid(err: Error, req: FastifyRequest): Detail[] {
+  const m = /position (\d+)/.exec(err.message);
+  const len = Number(req.headers['content-length'] ?? 0);
+  return [{ loc: ['body', m ? Number(m[1]) : len], msg: 'JSON decode error', type: 'json_invalid' }];
+}
+
+export function installFastApiErrors(scope: FastifyInstance): void {
+  scope.setErrorHandler((err: FastifyError, req, reply: FastifyReply) => {
+    const send = (status: number, detail: unknown) =>
+      reply.code(status).type('application/json; charset=utf-8').send({ detail });
+    if (err instanceof PatriotHttpError && err.headers) reply.headers(err.headers);
+    if (err.validation) {
+      const d = validationDetails(err);
+      req.log.info({ statusCode: 422, detail: d }, 'request rejected');
+      return send(422, d);
+    }
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return send(422, [{ loc: ['body'], msg: 'Field required', type: 'missing' }]);
+    if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return send(422, jsonInvalid(err, req));
+    const c = classify(err);
+    logError(req, err, c);
+    return send(c.statusCode, c.statusCode >= 500 ? c.error : c.message);
+  });
+  scope.setNotFoundHandler((_req, reply) => reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }));
+}
+
+/**
+ * Bodies: JSON as sent by every client of the original. A request without a Content-Type is parsed
+ * as JSON (as FastAPI does); any other type is kept as a string and fails validation with 422.
+ */
+export function installBodyParsers(scope: FastifyInstance): void {
+  scope.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    if (req.headers['content-type'] === undefined) {
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+      return;
+    }
+    done(null, body);
+  });
+}
+
+/** Appends one line per request: time, key_name, method, path, client id, status, duration. */
+export class RequestLog {
+  private readonly out: WriteStream;
+  constructor(readonly file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.out = createWriteStream(file, { flags: 'a' });
+    this.out.on('error', () => {}); // a full disk must not take the API down; the app log has the requests
+  }
+
+  write(req: FastifyRequest, status: number, ms: number, keyName: string | undefined): void {
+    const p = req.url.split('?')[0]!.replace(/[^\x21-\x7e]/g, '?').slice(0, 200);
+    const h: unknown = req.headers['x-client-id'];
+    const raw = h ?? (req.body as { client_id?: unknown } | undefined)?.client_id;
+    const id = raw !== undefined && /^\d{1,12}$/.test(String(raw).trim()) ? String(raw).trim() : '-';
+    this.out.write(`${new Date().toISOString()} key_name=${keyName ?? '-'} ${req.method} ${p} client_id=${id} status=${status} duration_ms=${ms.toFixed(1)}\n`);
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.out.end(r));
+  }
+}

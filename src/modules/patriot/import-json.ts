@@ -1,0 +1,97 @@
+/**
+ * `fieldhub patriot import-json FILE --key NAME [--no-xml]`: loads clients exported from the original
+ * service, in the shapes of the API's GET responses (GET /clients; zones and users as a list or as an
+ * object keyed by number). FILE holds one client object or a list of them. Everything is validated
+ * first and written in one transaction; a re-run of the same file changes nothing ("unchanged").
+ * The XML of every created or changed client is written afterwards (unless --no-xml).
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { CliCommand } from '../../core/module.js';
+import { clientId, infoDefaults, infoPut, putZoneBody, userBody, type Info, type User } from './schemas.js';
+import { PatriotService } from './service.js';
+import { orderInfo, orderUser } from './store.js';
+
+const listOrMap = <T extends z.ZodType>(item: T) =>
+  z.union([z.array(item), z.record(z.string(), item).transform((o) => Object.values(o))]).default([]);
+
+const zoneItem = z.object({ Zone_No: putZoneBody.shape.zone_id, Zone_area: putZoneBody.shape.Zone_area, ModuleNo: putZoneBody.shape.ModuleNo });
+const exported = z.object({ client_id: clientId, info: infoPut, zones: listOrMap(zoneItem), users: listOrMap(userBody) });
+const exportFile = z.union([z.array(exported), exported.transform((c) => [c])]);
+
+export const importJson: CliCommand = {
+  usage: 'FILE --key NAME [--no-xml]',
+  summary: 'load clients, zones and users exported from the original service (JSON) for one key',
+  async run(args, ctx) {
+    const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--key');
+    const ki = args.indexOf('--key');
+    const keyName = ki >= 0 ? args[ki + 1] : undefined;
+    if (!file || !keyName) {
+      ctx.out(`usage: fieldhub patriot import-json ${importJson.usage}`);
+      return 2;
+    }
+    const svc = new PatriotService(ctx.config, ctx.store.db, ctx.log, { watchKeys: false });
+    if (!svc.keys.get(keyName)) {
+      ctx.out(`import-json: key "${keyName}" is not in ${svc.keys.file}`);
+      return 2;
+    }
+    let data: z.output<typeof exportFile>;
+    try {
+      const r = exportFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+      if (!r.success) {
+        const i = r.error.issues[0]!;
+        ctx.out(`import-json: ${file}: ${i.path.join('.') || '(root)'}: ${i.message}; nothing imported`);
+        return 1;
+      }
+      data = r.data;
+    } catch (e) {
+      ctx.out(`import-json: cannot read ${file}: ${(e as Error).message}; nothing imported`);
+      return 1;
+    }
+    const ids = new Set<number>();
+    for (const c of data) {
+      if (ids.has(c.client_id)) {
+        ctx.out(`import-json: client ${c.client_id} appears twice; nothing imported`);
+        return 1;
+      }
+      ids.add(c.client_id);
+    }
+    const st = svc.store;
+    const counts = { created: 0, updated: 0, unchanged: 0, zones: 0, users: 0 };
+    const touched: number[] = [];
+    st.transaction(() => {
+      for (const c of data) {
+        const before = st.getClient(keyName, c.client_id);
+        const info = orderInfo({ ...infoDefaults(), ...c.info } as Info);
+        const zones = [...c.zones].sort((a, b) => a.Zone_No - b.Zone_No);
+        const users = (c.users as User[]).map(orderUser).sort((a, b) => a.UserNo - b.UserNo);
+        const same =
+          before &&
+          JSON.stringify(before.info) === JSON.stringify(info) &&
+          JSON.stringify(before.zones) === JSON.stringify(zones) &&
+          JSON.stringify(before.users) === JSON.stringify(users);
+        counts.zones += zones.length;
+        counts.users += users.length;
+        if (same) {
+          counts.unchanged++;
+          continue;
+        }
+        if (before) {
+          st.deleteClient(keyName, c.client_id);
+          counts.updated++;
+        } else counts.created++;
+        st.putInfo(keyName, c.client_id, info);
+        for (const z of zones) st.putZone(keyName, c.client_id, z);
+        for (const u of users) st.insertUser(keyName, c.client_id, u);
+        touched.push(c.client_id);
+      }
+    });
+    if (!args.includes('--no-xml')) for (const id of touched) await svc.writeClientXml(keyName, id);
+    await svc.close();
+    ctx.out(
+      `import-json: key ${keyName}: ${counts.created} clients created, ${counts.updated} updated, ${counts.unchanged} unchanged ` +
+        `(${counts.zones} zones, ${counts.users} users in the file)${args.includes('--no-xml') ? '; no XML written' : `; ${touched.length} XML files written`}`,
+    );
+    return 0;
+  },
+};
