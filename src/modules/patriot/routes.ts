@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { bearerToken } from '../../core/auth.js';
 import type { ApiKey } from './keys.js';
@@ -238,7 +239,6 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
 }
 
 async function fileExists(file: string): Promise<boolean> {
-  const { access } = await import('node:fs/promises');
   return access(file).then(
     () => true,
     () => false,
