@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../../src/app.js';
 import type { TestApp } from '../../helpers/app.js';
 import { tempDir, testConfig } from '../../helpers/app.js';
+import { stampTime } from '../../../src/modules/patriot/import/logs.js';
 import { writeClient } from './helpers/clients.js';
 import { ADMIN, importApp, importState, patriotImports, rotated, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
 
@@ -33,9 +34,14 @@ describe('directory transport', () => {
 
     patriotImports(share, ['2BASE11']);
     writeClient(xmlDir, 'Alarm24', 3, 'BASE11');
+    // an archive of this second already exists (two runs within a second): the rotation never replaces it
+    const taken = [0, 1, 2, 3, 4].map((k) => `clients_${stampTime(new Date(Date.now() + k * 1000))}.xml`);
+    for (const n of taken) writeFileSync(path.join(share, n), 'older archive');
     const run2 = await runImport(t);
+    expect(run2.rotated_as).toMatch(/^clients_\d{8}_\d{6}_1\.xml$/);
+    for (const n of taken) expect(readFileSync(path.join(share, n), 'utf8')).toBe('older archive');
     expect(run2).toMatchObject({ result: 'ok', clients: 1, checked: 2, check_failed: 1, failed_ids: ['2BASE11'] });
-    expect(rotated(share)).toEqual([run2.rotated_as]);
+    expect(rotated(share)).toEqual([...taken, run2.rotated_as].sort());
     expect(sharedIds(share)).toEqual(['3BASE11']);
     expect((await importState(t)).counts).toEqual({ imported: 1, import_failed: 1, pending_import: 1 });
     expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(/2BASE11: import not confirmed/);
@@ -61,6 +67,17 @@ describe('without upload, recovery, lock', () => {
     expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual(['Alarm24/1.xml']);
     expect((await importState(t)).total).toBe(0);
     expect(await runImport(t)).toMatchObject({ result: 'local', clients: 1 });
+  });
+
+  it('two on-demand runs at once: one runs, the other answers with its result (skipped), never overlapping', async () => {
+    t = await importApp({});
+    writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');
+    const [a, b] = await Promise.all([0, 1].map(() => t!.app.inject({ method: 'POST', url: '/admin/patriot/import-runs', headers: ADMIN })));
+    const bodies = [a!.json(), b!.json()] as Array<{ skipped: boolean; run: { run_id: string; result: string } }>;
+    expect(bodies.map((x) => x.skipped).sort()).toEqual([false, true]);
+    expect(bodies[0]!.run.run_id).toBe(bodies[1]!.run.run_id);
+    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json() as { runs: Array<{ trigger: string }> };
+    expect(runs.runs).toEqual([expect.objectContaining({ trigger: 'admin', result: 'local' })]);
   });
 
   it('start-up restores files claimed by a run that was killed, and marks that run failed', async () => {

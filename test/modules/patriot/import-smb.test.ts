@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../helpers/app.js';
 import { tempDir } from '../../helpers/app.js';
+import { stampTime } from '../../../src/modules/patriot/import/logs.js';
 import { writeClient } from './helpers/clients.js';
 import { ADMIN, importApp, importState, patriotImports, rotated, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
 import { Smbd, smbdUnavailable } from './helpers/smbd.js';
@@ -87,10 +88,14 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
     // Patriot imports everything; a new client arrives; the next run checks, rotates and uploads
     patriotImports(smbd.shareDir);
     writeClient(xmlDir, 'Alarm24', 5, 'BASE11');
+    // archives of this second exist already: smbclient's rename refuses (NAME_COLLISION), the next name is used
+    const taken = [0, 1, 2, 3, 4].map((k) => `clients_${stampTime(new Date(Date.now() + k * 1000))}.xml`);
+    for (const n of taken) writeFileSync(path.join(smbd.shareDir, n), 'older archive');
     const run2 = await runImport(t);
     expect(run2).toMatchObject({ result: 'ok', clients: 1, checked: 3, check_failed: 0 });
-    expect(run2.rotated_as).toMatch(/^clients_\d{8}_\d{6}\.xml$/);
-    expect(rotated(smbd.shareDir)).toEqual([run2.rotated_as]);
+    expect(run2.rotated_as).toMatch(/^clients_\d{8}_\d{6}_1\.xml$/);
+    expect(rotated(smbd.shareDir)).toEqual([...taken, run2.rotated_as].sort());
+    for (const n of taken) expect(readFileSync(path.join(smbd.shareDir, n), 'utf8')).toBe('older archive');
     expect(readFileSync(path.join(smbd.shareDir, run2.rotated_as!)).equals(remote)).toBe(true);
     expect(sharedIds(smbd.shareDir)).toEqual(['5BASE11']);
     expect((await importState(t)).counts).toEqual({ imported: 3, pending_import: 1 });
@@ -110,7 +115,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
     ]);
     const log = readFileSync(path.join(t.config.dataDir, 'xml_combine.log'), 'utf8');
     expect(log).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - INFO - Run \S+ started \(admin\)$/m);
-    expect(log).toMatch(/Renamed remote clients\.xml to clients_\d{8}_\d{6}\.xml/);
+    expect(log).toMatch(/Renamed remote clients\.xml to clients_\d{8}_\d{6}_1\.xml/);
     expect((await t.app.inject('/metrics')).body).toMatch(/fieldhub_patriot_import_runs_total\{result="ok"\} 2/);
     expect((await t.app.inject({ url: '/admin/patriot/import-runs' })).statusCode).toBe(401);
     await expectNoSecretInLogs(t);

@@ -27,6 +27,14 @@ export async function registerImport(app: FastifyInstance, hooks: ImportHooks = 
   });
   app.scheduler.register(IMPORT_JOB, () => service.run(service.takeTrigger()), { cron: app.config.patriot.import.cron });
   app.addHook('onReady', async () => {
+    const smb = app.config.patriot.smb;
+    if (smb.enabled && smb.transport === 'smbclient' && (!smb.host || !smb.share || !smb.username)) {
+      log.warn('patriot.smb is enabled but host, share or username is missing: every import run will fail until they are set');
+    } else if (smb.enabled && smb.transport === 'directory' && !smb.directory) {
+      log.warn('patriot.smb.transport is directory but patriot.smb.directory is not set: every import run will fail until it is');
+    } else if (!smb.enabled) {
+      log.info('patriot.smb is disabled: import runs write ready_for_import/clients.xml locally and keep the per-client files');
+    }
     await service.start();
   });
   await registerAdmin(app, '/admin/patriot', importRoutes(service));

@@ -25,6 +25,7 @@ export function importRoutes(service: ImportService) {
       async (req) => {
         service.nextTrigger = 'admin';
         const r = await req.server.scheduler.run(IMPORT_JOB);
+        if (r.skipped) service.nextTrigger = undefined; // answered with the run already in progress
         if (!r.ok) throw new HttpError(/in progress/.test(r.error ?? '') ? 409 : 500, r.error ?? 'import run failed');
         return { skipped: Boolean(r.skipped), run: r.value as RunReport };
       },

@@ -293,12 +293,14 @@ export class ImportService {
     const results = hasResults ? decodeResults(await readFile(this.local(FETCHED_RESULTS))) : null;
     // (2) rotation first: the check is applied only once its clients.xml has left the share
     const stamp = stampTime();
-    for (let n = 0; n < 100 && !report.rotated_as; n++) {
+    let gone = false;
+    for (let n = 0; n < 100 && !report.rotated_as && !gone; n++) {
       const name = n === 0 ? `clients_${stamp}.xml` : `clients_${stamp}_${n}.xml`;
       const r = await s.rename(REMOTE_XML, name);
       if (r === 'ok') report.rotated_as = name;
-      else if (r === 'missing') break; // taken by the importer meanwhile
+      else if (r === 'missing') gone = true; // taken by the importer meanwhile
     }
+    if (!report.rotated_as && !gone) throw new TransportError(`cannot rename the remote ${REMOTE_XML}: clients_${stamp}.xml and 99 alternatives exist`, 'EXISTS');
     if (report.rotated_as) await this.combineLog.write('INFO', `Renamed remote ${REMOTE_XML} to ${report.rotated_as}`);
     if (ids) await this.applyCheck(ids, results, report, claims);
   }
