@@ -7,7 +7,7 @@
  *     clients.xml.part + rename, auth file written and removed) beside a plain `smbclient put` of
  *     the same file measured in the same run; seconds and MB/s, ratio = transport / plain.
  *   node --import tsx bench/patriot-import.ts
- * Part 2 is skipped with a message when smbd is not installed (Debian packages samba, smbclient) or not root.
+ * Part 2 is skipped with a message when smbd is not installed (Debian packages samba, smbclient).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -4,10 +4,11 @@
  * free high port, with every state/lock/pid/cache/private folder under one temp dir, a share
  * `patriot` pointing to a temp folder, and a user added with `smbpasswd -a -s` to a private passdb.
  *
- * smbd switches to the logged-on Unix user, so the SMB user must be a real Unix user: running as
- * root (CI containers, this machine) we create a system user `fhsmbtest` with useradd when it is
- * missing and chown the share folder to it. Without root, or without the samba packages, the
- * tests that need smbd are skipped with a message naming the packages.
+ * smbd switches to the logged-on Unix user, so the SMB user must be a real Unix user. As root (CI
+ * containers, this machine) we create a system user `fhsmbtest` with useradd when it is missing,
+ * chown the share folder to it and add it with `smbpasswd -a -s`. Without root, smbd runs as the
+ * current user and serves only that user (smbpasswd refuses non-root, so `pdbedit -a -t` adds it).
+ * Without the samba packages the tests that need smbd are skipped with a message naming them.
  *
  * smbd is spawned detached (its own process group): when it stops it signals its process group,
  * which must not be ours.
@@ -15,10 +16,12 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 
-export const SMB_USER = 'fhsmbtest';
+const IS_ROOT = process.getuid?.() === 0;
+/** the SMB (and Unix) user of the test share */
+export const SMB_USER = IS_ROOT ? 'fhsmbtest' : userInfo().username;
 export const SMB_SHARE = 'patriot';
 
 function which(bin: string): string | null {
@@ -31,9 +34,8 @@ function which(bin: string): string | null {
 
 /** Why smbd tests cannot run here, or null when they can. */
 export function smbdUnavailable(): string | null {
-  const missing = ['smbd', 'smbclient', 'smbpasswd'].filter((b) => !which(b));
+  const missing = ['smbd', 'smbclient', IS_ROOT ? 'smbpasswd' : 'pdbedit'].filter((b) => !which(b));
   if (missing.length) return `${missing.join(', ')} not found: install the Debian packages "samba" and "smbclient" (.ci/run does)`;
-  if (process.getuid?.() !== 0) return 'smbd tests need root (smbd switches to the SMB user\'s Unix account)';
   return null;
 }
 
@@ -132,10 +134,15 @@ export class Smbd {
     if (!this.port) {
       this.port = await freePort();
       for (const n of ['state', 'lock', 'pid', 'cache', 'private', 'ncalrpc', 'share']) mkdirSync(path.join(this.root, n), { recursive: true });
-      this.owner = ensureUnixUser(SMB_USER);
-      chownSync(this.shareDir, this.owner.uid, this.owner.gid);
       this.writeConf();
-      execFileSync(which('smbpasswd')!, ['-c', this.conf, '-a', '-s', SMB_USER], { input: `${this.password}\n${this.password}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
+      const input = `${this.password}\n${this.password}\n`;
+      if (IS_ROOT) {
+        this.owner = ensureUnixUser(SMB_USER);
+        chownSync(this.shareDir, this.owner.uid, this.owner.gid);
+        execFileSync(which('smbpasswd')!, ['-c', this.conf, '-a', '-s', SMB_USER], { input, stdio: ['pipe', 'ignore', 'pipe'] });
+      } else {
+        execFileSync(which('pdbedit')!, ['-s', this.conf, '-a', '-u', SMB_USER, '-t'], { input, stdio: ['pipe', 'ignore', 'pipe'] });
+      }
     }
     // detached: smbd gets a process group of its own. On SIGTERM smbd signals its whole process
     // group (kill(0, SIGTERM)) to stop its children; in our group that would kill the test runner.
