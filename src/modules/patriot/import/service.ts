@@ -157,7 +157,13 @@ export class ImportService {
       gave_up_ids: [],
     };
     const releaseLock = await acquireLock(this.local(path.join(WORK_DIR, 'run.lock')));
-    this.store.startRun(report);
+    try {
+      this.store.abandonRuns(); // under the lock, a run still marked running is one that died
+      this.store.startRun(report);
+    } catch (e) {
+      await releaseLock();
+      throw e;
+    }
     let claims: Claim[] = [];
     const t0 = Date.now();
     const timings = { combine: 0, remote: 0, commit: 0 };
