@@ -69,6 +69,19 @@ describe('without upload, recovery, lock', () => {
     expect(await runImport(t)).toMatchObject({ result: 'local', clients: 1 });
   });
 
+  it('the scheduler runs the job on patriot.import.cron by itself', async () => {
+    const share = tempDir();
+    t = await importApp({ patriot: { import: { cron: '* * * * * *' }, smb: { enabled: true, transport: 'directory', directory: share } } });
+    await t.app.ready();
+    expect(t.app.scheduler.list()).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'patriot.import', cron: '* * * * * *' })]));
+    writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');
+    const deadline = Date.now() + 10_000;
+    while (sharedIds(share).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(sharedIds(share)).toEqual(['1BASE11']);
+    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json() as { runs: Array<{ trigger: string; result: string }> };
+    expect(runs.runs).toEqual(expect.arrayContaining([expect.objectContaining({ trigger: 'schedule', result: 'ok' })]));
+  });
+
   it('two on-demand runs at once: one runs, the other answers with its result (skipped), never overlapping', async () => {
     t = await importApp({});
     writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');
