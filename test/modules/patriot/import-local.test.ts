@@ -47,6 +47,18 @@ describe('directory transport', () => {
     expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(/2BASE11: import not confirmed/);
   });
 
+  it('a per-client file over 16 MB is rejected unread; the others go', async () => {
+    const share = tempDir();
+    t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
+    const xmlDir = t.config.patriot.xmlDir!;
+    writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
+    writeClient(xmlDir, 'Alarm24', 2, 'BASE11', { text: `<Clients><Row><__id>2BASE11</__id><N>${'x'.repeat(16 * 1024 * 1024)}</N></Row></Clients>` });
+    const run = await runImport(t);
+    expect(run).toMatchObject({ result: 'ok', clients: 1, rejected: 1, rejected_files: ['Alarm24/2.xml'] });
+    expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(/Rejected Alarm24\/2\.xml: file too large \(\d+ bytes, limit 16777216\)/);
+    expect(sharedIds(share)).toEqual(['1BASE11']);
+  });
+
   it('a missing share folder fails the run and keeps everything', async () => {
     const share = path.join(tempDir(), 'not-mounted');
     t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });

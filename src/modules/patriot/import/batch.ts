@@ -2,11 +2,14 @@
  * Step one of a run: claim per-client files oldest first, parse them, and collect at most
  * maxClientsPerRun distinct `__id`s; files that cannot be parsed are moved to rejected/.
  */
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { claim, restore, scanXmlFiles, type Claim } from './claims.js';
 import type { Row, RunContext, RunReport } from './context.js';
 import { parseClientXml, XmlRejectError } from './xml.js';
+
+/** Per-client files larger than this are rejected unread. */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /** Claims and parses files oldest first until maxClientsPerRun clients are collected. */
 export async function collectBatch(ctx: RunContext, runId: string, report: RunReport, onClaim: (c: Claim) => void): Promise<Map<string, Row>> {
@@ -23,13 +26,16 @@ export async function collectBatch(ctx: RunContext, runId: string, report: RunRe
         if (!c) return null;
         onClaim(c);
         c.version = c.clientId === null ? null : ctx.store.versionOf(c.keyName, c.clientId);
-        return { c, text: await readFile(c.claimed, 'utf8') };
+        // a per-client file is a few kB; a huge one is not read into memory
+        const size = (await stat(c.claimed)).size;
+        return { c, text: size > MAX_FILE_BYTES ? null : await readFile(c.claimed, 'utf8'), size };
       }),
     );
     for (const g of got) {
       if (!g) continue;
       let parsed;
       try {
+        if (g.text === null) throw new XmlRejectError(`file too large (${g.size} bytes, limit ${MAX_FILE_BYTES})`);
         parsed = parseClientXml(g.text);
       } catch (e) {
         if (!(e instanceof XmlRejectError)) throw e;

@@ -20,6 +20,7 @@ export interface XmlFile {
   /** numeric file stem (the client id), or null */
   clientId: number | null;
   mtimeMs: number;
+  size: number;
 }
 
 export interface Claim extends XmlFile {
@@ -31,7 +32,7 @@ export interface Claim extends XmlFile {
 
 const CLAIM_RE = /^\.(.+\.xml)\.claimed-([A-Za-z0-9_-]+)$/;
 
-function describe(xmlDir: string, file: string, mtimeMs: number): XmlFile {
+function describe(xmlDir: string, file: string, mtimeMs: number, size: number): XmlFile {
   const rel = path.relative(xmlDir, file).split(path.sep).join('/');
   const parts = rel.split('/');
   const stem = path.basename(file, '.xml');
@@ -41,6 +42,7 @@ function describe(xmlDir: string, file: string, mtimeMs: number): XmlFile {
     keyName: parts.length > 1 ? parts[0]! : '',
     clientId: /^[0-9]{1,15}$/.test(stem) ? Number(stem) : null,
     mtimeMs,
+    size,
   };
 }
 
@@ -72,7 +74,7 @@ export async function scanXmlFiles(xmlDir: string): Promise<XmlFile[]> {
     const slice = names.slice(i, i + 256);
     const stats = await Promise.all(slice.map((f) => stat(f).catch(() => null)));
     stats.forEach((s, j) => {
-      if (s) out.push(describe(xmlDir, slice[j]!, s.mtimeMs));
+      if (s) out.push(describe(xmlDir, slice[j]!, s.mtimeMs, s.size));
     });
   }
   out.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
