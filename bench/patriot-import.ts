@@ -2,7 +2,8 @@
  * Patriot import pipeline:
  *  1. combine 10,000 per-client XML files into batches (maxClientsPerRun 300, the default, and one
  *     batch of 10,000), each run claiming, parsing, writing clients.xml, "uploading" through the
- *     directory transport and dropping the claimed files; clients/s;
+ *     directory transport and dropping the claimed files; clients/s, beside a bare combine of the
+ *     same files (read, cut the Row out, write one file) measured in the same run;
  *  2. one upload of a 5 MB clients.xml to a local smbd through the smbclient transport (put to
  *     clients.xml.part + rename, auth file written and removed) beside a plain `smbclient put` of
  *     the same file measured in the same run; seconds and MB/s, ratio = transport / plain.
@@ -11,6 +12,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { openStore } from '../src/app.js';
@@ -44,9 +46,28 @@ function setup(maxClientsPerRun: number) {
   return { dataDir, store, service };
 }
 
+/**
+ * The floor for the combine: read every file, cut its Row out with indexOf, write one file —
+ * no claim, no validation, no parse, no state, no fsync.
+ */
+async function bareCombine(xmlDir: string, out: string): Promise<number> {
+  const t0 = performance.now();
+  const parts: string[] = [];
+  for (const key of await readdir(xmlDir)) {
+    for (const name of await readdir(path.join(xmlDir, key))) {
+      const x = await readFile(path.join(xmlDir, key, name), 'utf8');
+      parts.push(x.slice(x.indexOf('<Row>'), x.lastIndexOf('</Row>') + 6));
+    }
+  }
+  await writeFile(out, `<?xml version="1.0" encoding="utf-8"?>\n<Clients>\n${parts.join('\n')}\n</Clients>\n`);
+  if (parts.length !== CLIENTS) throw new Error(`bare combine read ${parts.length} files`);
+  return (performance.now() - t0) / 1000;
+}
+
 async function combineBench(maxClientsPerRun: number): Promise<BenchRow> {
   const { dataDir, store, service } = setup(maxClientsPerRun);
   try {
+    const bareS = await bareCombine(path.join(dataDir, 'out', 'clients'), path.join(dataDir, 'bare.xml'));
     let runs = 0;
     let clients = 0;
     let bytes = 0;
@@ -66,7 +87,9 @@ async function combineBench(maxClientsPerRun: number): Promise<BenchRow> {
       workload: `combine ${CLIENTS} files, batches of ${maxClientsPerRun} (directory transport)`,
       rate: Math.round(clients / s),
       unit: 'clients/s',
-      note: `${runs} runs, ${s.toFixed(2)} s, ${(bytes / 1e6).toFixed(1)} MB of clients.xml`,
+      bareRate: Math.round(CLIENTS / bareS),
+      ratio: Number((bareS / s).toFixed(3)),
+      note: `${runs} runs, ${s.toFixed(2)} s, ${(bytes / 1e6).toFixed(1)} MB of clients.xml; bare = read + cut + write one file (${bareS.toFixed(2)} s)`,
     };
   } finally {
     store.close();

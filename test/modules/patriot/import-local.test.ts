@@ -34,8 +34,8 @@ describe('directory transport', () => {
 
     patriotImports(share, ['2BASE11']);
     writeClient(xmlDir, 'Alarm24', 3, 'BASE11');
-    // an archive of this second already exists (two runs within a second): the rotation never replaces it
-    const taken = [0, 1, 2, 3, 4].map((k) => `clients_${stampTime(new Date(Date.now() + k * 1000))}.xml`);
+    // archives of this minute already exist (e.g. two runs within a second): the rotation never replaces them
+    const taken = Array.from({ length: 60 }, (_, k) => k).map((k) => `clients_${stampTime(new Date(Date.now() + k * 1000))}.xml`);
     for (const n of taken) writeFileSync(path.join(share, n), 'older archive');
     const run2 = await runImport(t);
     expect(run2.rotated_as).toMatch(/^clients_\d{8}_\d{6}_1\.xml$/);
@@ -83,7 +83,7 @@ describe('without upload, recovery, lock', () => {
 
   it('the scheduler runs the job on patriot.import.cron by itself', async () => {
     const share = tempDir();
-    t = await importApp({ patriot: { import: { cron: '* * * * * *' }, smb: { enabled: true, transport: 'directory', directory: share } } });
+    t = await importApp({ patriot: { import: { cron: '* * * * * *' }, smb: { enabled: true, transport: 'directory', directory: share } } }, { startScheduler: true });
     await t.app.ready();
     expect(t.app.scheduler.list()).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'patriot.import', cron: '* * * * * *' })]));
     writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');

@@ -88,8 +88,8 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
     // Patriot imports everything; a new client arrives; the next run checks, rotates and uploads
     patriotImports(smbd.shareDir);
     writeClient(xmlDir, 'Alarm24', 5, 'BASE11');
-    // archives of this second exist already: smbclient's rename refuses (NAME_COLLISION), the next name is used
-    const taken = [0, 1, 2, 3, 4].map((k) => `clients_${stampTime(new Date(Date.now() + k * 1000))}.xml`);
+    // archives of this minute exist already (a slow machine may take seconds to get there): smbclient's rename refuses (NAME_COLLISION), the next name is used
+    const taken = Array.from({ length: 60 }, (_, k) => k).map((k) => `clients_${stampTime(new Date(Date.now() + k * 1000))}.xml`);
     for (const n of taken) writeFileSync(path.join(smbd.shareDir, n), 'older archive');
     const run2 = await runImport(t);
     expect(run2).toMatchObject({ result: 'ok', clients: 1, checked: 3, check_failed: 0 });
@@ -127,10 +127,12 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
     t = await importApp(
       { patriot: { smb: smbd.smbConfig(), import: { maxImportAttempts: 2 } } },
       {
-        regenerate: (key, id) => {
-          regenerated.push(`${key}/${id}`);
-          writeClient(xmlDir, key, id, 'BASE11', { name: 'regenerated' });
-          return true;
+        hooks: {
+          regenerate: (key, id) => {
+            regenerated.push(`${key}/${id}`);
+            writeClient(xmlDir, key, id, 'BASE11', { name: 'regenerated' });
+            return true;
+          },
         },
       },
     );

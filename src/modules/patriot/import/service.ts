@@ -186,7 +186,7 @@ export class ImportService {
   }
 
   private async restoreAll(claims: Claim[]): Promise<void> {
-    for (const c of claims) if (c.claimed) await restore(c.claimed, c.file);
+    await inSlices(claims, (c) => (c.claimed ? restore(c.claimed, c.file) : undefined));
   }
 
   /** After a successful upload: drop the claims, record the batch, mark the clients pending_import. */
@@ -205,7 +205,7 @@ export class ImportService {
     );
     for (const it of items) if (changed.has(`${it.keyName}\0${it.clientId}`)) it.version = -1;
     this.store.recordBatch(runId, report.batch_time, items);
-    for (const c of claims) if (c.claimed) await release(c.claimed);
+    await inSlices(claims, (c) => (c.claimed ? release(c.claimed) : undefined));
   }
 
   async writeStateFile(): Promise<void> {
@@ -219,3 +219,7 @@ export class ImportService {
   }
 }
 
+/** Runs `fn` over `items`, 64 at a time (file operations: keeps the thread pool busy, bounded). */
+async function inSlices<T>(items: T[], fn: (x: T) => Promise<unknown> | undefined): Promise<void> {
+  for (let i = 0; i < items.length; i += 64) await Promise.all(items.slice(i, i + 64).map(fn));
+}

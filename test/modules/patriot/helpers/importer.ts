@@ -12,8 +12,12 @@ export function patriotWith(hooks: ImportHooks) {
   return defineModule({ ...patriot, plugin: async (app) => void (await registerImport(app, hooks)) });
 }
 
-export async function importApp(config: Record<string, unknown>, hooks?: ImportHooks): Promise<TestApp> {
-  return makeApp(config, hooks ? { modules: [patriotWith(hooks)] } : {});
+/**
+ * The app with the patriot module. The scheduler is not started unless asked (runs come from
+ * POST /admin/patriot/import-runs), so the default cron (minute 59) never fires in the middle of a test.
+ */
+export async function importApp(config: Record<string, unknown>, opts: { hooks?: ImportHooks; startScheduler?: boolean } = {}): Promise<TestApp> {
+  return makeApp(config, { startScheduler: opts.startScheduler ?? false, ...(opts.hooks ? { modules: [patriotWith(opts.hooks)] } : {}) });
 }
 
 export interface RunBody {
