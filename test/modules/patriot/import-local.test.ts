@@ -47,6 +47,22 @@ describe('directory transport', () => {
     expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(/2BASE11: import not confirmed/);
   });
 
+  it('a duplicate __id keeps the newest file; both files are done after the upload', async () => {
+    const share = tempDir();
+    t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
+    const xmlDir = t.config.patriot.xmlDir!;
+    writeClient(xmlDir, 'Alarm24', 5, 'BASE11', { ageS: 30, name: 'older copy' });
+    writeClient(xmlDir, 'Alarm24', 6, 'BASE11', { ageS: 20 });
+    writeClient(xmlDir, 'Moved', 5, 'BASE11', { ageS: 10, name: 'newer copy' }); // same __id 5BASE11 in another folder
+    const run = await runImport(t);
+    expect(run).toMatchObject({ result: 'ok', clients: 2 });
+    const xml = readFileSync(path.join(share, 'clients.xml'), 'utf8');
+    expect(sharedIds(share).sort()).toEqual(['5BASE11', '6BASE11']);
+    expect(xml).toContain('newer copy');
+    expect(xml).not.toContain('older copy');
+    expect(xmlFiles(xmlDir)).toEqual([]);
+  });
+
   it('a per-client file over 16 MB is rejected unread; the others go', async () => {
     const share = tempDir();
     t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
