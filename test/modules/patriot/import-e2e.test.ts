@@ -27,7 +27,7 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
     await smbd?.destroy();
   });
   beforeEach(() => {
-    for (const n of readdirSync(smbd.shareDir)) rmSync(path.join(smbd.shareDir, n), { force: true });
+    for (const n of readdirSync(smbd.shareDir)) rmSync(path.join(smbd.shareDir, n), { force: true, recursive: true });
   });
   afterEach(async () => {
     await t?.close();

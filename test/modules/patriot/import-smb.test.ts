@@ -3,7 +3,7 @@
  * faults (wrong password, smbd down, read-only share, timeout), updates during a run, rejects.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../helpers/app.js';
@@ -28,7 +28,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
   });
   beforeEach(async () => {
     if (!smbd.running) await smbd.start();
-    for (const n of readdirSync(smbd.shareDir)) rmSync(path.join(smbd.shareDir, n), { force: true });
+    for (const n of readdirSync(smbd.shareDir)) rmSync(path.join(smbd.shareDir, n), { force: true, recursive: true });
   });
   afterEach(async () => {
     await t?.close();
@@ -312,6 +312,23 @@ exec smbclient "$@"
     expect(r.status).toBe(0);
     expect(r.stdout).not.toContain(smbd.password);
     expect(sharedIds(smbd.shareDir)).toEqual(['7BASE11']);
+  });
+
+  it('remoteDir: the files go to that folder of the share; a missing folder fails the run clearly', async () => {
+    mkdirSync(path.join(smbd.shareDir, 'import', 'patriot'), { recursive: true });
+    chownSync(path.join(smbd.shareDir, 'import'), statSync(smbd.shareDir).uid, statSync(smbd.shareDir).gid);
+    chownSync(path.join(smbd.shareDir, 'import', 'patriot'), statSync(smbd.shareDir).uid, statSync(smbd.shareDir).gid);
+    t = await importApp({ patriot: { smb: smbd.smbConfig({ remoteDir: 'import/patriot' }) } });
+    const xmlDir = t.config.patriot.xmlDir!;
+    writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
+    expect(await runImport(t)).toMatchObject({ result: 'ok', clients: 1, transport: expect.stringContaining('/patriot/import/patriot') });
+    expect(sharedIds(path.join(smbd.shareDir, 'import', 'patriot'))).toEqual(['1BASE11']);
+    expect(existsSync(path.join(smbd.shareDir, 'clients.xml'))).toBe(false);
+
+    t.config.patriot.smb.remoteDir = 'not/there';
+    writeClient(xmlDir, 'Alarm24', 2, 'BASE11');
+    expect(await runImport(t)).toMatchObject({ result: 'failed', error: expect.stringMatching(/remote folder "not\/there" not found .*NT_STATUS_OBJECT_PATH_NOT_FOUND/) });
+    expect(xmlFiles(xmlDir)).toEqual(['Alarm24/2.xml']);
   });
 
   it('a malformed file is rejected (moved, logged, notified) without blocking the batch', async () => {

@@ -10,7 +10,7 @@ import { readFile, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { safeJoin, writeFileDurable } from '../../../core/files.js';
 import { collectBatch } from './batch.js';
-import { recoverClaims, release, restore, scanXmlFiles, supersededBy, type Claim } from './claims.js';
+import { recoverClaims, release, restore, supersededBy, type Claim } from './claims.js';
 import { importMetrics, READY_FILE, REMOTE_XML, WORK_DIR, type ImportDeps, type Row, type RunContext, type RunReport, type Trigger } from './context.js';
 import { acquireLock, RunLockedError } from './lock.js';
 import { batchTime, stampTime, TextLog } from './logs.js';
@@ -211,11 +211,6 @@ export class ImportService {
   async writeStateFile(): Promise<void> {
     const state = this.store.exportState();
     await writeFileDurable(this.local('client_state.json'), JSON.stringify(state, null, 2) + '\n');
-  }
-
-  /** Folder listing helper for tests and the admin view: files still waiting in the XML dir. */
-  async waitingFiles(): Promise<number> {
-    return (await scanXmlFiles(this.cfg.patriot.xmlDir!)).length;
   }
 }
 

@@ -130,7 +130,13 @@ export class SmbclientTransport implements Transport {
     this.target();
     const authFile = await this.writeAuthFile();
     try {
-      const run = (cmd: string) => this.exec(authFile, cmd);
+      const run = async (cmd: string) => {
+        const r = await this.exec(authFile, cmd);
+        // -D <remoteDir> failed: smbclient ran no command (and must not look like "file not found")
+        const cd = /^cd \\.*?: (NT_STATUS_[A-Z0-9_]+)/m.exec(r.out);
+        if (cd) throw new TransportError(`remote folder "${this.smb.remoteDir}" not found on ${this.describe} (${cd[1]})`, cd[1]);
+        return r;
+      };
       return await fn({
         get: async (name, local) => {
           const r = await run(`get ${q(checkRemoteName(name))} ${q(local)}`);
