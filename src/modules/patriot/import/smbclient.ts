@@ -35,6 +35,9 @@ const EXPLAIN: Record<string, string> = {
   NT_STATUS_MEDIA_WRITE_PROTECTED: 'share is write-protected',
   NT_STATUS_DISK_FULL: 'share is full',
   NT_STATUS_OBJECT_PATH_NOT_FOUND: 'remote folder not found',
+  NT_STATUS_SHARING_VIOLATION: 'file in use on the share (the importer may be reading it); retried next run',
+  NT_STATUS_PASSWORD_EXPIRED: 'logon failed (password expired)',
+  NT_STATUS_ACCOUNT_LOCKED_OUT: 'logon failed (account locked out)',
 };
 
 /** Quotes one smbclient command argument (names are checked before; local names are fixed). */
