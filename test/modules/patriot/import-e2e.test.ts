@@ -118,33 +118,4 @@ exec smbclient "$@"
     expect(readFileSync(path.join(smbd.shareDir, 'clients.xml'), 'utf8')).toContain('Changed Mid-Run');
     expect((await importState(t)).counts).toEqual({ pending_import: 1, imported: 1 });
   });
-
-  it('a client deleted during the upload gets no state back and is never retried', async () => {
-    t = await makePatriot({ smb: smbd.smbConfig() });
-    const url = await t.listen();
-    await createClient(KEY_A, 1);
-    await createClient(KEY_A, 2);
-    const dir = tempDir();
-    const wrapper = path.join(dir, 'smbclient.sh');
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh
-case "$*" in *"-c put "*) curl -sf -o /dev/null -w '%{http_code}' -X DELETE -H 'authorization: Bearer ${KEY_A}' -H 'content-type: application/json' -d '{"client_id":1}' ${url}/clients > ${dir}/curl.out || exit 1 ;; esac
-exec smbclient "$@"
-`,
-    );
-    chmodSync(wrapper, 0o755);
-    t.config.patriot.smb.smbclientPath = wrapper;
-    expect(await runImport(t)).toMatchObject({ result: 'ok', clients: 2 });
-    expect(readFileSync(path.join(dir, 'curl.out'), 'utf8')).toBe('204');
-    expect(sharedIds(smbd.shareDir).sort()).toEqual(['1BASE11', '2BASE11']); // the batch was already on its way
-    expect((await importState(t)).items.map((i) => [i.client_id, i.status])).toEqual([[2, 'pending_import']]);
-
-    // Patriot reports neither as completed: only the existing client is marked failed and regenerated
-    t.config.patriot.smb.smbclientPath = 'smbclient';
-    patriotImports(smbd.shareDir, ['1BASE11', '2BASE11']);
-    expect(await runImport(t)).toMatchObject({ check_failed: 2 });
-    expect((await importState(t)).items.map((i) => [i.client_id, i.status])).toEqual([[2, 'import_failed']]);
-    expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual(['Alarm24/2.xml']);
-  });
 });

@@ -71,8 +71,7 @@ export class ImportStore {
       // included in a successful batch: pending_import, unless the API changed the client since the claim
       markPending: db.prepare(
         `INSERT INTO patriot_client_state (key_name, client_id, status, last_batch, attempts, xml_version, updated_at)
-           SELECT @key_name, @client_id, 'pending_import', @batch, 0, 0, @now
-           WHERE EXISTS (SELECT 1 FROM patriot_clients WHERE key_name = @key_name AND client_id = @client_id) -- deleted meanwhile: no state
+           VALUES (@key_name, @client_id, 'pending_import', @batch, 0, 0, @now)
          ON CONFLICT (key_name, client_id) DO UPDATE SET
            status = CASE WHEN @version IS NULL OR xml_version = @version THEN 'pending_import' ELSE status END,
            -- a new version made by the installer (not a regenerated retry) starts its attempts afresh
@@ -87,8 +86,7 @@ export class ImportStore {
       ),
       markFailed: db.prepare(
         `INSERT INTO patriot_client_state (key_name, client_id, status, last_batch, attempts, xml_version, updated_at)
-           SELECT @key_name, @client_id, 'import_failed', NULL, 1, 0, @now
-           WHERE EXISTS (SELECT 1 FROM patriot_clients WHERE key_name = @key_name AND client_id = @client_id)
+           VALUES (@key_name, @client_id, 'import_failed', NULL, 1, 0, @now)
          ON CONFLICT (key_name, client_id) DO UPDATE SET
            status = CASE WHEN status = 'changed' THEN status ELSE 'import_failed' END,
            attempts = attempts + 1, updated_at = @now
@@ -151,10 +149,9 @@ export class ImportStore {
     const now = new Date().toISOString();
     return this.db.transaction(() => {
       for (const c of completed) this.s.markImported.run({ ...c, now });
-      // a client deleted through the API since it was uploaded has no state and nothing to retry
-      return failed.flatMap((c) => {
-        const r = this.s.markFailed.get({ ...c, now }) as { status: ClientStatus; attempts: number } | undefined;
-        return r ? [{ ...c, ...r }] : [];
+      return failed.map((c) => {
+        const r = this.s.markFailed.get({ ...c, now }) as { status: ClientStatus; attempts: number };
+        return { ...c, ...r };
       });
     })();
   }
