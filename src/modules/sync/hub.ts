@@ -4,7 +4,7 @@
  * rows of sync_received).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import type { Config } from '../../core/config.js';
 import type { Store } from '../../core/db.js';
 import { HttpError } from '../../core/errors.js';
@@ -132,6 +132,25 @@ export class SyncHub {
     } catch (e) {
       for (const b of batch) b.reject(e);
     }
+  }
+
+  /**
+   * Removes the temp files (write-file-atomic's `<name>.<number>`) a crash left in the plugin folder:
+   * their rename never happened, so they were never acknowledged. Call before the server takes requests.
+   */
+  async removeStaleTemps(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      // no folder yet, or an unusable one (the first write will say why): nothing to clean
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err: e }, 'sync: cannot list the plugin folder for temp files');
+      return 0;
+    }
+    const stale = names.filter((n) => /\.log\.\d+$/.test(n));
+    for (const n of stale) await rm(this.path(n), { force: true });
+    if (stale.length) this.log.warn({ count: stale.length }, 'sync: removed temp files left by an interrupted write');
+    return stale.length;
   }
 
   /** Starts the worker if it is not running (it drains every `received` row, oldest first). */
