@@ -267,6 +267,7 @@ describe('crash during sync POSTs', () => {
     const afterRestart = check();
     expect(afterRestart.encoded).toBe(0);
     expect(afterRestart.decoded).toBe(0);
+    expect(afterRestart.temps, 'temp files of interrupted writes are removed at start-up').toBe(0);
     await server.stop();
 
     const db = openDb(dir);
