@@ -65,6 +65,7 @@ export class SyncPeers {
         out.push({ url: shown, ok: true, node: ans.data.node_name, seq });
       } catch (e) {
         const reason = e instanceof HttpError ? e.message : errText(e);
+        this.log.warn({ node: shown, reason }, 'sync: pull failed');
         this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
         this.hub.payloads.inc({ source: 'pull', result: 'error' });
         out.push({ url: shown, ok: false, error: reason });
@@ -96,11 +97,13 @@ export class SyncPeers {
         this.hub.payloads.inc({ source: 'push', result: 'sent' });
         return { ok: true, status: 200, devices };
       }
+      this.log.warn({ hub: shown, status: res.status }, 'sync: push failed');
       this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}" (Status code: ${res.status})`);
       this.hub.payloads.inc({ source: 'push', result: 'error' });
       return { ok: false, status: res.status };
     } catch (e) {
       const reason = errText(e);
+      this.log.warn({ hub: shown, reason }, 'sync: push failed');
       this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}": ${reason}`);
       this.hub.payloads.inc({ source: 'push', result: 'error' });
       return { ok: false, error: reason };
