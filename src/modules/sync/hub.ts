@@ -135,22 +135,51 @@ export class SyncHub {
   }
 
   /**
-   * Removes the temp files (write-file-atomic's `<name>.<number>`) a crash left in the plugin folder:
-   * their rename never happened, so they were never acknowledged. Call before the server takes requests.
+   * Start-up tidying of what a crash (kill -9, power loss) can leave in the plugin folder; call
+   * before the server takes requests. Returns how many files were dealt with.
+   * - temp files of write-file-atomic (`<name>.<number>`): their rename never happened, so they were
+   *   never acknowledged; removed.
+   * - `last_result.<plugin>.encoded.<node>.<seq>.log` of a payload whose result was committed
+   *   (status processed or failed) before the renames ran: the renames are finished (decoded ->
+   *   processed_..., encoded removed; or encoded -> failed_...), as processing would have done.
    */
-  async removeStaleTemps(): Promise<number> {
+  async tidyAfterCrash(): Promise<number> {
     let names: string[];
     try {
       names = await readdir(this.dir);
     } catch (e) {
-      // no folder yet, or an unusable one (the first write will say why): nothing to clean
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err: e }, 'sync: cannot list the plugin folder for temp files');
+      // no folder yet, or an unusable one (the first write will say why): nothing to tidy
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err: e }, 'sync: cannot list the plugin folder to tidy it');
       return 0;
     }
-    const stale = names.filter((n) => /\.log\.\d+$/.test(n));
-    for (const n of stale) await rm(this.path(n), { force: true });
-    if (stale.length) this.log.warn({ count: stale.length }, 'sync: removed temp files left by an interrupted write');
-    return stale.length;
+    let temps = 0;
+    let finished = 0;
+    for (const n of names) {
+      if (/\.log\.\d+$/.test(n)) {
+        await rm(this.path(n), { force: true });
+        temps++;
+        continue;
+      }
+      const m = /^last_result\.([A-Za-z0-9_-]{1,64})\.encoded\.([A-Za-z0-9_-]{1,64})\.(\d+)\.log$/.exec(n);
+      if (!m) continue;
+      const status = this.db.statusOf(m[1]!, m[2]!, Number(m[3]));
+      const f = fileNames(m[1]!, m[2]!, Number(m[3]));
+      if (status === 'processed') {
+        await rename(this.path(f.decoded), this.path(f.processed)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
+        await rm(this.path(f.encoded), { force: true });
+        finished++;
+      } else if (status === 'failed') {
+        await this.keepFailed(f);
+        finished++;
+      }
+    }
+    if (temps || finished) {
+      await this.durable.sync();
+      this.log.warn({ temps, finished }, 'sync: tidied the plugin folder after an interrupted run (temp files removed, renames of committed payloads finished)');
+    }
+    return temps + finished;
   }
 
   /** Starts the worker if it is not running (it drains every `received` row, oldest first). */

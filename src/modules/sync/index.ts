@@ -45,7 +45,7 @@ export default defineModule({
 
     // anything left by a previous run is processed at start-up
     app.addHook('onReady', async () => {
-      await hub.removeStaleTemps();
+      await hub.tidyAfterCrash();
       hub.kick();
     });
     app.addHook('onClose', async () => hub.close());
