@@ -286,6 +286,7 @@ describe('crash during sync POSTs', () => {
       }
     }
     expect(existsSync(path.join(dir, 'fieldhub.sqlite'))).toBe(true);
-    report('crash.sync', { ...stats, payloadsAcked: acked.size, devicesVerified: acked.size * PER, receivedRows: count, filesAtKill: atKill, filesAfterRestart: afterRestart });
+    const tidied = server.json().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('sync: tidied'));
+    report('crash.sync', { ...stats, tidiedAtStartup: tidied ? { temps: tidied.temps, finished: tidied.finished } : null, payloadsAcked: acked.size, devicesVerified: acked.size * PER, receivedRows: count, filesAtKill: atKill, filesAfterRestart: afterRestart });
   });
 });
