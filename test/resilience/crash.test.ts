@@ -68,6 +68,7 @@ describe('crash during Conduit ingest', () => {
     });
     expect(stats.acked).toBeGreaterThan(20);
     expect(stats.refused).toBe(0);
+    expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
     // straight from the SQLite file the killed process left
     const db = openDb(dir);
@@ -138,6 +139,7 @@ describe('crash during push result writes', () => {
       op: (i) => step(url1, ids[i % DEVICES]!, 'before'),
     });
     expect(acked.size).toBeGreaterThan(20);
+    expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
     // the file the killed process left
     let db = openDb(dir);
@@ -237,6 +239,7 @@ describe('crash during sync POSTs', () => {
     });
     expect(acked.size).toBeGreaterThan(20);
     expect(stats.refused).toBe(0);
+    expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
     // on disk, as the killed process left it: every file under a hub name is whole
     const pluginDir = path.join(dir, 'log', 'plugins');
@@ -314,6 +317,7 @@ describe('crash during Patriot API writes', () => {
     });
     expect(acked.size).toBeGreaterThan(20);
     expect(stats.refused).toBe(0);
+    expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
     const db = openDb(dir);
     const clients = new Set(db.prepare("SELECT client_id FROM patriot_clients WHERE key_name = 'InstA'").pluck().all() as number[]);

@@ -126,6 +126,8 @@ function assertNothingLost(dir: string, ids: string[]): { files: number; pending
     expect(text, `${x} is whole`).toMatch(/<\/Clients>\s*$/);
   }
   expect(st.runs.filter((r) => r.result === 'running'), 'runs left running').toEqual([]);
+  // a client of a batch that was uploaded and recorded is not queued again (no duplicate upload state)
+  expect(visible.map(idOfFile).filter((i) => pending.has(i)), 'clients both uploaded and queued again').toEqual([]);
   return { files: visible.length, pending: pending.size };
 }
 
@@ -196,19 +198,29 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
     report('crash.patriotImport.upload', { clients: ids.length, claimedAtKill: atKill.claimed.length, restoredAtStartup: after.files });
   });
 
-  it('kill -9 at several points of a run over 820 files: after each restart no client is lost; then one clean run', async () => {
+  it('kill -9 at three points of a run over 820 files (the last right after its batch is recorded): after each restart no client is lost; then one clean run', async () => {
     clearShare();
     const dir = dataDir();
     let s = await startServer({ dataDir: dir, config: smbConfig(), name: 'import-crash-points' });
     const ids = await seed(s, dir, 20, 800);
     const kills: Array<Record<string, unknown>> = [];
-    for (const delay of [100, 400, 1000]) {
+    // fixed delays (claiming, combining, uploading), then "as soon as the batch is recorded" (the
+    // claims are being dropped and the run is not yet marked finished)
+    for (const delay of [100, 400, 'recorded'] as const) {
       const t0 = Date.now();
       const run = http(`${s.url}/admin/patriot/import-runs`, { method: 'POST', headers: ADMIN_AUTH, timeoutMs: 60_000 }).then(
         (r) => r.json<{ run: { result: string } }>().run.result,
         () => 'killed',
       );
-      await sleep(delay);
+      if (delay === 'recorded') {
+        const db = new Database(path.join(dir, 'fieldhub.sqlite'), { readonly: true });
+        const items = db.prepare("SELECT count(*) FROM patriot_import_items i JOIN patriot_import_runs r ON r.run_id = i.run_id WHERE r.result = 'running'").pluck();
+        try {
+          await until(() => (items.get() as number) > 0, 30_000, 2);
+        } finally {
+          db.close();
+        }
+      } else await sleep(delay);
       const atKill = xmlState(dir);
       await s.kill9();
       const result = await run;
