@@ -85,7 +85,8 @@ describe('NetAlertX nodes in pull mode', () => {
     await new Promise<void>((r) => down.server.close(() => r()));
     const nodes = [hang.url, garbage.url, badJson.url, downUrl];
     const dir = dataDir();
-    const s = await startServer({ dataDir: dir, config: { sync: { pullNodes: nodes, pullTimeoutSeconds: 2 } }, name: 'faults-pull' });
+    // with a GC every 50 ms: on Node 20 a GC dropped the AbortSignal.timeout the pull relied on (fixed)
+    const s = await startServer({ dataDir: dir, config: { sync: { pullNodes: nodes, pullTimeoutSeconds: 2 } }, name: 'faults-pull', gcEveryMs: 50 });
     try {
       await conduitUser(s);
       expect((await patriotPut(s, 1)).status).toBe(201);

@@ -99,13 +99,16 @@ export interface StartOptions {
   timeoutMs?: number;
   /** name for the log file */
   name?: string;
+  /** force a garbage collection this often (node --expose-gc) */
+  gcEveryMs?: number;
 }
 
 /** Starts the real server as a child process and resolves once it listens. */
 export async function startServer(opts: StartOptions): Promise<Server> {
   const cfg = deepMerge(baseConfig(opts.dataDir), opts.config ?? {});
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.asUser !== undefined ? '/tmp' : (process.env.HOME ?? '/tmp'), FIELDHUB_RESILIENCE_CONFIG: JSON.stringify(cfg), TZ: 'UTC' };
-  const node = [process.execPath, '--import', 'tsx', ENTRY];
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.asUser !== undefined ? '/tmp' : (process.env.HOME ?? '/tmp'), FIELDHUB_RESILIENCE_CONFIG: JSON.stringify(cfg), TZ: 'UTC' };
+  const node = [process.execPath, ...(opts.gcEveryMs ? ['--expose-gc'] : []), '--import', 'tsx', ENTRY];
+  if (opts.gcEveryMs) env.FIELDHUB_RESILIENCE_GC_MS = String(opts.gcEveryMs);
   let cmd: string;
   let args: string[];
   if (opts.asUser !== undefined) {
