@@ -106,6 +106,8 @@ export interface StartOptions {
 /** Starts the real server as a child process and resolves once it listens. */
 export async function startServer(opts: StartOptions): Promise<Server> {
   const cfg = deepMerge(baseConfig(opts.dataDir), opts.config ?? {});
+  // RESILIENCE_GC_MS=N puts every server of the suite under GC pressure (a GC every N ms)
+  opts = { ...opts, gcEveryMs: opts.gcEveryMs ?? (Number(process.env.RESILIENCE_GC_MS ?? 0) || undefined) };
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.asUser !== undefined ? '/tmp' : (process.env.HOME ?? '/tmp'), FIELDHUB_RESILIENCE_CONFIG: JSON.stringify(cfg), TZ: 'UTC' };
   const node = [process.execPath, ...(opts.gcEveryMs ? ['--expose-gc'] : []), '--import', 'tsx', ENTRY];
   if (opts.gcEveryMs) env.FIELDHUB_RESILIENCE_GC_MS = String(opts.gcEveryMs);
