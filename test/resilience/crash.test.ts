@@ -12,6 +12,7 @@ import { decryptData, encryptData } from '../../src/modules/sync/crypto.js';
 import {
   ADMIN_AUTH,
   allServers,
+  killLeftovers,
   http,
   jsonReq,
   loadAndKill,
@@ -25,7 +26,8 @@ import {
 } from './helpers/server.js';
 
 const dirs: string[] = [];
-afterAll(() => {
+afterAll(async () => {
+  await killLeftovers();
   for (const s of allServers()) expect(secretsIn(s.text()), 'secrets in a server log').toEqual([]);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });

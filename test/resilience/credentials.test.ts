@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_AUTH, allServers, http, jsonReq, makeDataDir, report, SECRETS, secretsIn, startServer, type Server } from './helpers/server.js';
+import { ADMIN_AUTH, allServers, killLeftovers, http, jsonReq, makeDataDir, report, SECRETS, secretsIn, startServer, type Server } from './helpers/server.js';
 
 let s: Server;
 let dir: string;
@@ -27,6 +27,7 @@ beforeAll(async () => {
   expect(c.status).toBe(201);
 });
 afterAll(async () => {
+  await killLeftovers();
   await s?.stop();
   for (const x of allServers()) expect(secretsIn(x.text()), 'secrets in a server log').toEqual([]);
   rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,7 @@ import { Smbd, smbdUnavailable } from '../modules/patriot/helpers/smbd.js';
 import {
   ADMIN_AUTH,
   allServers,
+  killLeftovers,
   http,
   jsonReq,
   makeDataDir,
@@ -43,6 +44,7 @@ beforeAll(async () => {
   await smbd.start();
 });
 afterAll(async () => {
+  await killLeftovers();
   for (const s of allServers()) expect(secretsIn(s.text()), 'secrets in a server log').toEqual([]);
   for (const d of dirs) {
     for (const f of ['xml_combine.log', 'import_errors.log', 'api_requests.log']) {

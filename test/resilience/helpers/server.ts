@@ -361,3 +361,8 @@ export function report(name: string, data: Record<string, unknown>): void {
   appendFileSync(path.join(LOG_DIR, 'measurements.jsonl'), line + '\n');
   console.log(`[resilience] ${line}`);
 }
+
+/** SIGKILLs every server of this file that is still running (a failed test may leave one). */
+export async function killLeftovers(): Promise<void> {
+  await Promise.all(started.filter((s) => s.proc.exitCode === null && s.proc.signalCode === null).map((s) => s.kill9()));
+}
