@@ -133,13 +133,21 @@ export async function supersededBy(original: string): Promise<boolean> {
   }
 }
 
-/** Restores every leftover claimed file (a run that crashed or was killed). Returns how many. */
-export async function recoverClaims(xmlDir: string): Promise<number> {
-  const found: Array<[string, string]> = [];
+/**
+ * Deals with every leftover claimed file (a run that crashed or was killed). Returns how many.
+ * A claim of a run whose batch was recorded (`committed(runId)`: uploaded, and the clients marked
+ * pending_import, before the process stopped) is dropped, as that run would have done; any other is
+ * restored.
+ */
+export async function recoverClaims(xmlDir: string, committed: (runId: string) => boolean = () => false): Promise<number> {
+  const found: Array<[string, string, string]> = [];
   await walk(xmlDir, (file, name) => {
     const m = CLAIM_RE.exec(name);
-    if (m) found.push([file, path.join(path.dirname(file), m[1]!)]);
+    if (m) found.push([file, path.join(path.dirname(file), m[1]!), m[2]!]);
   });
-  for (const [claimed, original] of found) await restore(claimed, original);
+  for (const [claimed, original, runId] of found) {
+    if (committed(runId)) await release(claimed);
+    else await restore(claimed, original);
+  }
   return found.length;
 }

@@ -73,11 +73,11 @@ export class ImportService {
     }
     try {
       const abandoned = this.store.abandonRuns();
-      const recovered = await recoverClaims(this.cfg.patriot.xmlDir!);
+      const recovered = await recoverClaims(this.cfg.patriot.xmlDir!, (runId) => this.store.hasBatch(runId));
       await rm(this.local(AUTH_DIR), { recursive: true, force: true });
       if (abandoned || recovered) {
         this.deps.log.warn({ abandoned, recovered }, 'patriot import: recovered an interrupted run');
-        await this.combineLog.write('WARNING', `Recovered an interrupted run: ${recovered} claimed file(s) restored`);
+        await this.combineLog.write('WARNING', `Recovered an interrupted run: ${recovered} claimed file(s) restored (or dropped when their batch had been recorded)`);
       }
     } finally {
       await release();
@@ -129,7 +129,7 @@ export class ImportService {
     const t0 = Date.now();
     const timings = { combine: 0, remote: 0, commit: 0 };
     try {
-      report.recovered = await recoverClaims(this.cfg.patriot.xmlDir!);
+      report.recovered = await recoverClaims(this.cfg.patriot.xmlDir!, (runId) => this.store.hasBatch(runId));
       await this.combineLog.write('INFO', `Run ${runId} started (${trigger})`);
       const rows = await collectBatch(this.ctx, runId, report, (c) => claims.push(c));
       timings.combine = Date.now() - t0;

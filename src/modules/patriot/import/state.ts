@@ -63,7 +63,16 @@ export class ImportStore {
         `UPDATE patriot_import_runs SET finished_at = @finished_at, result = @result, clients = @clients, bytes = @bytes, rejected = @rejected,
            waiting = @waiting, checked = @checked, check_failed = @check_failed, rotated_as = @rotated_as, error = @error WHERE run_id = @run_id`,
       ),
-      abandonRuns: db.prepare(`UPDATE patriot_import_runs SET result = 'failed', error = 'interrupted (process stopped during the run)', finished_at = ? WHERE result = 'running'`),
+      // a run whose batch was recorded had uploaded it: it stopped after its success, not during the run
+      abandonRuns: db.prepare(
+        `UPDATE patriot_import_runs SET
+           result = CASE WHEN EXISTS (SELECT 1 FROM patriot_import_items i WHERE i.run_id = patriot_import_runs.run_id) THEN 'ok' ELSE 'failed' END,
+           error = CASE WHEN EXISTS (SELECT 1 FROM patriot_import_items i WHERE i.run_id = patriot_import_runs.run_id)
+             THEN 'interrupted after the batch was uploaded and recorded' ELSE 'interrupted (process stopped during the run)' END,
+           finished_at = ?
+         WHERE result = 'running'`,
+      ),
+      hasBatch: db.prepare(`SELECT 1 FROM patriot_import_items WHERE run_id = ? LIMIT 1`).pluck(),
       listRuns: db.prepare(`SELECT run_id, trigger, started_at, finished_at, batch_time, result, clients, bytes, rejected, waiting, checked, check_failed, rotated_as, transport, error FROM patriot_import_runs ORDER BY id DESC LIMIT ?`),
       getRun: db.prepare(`SELECT run_id, trigger, started_at, finished_at, batch_time, result, clients, bytes, rejected, waiting, checked, check_failed, rotated_as, transport, error FROM patriot_import_runs WHERE run_id = ?`),
       version: db.prepare(`SELECT xml_version FROM patriot_client_state WHERE key_name = ? AND client_id = ?`).pluck(),
@@ -105,7 +114,12 @@ export class ImportStore {
     this.s.finishRun.run(r);
   }
 
-  /** Runs left 'running' by a process that died: marked failed at start-up. */
+  /** true when the run's batch was recorded (uploaded, clients marked pending_import). */
+  hasBatch(runId: string): boolean {
+    return this.s.hasBatch.get(runId) !== undefined;
+  }
+
+  /** Runs left 'running' by a process that died: marked failed at start-up (ok when their batch had been recorded). */
   abandonRuns(): number {
     return this.s.abandonRuns.run(new Date().toISOString()).changes;
   }
