@@ -126,7 +126,7 @@ describe('NetAlertX nodes in pull mode', () => {
 });
 
 describe('SQLite busy', () => {
-  it('another connection holds the write lock past the busy timeout: writes answer 5xx with a log line and a metric, reads go on, writes resume', async () => {
+  it('another connection holds the write lock past the busy timeout: writes answer 503 + Retry-After with a log line and a metric, reads go on, writes resume', async () => {
     const dir = dataDir();
     const s = await startServer({ dataDir: dir, config: { store: { busyTimeoutMs: 250 } }, name: 'faults-busy' });
     try {
@@ -135,24 +135,26 @@ describe('SQLite busy', () => {
       const db = new Database(path.join(dir, 'fieldhub.sqlite'));
       db.exec('BEGIN IMMEDIATE');
       db.prepare("INSERT INTO notifications (created_at, module, level, text) VALUES ('x', 'test', 'info', 'lock holder')").run();
-      let answers: Record<string, { status: number; body: string }>;
+      let answers: Record<string, { status: number; retryAfter: string | null; body: string }>;
       try {
         const c = await conduitPost(s);
         const p = await patriotPut(s, 3);
         const y = await syncPost(s, 1);
-        answers = { conduit: { status: c.status, body: c.text }, patriot: { status: p.status, body: p.text }, sync: { status: y.status, body: y.text } };
+        const a = (r: typeof c) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: r.text });
+        answers = { conduit: a(c), patriot: a(p), sync: a(y) };
         // reads do not need the write lock (WAL)
         await othersAnswer(s, { writes: false });
       } finally {
         db.exec('ROLLBACK');
         db.close();
       }
-      expect(answers.conduit).toEqual({ status: 500, body: JSON.stringify({ code: '500', error: 'Internal Server Error' }) });
-      expect(answers.patriot).toEqual({ status: 500, body: JSON.stringify({ detail: 'Internal Server Error' }) });
-      expect(answers.sync).toEqual({ status: 500, body: JSON.stringify({ success: false, error: 'Internal Server Error' }) });
+      // 503 + Retry-After: nothing was written and a retry will do; each in its module's shape
+      expect(answers.conduit).toEqual({ status: 503, retryAfter: '1', body: JSON.stringify({ code: '503', error: 'Service Unavailable' }) });
+      expect(answers.patriot).toEqual({ status: 503, retryAfter: '1', body: JSON.stringify({ detail: 'Service Unavailable' }) });
+      expect(answers.sync).toEqual({ status: 503, retryAfter: '1', body: JSON.stringify({ success: false, error: 'the store is busy; retry shortly' }) });
       const busy = s.json().filter((l) => l.msg === 'request failed' && (l.err as { code?: string } | undefined)?.code === 'SQLITE_BUSY');
       expect(busy.length).toBe(3);
-      expect(await metric(s.url, 'fieldhub_http_requests_total', { status: '500' })).toBe(3);
+      expect(await metric(s.url, 'fieldhub_http_requests_total', { status: '503' })).toBe(3);
       // the lock is gone: writes work again, nothing of the refused ones was written
       expect((await conduitPost(s)).status).toBe(200);
       expect((await patriotPut(s, 3)).status).toBe(201);
