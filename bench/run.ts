@@ -3,8 +3,9 @@
  * bench/results.json and bench/results.svg (the ratio of each workload to its bare route).
  *   npm run bench                 all benches
  *   npm run bench -- push conduit only these
+ *   npm run bench -- --chart      re-draw results.svg from results.json
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,7 @@ function svgChart(rows: BenchRow[]): string {
   const withRatio = rows.filter((r) => typeof r.ratio === 'number');
   const barH = 22;
   const gap = 8;
-  const labelW = 360;
+  const labelW = Math.max(200, Math.ceil(Math.max(...withRatio.map((r) => `${r.bench}: ${r.workload}`.length)) * 6.8) + 20);
   const plotW = 480;
   const maxRatio = Math.max(1.2, ...withRatio.map((r) => r.ratio!));
   const h = 60 + withRatio.length * (barH + gap);
@@ -43,6 +44,13 @@ ${bars}
 <text x="${one}" y="${h - 2}" text-anchor="middle">1.0</text>
 </svg>
 `;
+}
+
+if (process.argv[2] === '--chart') {
+  // re-draw the chart from the last results.json
+  const { rows } = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as { rows: BenchRow[] };
+  await writeFile(path.join(dir, 'results.svg'), svgChart(rows));
+  process.exit(0);
 }
 
 const only = process.argv.slice(2);
