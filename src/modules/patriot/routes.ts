@@ -93,9 +93,11 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       base.route({
         method: others,
         url,
-        handler: async () => {
+        // before the body is read: a wrong method is a 405 whatever its body or Content-Type
+        onRequest: async () => {
           throw new PatriotHttpError(405, 'Method Not Allowed', { allow: methods.join(', ') });
         },
+        handler: async () => undefined,
       });
     }
 
