@@ -1,0 +1,82 @@
+/**
+ * The bugs the bad-input fuzz found, as fixed examples (docs/reliability-fuzz.md lists them).
+ */
+import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/core/config.js';
+import { LogCapture } from '../helpers/app.js';
+import { ADMIN_TOKEN, makeSandbox, PATRIOT_KEY, SYNC_TOKEN, type Sandbox } from './fuzz-helpers/sandbox.js';
+import { shapeProblem } from './fuzz-helpers/shapes.js';
+
+let box: Sandbox;
+let app: FastifyInstance;
+let logs: LogCapture;
+
+beforeAll(async () => {
+  box = makeSandbox();
+  const config = loadConfig({ file: path.join(import.meta.dirname, '..', 'helpers', 'empty-config.json'), env: {}, overrides: box.overrides });
+  logs = new LogCapture();
+  app = await buildApp(config, { logStream: logs, defaultMetrics: false, startScheduler: false });
+});
+
+afterAll(async () => {
+  await app?.close();
+  box?.cleanup();
+});
+
+const answer = (r: { statusCode: number; headers: Record<string, unknown>; body: string }) => ({ status: r.statusCode, headers: r.headers as Record<string, string>, body: r.body });
+
+describe('bugs found by the fuzz', () => {
+  it('sync: a truncated multipart body is a 400 in the sync shape (was a 500)', async () => {
+    const b = 'xyzBOUNDARY';
+    const full = `--${b}\r\nContent-Disposition: form-data; name="node_name"\r\n\r\nn1\r\n--${b}\r\nContent-Disposition: form-data; name="plugin"\r\n\r\nSYNC\r\n--${b}\r\nContent-Disposition: form-data; name="data"\r\n\r\nabc\r\n--${b}--\r\n`;
+    for (const cut of [full.length - 10, full.length / 2, 30]) {
+      const r = await app.inject({
+        method: 'POST',
+        url: '/sync',
+        headers: { authorization: `Bearer ${SYNC_TOKEN}`, 'content-type': `multipart/form-data; boundary=${b}` },
+        payload: full.slice(0, Math.floor(cut)),
+      });
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json()).toEqual({ success: false, error: 'Unexpected end of multipart data' });
+    }
+  });
+
+  it('core: a path parameter over maxParamLength is a 414 in the core shape (Fastify added "code", no module shape)', async () => {
+    const r = await app.inject({ method: 'DELETE', url: `/admin/push/commands/${'A'.repeat(300)}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(r.statusCode).toBe(414);
+    expect(Object.keys(r.json()).sort()).toEqual(['error', 'message', 'statusCode']);
+    expect(shapeProblem('core', answer(r))).toBeUndefined();
+  });
+
+  it('core: a URL with bad percent-encoding is a 400 in the core shape', async () => {
+    for (const url of ['/clients/users/list/%c0%af', '/admin/conduit/users/%/token', '/sync/%zz']) {
+      const r = await app.inject({ method: 'POST', url });
+      expect(r.statusCode).toBe(400);
+      expect(Object.keys(r.json()).sort()).toEqual(['error', 'message', 'statusCode']);
+    }
+  });
+
+  it('patriot: a client_id that cannot be made a string does not break the request log (was an error in onResponse)', async () => {
+    for (const payload of ['{"client_id":{"toString":1}}', '{"client_id":{"toString":null,"valueOf":null},"info":{}}']) {
+      const r = await app.inject({ method: 'PUT', url: '/clients', headers: { authorization: `Bearer ${PATRIOT_KEY}`, 'content-type': 'application/json' }, payload });
+      expect(r.statusCode).toBe(422);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(logs.json().filter((l) => Number(l.level) >= 50)).toEqual([]);
+    const lines = readFileSync(path.join(box.dataDir, 'api_requests.log'), 'utf8').trim().split('\n');
+    expect(lines.slice(-2).every((l) => / PUT \/clients client_id=- status=422 /.test(l))).toBe(true);
+  });
+
+  it('patriot: a method a path does not serve is a 405 whatever the Content-Type (was a 415 for a malformed one)', async () => {
+    for (const ct of ['WY', 'text/plain', 'na{uhasO']) {
+      const r = await app.inject({ method: 'POST', url: '/clients', headers: { authorization: `Bearer ${PATRIOT_KEY}`, 'content-type': ct }, payload: 'null' });
+      expect(r.statusCode).toBe(405);
+      expect(r.json()).toEqual({ detail: 'Method Not Allowed' });
+      expect(r.headers.allow).toBe('GET, PUT, PATCH, DELETE');
+    }
+  });
+});
