@@ -55,16 +55,15 @@ const fillParams = (path: string) =>
     });
 
 /** Noise for any route: its method or a neighbour, random query/headers/body, any credentials. */
-export function noiseFor(r: Route, cred: Parameters<typeof credsArb>[0]): fc.Arbitrary<FuzzRequest> {
-  const method = r.method === 'HEAD' ? 'GET' : r.method;
+export function noiseFor(r: Route, cred: Parameters<typeof credsArb>[0], head = false): fc.Arbitrary<FuzzRequest> {
   return fc
-    .tuple(fillParams(r.path), queryOf(['token', 'limit', 'offset', 'id', 'x']), credsArb(cred), randomHeaders, fc.option(fc.tuple(anyBodyText, anyContentType), { freq: 2 }))
-    .map(([path, q, c, h, body]) => {
+    .tuple(fc.constantFrom(...(head && r.method === 'GET' ? ['GET', 'HEAD'] : [r.method])), fillParams(r.path), queryOf(['token', 'limit', 'offset', 'id', 'x']), credsArb(cred), randomHeaders, fc.option(fc.tuple(anyBodyText, anyContentType), { freq: 2 }))
+    .map(([method, path, q, c, h, body]) => {
       const headers: Record<string, string> = { ...h };
       if (body && body[1] !== undefined) headers['content-type'] = body[1];
       const cq = c(headers);
       const qs = [q, cq].filter(Boolean).join('&');
-      const withBody = body && method !== 'GET';
+      const withBody = body && method !== 'GET' && method !== 'HEAD';
       return { method, url: qs ? `${path}?${qs}` : path, headers, payload: withBody ? body[0] : undefined };
     });
 }

@@ -17,6 +17,8 @@ import { SEED } from './runner.js';
 import { MARK } from './values.js';
 
 export const socketCounts: Partial<Record<Group, number>> = {};
+/** per kind of raw case: how many, and how many got an answer (the rest: the server closed or waited for bytes that never came) */
+export const socketKinds: Record<string, { cases: number; answered: number }> = {};
 
 interface RawAnswer {
   status?: number;
@@ -163,6 +165,22 @@ function cases(fc: typeof fcType): fcType.Arbitrary<RawCase> {
       const len = kind === 'short-length' ? Math.floor(body.length * f) : body.length;
       return rc(`gzip-${kind}`, t, Buffer.concat([B(head(t, len, 'Content-Encoding: gzip\r\n')), body]), kind === 'short-length');
     }),
+    // a declared body over the route's limit (sync 50 MB, conduit 5 MB, patriot 256 KB, core 5 MB): refused early
+    fc.tuple(target, fc.constantFrom(256 * 1024 + 1, 5 * 1024 * 1024 + 1, 50 * 1024 * 1024 + 1, 2 ** 53)).map(([t, len]) => rc('oversize-declared', t, Buffer.concat([B(head(t, len)), B(t.body)]), true)),
+    // Expect: 100-continue, then the body (or not)
+    fc.tuple(target, fc.boolean()).map(([t, send]) => {
+      const body = B(t.body);
+      return rc('expect-continue', t, Buffer.concat([B(head(t, body.length, 'Expect: 100-continue\r\n')), send ? body : Buffer.alloc(0)]), true);
+    }),
+    // invalid UTF-8 inside a multipart part (field and file) to the hub
+    fc.tuple(bad, fc.boolean()).map(([b, file]) => {
+      const t = TARGETS[3]!;
+      const bd = 'zzBOUNDARYzz';
+      const disp = (n: string) => `Content-Disposition: form-data; name="${n}"${file ? `; filename="${n}${b}.txt"` : ''}`;
+      const body = B(`--${bd}\r\n${disp('node_name')}\r\n\r\nn1\r\n--${bd}\r\n${disp('plugin')}\r\n\r\nSYNC\r\n--${bd}\r\n${disp('data')}\r\n\r\n{"data":[{"devMac":"aa:bb","devName":"x${b}y"}]}\r\n--${bd}--\r\n`);
+      const t2 = { ...t, contentType: `multipart/form-data; boundary=${bd}` };
+      return rc('utf8-multipart', t2, Buffer.concat([B(head(t2, body.length)), body]));
+    }),
     // headers too big, a request line too long
     fc.constantFrom(20_000, 70_000).map((n) => rc('huge-header', { method: 'GET', path: '/healthz' }, B(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(n)}\r\n\r\n`))),
   );
@@ -220,6 +238,9 @@ export async function runSocketFuzz(fc: typeof fcType, runs: number): Promise<vo
         const group = groupOf(c.method, c.path);
         socketCounts[group] = (socketCounts[group] ?? 0) + 1;
         const a = await rawRequest(srv.port, c.bytes, c.halfClose);
+        const k = (socketKinds[c.kind] ??= { cases: 0, answered: 0 });
+        k.cases++;
+        if (a.status !== undefined) k.answered++;
         const show = () => `${c.kind} ${c.method} ${c.path}: ${a.status} ${a.body.slice(0, 300)}\n  bytes: ${JSON.stringify(c.bytes.subarray(0, 400).toString('latin1'))}`;
         if (srv.child.exitCode !== null) throw new Error(`server exited (${srv.child.exitCode}) after ${show()}\n${srv.stderr()}`);
         if (a.status === undefined) return; // the server closed the connection without an answer (e.g. half a body)
