@@ -71,6 +71,28 @@ describe('bugs found by the fuzz', () => {
     expect(lines.slice(-2).every((l) => / PUT \/clients client_id=- status=422 /.test(l))).toBe(true);
   });
 
+  it('patriot: a write answered while a concurrent DELETE removes the client is not a 500 (the answer was read after the XML write)', async () => {
+    const h = { authorization: `Bearer ${PATRIOT_KEY}`, 'content-type': 'application/json' };
+    const statuses = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const id = 500 + i;
+      await app.inject({ method: 'PUT', url: '/clients', headers: h, payload: { client_id: id, info: { Name: 'A' } } });
+      await app.inject({ method: 'POST', url: '/clients/users', headers: h, payload: { client_id: id, user: { User_Name: 'U', UserNo: 1 } } });
+      const rs = await Promise.all([
+        app.inject({ method: 'PUT', url: '/clients', headers: h, payload: { client_id: id, info: { Name: 'B' } } }),
+        app.inject({ method: 'PATCH', url: '/clients', headers: h, payload: { client_id: id, info: { Alias: 'b' } } }),
+        app.inject({ method: 'PUT', url: '/clients/users', headers: h, payload: { client_id: id, user: { User_Name: 'V', UserNo: 1 } } }),
+        app.inject({ method: 'DELETE', url: '/clients', headers: h, payload: { client_id: id } }),
+      ]);
+      for (const r of rs) {
+        statuses.add(r.statusCode);
+        expect(r.statusCode, r.body).toBeLessThan(500);
+        if (r.statusCode === 200 && r.json().user !== undefined) expect(r.json().user.User_Name).toBe('V');
+      }
+    }
+    expect(statuses.has(500)).toBe(false);
+  });
+
   it('patriot: a method a path does not serve is a 405 whatever the Content-Type (was a 415 for a malformed one)', async () => {
     for (const ct of ['WY', 'text/plain', 'na{uhasO']) {
       const r = await app.inject({ method: 'POST', url: '/clients', headers: { authorization: `Bearer ${PATRIOT_KEY}`, 'content-type': ct }, payload: 'null' });

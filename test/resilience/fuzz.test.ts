@@ -15,7 +15,7 @@ import { LogCapture } from '../helpers/app.js';
 import { GENERATORS, METHOD_NOT_ALLOWED_PATHS, NO_INPUT } from './fuzz-helpers/generators.js';
 import { classes, counts, fuzz, fuzzConcurrent, RUNS, SEED } from './fuzz-helpers/runner.js';
 import { listRoutes, noiseFor, openApiInput, unknownPaths, type Route } from './fuzz-helpers/routes.js';
-import { ADMIN_TOKEN, CONDUIT_SITE, CONDUIT_TOKEN, escapesOf, makeSandbox, markerFilesOutside, snapshot, snapshotDiff, type Sandbox, type Snapshot } from './fuzz-helpers/sandbox.js';
+import { ADMIN_TOKEN, CONDUIT_SITE, CONDUIT_TOKEN, SYNC_TOKEN, escapesOf, makeSandbox, markerFilesOutside, snapshot, snapshotDiff, type Sandbox, type Snapshot } from './fuzz-helpers/sandbox.js';
 import { groupOf, GROUPS } from './fuzz-helpers/shapes.js';
 import { runSocketFuzz, socketCounts, socketKinds } from './fuzz-helpers/socket.js';
 import fc from 'fast-check';
@@ -121,6 +121,11 @@ describe('bad input through app.inject', () => {
     const p = await app.inject({ method: 'POST', url: '/admin/sync/process', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(p.statusCode, p.body).toBe(200);
     await new Promise((r) => setTimeout(r, 200));
+    // what the accepted payloads left in the hub is still served
+    for (const url of ['/sync', '/sync/devices?limit=1000', '/sync/notifications?limit=1000']) {
+      const r = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${SYNC_TOKEN}` } });
+      expect(r.statusCode, `${url}: ${r.body.slice(0, 300)}`).toBe(200);
+    }
     expect(snapshotDiff(before, snapshot(box.parent, box.dataDir))).toEqual([]);
     expect(escapesOf(box.dataDir)).toEqual([]);
     // every per-client XML the accepted patriot writes produced is well-formed, whatever text it carries

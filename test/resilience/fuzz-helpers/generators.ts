@@ -23,10 +23,14 @@ const noQuery = fc.oneof({ weight: 3, arbitrary: fc.constant('') }, { weight: 1,
 const deviceIdText = fc.oneof(fc.constantFrom(...NUMBER_TEXTS), fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }).map(String), fc.integer({ min: 1, max: 20 }).map(String));
 
 // ---- sync ----
-const syncDevice = fc.record(
+const syncDeviceBase = fc.record(
   { devMac: fc.oneof(fc.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/), anyString), devName: fc.oneof(okText, anyString), devLastIP: okText, devVendor: fc.oneof(okText, anyJson), rowid: anyNumberish, [`dev${'X'}`]: anyJson },
   { requiredKeys: ['devMac'] },
 );
+// devices may carry any other field (kept and served back by GET /sync): odd names included
+const syncDevice = fc
+  .tuple(syncDeviceBase, fc.dictionary(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'devStatus', 'rowid', ''), anyString), anyJson, { maxKeys: 3 }))
+  .map(([d, extra]) => Object.assign(JSON.parse(JSON.stringify(extra)) as Record<string, unknown>, d));
 const syncData = fc.oneof(
   fc.array(syncDevice, { maxLength: 5 }).map((d) => JSON.stringify({ data: d })),
   fc.array(syncDevice, { maxLength: 5 }).map((d) => JSON.stringify({ data: d })),
