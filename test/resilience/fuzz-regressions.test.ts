@@ -45,6 +45,31 @@ describe('bugs found by the fuzz', () => {
     }
   });
 
+  it('sync: GET /sync stays bounded when nodes send many distinct field names (was devices x keys: an OOM crash at 100 MB of posts)', async () => {
+    const post = (data: unknown) =>
+      app.inject({
+        method: 'POST',
+        url: '/sync',
+        headers: { authorization: `Bearer ${SYNC_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `node_name=n1&plugin=SYNC&data=${encodeURIComponent(JSON.stringify({ data }))}`,
+      });
+    for (let p = 0; p < 10; p++) {
+      const devs = Array.from({ length: 10 }, (_, i) => Object.fromEntries([['devMac', `aa:00:${p}:${i}`], ...Array.from({ length: 50 }, (_x, k) => [`x${p}_${i}_${k}`, k])]));
+      expect((await post(devs)).statusCode).toBe(200);
+    }
+    expect((await post([JSON.parse('{"devMac":"aa:99","__proto__":{"polluted":1},"devCustom":"c"}')])).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/admin/sync/process', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode).toBe(200);
+    const r = await app.inject({ method: 'GET', url: '/sync', headers: { authorization: `Bearer ${SYNC_TOKEN}` } });
+    expect(r.statusCode).toBe(200);
+    const devices = (JSON.parse(Buffer.from(r.json().data_base64, 'base64').toString('utf8')) as { data: Array<Record<string, unknown>> }).data;
+    expect(devices.length).toBe(101);
+    // 9 canonical keys + at most 256 others on every device (5,002 distinct names were sent)
+    for (const d of devices) expect(Object.keys(d).length).toBeLessThanOrEqual(9 + 256);
+    expect(r.body.length).toBeLessThan(2_000_000);
+    expect(devices.find((d) => d.devMac === 'aa:99')).toBeDefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('core: a path parameter over maxParamLength is a 414 in the core shape (Fastify added "code", no module shape)', async () => {
     const r = await app.inject({ method: 'DELETE', url: `/admin/push/commands/${'A'.repeat(300)}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(r.statusCode).toBe(414);
