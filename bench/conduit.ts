@@ -25,9 +25,13 @@ const SERIES = DEVICES * CHANNELS;
 const MINUTES = Math.ceil(ROWS / SERIES);
 const netid = (d: number) => (0x70b3d54990000000n + BigInt(d)).toString(16).toUpperCase();
 
-/** Writes users, 250 devices x 4 channels and ROWS datapoints (one per channel per minute) into dataDir. */
-export function generate(dataDir: string): { ms: number; rows: number } {
+/** Writes users, 250 devices x 4 channels and `rows` datapoints (one per channel per minute) into dataDir. */
+export const netidOf = (d: number) => netid(d);
+export const GEN = { START, DEVICES, CHANNELS, TOKEN };
+
+export function generate(dataDir: string, rows = ROWS): { ms: number; rows: number } {
   const t0 = Date.now();
+  const minutesN = Math.ceil(rows / SERIES);
   const config = loadConfig({ file: path.join(import.meta.dirname, '../test/helpers/empty-config.json'), env: {}, overrides: { dataDir } });
   const store = openStore(config);
   new Users(store.db).add({ name: 'bench', token: TOKEN, sites: ['North', 'South'], throttleSeconds: 0 });
@@ -54,10 +58,10 @@ export function generate(dataDir: string): { ms: number; rows: number } {
       for (let d = 1; d <= DEVICES; d++) for (let c = 1; c <= CHANNELS; c++) ins.run(d, c, t, ((m * 7 + d + c) % 5000) / 1000);
     }
   });
-  for (let m = 0; m < MINUTES; m += 500) minutes(m, Math.min(MINUTES, m + 500));
+  for (let m = 0; m < minutesN; m += 500) minutes(m, Math.min(minutesN, m + 500));
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
-  return { ms: Date.now() - t0, rows: MINUTES * SERIES };
+  return { ms: Date.now() - t0, rows: minutesN * SERIES };
 }
 
 /** gzip bodies of `perBody` datapoints each, new devices and times after the generated range */

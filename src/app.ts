@@ -96,6 +96,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         metrics.httpRequests.inc(labels);
         metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
       });
+      const keepDays = config.store.notificationRetentionDays;
+      if (keepDays !== null) {
+        scheduler.register('core.notifications-retention', () => store.pruneNotifications(new Date(Date.now() - keepDays * 86_400_000)), {
+          cron: '23 3 * * *',
+        });
+      }
       root.addHook('onReady', async () => {
         if (opts.startScheduler !== false) scheduler.start();
       });

@@ -1,6 +1,5 @@
-import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, makeApp, type TestApp } from './helpers/app.js';
+import { ADMIN, makeApp, rawGet, type TestApp } from './helpers/app.js';
 import { testModule } from './fixtures/test-module.js';
 
 let t: TestApp | undefined;
@@ -102,15 +101,7 @@ describe('app skeleton', () => {
     t = await makeApp({}, { modules: [testModule] });
     const url = await t.listen();
     const port = new URL(url).port;
-    const body = new Promise<string>((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path: '/slow?ms=400' }, (res) => {
-        let s = '';
-        res.on('data', (c: Buffer) => (s += c.toString()));
-        res.on('end', () => resolve(`${res.statusCode} ${s}`));
-      })
-        .on('error', reject)
-        .end();
-    });
+    const body = rawGet(port, '/slow?ms=400');
     await new Promise((r) => setTimeout(r, 100));
     await t.app.close();
     expect(await body).toBe('200 {"slept":400}');

@@ -1,9 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from './helpers/app.js';
+import { rawGet, tempDir } from './helpers/app.js';
 
 const root = path.join(import.meta.dirname, '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -64,15 +63,7 @@ describe.skipIf(!existsSync(cli))('fieldhub CLI (built dist/)', () => {
       env: { ...baseEnv, FIELDHUB_DATA_DIR: tempDir(), FIELDHUB_PORT: '0' },
     });
     const port = await waitFor(child, /LISTENING (\d+)/);
-    const body = new Promise<string>((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path: '/slow?ms=1500' }, (res) => {
-        let s = '';
-        res.on('data', (c: Buffer) => (s += c.toString()));
-        res.on('end', () => resolve(`${res.statusCode} ${s}`));
-      })
-        .on('error', reject)
-        .end();
-    });
+    const body = rawGet(port, '/slow?ms=1500');
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGTERM');
     const exit = new Promise((r) => child.on('exit', r));

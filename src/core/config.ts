@@ -40,6 +40,8 @@ export const configSchema = z
       .object({
         synchronous: z.enum(['OFF', 'NORMAL', 'FULL', 'EXTRA']).default('FULL'),
         busyTimeoutMs: z.number().int().nonnegative().default(5000),
+        /** notifications (sync, patriot import...) older than this are pruned daily; null keeps them */
+        notificationRetentionDays: z.number().positive().nullable().default(90),
       })
       .strict()
       .prefault({}),

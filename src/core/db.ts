@@ -144,6 +144,17 @@ export class Store {
     }>;
   }
 
+  /** Deletes notifications created before `before`, in batches; returns how many. */
+  pruneNotifications(before: Date): number {
+    const del = this.db.prepare('DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? LIMIT 5000)');
+    let total = 0;
+    for (;;) {
+      const n = del.run(before.toISOString()).changes;
+      total += n;
+      if (n < 5000) return total;
+    }
+  }
+
   /** true when the database answers a trivial query */
   ping(): boolean {
     try {

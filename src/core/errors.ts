@@ -33,6 +33,8 @@ export interface Classified {
   /** a short message safe to show the client (never a stack, never a 5xx internal message) */
   message: string;
   validation?: ValidationIssue[];
+  /** headers the answer must carry (e.g. Retry-After) */
+  headers?: Record<string, string>;
 }
 
 export function reason(status: number): string {
@@ -85,6 +87,10 @@ export function classify(err: unknown): Classified {
   if (validation) {
     return { statusCode: 400, error: reason(400), message: e.message, validation };
   }
+  if (e?.code === 'SQLITE_BUSY' || e?.code === 'SQLITE_LOCKED') {
+    // another writer held the database past the busy timeout: nothing was written, a retry will do
+    return { statusCode: 503, error: reason(503), message: 'the store is busy; retry shortly', headers: { 'retry-after': '1' } };
+  }
   const byCode = e?.code ? FASTIFY_CODES[e.code] : undefined;
   const status = byCode ?? (e instanceof SyntaxError || isMultipartParseError(e) ? 400 : (e?.statusCode ?? e?.status));
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -111,6 +117,7 @@ export function installErrorFormat(
     logError(req, err, c);
     const headers = (err as { headers?: Record<string, string> }).headers;
     if (headers) reply.headers(headers);
+    if (c.headers) reply.headers(c.headers);
     return reply.code(c.statusCode).type('application/json; charset=utf-8').send(shape(c, req));
   });
   if (opts.notFound !== false) {

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -75,3 +76,16 @@ export async function makeApp(
 }
 
 export const ADMIN = { authorization: 'Bearer admin-secret-token' };
+
+/** GET over a fresh http.request (not fetch, so no client pooling hides the server's behaviour); resolves "<status> <body>". */
+export function rawGet(port: string | number, urlPath: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: urlPath }, (res) => {
+      let s = '';
+      res.on('data', (c: Buffer) => (s += c.toString()));
+      res.on('end', () => resolve(`${res.statusCode} ${s}`));
+    })
+      .on('error', reject)
+      .end();
+  });
+}

@@ -80,6 +80,7 @@ export function installFastApiErrors(scope: FastifyInstance): void {
     if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return send(422, jsonInvalid(err, req));
     const c = classify(err);
     logError(req, err, c);
+    if (c.headers) reply.headers(c.headers);
     return send(c.statusCode, c.statusCode >= 500 ? c.error : c.message);
   });
   scope.setNotFoundHandler((_req, reply) => reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }));

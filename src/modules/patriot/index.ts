@@ -1,11 +1,13 @@
 /**
- * The patriot module: the client registry API (routes.ts) and its per-client XML (service.ts).
+ * The patriot module: the client registry API (routes.ts) and its per-client XML (service.ts),
+ * and the import pipeline to Patriot (import/: hourly combine and SMB upload).
  * The shared PatriotService (keys registry, store, writeClientXml) is decorated on this plugin's
  * scope as `patriot`, so a sibling plugin registered here (the importer) reaches it as app.patriot.
  */
 import type { FastifyInstance } from 'fastify';
 import { defineModule } from '../../core/module.js';
 import { importJson } from './import-json.js';
+import { importCommands, registerImport, type ImportHooks } from './import/index.js';
 import { migrations } from './migrations.js';
 import { patriotRoutes, requestLogFile } from './routes.js';
 import { PatriotService } from './service.js';
@@ -19,6 +21,19 @@ declare module 'fastify' {
   }
 }
 
+/** What the importer needs from the API: regeneration of a failed client, and `__id` -> client. */
+export function importHooks(svc: () => PatriotService): ImportHooks {
+  return {
+    // the state row stays import_failed (set by the results check) until the next batch carries it
+    regenerate: (keyName, clientId) => svc().writeClientXml(keyName, clientId, { marked: true }),
+    resolveId: (xmlId) => {
+      const m = /^([0-9]+)(.+)$/.exec(xmlId);
+      const key = m ? svc().keys.getByPort(m[2]!) : undefined;
+      return key ? { key_name: key.key_name, client_id: Number(m![1]) } : undefined;
+    },
+  };
+}
+
 export default defineModule({
   name: 'patriot',
   migrations,
@@ -28,6 +43,16 @@ export default defineModule({
     app.addHook('onClose', () => svc.close());
     const cfg = app.config.patriot;
     await app.register(patriotRoutes(svc, requestLogFile(app.config.dataDir), cfg.bodyLimitBytes), { prefix: '/clients', logLevel: 'warn' });
+    await registerImport(app, importHooks(() => svc));
+    // after the importer's start-up recovery (its onReady hook is registered above, so it runs first)
+    app.addHook('onReady', async () => void (await svc.repairAfterCrash()));
   },
-  commands: { 'import-json': importJson },
+  commands: {
+    'import-json': importJson,
+    // the CLI builds the API's service only when a failed client has to be regenerated
+    ...importCommands((ctx) => {
+      let svc: PatriotService | undefined;
+      return importHooks(() => (svc ??= new PatriotService(ctx.config, ctx.store.db, ctx.log, { watchKeys: false })));
+    }),
+  },
 });

@@ -1,5 +1,6 @@
 /** The patriot module's tables. Every row is keyed by (key_name, client_id): keys never share data. */
 import type { Migration } from '../../core/db.js';
+import { IMPORT_MIGRATION } from './import/migrations.js';
 
 export const migrations: readonly Migration[] = [
   {
@@ -43,4 +44,6 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  // the import pipeline's runs and batches (import/migrations.ts)
+  { version: 2, ...IMPORT_MIGRATION },
 ];

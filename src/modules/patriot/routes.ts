@@ -93,6 +93,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       base.route({
         method: others,
         url,
+        schema: { hide: true }, // not an operation: keeps OpenAPI to the real endpoints
         // before the body is read: a wrong method is a 405 whatever its body or Content-Type
         onRequest: async () => {
           throw new PatriotHttpError(405, 'Method Not Allowed', { allow: methods.join(', ') });

@@ -10,7 +10,7 @@
  * always carries the latest data, whatever order concurrent requests finish in. We never rely on the
  * file still being there afterwards (the importer renames it away while it uploads).
  */
-import { unlink } from 'node:fs/promises';
+import { access, readdir, rm, unlink } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../core/config.js';
 import type { DB } from '../../core/db.js';
@@ -81,6 +81,46 @@ export class PatriotService {
     if (!marked) this.store.markChanged(keyName, clientId);
     await writeFileDurable(file, xml);
     return true;
+  }
+
+  /**
+   * Start-up repair after a crash (call once the importer has restored its claims, before requests):
+   * removes the temp files of interrupted XML writes (`<id>.xml.<number>`: never renamed, never
+   * acknowledged), and rewrites the XML of every 'changed' client whose file is missing (its change
+   * was committed but the process stopped, or the write failed, before the file was written).
+   */
+  async repairAfterCrash(): Promise<{ temps: number; rewritten: number }> {
+    let temps = 0;
+    let keys: string[] = [];
+    try {
+      keys = (await readdir(this.xmlDir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err: e }, 'patriot: cannot list the XML folder to repair it');
+    }
+    for (const k of keys) {
+      const names = await readdir(safeJoin(this.xmlDir, k)).catch(() => [] as string[]);
+      for (const n of names) {
+        if (!/^\d+\.xml\.\d+$/.test(n)) continue;
+        await rm(safeJoin(this.xmlDir, k, n), { force: true });
+        temps++;
+      }
+    }
+    let rewritten = 0;
+    for (const c of this.store.changedClients()) {
+      let file: string;
+      try {
+        file = this.xmlPath(c.key_name, c.client_id);
+      } catch {
+        continue;
+      }
+      const exists = await access(file).then(
+        () => true,
+        () => false,
+      );
+      if (!exists && (await this.writeClientXml(c.key_name, c.client_id, { marked: true }).catch(() => false))) rewritten++;
+    }
+    if (temps || rewritten) this.log.warn({ temps, rewritten }, 'patriot: repaired the XML folder after an interrupted run (temp files removed, missing client files rewritten)');
+    return { temps, rewritten };
   }
 
   /** Waits for every queued XML write (shutdown, tests). */

@@ -45,6 +45,7 @@ export class PatriotStore {
          ON CONFLICT (key_name, client_id) DO UPDATE SET status = 'changed', xml_version = xml_version + 1, updated_at = excluded.updated_at`,
       ),
       deleteState: p('DELETE FROM patriot_client_state WHERE key_name = ? AND client_id = ?'),
+      changed: p("SELECT key_name, client_id FROM patriot_client_state WHERE status = 'changed'"),
     };
   }
 
@@ -137,6 +138,11 @@ export class PatriotStore {
 
   state(key: string, id: number): { status: string; xml_version: number; attempts: number; last_batch: string | null } | undefined {
     return this.s.getState.get(key, id) as never;
+  }
+
+  /** Clients whose latest change is not in an import batch yet (state 'changed'). */
+  changedClients(): Array<{ key_name: string; client_id: number }> {
+    return this.s.changed.all() as Array<{ key_name: string; client_id: number }>;
   }
 
   /** status 'changed', xml_version + 1, attempts kept (the hand-over contract with the importer). */

@@ -4,7 +4,7 @@
  * rows of sync_received).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import type { Config } from '../../core/config.js';
 import type { Store } from '../../core/db.js';
 import { HttpError } from '../../core/errors.js';
@@ -132,6 +132,54 @@ export class SyncHub {
     } catch (e) {
       for (const b of batch) b.reject(e);
     }
+  }
+
+  /**
+   * Start-up tidying of what a crash (kill -9, power loss) can leave in the plugin folder; call
+   * before the server takes requests. Returns how many files were dealt with.
+   * - temp files of write-file-atomic (`<name>.<number>`): their rename never happened, so they were
+   *   never acknowledged; removed.
+   * - `last_result.<plugin>.encoded.<node>.<seq>.log` of a payload whose result was committed
+   *   (status processed or failed) before the renames ran: the renames are finished (decoded ->
+   *   processed_..., encoded removed; or encoded -> failed_...), as processing would have done.
+   */
+  async tidyAfterCrash(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      // no folder yet, or an unusable one (the first write will say why): nothing to tidy
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err: e }, 'sync: cannot list the plugin folder to tidy it');
+      return 0;
+    }
+    let temps = 0;
+    let finished = 0;
+    for (const n of names) {
+      if (/\.log\.\d+$/.test(n)) {
+        await rm(this.path(n), { force: true });
+        temps++;
+        continue;
+      }
+      const m = /^last_result\.([A-Za-z0-9_-]{1,64})\.encoded\.([A-Za-z0-9_-]{1,64})\.(\d+)\.log$/.exec(n);
+      if (!m) continue;
+      const status = this.db.statusOf(m[1]!, m[2]!, Number(m[3]));
+      const f = fileNames(m[1]!, m[2]!, Number(m[3]));
+      if (status === 'processed') {
+        await rename(this.path(f.decoded), this.path(f.processed)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
+        await rm(this.path(f.encoded), { force: true });
+        finished++;
+      } else if (status === 'failed') {
+        await this.keepFailed(f);
+        finished++;
+      }
+    }
+    if (temps || finished) {
+      await this.durable.sync();
+      this.log.warn({ temps, finished }, 'sync: tidied the plugin folder after an interrupted run (temp files removed, renames of committed payloads finished)');
+    }
+    return temps + finished;
   }
 
   /** Starts the worker if it is not running (it drains every `received` row, oldest first). */

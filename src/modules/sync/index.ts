@@ -44,7 +44,10 @@ export default defineModule({
     });
 
     // anything left by a previous run is processed at start-up
-    app.addHook('onReady', async () => hub.kick());
+    app.addHook('onReady', async () => {
+      await hub.tidyAfterCrash();
+      hub.kick();
+    });
     app.addHook('onClose', async () => hub.close());
   },
 });

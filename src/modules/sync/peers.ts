@@ -27,8 +27,25 @@ export class SyncPeers {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  private signal(parent: AbortSignal): AbortSignal {
-    return AbortSignal.any([parent, AbortSignal.timeout(this.cfg.pullTimeoutSeconds * 1000)]);
+  /**
+   * A signal that aborts when `parent` does or after pullTimeoutSeconds; call done() afterwards.
+   * Not AbortSignal.any([parent, AbortSignal.timeout(ms)]): on Node 20 a garbage collection can drop
+   * that timeout, and a peer that never answers then holds the job (and every later run) forever.
+   */
+  private deadline(parent: AbortSignal): { signal: AbortSignal; done: () => void } {
+    const ac = new AbortController();
+    const ms = this.cfg.pullTimeoutSeconds * 1000;
+    const timer = setTimeout(() => ac.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
+    const onAbort = () => ac.abort(parent.reason);
+    if (parent.aborted) onAbort();
+    else parent.addEventListener('abort', onAbort, { once: true });
+    return {
+      signal: ac.signal,
+      done: () => {
+        clearTimeout(timer);
+        parent.removeEventListener('abort', onAbort);
+      },
+    };
   }
 
   private notify(level: 'info' | 'alert', text: string): void {
@@ -49,9 +66,16 @@ export class SyncPeers {
     for (const base of this.cfg.pullNodes) {
       const url = `${base.replace(/\/+$/, '')}/sync`;
       const shown = displayUrl(url);
+      const deadline = this.deadline(parent);
       try {
-        const res = await fetch(url, { headers: { authorization: `Bearer ${this.cfg.apiToken}`, accept: 'application/json' }, signal: this.signal(parent) });
-        const text = await res.text();
+        let text: string;
+        let res: Response;
+        try {
+          res = await fetch(url, { headers: { authorization: `Bearer ${this.cfg.apiToken}`, accept: 'application/json' }, signal: deadline.signal });
+          text = await res.text();
+        } finally {
+          deadline.done();
+        }
         if (res.status !== 200) throw new Error(`status code ${res.status}`);
         let body: unknown;
         try {
@@ -65,6 +89,7 @@ export class SyncPeers {
         out.push({ url: shown, ok: true, node: ans.data.node_name, seq });
       } catch (e) {
         const reason = e instanceof HttpError ? e.message : errText(e);
+        this.log.warn({ node: shown, reason }, 'sync: pull failed');
         this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
         this.hub.payloads.inc({ source: 'pull', result: 'error' });
         out.push({ url: shown, ok: false, error: reason });
@@ -89,18 +114,26 @@ export class SyncPeers {
       const devices = (JSON.parse(json) as { data: unknown[] }).data.length;
       const data = this.cfg.encryptionKey ? encryptData(json, this.cfg.encryptionKey) : json;
       const body = new URLSearchParams({ data, file_path: what, plugin: DEVICES_PLUGIN, node_name: this.cfg.nodeName });
-      const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${this.cfg.apiToken}` }, signal: this.signal(parent) });
-      await res.arrayBuffer();
+      const deadline = this.deadline(parent);
+      let res: Response;
+      try {
+        res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${this.cfg.apiToken}` }, signal: deadline.signal });
+        await res.arrayBuffer();
+      } finally {
+        deadline.done();
+      }
       if (res.status === 200) {
         this.notify('info', `${TAG} Data for "${what}" sent successfully to "${shown}" (${devices} devices)`);
         this.hub.payloads.inc({ source: 'push', result: 'sent' });
         return { ok: true, status: 200, devices };
       }
+      this.log.warn({ hub: shown, status: res.status }, 'sync: push failed');
       this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}" (Status code: ${res.status})`);
       this.hub.payloads.inc({ source: 'push', result: 'error' });
       return { ok: false, status: res.status };
     } catch (e) {
       const reason = errText(e);
+      this.log.warn({ hub: shown, reason }, 'sync: push failed');
       this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}": ${reason}`);
       this.hub.payloads.inc({ source: 'push', result: 'error' });
       return { ok: false, error: reason };

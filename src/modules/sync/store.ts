@@ -60,6 +60,7 @@ export class SyncStore {
   private readonly pending;
   private readonly failed;
   private readonly requeueStmt;
+  private readonly statusStmt;
   private readonly upsertDevice;
   private readonly countDevices;
   private readonly deleteRows;
@@ -92,6 +93,7 @@ export class SyncStore {
     this.failed = db.prepare(
       `SELECT id, plugin, node, seq, source, received_at, bytes, status FROM sync_received WHERE status = 'failed' ORDER BY id`,
     );
+    this.statusStmt = db.prepare<[string, string, number], string>('SELECT status FROM sync_received WHERE plugin = ? AND node = ? AND seq = ?').pluck();
     this.requeueStmt = db.prepare(
       "UPDATE sync_received SET status = 'received', error = NULL, processed_at = NULL, items = NULL WHERE id = ? AND status = 'failed'",
     );
@@ -154,6 +156,11 @@ export class SyncStore {
   /** Puts a failed payload back in the queue. */
   requeue(id: number): void {
     this.requeueStmt.run(id);
+  }
+
+  /** The status of one stored payload, or undefined when no row has that name. */
+  statusOf(plugin: string, node: string, seq: number): ReceivedRow['status'] | undefined {
+    return this.statusStmt.get(plugin, node, seq) as ReceivedRow['status'] | undefined;
   }
 
   pendingRows(limit = 100): ReceivedRow[] {

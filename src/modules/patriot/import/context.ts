@@ -1,0 +1,73 @@
+/** Types and names shared by the parts of an import run. */
+import path from 'node:path';
+import type { Config } from '../../../core/config.js';
+import type { DB } from '../../../core/db.js';
+import type { Metrics } from '../../../core/metrics.js';
+import type { Claim } from './claims.js';
+import type { TextLog } from './logs.js';
+import type { ImportStore, RunRow } from './state.js';
+
+export const REMOTE_XML = 'clients.xml';
+export const REMOTE_RESULTS = 'clients_Import_Results.txt';
+export const READY_FILE = path.join('ready_for_import', 'clients.xml');
+export const WORK_DIR = 'patriot-import';
+export const FETCHED_XML = path.join(WORK_DIR, 'remote_clients.xml');
+export const FETCHED_RESULTS = path.join(WORK_DIR, 'remote_Import_Results.txt');
+
+export interface ImportLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ImportDeps {
+  config: Config;
+  db: DB;
+  notify: (level: 'info' | 'alert', text: string) => void;
+  log: ImportLog;
+  metrics?: Metrics;
+  /** rewrites one client's XML from the store (the API's writer); false when the client no longer exists */
+  regenerate?: (keyName: string, clientId: number) => Promise<boolean> | boolean;
+  /** maps an `__id` (client id + key port) to its client, for ids no batch of ours recorded */
+  resolveId?: (xmlId: string) => { key_name: string; client_id: number } | undefined;
+}
+
+export type Trigger = 'schedule' | 'admin' | 'cli';
+
+export interface RunReport extends RunRow {
+  recovered: number;
+  rejected_files: string[];
+  failed_ids: string[];
+  gave_up_ids: string[];
+}
+
+export interface Row {
+  id: string;
+  xml: string;
+  claim: Claim;
+}
+
+export function importMetrics(m: Metrics | undefined) {
+  if (!m) return undefined;
+  return {
+    runs: m.counter('fieldhub_patriot_import_runs_total', 'Patriot import runs by result', ['result'] as const),
+    clients: m.counter('fieldhub_patriot_import_clients_total', 'Clients uploaded to Patriot in a clients.xml'),
+    rejected: m.counter('fieldhub_patriot_import_rejected_files_total', 'Per-client XML files rejected (not parseable)'),
+    failed: m.counter('fieldhub_patriot_import_failed_clients_total', 'Clients Patriot did not confirm in its results file'),
+    lastOk: m.gauge('fieldhub_patriot_import_last_success_timestamp_seconds', 'Time of the last successful import run'),
+  };
+}
+
+export type ImportMetrics = NonNullable<ReturnType<typeof importMetrics>>;
+
+/** What the parts of a run share: config, store, logs, metrics, the API's hooks. */
+export interface RunContext {
+  config: Config;
+  store: ImportStore;
+  deps: ImportDeps;
+  combineLog: TextLog;
+  errorLog: TextLog;
+  metrics?: ImportMetrics;
+  /** a path under the data dir */
+  local(rel: string): string;
+}

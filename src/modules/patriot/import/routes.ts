@@ -1,0 +1,48 @@
+/** Operator routes under /admin/patriot (admin token, core error shape). */
+import { z } from 'zod';
+import { HttpError } from '../../../core/errors.js';
+import type { ZodApp } from '../../../core/module.js';
+import type { ImportService, RunReport } from './service.js';
+
+export const IMPORT_JOB = 'patriot.import';
+
+const runsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }).strict();
+const stateQuery = z
+  .object({
+    status: z.enum(['changed', 'pending_import', 'imported', 'import_failed']).optional(),
+    key_name: z.string().min(1).max(200).optional(),
+    id: z.string().min(1).max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(10000).default(100),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+
+export function importRoutes(service: ImportService) {
+  return async (admin: ZodApp): Promise<void> => {
+    admin.post(
+      '/import-runs',
+      { schema: { summary: 'Run the Patriot combine + upload now and answer with its result', tags: ['patriot'] } },
+      async (req) => {
+        service.nextTrigger = 'admin';
+        const r = await req.server.scheduler.run(IMPORT_JOB);
+        if (r.skipped) service.nextTrigger = undefined; // answered with the run already in progress
+        if (!r.ok) throw new HttpError(/in progress/.test(r.error ?? '') ? 409 : 500, r.error ?? 'import run failed');
+        return { skipped: Boolean(r.skipped), run: r.value as RunReport };
+      },
+    );
+    admin.get(
+      '/import-runs',
+      { schema: { summary: 'Recent Patriot import runs, newest first', tags: ['patriot'], querystring: runsQuery } },
+      async (req) => ({ runs: service.store.listRuns(req.query.limit) }),
+    );
+    admin.get(
+      '/import-state',
+      { schema: { summary: 'Import state per client (status, last batch, attempts)', tags: ['patriot'], querystring: stateQuery } },
+      async (req) => {
+        const q = req.query;
+        const page = service.store.listState({ status: q.status, keyName: q.key_name, id: q.id, limit: q.limit, offset: q.offset });
+        return { total: page.total, counts: service.store.countByStatus(), items: page.items };
+      },
+    );
+  };
+}
