@@ -4,7 +4,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +12,7 @@ import type { DestinationStream } from 'pino';
 import { adminGuard, REDACT_PATHS, redactUrl } from './core/auth.js';
 import type { Config } from './core/config.js';
 import { Store } from './core/db.js';
-import { coreShape, installErrorFormat } from './core/errors.js';
+import { classify, coreShape, installErrorFormat, logError } from './core/errors.js';
 import { Metrics } from './core/metrics.js';
 import type { FieldhubModule } from './core/module.js';
 import { opsRoutes } from './core/ops.js';
@@ -68,6 +68,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // a URL the router cannot take (bad percent-encoding, a parameter over maxParamLength) is answered
+    // before any route or scope: core shape, as for an unknown path (Fastify's own body adds `code`)
+    frameworkErrors: (err, req, reply: FastifyReply) => {
+      const c = classify(err);
+      logError(req, err, c);
+      return reply.code(c.statusCode).type('application/json; charset=utf-8').send(coreShape(c));
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -71,6 +71,13 @@ function issuesOf(err: FastifyError): ValidationIssue[] | undefined {
   }));
 }
 
+/** busboy (under @fastify/multipart) reports a truncated or malformed body with plain Errors, no code */
+const MULTIPART_PARSE = /^(Unexpected end of multipart data|Malformed part header|Multipart: Boundary not found|.* terminated early due to unexpected end of multipart data)$/;
+function isMultipartParseError(e: unknown): boolean {
+  const x = e as { statusCode?: unknown; code?: unknown };
+  return e instanceof Error && x.statusCode === undefined && x.code === undefined && MULTIPART_PARSE.test(e.message);
+}
+
 export function classify(err: unknown): Classified {
   const e = err as FastifyError & { status?: number };
   if (err instanceof HttpError) {
@@ -85,7 +92,7 @@ export function classify(err: unknown): Classified {
     return { statusCode: 503, error: reason(503), message: 'the store is busy; retry shortly', headers: { 'retry-after': '1' } };
   }
   const byCode = e?.code ? FASTIFY_CODES[e.code] : undefined;
-  const status = byCode ?? (e instanceof SyntaxError ? 400 : (e?.statusCode ?? e?.status));
+  const status = byCode ?? (e instanceof SyntaxError || isMultipartParseError(e) ? 400 : (e?.statusCode ?? e?.status));
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { statusCode: status, error: reason(status), message: e.message || reason(status) };
   }

@@ -117,7 +117,8 @@ export class RequestLog {
     const p = req.url.split('?')[0]!.replace(/[^\x21-\x7e]/g, '?').slice(0, 200);
     const h: unknown = req.headers['x-client-id'];
     const raw = h ?? (req.body as { client_id?: unknown } | undefined)?.client_id;
-    const id = raw !== undefined && /^\d{1,12}$/.test(String(raw).trim()) ? String(raw).trim() : '-';
+    // only a string or number (String() of an object like {"toString": 1} throws)
+    const id = (typeof raw === 'string' || typeof raw === 'number') && /^\d{1,12}$/.test(String(raw).trim()) ? String(raw).trim() : '-';
     this.out.write(`${new Date().toISOString()} key_name=${keyName ?? '-'} ${req.method} ${p} client_id=${id} status=${status} duration_ms=${ms.toFixed(1)}\n`);
   }
 

@@ -94,9 +94,11 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
         method: others,
         url,
         schema: { hide: true }, // not an operation: keeps OpenAPI to the real endpoints
-        handler: async () => {
+        // before the body is read: a wrong method is a 405 whatever its body or Content-Type
+        onRequest: async () => {
           throw new PatriotHttpError(405, 'Method Not Allowed', { allow: methods.join(', ') });
         },
+        handler: async () => undefined,
       });
     }
 
@@ -134,20 +136,24 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     app.put('/', { ...opts, schema: { body: putClientBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, info } = req.body;
-      const created = await change(k, id, () => store.putInfo(k, id, { ...infoDefaults(), ...info } as Info));
-      return reply.code(created ? 201 : 200).send(clientView(store.getClient(k, id)!));
+      // the answer is read inside the transaction: a concurrent DELETE may remove the client while the XML is written
+      const { created, view } = await change(k, id, () => {
+        const created = store.putInfo(k, id, { ...infoDefaults(), ...info } as Info);
+        return { created, view: clientView(store.getClient(k, id)!) };
+      });
+      return reply.code(created ? 201 : 200).send(view);
     });
 
     app.patch('/', { ...opts, schema: { body: patchClientBody } }, async (req) => {
       const k = key(req);
       const { client_id: id, info } = req.body;
-      await change(k, id, () => {
+      return change(k, id, () => {
         const cur = store.getInfo(k, id);
         if (!cur) throw notFound('Client');
         const sent = Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined));
         store.putInfo(k, id, { ...cur, ...sent } as Info);
+        return clientView(store.getClient(k, id)!);
       });
-      return clientView(store.getClient(k, id)!);
     });
 
     app.delete('/', { ...opts, schema: { body: clientIdBody } }, async (req, reply) => {
@@ -209,22 +215,24 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     app.post('/users', { ...opts, schema: { body: userWriteBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, user } = req.body;
-      await change(k, id, () => {
+      const saved = await change(k, id, () => {
         mustExist(k, id);
         if (store.getUser(k, id, user.UserNo)) throw new PatriotHttpError(409, `User ${user.UserNo} already exists`);
         store.insertUser(k, id, user as User);
+        return store.getUser(k, id, user.UserNo);
       });
-      return reply.code(201).send({ client_id: id, user: store.getUser(k, id, user.UserNo) });
+      return reply.code(201).send({ client_id: id, user: saved });
     });
 
     app.put('/users', { ...opts, schema: { body: userWriteBody } }, async (req) => {
       const k = key(req);
       const { client_id: id, user } = req.body;
-      await change(k, id, () => {
+      const saved = await change(k, id, () => {
         mustExist(k, id);
         if (!store.updateUser(k, id, user as User)) throw notFound('User');
+        return store.getUser(k, id, user.UserNo);
       });
-      return { client_id: id, user: store.getUser(k, id, user.UserNo) };
+      return { client_id: id, user: saved };
     });
 
     app.delete('/users', { ...opts, schema: { body: userRefBody } }, async (req, reply) => {

@@ -26,18 +26,25 @@ export function deviceOut(r: DeviceRow): Record<string, unknown> {
   return f;
 }
 
+/** Most non-canonical field names served on every device (NetAlertX's Devices table has about 40 columns). */
+export const MAX_EXTRA_KEYS = 256;
+
 /** This instance's devices table as NetAlertX's table_devices.json: `{"data": [...]}`, same keys on every device. */
 export function devicesJson(db: SyncStore): string {
   const devices: Array<Record<string, unknown>> = [];
-  const extra = new Set<string>();
+  const seen = new Map<string, number>();
   const canonical = new Set(CANONICAL.map(([k]) => k));
   for (const r of db.devices()) {
     const d = deviceOut(r);
-    for (const k of Object.keys(d)) if (!canonical.has(k)) extra.add(k);
+    for (const k of Object.keys(d)) if (!canonical.has(k)) seen.set(k, (seen.get(k) ?? 0) + 1);
     devices.push(d);
   }
+  // every key goes on every device, so the answer is devices x keys: past MAX_EXTRA_KEYS (the ones most
+  // devices carry win) a few nodes sending many distinct field names would make it gigabytes
+  const extra = [...seen].sort((a, b) => b[1] - a[1]).slice(0, MAX_EXTRA_KEYS).map(([k]) => k);
   const out = devices.map((d) => {
-    const o: Record<string, unknown> = {};
+    // no prototype: a field named __proto__ stays a field
+    const o: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const [k, def] of CANONICAL) o[k] = d[k] ?? def;
     for (const k of extra) o[k] = d[k] ?? null;
     return o;
