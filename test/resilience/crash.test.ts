@@ -4,39 +4,25 @@
  * nothing is half-written.
  */
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { XMLValidator } from 'fast-xml-parser';
 import { decryptData, encryptData } from '../../src/modules/sync/crypto.js';
 import {
   ADMIN_AUTH,
-  allServers,
-  killLeftovers,
   http,
   jsonReq,
   loadAndKill,
-  makeDataDir,
   pool,
   report,
   SECRETS,
-  secretsIn,
   startServer,
   until,
+  suiteDataDirs,
 } from './helpers/server.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await killLeftovers();
-  for (const s of allServers()) expect(secretsIn(s.text()), 'secrets in a server log').toEqual([]);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function dataDir(): string {
-  const d = makeDataDir();
-  dirs.push(d);
-  return d;
-}
+const { dataDir, scratchDir } = suiteDataDirs();
 
 const openDb = (dir: string) => new Database(path.join(dir, 'fieldhub.sqlite'));
 

@@ -7,40 +7,27 @@
  */
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encryptData } from '../../src/modules/sync/crypto.js';
 import {
   ADMIN_AUTH,
-  allServers,
-  killLeftovers,
   http,
   jsonReq,
-  makeDataDir,
   metric,
   report,
   ROOT,
   SECRETS,
   secretsIn,
   startServer,
-  tempDir,
   type Server,
+  suiteDataDirs,
 } from './helpers/server.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await killLeftovers();
-  for (const s of allServers()) expect(secretsIn(s.text()), 'secrets in a server log').toEqual([]);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function dataDir(): string {
-  const d = makeDataDir();
-  dirs.push(d);
-  return d;
-}
+const { dataDir, scratchDir } = suiteDataDirs();
 
 const SYNC_AUTH = { authorization: `Bearer ${SECRETS.sync}` };
 const PAT_A = { authorization: `Bearer ${SECRETS.patriotA}` };
@@ -207,8 +194,7 @@ describe('data dir not writable', () => {
   });
 
   it('a data dir that cannot be created (its parent is a file): the CLI exits 1 with the path and the reason', () => {
-    const base = tempDir();
-    dirs.push(base);
+    const base = scratchDir();
     writeFileSync(path.join(base, 'file'), 'x');
     const cfg = path.join(base, 'config.json');
     writeFileSync(cfg, JSON.stringify({ dataDir: path.join(base, 'file', 'data'), server: { port: 0 }, admin: { token: SECRETS.admin } }));

@@ -18,24 +18,19 @@ import { patriotImports } from '../modules/patriot/helpers/importer.js';
 import { Smbd, smbdUnavailable } from '../modules/patriot/helpers/smbd.js';
 import {
   ADMIN_AUTH,
-  allServers,
-  killLeftovers,
   http,
   jsonReq,
-  makeDataDir,
   metric,
   report,
   SECRETS,
-  secretsIn,
   sleep,
   startServer,
-  tempDir,
   until,
   type Server,
+  suiteDataDirs,
 } from './helpers/server.js';
 
 const unavailable = smbdUnavailable();
-const dirs: string[] = [];
 let smbd: Smbd;
 
 beforeAll(async () => {
@@ -44,23 +39,9 @@ beforeAll(async () => {
   await smbd.start();
 });
 afterAll(async () => {
-  await killLeftovers();
-  for (const s of allServers()) expect(secretsIn(s.text()), 'secrets in a server log').toEqual([]);
-  for (const d of dirs) {
-    for (const f of ['xml_combine.log', 'import_errors.log', 'api_requests.log']) {
-      const p = path.join(d, f);
-      if (existsSync(p)) expect(secretsIn(readFileSync(p, 'utf8')), `secrets in ${f}`).toEqual([]);
-    }
-    rmSync(d, { recursive: true, force: true });
-  }
   await smbd?.destroy();
 });
-
-function dataDir(): string {
-  const d = makeDataDir();
-  dirs.push(d);
-  return d;
-}
+const { dataDir, scratchDir } = suiteDataDirs(['xml_combine.log', 'import_errors.log', 'api_requests.log']);
 function clearShare(): void {
   for (const n of readdirSync(smbd.shareDir)) if (n !== 'full') rmSync(path.join(smbd.shareDir, n), { recursive: true, force: true });
 }
@@ -169,8 +150,7 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
   it('kill -9 while the upload is in progress: claims restored at start-up, the run recorded failed, the next run uploads all once', async () => {
     clearShare();
     const dir = dataDir();
-    const work = tempDir();
-    dirs.push(work);
+    const work = scratchDir();
     // smbclient wrapper: on the upload, write its pid and wait (the test kills the server meanwhile)
     const wrapper = path.join(work, 'smbclient.sh');
     writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *"-c put "*) echo $$ > ${work}/put.pid; sleep 30; exit 1 ;; esac\nexec smbclient "$@"\n`);

@@ -4,9 +4,10 @@
  * the suite is configured with (so that every captured log can be searched for them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, expect } from 'vitest';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 const ENTRY = path.join(import.meta.dirname, 'server-entry.ts');
@@ -365,4 +366,30 @@ export function report(name: string, data: Record<string, unknown>): void {
 /** SIGKILLs every server of this file that is still running (a failed test may leave one). */
 export async function killLeftovers(): Promise<void> {
   await Promise.all(started.filter((s) => s.proc.exitCode === null && s.proc.signalCode === null).map((s) => s.kill9()));
+}
+
+/**
+ * A test file's data dirs: returns their factories, and registers the file's clean-up — kill leftover
+ * servers, check that no secret reached any server's output (nor the given log files of each data
+ * dir), then remove the data dirs.
+ */
+export function suiteDataDirs(logFiles: string[] = []): { dataDir: () => string; scratchDir: () => string } {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await killLeftovers();
+    for (const s of allServers()) expect(secretsIn(s.text()), 'secrets in a server log').toEqual([]);
+    for (const d of dirs) {
+      for (const f of logFiles) {
+        const p = path.join(d, f);
+        if (existsSync(p)) expect(secretsIn(readFileSync(p, 'utf8')), `secrets in ${f}`).toEqual([]);
+      }
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+  const track = (d: string) => {
+    dirs.push(d);
+    return d;
+  };
+  /** dataDir: with the suite's keys.json; scratchDir: an empty temp folder */
+  return { dataDir: () => track(makeDataDir()), scratchDir: () => track(tempDir()) };
 }
