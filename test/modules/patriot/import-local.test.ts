@@ -2,7 +2,7 @@
  * The import pipeline without smbd: the directory transport (a locally mounted share), SMB
  * disabled (local combine only), start-up recovery, the run lock, and `fieldhub patriot combine --once`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,9 +11,8 @@ import type { TestApp } from '../../helpers/app.js';
 import { tempDir, testConfig } from '../../helpers/app.js';
 import { stampTime } from '../../../src/modules/patriot/import/logs.js';
 import { writeClient } from './helpers/clients.js';
-import { ADMIN, importApp, importState, patriotImports, rotated, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
+import { ADMIN, combineCli, importApp, importState, patriotImports, rotated, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
 
-const root = path.join(import.meta.dirname, '..', '..', '..');
 let t: TestApp | undefined;
 afterEach(async () => {
   await t?.close();
@@ -174,17 +173,12 @@ describe('fieldhub patriot combine --once', () => {
     writeClient(path.join(dataDir, 'out', 'clients'), 'Alarm24', 7, 'BASE11');
     const cfg = path.join(dataDir, 'config.json');
     writeFileSync(cfg, JSON.stringify({ dataDir, patriot: { smb: { enabled: true, transport: 'directory', directory: share } } }));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), 'patriot', 'combine', '--once', '--config', cfg], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
-      timeout: 30_000,
-    });
+    const r = combineCli(cfg);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'ok', clients: 1, trigger: 'cli' });
     expect(sharedIds(share)).toEqual(['7BASE11']);
-    const usage = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), 'patriot', 'combine', '--config', cfg], { cwd: root, encoding: 'utf8' });
+    const usage = combineCli(cfg, { once: false });
     expect(usage.status).toBe(2);
     expect(usage.stdout).toMatch(/usage: fieldhub patriot combine --once/);
   });

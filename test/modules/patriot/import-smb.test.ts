@@ -2,7 +2,6 @@
  * The import pipeline against a real smbd (see helpers/smbd.ts): full runs, the results check,
  * faults (wrong password, smbd down, read-only share, timeout), updates during a run, rejects.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +9,7 @@ import type { TestApp } from '../../helpers/app.js';
 import { tempDir } from '../../helpers/app.js';
 import { stampTime } from '../../../src/modules/patriot/import/logs.js';
 import { writeClient } from './helpers/clients.js';
-import { ADMIN, importApp, importState, patriotImports, rotated, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
+import { ADMIN, combineCli, importApp, importState, patriotImports, rotated, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
 import { Smbd, smbdUnavailable } from './helpers/smbd.js';
 
 const unavailable = smbdUnavailable();
@@ -300,13 +299,7 @@ exec smbclient "$@"
     const { password: _pw, ...smb } = smbd.smbConfig();
     const cfg = path.join(dataDir, 'config.json');
     writeFileSync(cfg, JSON.stringify({ dataDir, patriot: { smb: { ...smb, passwordFile: pwFile } } }));
-    const root = path.join(import.meta.dirname, '..', '..', '..');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), 'patriot', 'combine', '--once', '--config', cfg], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
-      timeout: 30_000,
-    });
+    const r = combineCli(cfg);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'ok', clients: 1, trigger: 'cli' });
     expect(r.status).toBe(0);

@@ -1,9 +1,11 @@
 /** Test fixtures for the import pipeline: the app with the patriot module, and Patriot's side of the share. */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineModule } from '../../../../src/core/module.js';
 import patriot from '../../../../src/modules/patriot/index.js';
 import { registerImport, type ImportHooks } from '../../../../src/modules/patriot/import/index.js';
+import type { RunRow } from '../../../../src/modules/patriot/import/state.js';
 import { idsOfCombined } from '../../../../src/modules/patriot/import/xml.js';
 import { ADMIN, makeApp, type TestApp } from '../../../helpers/app.js';
 
@@ -22,17 +24,8 @@ export async function importApp(config: Record<string, unknown>, opts: { hooks?:
 
 export interface RunBody {
   skipped: boolean;
-  run: {
-    run_id: string;
+  run: Omit<RunRow, 'trigger' | 'started_at' | 'finished_at' | 'batch_time' | 'transport' | 'result'> & {
     result: string;
-    clients: number;
-    bytes: number;
-    rejected: number;
-    waiting: number;
-    checked: number;
-    check_failed: number;
-    rotated_as: string | null;
-    error: string | null;
     failed_ids: string[];
     gave_up_ids: string[];
     rejected_files: string[];
@@ -87,3 +80,16 @@ export function xmlFiles(dir: string): string[] {
 }
 
 export { ADMIN };
+
+const repoRoot = path.join(import.meta.dirname, '..', '..', '..', '..');
+
+/** Runs the real CLI, `fieldhub patriot combine [--once] --config FILE`, from the repository's sources. */
+export function combineCli(cfg: string, opts: { once?: boolean } = {}): SpawnSyncReturns<string> {
+  const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'patriot', 'combine', ...(opts.once === false ? [] : ['--once']), '--config', cfg];
+  return spawnSync(process.execPath, args, {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+    timeout: 30_000,
+  });
+}
