@@ -40,12 +40,10 @@ describe.skipIf(unavailable)('patriot import at scale (real smbd)', () => {
       const batches: string[][] = [];
       for (let run = 0; run < 4; run++) {
         patriotImports(smbd.shareDir);
-        const started = Date.now();
         const r = await runImport(t);
         expect(r.result).toBe('ok');
         expect(r.clients).toBe(run < 3 ? 3000 : 1000);
         expect(r.waiting).toBe(Math.max(0, 10_000 - 3000 * (run + 1)));
-        expect(Date.now() - started).toBeLessThan(15_000);
         batches.push(sharedIds(smbd.shareDir));
       }
       expect(batches.map((b) => b.length)).toEqual([3000, 3000, 3000, 1000]);
