@@ -4,18 +4,18 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import fp from 'fastify-plugin';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
-import { adminGuard, REDACT_PATHS, redactUrl } from './core/auth.js';
 import type { Config } from './core/config.js';
 import { Store } from './core/db.js';
-import { classify, coreShape, installErrorFormat, logError } from './core/errors.js';
+import { answerFrameworkError, coreShape, installErrorFormat } from './core/errors.js';
+import { loggerOptions } from './core/logger.js';
 import { Metrics } from './core/metrics.js';
 import type { FieldhubModule } from './core/module.js';
 import { opsRoutes } from './core/ops.js';
+import { corePlugin } from './core/plugin.js';
 import { Scheduler } from './core/scheduler.js';
 import { modules as allModules } from './modules/index.js';
 
@@ -28,21 +28,6 @@ export interface BuildOptions {
   modules?: readonly FieldhubModule[];
   /** collect process metrics (default true) */
   defaultMetrics?: boolean;
-}
-
-export function loggerOptions(config: Config, stream?: DestinationStream): FastifyServerOptions['logger'] {
-  return {
-    level: config.server.logLevel,
-    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-    serializers: {
-      req: (req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) => ({
-        method: req.method,
-        url: redactUrl(req.url),
-        remoteAddress: req.ip ?? req.socket?.remoteAddress,
-      }),
-    },
-    ...(stream ? { stream } : {}),
-  };
 }
 
 /** Migrates every module's tables (also for disabled modules, so that CLI commands and re-enabling work). */
@@ -70,11 +55,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     forceCloseConnections: 'idle',
     // a URL the router cannot take (bad percent-encoding, a parameter over maxParamLength) is answered
     // before any route or scope: core shape, as for an unknown path (Fastify's own body adds `code`)
-    frameworkErrors: (err, req, reply: FastifyReply) => {
-      const c = classify(err);
-      logError(req, err, c);
-      return reply.code(c.statusCode).type('application/json; charset=utf-8').send(coreShape(c));
-    },
+    frameworkErrors: answerFrameworkError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -83,42 +64,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const store = openStore(config, modules);
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics });
   const scheduler = new Scheduler(app.log, metrics);
-  await app.register(
-    fp(async (root) => {
-      root.decorate('config', config);
-      root.decorate('store', store);
-      root.decorate('metrics', metrics);
-      root.decorate('scheduler', scheduler);
-      const guard = adminGuard(() => config.admin.token);
-      root.decorate('requireAdmin', guard);
-      root.addHook('onResponse', async (req, reply) => {
-        const labels = { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
-        metrics.httpRequests.inc(labels);
-        metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-      });
-      const keepDays = config.store.notificationRetentionDays;
-      if (keepDays !== null) {
-        scheduler.register('core.notifications-retention', () => store.pruneNotifications(new Date(Date.now() - keepDays * 86_400_000)), {
-          cron: '23 3 * * *',
-        });
-      }
-      root.addHook('onReady', async () => {
-        if (opts.startScheduler !== false) scheduler.start();
-      });
-      // while closing, drop keep-alive sockets as soon as their in-flight request is answered
-      let idleSweep: NodeJS.Timeout | undefined;
-      root.addHook('preClose', async () => {
-        idleSweep = setInterval(() => root.server.closeIdleConnections?.(), 50);
-        idleSweep.unref();
-      });
-      // runs after the modules' own onClose hooks: stop jobs, then close the database
-      root.addHook('onClose', async () => {
-        clearInterval(idleSweep);
-        await scheduler.stop();
-        store.close();
-      });
-    }, { name: 'fieldhub-core' }),
-  );
+  await app.register(corePlugin, { config, store, metrics, scheduler, startScheduler: opts.startScheduler });
 
   await app.register(swagger, {
     openapi: {

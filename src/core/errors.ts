@@ -128,6 +128,16 @@ export function installErrorFormat(
   }
 }
 
+/**
+ * Fastify's `frameworkErrors`: a URL the router cannot take (bad percent-encoding, a parameter over
+ * maxParamLength) is answered before any route or scope, in the core shape as for an unknown path.
+ */
+export function answerFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const c = classify(err);
+  logError(req, err, c);
+  return reply.code(c.statusCode).type('application/json; charset=utf-8').send(coreShape(c));
+}
+
 /** The core shape (also the admin API's): Fastify's own `{statusCode, error, message}`. */
 export function coreShape(c: Classified): unknown {
   return c.validation

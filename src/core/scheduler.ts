@@ -6,7 +6,8 @@ import { Cron } from 'croner';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from './metrics.js';
 
-export type JobFn = (signal: AbortSignal) => Promise<unknown> | unknown;
+/** A job; `context` is what an on-demand caller passed to run() (undefined for a scheduled run). */
+export type JobFn = (signal: AbortSignal, context?: unknown) => Promise<unknown> | unknown;
 
 interface Job {
   name: string;
@@ -46,7 +47,8 @@ export class Scheduler {
     if (this.jobs.has(name)) throw new Error(`job ${name} registered twice`);
     const job: Job = { name, fn };
     if (opts.cron) {
-      job.cron = new Cron(opts.cron, { paused: true, timezone: opts.timezone, name: `fieldhub:${name}:${Math.random()}` }, () => {
+      const cronOpts = { paused: true, timezone: opts.timezone, name: `fieldhub:${name}:${Math.random()}` };
+      job.cron = new Cron(opts.cron, cronOpts, () => {
         void this.run(name);
       });
     }
@@ -63,16 +65,22 @@ export class Scheduler {
     return this.started && !this.stopped;
   }
 
-  /** Runs a job now, or, when it is already running, waits for that run and reports it as skipped. */
-  async run(name: string): Promise<JobResult> {
+  /**
+   * Runs a job now with `context` (e.g. who asked), or, when it is already running, waits for that
+   * run and reports it as skipped (the context of a skipped call is not used).
+   */
+  async run(name: string, context?: unknown): Promise<JobResult> {
     const job = this.jobs.get(name);
     if (!job) throw new Error(`no job ${name}`);
     if (job.running) {
       const r = await job.running;
       return { ...r, skipped: true };
     }
-    if (this.stopped) return { job: name, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), ok: false, skipped: true, error: 'scheduler stopped' };
-    const p = this.execute(job);
+    if (this.stopped) {
+      const now = new Date().toISOString();
+      return { job: name, startedAt: now, finishedAt: now, ok: false, skipped: true, error: 'scheduler stopped' };
+    }
+    const p = this.execute(job, context);
     job.running = p;
     try {
       return await p;
@@ -81,14 +89,15 @@ export class Scheduler {
     }
   }
 
-  private async execute(job: Job): Promise<JobResult> {
+  private async execute(job: Job, context: unknown): Promise<JobResult> {
     const startedAt = new Date();
     const end = this.metrics?.jobDuration.startTimer({ job: job.name });
     try {
-      const value = await job.fn(this.abort.signal);
+      const value = await job.fn(this.abort.signal, context);
       end?.({ result: 'ok' });
       this.metrics?.jobRuns.inc({ job: job.name, result: 'ok' });
-      const r: JobResult = { job: job.name, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), ok: true, value };
+      const finishedAt = new Date().toISOString();
+      const r: JobResult = { job: job.name, startedAt: startedAt.toISOString(), finishedAt, ok: true, value };
       job.lastRun = r;
       return r;
     } catch (err) {
@@ -105,10 +114,6 @@ export class Scheduler {
       job.lastRun = r;
       return r;
     }
-  }
-
-  isRunning(name: string): boolean {
-    return Boolean(this.jobs.get(name)?.running);
   }
 
   list(): Array<{ name: string; cron?: string; next?: string; running: boolean; lastRun?: JobResult }> {

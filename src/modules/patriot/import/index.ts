@@ -25,7 +25,9 @@ export async function registerImport(app: FastifyInstance, hooks: ImportHooks = 
     metrics: app.metrics,
     ...hooks,
   });
-  app.scheduler.register(IMPORT_JOB, () => service.run(service.takeTrigger()), { cron: app.config.patriot.import.cron });
+  // an on-demand run passes its trigger as the job's context; a scheduled run passes none
+  const job = (_signal: AbortSignal, trigger?: unknown) => service.run(trigger === 'admin' ? 'admin' : 'schedule');
+  app.scheduler.register(IMPORT_JOB, job, { cron: app.config.patriot.import.cron });
   app.addHook('onReady', async () => {
     const smb = app.config.patriot.smb;
     if (smb.enabled && smb.transport === 'smbclient' && (!smb.host || !smb.share || !smb.username)) {

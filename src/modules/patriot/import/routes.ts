@@ -23,9 +23,7 @@ export function importRoutes(service: ImportService) {
       '/import-runs',
       { schema: { summary: 'Run the Patriot combine + upload now and answer with its result', tags: ['patriot'] } },
       async (req) => {
-        service.nextTrigger = 'admin';
-        const r = await req.server.scheduler.run(IMPORT_JOB);
-        if (r.skipped) service.nextTrigger = undefined; // answered with the run already in progress
+        const r = await req.server.scheduler.run(IMPORT_JOB, 'admin');
         if (!r.ok) throw new HttpError(/in progress/.test(r.error ?? '') ? 409 : 500, r.error ?? 'import run failed');
         return { skipped: Boolean(r.skipped), run: r.value as RunReport };
       },

@@ -30,8 +30,6 @@ export class ImportService {
   private readonly m;
   private readonly ctx: RunContext;
   private started = false;
-  /** set by an on-demand caller just before it runs the scheduler job */
-  nextTrigger: Trigger | undefined;
 
   constructor(private readonly deps: ImportDeps) {
     this.store = new ImportStore(deps.db);
@@ -82,12 +80,6 @@ export class ImportService {
     } finally {
       await release();
     }
-  }
-
-  takeTrigger(): Trigger {
-    const t = this.nextTrigger ?? 'schedule';
-    this.nextTrigger = undefined;
-    return t;
   }
 
   async run(trigger: Trigger): Promise<RunReport> {

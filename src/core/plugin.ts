@@ -1,0 +1,62 @@
+/**
+ * The shared core as one plugin (wrapped with fastify-plugin so every module sees it): the
+ * decorations (`config`, `store`, `metrics`, `scheduler`, `requireAdmin`), HTTP metrics, the
+ * notification retention job, and the close order (modules' onClose hooks, then jobs, then the database).
+ */
+import fp from 'fastify-plugin';
+import { adminGuard } from './auth.js';
+import type { Config } from './config.js';
+import type { Store } from './db.js';
+import type { Metrics } from './metrics.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface CorePluginOptions {
+  config: Config;
+  store: Store;
+  metrics: Metrics;
+  scheduler: Scheduler;
+  /** start the scheduler when the app is ready (default true) */
+  startScheduler?: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+export const corePlugin = fp<CorePluginOptions>(
+  async (root, { config, store, metrics, scheduler, startScheduler }) => {
+    root.decorate('config', config);
+    root.decorate('store', store);
+    root.decorate('metrics', metrics);
+    root.decorate('scheduler', scheduler);
+    root.decorate(
+      'requireAdmin',
+      adminGuard(() => config.admin.token),
+    );
+    root.addHook('onResponse', async (req, reply) => {
+      const route = req.routeOptions.url ?? 'unmatched';
+      const labels = { method: req.method, route, status: String(reply.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    });
+    const keepDays = config.store.notificationRetentionDays;
+    if (keepDays !== null) {
+      const prune = () => store.pruneNotifications(new Date(Date.now() - keepDays * DAY_MS));
+      scheduler.register('core.notifications-retention', prune, { cron: '23 3 * * *' });
+    }
+    root.addHook('onReady', async () => {
+      if (startScheduler !== false) scheduler.start();
+    });
+    // while closing, drop keep-alive sockets as soon as their in-flight request is answered
+    let idleSweep: NodeJS.Timeout | undefined;
+    root.addHook('preClose', async () => {
+      idleSweep = setInterval(() => root.server.closeIdleConnections?.(), 50);
+      idleSweep.unref();
+    });
+    // runs after the modules' own onClose hooks: stop jobs, then close the database
+    root.addHook('onClose', async () => {
+      clearInterval(idleSweep);
+      await scheduler.stop();
+      store.close();
+    });
+  },
+  { name: 'fieldhub-core' },
+);
