@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { zodIssueText } from './errors.js';
 
 const MB = 1024 * 1024;
 
@@ -281,10 +282,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const where = issue.path.length ? issue.path.join('.') : '(root)';
-    const extra = issue.code === 'unrecognized_keys' ? `: ${issue.keys.join(', ')}` : '';
-    throw new ConfigError(`invalid config: ${where}: ${issue.message}${extra}`);
+    throw new ConfigError(`invalid config: ${zodIssueText(result.error)}`);
   }
   const cfg = result.data;
   for (const [parents, key] of SECRET_FILES) {

@@ -6,17 +6,33 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { STATUS_CODES } from 'node:http';
+import type { z } from 'zod';
 
-/** An error a service throws to answer with a given status. */
+/**
+ * The one HTTP error: a route (never a store, service, job or CLI) throws it to answer with a
+ * status, a short message, and optional headers (e.g. Allow, WWW-Authenticate).
+ */
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
-    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'HttpError';
   }
+}
+
+/**
+ * One zod error as one line, naming the first problem: `entry 2.key: Invalid input...`.
+ * Used by core (config) and the modules (files, CLI input) so every message reads the same.
+ */
+export function zodIssueText(err: z.ZodError): string {
+  const i = err.issues[0];
+  if (!i) return '(root): invalid';
+  const where = i.path.length ? i.path.join('.') : '(root)';
+  const extra = i.code === 'unrecognized_keys' ? `: ${i.keys.join(', ')}` : '';
+  return `${where}: ${i.message}${extra}`;
 }
 
 export interface ValidationIssue {
@@ -60,15 +76,37 @@ const FASTIFY_CODES: Record<string, number> = {
   FST_ERR_ASYNC_CONSTRAINT: 400,
 };
 
-function issuesOf(err: FastifyError): ValidationIssue[] | undefined {
-  if (!err?.validation) return undefined;
-  const ctx = (err as { validationContext?: string }).validationContext ?? 'body';
-  const zod = hasZodFastifySchemaValidationErrors(err);
-  return err.validation.map((v) => ({
-    loc: [ctx, ...String(v.instancePath ?? '').split('/').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x))],
-    msg: v.message ?? 'invalid',
-    type: zod ? String(v.keyword) : (v.keyword ?? 'invalid'),
+/** One failed check of a request schema, as the validator reported it (modules shape it their way). */
+export interface RawIssue {
+  /** 'body' | 'querystring' | 'headers' | 'params' */
+  context: string;
+  /** the path inside it; array indexes as numbers */
+  path: Array<string | number>;
+  keyword: string;
+  message: string;
+  params: Record<string, unknown>;
+}
+
+/** The validation issues of a request-validation error, or undefined when `err` is not one. */
+export function validationIssues(err: unknown): RawIssue[] | undefined {
+  const e = err as FastifyError | undefined;
+  if (!e?.validation) return undefined;
+  const context = (e as { validationContext?: string }).validationContext ?? 'body';
+  const zod = hasZodFastifySchemaValidationErrors(e);
+  return e.validation.map((v) => ({
+    context,
+    path: String(v.instancePath ?? '')
+      .split('/')
+      .filter(Boolean)
+      .map((x) => (/^\d+$/.test(x) ? Number(x) : x)),
+    keyword: zod ? String(v.keyword) : (v.keyword ?? 'invalid'),
+    message: v.message ?? 'invalid',
+    params: (v.params ?? {}) as Record<string, unknown>,
   }));
+}
+
+function issuesOf(err: FastifyError): ValidationIssue[] | undefined {
+  return validationIssues(err)?.map((v) => ({ loc: [v.context, ...v.path], msg: v.message, type: v.keyword }));
 }
 
 /** busboy (under @fastify/multipart) reports a truncated or malformed body with plain Errors, no code */
@@ -81,7 +119,8 @@ function isMultipartParseError(e: unknown): boolean {
 export function classify(err: unknown): Classified {
   const e = err as FastifyError & { status?: number };
   if (err instanceof HttpError) {
-    return { statusCode: err.statusCode, error: reason(err.statusCode), message: err.message };
+    const c: Classified = { statusCode: err.statusCode, error: reason(err.statusCode), message: err.message };
+    return err.headers ? { ...c, headers: err.headers } : c;
   }
   const validation = issuesOf(e);
   if (validation) {
@@ -115,8 +154,6 @@ export function installErrorFormat(
   scope.setErrorHandler((err, req, reply: FastifyReply) => {
     const c = classify(err);
     logError(req, err, c);
-    const headers = (err as { headers?: Record<string, string> }).headers;
-    if (headers) reply.headers(headers);
     if (c.headers) reply.headers(c.headers);
     return reply.code(c.statusCode).type('application/json; charset=utf-8').send(shape(c, req));
   });

@@ -41,7 +41,7 @@ class ConduitError extends HttpError {
   constructor(
     statusCode: number,
     message: string,
-    readonly headers: Record<string, string>,
+    override readonly headers: Record<string, string>,
   ) {
     super(statusCode, message);
   }

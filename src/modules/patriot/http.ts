@@ -8,17 +8,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { classify, HttpError, logError } from '../../core/errors.js';
-
-export class PatriotHttpError extends HttpError {
-  constructor(
-    statusCode: number,
-    message: string,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(statusCode, message);
-  }
-}
+import { classify, logError, validationIssues, type RawIssue } from '../../core/errors.js';
 
 export interface Detail {
   loc: Array<string | number>;
@@ -50,12 +40,10 @@ function pydanticType(code: string, msg: string, params: Record<string, unknown>
   }
 }
 
-function validationDetails(err: FastifyError): Detail[] {
-  const ctx = (err as { validationContext?: string }).validationContext ?? 'body';
-  return (err.validation ?? []).map((v) => {
-    const where = String(v.instancePath ?? '').split('/').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
-    const { type, msg } = pydanticType(String(v.keyword), v.message ?? 'invalid', (v.params ?? {}) as Record<string, unknown>);
-    return { loc: [LOC[ctx] ?? ctx, ...where], msg, type };
+function validationDetails(issues: RawIssue[]): Detail[] {
+  return issues.map((v) => {
+    const { type, msg } = pydanticType(v.keyword, v.message, v.params);
+    return { loc: [LOC[v.context] ?? v.context, ...v.path], msg, type };
   });
 }
 
@@ -70,9 +58,9 @@ export function installFastApiErrors(scope: FastifyInstance): void {
   scope.setErrorHandler((err: FastifyError, req, reply: FastifyReply) => {
     const send = (status: number, detail: unknown) =>
       reply.code(status).type('application/json; charset=utf-8').send({ detail });
-    if (err instanceof PatriotHttpError && err.headers) reply.headers(err.headers);
-    if (err.validation) {
-      const d = validationDetails(err);
+    const issues = validationIssues(err);
+    if (issues) {
+      const d = validationDetails(issues);
       req.log.info({ statusCode: 422, detail: d }, 'request rejected');
       return send(422, d);
     }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { zodIssueText } from '../../core/errors.js';
 import type { CliCommand } from '../../core/module.js';
 import { clientId, infoDefaults, infoPut, putZoneBody, userBody, type Info, type User } from './schemas.js';
 import { PatriotService } from './service.js';
@@ -39,8 +40,7 @@ export const importJson: CliCommand = {
     try {
       const r = exportFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
       if (!r.success) {
-        const i = r.error.issues[0]!;
-        ctx.out(`import-json: ${file}: ${i.path.join('.') || '(root)'}: ${i.message}; nothing imported`);
+        ctx.out(`import-json: ${file}: ${zodIssueText(r.error)}; nothing imported`);
         return 1;
       }
       data = r.data;

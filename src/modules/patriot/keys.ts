@@ -10,6 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import { safeEqual } from '../../core/auth.js';
+import { zodIssueText } from '../../core/errors.js';
 import { XML_CHARS } from './schemas.js';
 
 const boolish = z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false'])]).transform((v) => v === true || v === 'True' || v === 'true');
@@ -103,8 +104,7 @@ export function parseKeys(text: string): ApiKey[] {
   }
   const r = keysFileSchema.safeParse(raw);
   if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new Error(`entry ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`entry ${zodIssueText(r.error)}`);
   }
   return r.data.map((raw) => {
     const k = raw as Record<string, unknown> & z.output<typeof keyEntry>;

@@ -8,7 +8,8 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { bearerToken } from '../../core/auth.js';
 import type { ApiKey } from './keys.js';
-import { installBodyParsers, installFastApiErrors, PatriotHttpError, RequestLog } from './http.js';
+import { HttpError } from '../../core/errors.js';
+import { installBodyParsers, installFastApiErrors, RequestLog } from './http.js';
 import {
   clientHeaders,
   clientIdBody,
@@ -39,11 +40,11 @@ const keyOf = new WeakMap<FastifyRequest, ApiKey>();
 /** The key a request was authenticated with (set by the preValidation hook). */
 function key(req: FastifyRequest): string {
   const k = keyOf.get(req);
-  if (!k) throw new PatriotHttpError(401, UNAUTHORIZED.missing!);
+  if (!k) throw new HttpError(401, UNAUTHORIZED.missing!);
   return k.key_name;
 }
 
-const notFound = (what: string) => new PatriotHttpError(404, `${what} not found`);
+const notFound = (what: string) => new HttpError(404, `${what} not found`);
 
 /** GET /clients shape: zones and users keyed by their number, as the original's stored record. */
 export function clientView(c: ClientRecord) {
@@ -82,7 +83,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
 
     const auth = async (req: FastifyRequest) => {
       const r = svc.keys.authenticate(bearerToken(req));
-      if (!r.ok) throw new PatriotHttpError(401, UNAUTHORIZED[r.reason]!, { 'www-authenticate': 'Bearer' });
+      if (!r.ok) throw new HttpError(401, UNAUTHORIZED[r.reason]!, { 'www-authenticate': 'Bearer' });
       keyOf.set(req, r.key);
     };
     const opts = { preValidation: auth, bodyLimit } as const;
@@ -96,7 +97,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
         schema: { hide: true }, // not an operation: keeps OpenAPI to the real endpoints
         // before the body is read: a wrong method is a 405 whatever its body or Content-Type
         onRequest: async () => {
-          throw new PatriotHttpError(405, 'Method Not Allowed', { allow: methods.join(', ') });
+          throw new HttpError(405, 'Method Not Allowed', { allow: methods.join(', ') });
         },
         handler: async () => undefined,
       });
@@ -217,7 +218,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const { client_id: id, user } = req.body;
       const saved = await change(k, id, () => {
         mustExist(k, id);
-        if (store.getUser(k, id, user.UserNo)) throw new PatriotHttpError(409, `User ${user.UserNo} already exists`);
+        if (store.getUser(k, id, user.UserNo)) throw new HttpError(409, `User ${user.UserNo} already exists`);
         store.insertUser(k, id, user as User);
         return store.getUser(k, id, user.UserNo);
       });
