@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { openStore } from '../src/app.js';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/config.js';
 import { Users } from '../src/modules/conduit/users.js';
 import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
 

@@ -1,5 +1,5 @@
 /** The real fieldhub for benchmarks: config from FIELDHUB_BENCH_CONFIG (JSON), prints LISTENING <port>. */
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
 
 const overrides = JSON.parse(process.env.FIELDHUB_BENCH_CONFIG ?? '{}') as Record<string, unknown>;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore } from '../src/app.js';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/config.js';
 import { PatriotStore } from '../src/modules/patriot/store.js';
 import { GEN, generate, netidOf } from './conduit.js';
 import { isMain, load, printTable, row, startFieldhub, type BenchRow } from './lib.js';

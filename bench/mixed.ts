@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore } from '../src/app.js';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/config.js';
 import { Users } from '../src/modules/conduit/users.js';
 import { isMain, load, printTable, row, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
 

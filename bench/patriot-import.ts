@@ -16,7 +16,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { openStore } from '../src/app.js';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/config.js';
 import { SmbclientTransport } from '../src/modules/patriot/import/smbclient.js';
 import { ImportService } from '../src/modules/patriot/import/service.js';
 import { clientXml } from '../test/modules/patriot/helpers/clients.js';
@@ -38,7 +38,7 @@ function setup(maxClientsPerRun: number) {
   });
   const store = openStore(config);
   for (let i = 0; i < CLIENTS; i++) {
-    const dir = path.join(config.patriot.xmlDir!, `Key${i % 8}`);
+    const dir = path.join(config.patriot.xmlDir, `Key${i % 8}`);
     if (i < 8) mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, `${100000 + i}.xml`), clientXml(100000 + i, `BASE${i % 8}`));
   }

@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { openStore } from './app.js';
-import { ConfigError, loadConfig } from './core/config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { StoreVersionError } from './core/db.js';
 import { startServer } from './main.js';
 import { modules } from './modules/index.js';

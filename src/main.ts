@@ -2,7 +2,7 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildOptions } from './app.js';
-import { loadConfig, type Config } from './core/config.js';
+import { loadConfig, type Config } from './config.js';
 
 export async function startServer(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = await buildApp(config, opts);

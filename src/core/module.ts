@@ -15,12 +15,13 @@ import type {
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config, ModuleConfigs, ModuleConfigSpec } from './config.js';
 import type { Migration, Store } from './db.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 
-export type ModuleName = 'sync' | 'push' | 'conduit' | 'patriot';
+/** The modules' names: the keys of their config sections (core names none of them). */
+export type ModuleName = keyof ModuleConfigs & string;
 
 export interface CliContext {
   config: Config;
@@ -40,6 +41,8 @@ export interface CliCommand {
 
 export interface FieldhubModule {
   name: ModuleName;
+  /** its config section: schema, secret-file keys, legacy environment names */
+  config: ModuleConfigSpec;
   migrations: readonly Migration[];
   /** registered at the root, encapsulated; registers its own prefixed scopes and error formats */
   plugin: FastifyPluginAsync;

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/core/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fieldhub-config-'));
 const file = (name: string, body: unknown) => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { buildApp, type BuildOptions } from '../../src/app.js';
-import { loadConfig, type Config, type ConfigInput } from '../../src/core/config.js';
+import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 
 export function tempDir(prefix = 'fieldhub-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/config.js';
 import { LogCapture } from '../helpers/app.js';
 import { ADMIN_TOKEN, makeSandbox, PATRIOT_KEY, SYNC_TOKEN, type Sandbox } from './fuzz-helpers/sandbox.js';
 import { shapeProblem } from './fuzz-helpers/shapes.js';

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/config.js';
 import { LogCapture } from '../helpers/app.js';
 import { GENERATORS, METHOD_NOT_ALLOWED_PATHS, NO_INPUT } from './fuzz-helpers/generators.js';
 import { classes, counts, fuzz, fuzzConcurrent, RUNS, SEED } from './fuzz-helpers/runner.js';

@@ -4,6 +4,7 @@
  */
 import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
+import { conduitConfig } from './config.js';
 import { adminRoutes } from './admin.js';
 import { commands } from './cli.js';
 import { migrations } from './migrations.js';
@@ -16,6 +17,7 @@ import { Users } from './users.js';
 
 export default defineModule({
   name: 'conduit',
+  config: conduitConfig,
   migrations,
   commands,
   plugin: async (app) => {

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { defineModule } from '../../core/module.js';
+import { patriotConfig } from './config.js';
 import { importJson } from './import-json.js';
 import { importCommands, registerImport, type ImportHooks } from './import/index.js';
 import { migrations } from './migrations.js';
@@ -36,6 +37,7 @@ export function importHooks(svc: () => PatriotService): ImportHooks {
 
 export default defineModule({
   name: 'patriot',
+  config: patriotConfig,
   migrations,
   plugin: async (app: FastifyInstance) => {
     const svc = new PatriotService(app.config, app.store.db, app.log);

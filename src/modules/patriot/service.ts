@@ -33,8 +33,8 @@ export class PatriotService {
     private readonly log: Log,
     opts: { watchKeys?: boolean } = {},
   ) {
-    this.xmlDir = config.patriot.xmlDir!;
-    this.keys = new KeysRegistry(config.patriot.keysFile!, log);
+    this.xmlDir = config.patriot.xmlDir;
+    this.keys = new KeysRegistry(config.patriot.keysFile, log);
     if (opts.watchKeys !== false) this.keys.watch(config.patriot.keysReloadMs);
     this.store = new PatriotStore(db);
   }

@@ -4,6 +4,7 @@
  */
 import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
+import { pushConfig } from './config.js';
 import { adminRoutes } from './admin-routes.js';
 import { commands } from './cli.js';
 import { deviceRoutes } from './device-routes.js';
@@ -13,6 +14,7 @@ import { PushStore } from './store.js';
 
 export default defineModule({
   name: 'push',
+  config: pushConfig,
   migrations,
   commands,
   plugin: async (app) => {

@@ -4,6 +4,7 @@
  */
 import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
+import { syncConfig } from './config.js';
 import { commands, requeueFailed } from './commands.js';
 import { migrations } from './migrations.js';
 import { syncRoutes } from './routes.js';
@@ -13,6 +14,7 @@ import { SyncPeers } from './peers.js';
 
 export default defineModule({
   name: 'sync',
+  config: syncConfig,
   migrations,
   commands,
   plugin: async (app) => {

@@ -69,7 +69,7 @@ export async function makePatriot(overrides: Record<string, unknown> = {}, keys:
       headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
       ...(body !== undefined ? { payload: body as object } : {}),
     });
-  p.xml = (keyName, id) => path.join(t.config.patriot.xmlDir!, keyName, `${id}.xml`);
+  p.xml = (keyName, id) => path.join(t.config.patriot.xmlDir, keyName, `${id}.xml`);
   p.close = async () => {
     await close.call(t);
     const { rmSync } = await import('node:fs');

@@ -54,14 +54,14 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
     expect(sharedIds(smbd.shareDir).sort()).toEqual(['1234BASE05', '1234BASE11', '9998BASE11']);
     for (const row of perClient) expect(remote).toContain(row); // byte-exact, æøå included
     expect(remote).toContain('Åse Ærlig &amp; Søn');
-    expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual([]);
+    expect(xmlFiles(t.config.patriot.xmlDir)).toEqual([]);
     expect((await importState(t)).counts).toEqual({ pending_import: 3 });
 
     // Patriot fails InstallerX's client; the next run marks it and the API's writer regenerates it
     patriotImports(smbd.shareDir, ['1234BASE05']);
     const run2 = await runImport(t);
     expect(run2).toMatchObject({ result: 'empty', checked: 3, check_failed: 1, failed_ids: ['1234BASE05'] });
-    expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual(['InstallerX/1234.xml']);
+    expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['InstallerX/1234.xml']);
     expect(rowOf(readFileSync(t.xml('InstallerX', 1234), 'utf8'))).toBe(perClient[1]);
     expect((await importState(t, '?key_name=InstallerX')).items).toEqual([
       expect.objectContaining({ id: '1234BASE05', client_id: 1234, status: 'import_failed', attempts: 1 }),
@@ -106,7 +106,7 @@ exec smbclient "$@"
     expect(run).toMatchObject({ result: 'ok', clients: 2 });
     expect(readFileSync(path.join(dir, 'curl.out'), 'utf8')).toMatch(/Changed Mid-Run/);
     expect(readFileSync(path.join(smbd.shareDir, 'clients.xml'), 'utf8')).toContain('First Name');
-    expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual(['Alarm24/1.xml']);
+    expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['Alarm24/1.xml']);
     expect((await importState(t)).items.map((i) => [i.client_id, i.status])).toEqual([
       [1, 'changed'],
       [2, 'pending_import'],

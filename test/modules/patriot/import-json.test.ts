@@ -43,7 +43,7 @@ describe('patriot import-json', () => {
     const first = await cli([file, '--key', 'Alarm24']);
     expect(first.code).toBe(0);
     expect(first.out.join('\n')).toMatch(/2 clients created, 0 updated, 0 unchanged \(2 zones, 1 users in the file\); 2 XML files written/);
-    const xml = path.join(config.patriot.xmlDir!, 'Alarm24', '9998.xml');
+    const xml = path.join(config.patriot.xmlDir, 'Alarm24', '9998.xml');
     expect(readFileSync(xml, 'utf8')).toContain('<__id>9998BASE11</__id>');
     const again = await cli([file, '--key', 'Alarm24']);
     expect(again.out.join('\n')).toMatch(/0 clients created, 0 updated, 2 unchanged/);
@@ -73,7 +73,7 @@ describe('patriot import-json', () => {
     const store = openStore(config, [patriot]);
     expect(store.db.prepare('SELECT count(*) AS n FROM patriot_clients').get()).toEqual({ n: 0 });
     store.close();
-    expect(existsSync(path.join(config.patriot.xmlDir!, 'Alarm24'))).toBe(false);
+    expect(existsSync(path.join(config.patriot.xmlDir, 'Alarm24'))).toBe(false);
   });
 
   it('--no-xml imports without writing files', async () => {
@@ -81,6 +81,6 @@ describe('patriot import-json', () => {
     writeFileSync(file, JSON.stringify(exported[1]));
     const r = await cli([file, '--key', 'InstallerX', '--no-xml']);
     expect(r.out.join('\n')).toMatch(/1 clients created.*no XML written/);
-    expect(existsSync(path.join(config.patriot.xmlDir!, 'InstallerX', '42.xml'))).toBe(false);
+    expect(existsSync(path.join(config.patriot.xmlDir, 'InstallerX', '42.xml'))).toBe(false);
   });
 });

@@ -23,7 +23,7 @@ describe('directory transport', () => {
   it('check, rotation, upload and cleanup work on a mounted folder like on SMB', async () => {
     const share = tempDir();
     t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
-    const xmlDir = t.config.patriot.xmlDir!;
+    const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11', { ageS: 2 });
     writeClient(xmlDir, 'Alarm24', 2, 'BASE11');
     expect(await runImport(t)).toMatchObject({ result: 'ok', clients: 2, transport: `directory ${share}` });
@@ -49,7 +49,7 @@ describe('directory transport', () => {
   it('a duplicate __id keeps the newest file; both files are done after the upload', async () => {
     const share = tempDir();
     t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
-    const xmlDir = t.config.patriot.xmlDir!;
+    const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 5, 'BASE11', { ageS: 30, name: 'older copy' });
     writeClient(xmlDir, 'Alarm24', 6, 'BASE11', { ageS: 20 });
     writeClient(xmlDir, 'Moved', 5, 'BASE11', { ageS: 10, name: 'newer copy' }); // same __id 5BASE11 in another folder
@@ -65,7 +65,7 @@ describe('directory transport', () => {
   it('a per-client file over 16 MB is rejected unread; the others go', async () => {
     const share = tempDir();
     t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
-    const xmlDir = t.config.patriot.xmlDir!;
+    const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
     writeClient(xmlDir, 'Alarm24', 2, 'BASE11', { text: `<Clients><Row><__id>2BASE11</__id><N>${'x'.repeat(16 * 1024 * 1024)}</N></Row></Clients>` });
     const run = await runImport(t);
@@ -77,9 +77,9 @@ describe('directory transport', () => {
   it('a missing share folder fails the run and keeps everything', async () => {
     const share = path.join(tempDir(), 'not-mounted');
     t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
-    writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');
+    writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     expect(await runImport(t)).toMatchObject({ result: 'failed', error: expect.stringMatching(/not-mounted is not available \(ENOENT\)/) });
-    expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual(['Alarm24/1.xml']);
+    expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['Alarm24/1.xml']);
     mkdirSync(share);
     expect(await runImport(t)).toMatchObject({ result: 'ok', clients: 1 });
   });
@@ -88,10 +88,10 @@ describe('directory transport', () => {
 describe('without upload, recovery, lock', () => {
   it('smb.enabled false: clients.xml is written locally, the per-client files and the state stay', async () => {
     t = await importApp({});
-    writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');
+    writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     expect(await runImport(t)).toMatchObject({ result: 'local', clients: 1 });
     expect(readFileSync(path.join(t.config.dataDir, 'ready_for_import', 'clients.xml'), 'utf8')).toContain('<__id>1BASE11</__id>');
-    expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual(['Alarm24/1.xml']);
+    expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['Alarm24/1.xml']);
     expect((await importState(t)).total).toBe(0);
     expect(await runImport(t)).toMatchObject({ result: 'local', clients: 1 });
   });
@@ -101,7 +101,7 @@ describe('without upload, recovery, lock', () => {
     t = await importApp({ patriot: { import: { cron: '* * * * * *' }, smb: { enabled: true, transport: 'directory', directory: share } } }, { startScheduler: true });
     await t.app.ready();
     expect(t.app.scheduler.list()).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'patriot.import', cron: '* * * * * *' })]));
-    writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');
+    writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     const deadline = Date.now() + 10_000;
     while (sharedIds(share).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(sharedIds(share)).toEqual(['1BASE11']);
@@ -115,7 +115,7 @@ describe('without upload, recovery, lock', () => {
 
   it('two on-demand runs at once: one runs, the other answers with its result (skipped), never overlapping', async () => {
     t = await importApp({});
-    writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');
+    writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     const [a, b] = await Promise.all([0, 1].map(() => t!.app.inject({ method: 'POST', url: '/admin/patriot/import-runs', headers: ADMIN })));
     const bodies = [a!.json(), b!.json()] as Array<{ skipped: boolean; run: { run_id: string; result: string } }>;
     expect(bodies.map((x) => x.skipped).sort()).toEqual([false, true]);
@@ -132,14 +132,14 @@ describe('without upload, recovery, lock', () => {
       .prepare(`INSERT INTO patriot_import_runs (run_id, trigger, started_at, batch_time, result, transport) VALUES ('r1', 'schedule', 'x', 'x', 'running', 'x')`)
       .run();
     store.close();
-    const dir = path.join(config.patriot.xmlDir!, 'Alarm24');
+    const dir = path.join(config.patriot.xmlDir, 'Alarm24');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, '.1.xml.claimed-r1'), 'claimed');
     writeFileSync(path.join(dir, '.2.xml.claimed-r1'), 'claimed old');
     writeFileSync(path.join(dir, '2.xml'), 'newer');
     t = await importApp({ dataDir });
     await t.app.ready();
-    expect(xmlFiles(config.patriot.xmlDir!)).toEqual(['Alarm24/1.xml', 'Alarm24/2.xml']);
+    expect(xmlFiles(config.patriot.xmlDir)).toEqual(['Alarm24/1.xml', 'Alarm24/2.xml']);
     expect(readFileSync(path.join(dir, '2.xml'), 'utf8')).toBe('newer');
     const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json() as { runs: Array<{ result: string; error: string }> };
     expect(runs.runs[0]).toMatchObject({ result: 'failed', error: expect.stringMatching(/interrupted/) });

@@ -23,7 +23,7 @@ describe.skipIf(unavailable)('patriot import at scale (real smbd)', () => {
   it('10,000 clients of 4 keys over 4 runs of at most 3,000', async () => {
     const t = await importApp({ patriot: { smb: smbd.smbConfig(), import: { maxClientsPerRun: 3000 } } });
     try {
-      const xmlDir = t.config.patriot.xmlDir!;
+      const xmlDir = t.config.patriot.xmlDir;
       const keys = ['Alarm24', 'InstallerX', 'Vakt', 'Sikring'];
       const base = Date.now() / 1000 - 20_000;
       const order: string[] = [];

@@ -49,7 +49,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
 
   it('full run: combined clients.xml on the share, state pending_import, local files deleted; the next run rotates it', async () => {
     t = await importApp({ patriot: { smb: smbd.smbConfig() } });
-    const xmlDir = t.config.patriot.xmlDir!;
+    const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 9998, 'BASE11', { ageS: 30 });
     writeClient(xmlDir, 'Alarm24', 1234, 'BASE11', { ageS: 20, name: 'Ærlig & Søt <AS>' });
     writeClient(xmlDir, 'InstallerX', 1234, 'BASE05', { ageS: 10 });
@@ -135,7 +135,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
         },
       },
     );
-    xmlDir = t.config.patriot.xmlDir!;
+    xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11', { ageS: 5 });
     writeClient(xmlDir, 'Alarm24', 2, 'BASE11');
     expect((await runImport(t)).clients).toBe(2);
@@ -175,7 +175,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
 
   async function failThenRecover(label: string, breakIt: () => Promise<void> | void, fixIt: () => Promise<void> | void, expectError: RegExp) {
     t = await importApp({ patriot: { smb: smbd.smbConfig() } });
-    const xmlDir = t.config.patriot.xmlDir!;
+    const xmlDir = t.config.patriot.xmlDir;
     // a previous batch is on the share, waiting for its results check
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
     expect((await runImport(t)).result).toBe('ok');
@@ -243,7 +243,7 @@ exec smbclient "$@"
   it('an update written during the run is not lost (successful and failed upload)', async () => {
     const dir = tempDir();
     t = await importApp({ patriot: { smb: smbd.smbConfig() } });
-    const xmlDir = t.config.patriot.xmlDir!;
+    const xmlDir = t.config.patriot.xmlDir;
     const newer = path.join(dir, 'newer.xml');
     writeFileSync(newer, readFileSync(writeClient(dir, 'x', 1, 'BASE11', { name: 'changed during the run' })));
     // the API's atomic write (temp name, rename) of client 1 while the upload is running
@@ -284,12 +284,12 @@ exec smbclient "$@"
     t = await importApp({ patriot: { smb: smbd.smbConfig({ timeoutSeconds: 1 }) } });
     // the hanging upload is the wrapper itself (exec): its pid tells whether it was killed
     t.config.patriot.smb.smbclientPath = wrapper(dir, `echo $$ > ${dir}/hang.pid; exec sleep 30`);
-    writeClient(t.config.patriot.xmlDir!, 'Alarm24', 1, 'BASE11');
+    writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     const run = await runImport(t);
     const pid = Number(readFileSync(path.join(dir, 'hang.pid'), 'utf8'));
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/); // killed, not waited for (the run ended before the sleep)
     expect(run).toMatchObject({ result: 'failed', error: expect.stringMatching(/timed out after 1 s/) });
-    expect(xmlFiles(t.config.patriot.xmlDir!)).toEqual(['Alarm24/1.xml']);
+    expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['Alarm24/1.xml']);
   });
 
   it('`fieldhub patriot combine --once` uploads with the password read from patriot.smb.passwordFile', () => {
@@ -313,7 +313,7 @@ exec smbclient "$@"
     chownSync(path.join(smbd.shareDir, 'import'), statSync(smbd.shareDir).uid, statSync(smbd.shareDir).gid);
     chownSync(path.join(smbd.shareDir, 'import', 'patriot'), statSync(smbd.shareDir).uid, statSync(smbd.shareDir).gid);
     t = await importApp({ patriot: { smb: smbd.smbConfig({ remoteDir: 'import/patriot' }) } });
-    const xmlDir = t.config.patriot.xmlDir!;
+    const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
     expect(await runImport(t)).toMatchObject({ result: 'ok', clients: 1, transport: expect.stringContaining('/patriot/import/patriot') });
     expect(sharedIds(path.join(smbd.shareDir, 'import', 'patriot'))).toEqual(['1BASE11']);
@@ -327,7 +327,7 @@ exec smbclient "$@"
 
   it('a malformed file is rejected (moved, logged, notified) without blocking the batch', async () => {
     t = await importApp({ patriot: { smb: smbd.smbConfig() } });
-    const xmlDir = t.config.patriot.xmlDir!;
+    const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11', { ageS: 3 });
     writeClient(xmlDir, 'Alarm24', 2, 'BASE11', { ageS: 2, text: '<Clients><Row><__id>2BASE11</__id><Name>broken</Row></Clients>' });
     writeClient(xmlDir, 'Alarm24', 3, 'BASE11', { ageS: 1 });

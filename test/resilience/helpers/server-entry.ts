@@ -3,7 +3,7 @@
  * (JSON, over the schema defaults; no config file, no other environment), logs on stdout,
  * prints `LISTENING <port>` once it listens.
  */
-import { loadConfig } from '../../../src/core/config.js';
+import { loadConfig } from '../../../src/config.js';
 import { startServer } from '../../../src/main.js';
 
 // fault injection: frequent garbage collections (node --expose-gc), to catch timers and signals that a GC drops

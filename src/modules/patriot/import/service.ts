@@ -71,7 +71,7 @@ export class ImportService {
     }
     try {
       const abandoned = this.store.abandonRuns();
-      const recovered = await recoverClaims(this.cfg.patriot.xmlDir!, (runId) => this.store.hasBatch(runId));
+      const recovered = await recoverClaims(this.cfg.patriot.xmlDir, (runId) => this.store.hasBatch(runId));
       await rm(this.local(AUTH_DIR), { recursive: true, force: true });
       if (abandoned || recovered) {
         this.deps.log.warn({ abandoned, recovered }, 'patriot import: recovered an interrupted run');
@@ -121,7 +121,7 @@ export class ImportService {
     const t0 = Date.now();
     const timings = { combine: 0, remote: 0, commit: 0 };
     try {
-      report.recovered = await recoverClaims(this.cfg.patriot.xmlDir!, (runId) => this.store.hasBatch(runId));
+      report.recovered = await recoverClaims(this.cfg.patriot.xmlDir, (runId) => this.store.hasBatch(runId));
       await this.combineLog.write('INFO', `Run ${runId} started (${trigger})`);
       const rows = await collectBatch(this.ctx, runId, report, (c) => claims.push(c));
       timings.combine = Date.now() - t0;
