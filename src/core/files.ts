@@ -1,8 +1,27 @@
-/** File helpers: atomic writes and paths that cannot leave their base directory. */
+/** File helpers: existence checks, atomic writes, durable folders, and paths that cannot leave their base directory. */
 import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { access, mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+
+/** true when `file` exists (any kind of entry). */
+export async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Removes a file; a file that is already gone is not an error. Returns whether it removed one. */
+export async function unlinkIfExists(file: string): Promise<boolean> {
+  try {
+    await unlink(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
 
 /** fsyncs a directory so that a rename inside it survives a crash. */
 export function fsyncDir(dir: string): void {

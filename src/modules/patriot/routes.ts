@@ -4,11 +4,12 @@
  */
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { bearerToken } from '../../core/auth.js';
 import type { ApiKey } from './keys.js';
 import { HttpError } from '../../core/errors.js';
+import { exists } from '../../core/files.js';
+import { methodNotAllowed, requestSlot } from '../../core/routing.js';
 import { installBodyParsers, installFastApiErrors, RequestLog } from './http.js';
 import {
   clientHeaders,
@@ -35,14 +36,6 @@ const UNAUTHORIZED: Record<string, string> = {
   expired: 'API key expired',
 };
 
-const keyOf = new WeakMap<FastifyRequest, ApiKey>();
-
-/** The key a request was authenticated with (set by the preValidation hook). */
-function key(req: FastifyRequest): string {
-  const k = keyOf.get(req);
-  if (!k) throw new HttpError(401, UNAUTHORIZED.missing!);
-  return k.key_name;
-}
 
 const notFound = (what: string) => new HttpError(404, `${what} not found`);
 
@@ -66,7 +59,6 @@ const ROUTES: Record<string, HTTPMethods[]> = {
   '/users/list': ['POST'],
   '/users/get': ['POST'],
 };
-const ALL: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: number) {
   return async function routes(base: FastifyInstance): Promise<void> {
@@ -74,6 +66,14 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     const store = svc.store;
     installFastApiErrors(base);
     installBodyParsers(base);
+
+    const keyOf = requestSlot<ApiKey>(base, 'patriotKey');
+    /** The key a request was authenticated with (set by the preValidation hook). */
+    const key = (req: FastifyRequest): string => {
+      const k = keyOf.get(req);
+      if (!k) throw new HttpError(401, UNAUTHORIZED.missing!);
+      return k.key_name;
+    };
 
     const reqLog = new RequestLog(logFile);
     base.addHook('onClose', () => reqLog.close());
@@ -88,20 +88,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     };
     const opts = { preValidation: auth, bodyLimit } as const;
 
-    for (const [url, methods] of Object.entries(ROUTES)) {
-      const others = ALL.filter((m) => !methods.includes(m));
-      if (!others.length) continue;
-      base.route({
-        method: others,
-        url,
-        schema: { hide: true }, // not an operation: keeps OpenAPI to the real endpoints
-        // before the body is read: a wrong method is a 405 whatever its body or Content-Type
-        onRequest: async () => {
-          throw new HttpError(405, 'Method Not Allowed', { allow: methods.join(', ') });
-        },
-        handler: async () => undefined,
-      });
-    }
+    methodNotAllowed(base, ROUTES);
 
     /**
      * Runs a change and the state-row update (status 'changed', xml_version + 1) in one transaction,
@@ -128,7 +115,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const c = store.getClient(k, id);
       if (!c) throw notFound('Client');
       // the importer uploaded it and removed the file, but the import is not confirmed: put it back
-      if (store.state(k, id)?.status === 'pending_import' && !(await fileExists(svc.xmlPath(k, id)))) {
+      if (store.state(k, id)?.status === 'pending_import' && !(await exists(svc.xmlPath(k, id)))) {
         await svc.writeClientXml(k, id);
       }
       return clientView(c);
@@ -246,13 +233,6 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       return reply.code(204).send();
     });
   };
-}
-
-async function fileExists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 export const requestLogFile = (dataDir: string) => path.join(dataDir, 'api_requests.log');

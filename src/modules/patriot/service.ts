@@ -10,11 +10,11 @@
  * always carries the latest data, whatever order concurrent requests finish in. We never rely on the
  * file still being there afterwards (the importer renames it away while it uploads).
  */
-import { access, readdir, rm, unlink } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../core/config.js';
 import type { DB } from '../../core/db.js';
-import { safeJoin, writeFileDurable } from '../../core/files.js';
+import { exists, safeJoin, unlinkIfExists, writeFileDurable } from '../../core/files.js';
 import { KeysRegistry } from './keys.js';
 import { PatriotStore } from './store.js';
 import { buildClientXml } from './xml.js';
@@ -67,9 +67,7 @@ export class PatriotService {
   private async writeNow(keyName: string, clientId: number, file: string, marked: boolean): Promise<boolean> {
     const client = this.store.getClient(keyName, clientId);
     if (!client) {
-      await unlink(file).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
+      await unlinkIfExists(file);
       return false;
     }
     const key = this.keys.get(keyName);
@@ -113,11 +111,7 @@ export class PatriotService {
       } catch {
         continue;
       }
-      const exists = await access(file).then(
-        () => true,
-        () => false,
-      );
-      if (!exists && (await this.writeClientXml(c.key_name, c.client_id, { marked: true }).catch(() => false))) rewritten++;
+      if (!(await exists(file)) && (await this.writeClientXml(c.key_name, c.client_id, { marked: true }).catch(() => false))) rewritten++;
     }
     if (temps || rewritten) this.log.warn({ temps, rewritten }, 'patriot: repaired the XML folder after an interrupted run (temp files removed, missing client files rewritten)');
     return { temps, rewritten };

@@ -7,8 +7,9 @@
  * when the API wrote a newer file meanwhile, EEXIST tells us so and the old claimed copy is dropped.
  * A change made during the run therefore always stays for the next run.
  */
-import { link, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { unlinkIfExists } from '../../../core/files.js';
 
 export interface XmlFile {
   /** absolute path of `<xmlDir>/<key>/<client>.xml` */
@@ -110,17 +111,13 @@ export async function restore(claimed: string, original: string): Promise<'resto
     if (code === 'EEXIST') result = 'superseded';
     else if (code !== 'ENOENT') throw e;
   }
-  await unlink(claimed).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
+  await unlinkIfExists(claimed);
   return result;
 }
 
 /** Drops a claimed copy after a successful upload. */
 export async function release(claimed: string): Promise<void> {
-  await unlink(claimed).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
+  await unlinkIfExists(claimed);
 }
 
 /** true when the API wrote a newer file under the claimed file's original name. */

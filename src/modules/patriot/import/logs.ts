@@ -6,23 +6,16 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+import { formatLocal } from '../../../core/time.js';
 
 /** Local time `YYYY-MM-DD HH:MM:SS,mmm`. */
-export function logTime(d = new Date()): string {
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())},${pad(d.getMilliseconds(), 3)}`;
-}
+export const logTime = (d = new Date()): string => formatLocal(d, 'YYYY-MM-DD HH:mm:ss,SSS');
 
 /** Local time `YYYY-MM-DDTHH:MM:SS` (the original's `last_batch`). */
-export function batchTime(d = new Date()): string {
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+export const batchTime = (d = new Date()): string => formatLocal(d, 'YYYY-MM-DDTHH:mm:ss');
 
 /** Local time `YYYYMMDD_HHMMSS` (rotation names). */
-export function stampTime(d = new Date()): string {
-  return `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}_${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
-}
+export const stampTime = (d = new Date()): string => formatLocal(d, 'YYYYMMDD_HHmmss');
 
 export class TextLog {
   private queue: Promise<void> = Promise.resolve();
