@@ -131,8 +131,6 @@ export class KeysRegistry {
   private byPort = new Map<string, ApiKey>();
   private sig = '';
   private timer: NodeJS.Timeout | undefined;
-  /** how many times the file was (re)loaded successfully */
-  loads = 0;
 
   constructor(
     readonly file: string,
@@ -165,7 +163,6 @@ export class KeysRegistry {
     try {
       const keys = parseKeys(readFileSync(this.file, 'utf8'));
       this.set(keys);
-      this.loads++;
       this.log.info({ file: this.file, keys: keys.map((k) => k.key_name) }, 'patriot: keys loaded');
     } catch (e) {
       this.log.error({ file: this.file, problem: (e as Error).message }, 'patriot: keys file invalid; keeping the last good keys');
@@ -188,10 +185,6 @@ export class KeysRegistry {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-  }
-
-  list(): readonly ApiKey[] {
-    return this.keys;
   }
 
   get(keyName: string): ApiKey | undefined {
