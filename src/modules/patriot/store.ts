@@ -27,7 +27,6 @@ export class PatriotStore {
       updateInfo: p('UPDATE patriot_clients SET info = ?, updated_at = ? WHERE key_name = ? AND client_id = ?'),
       deleteClient: p('DELETE FROM patriot_clients WHERE key_name = ? AND client_id = ?'),
       zones: p('SELECT zone_no AS Zone_No, zone_area AS Zone_area, module_no AS ModuleNo FROM patriot_zones WHERE key_name = ? AND client_id = ? ORDER BY zone_no'),
-      getZone: p('SELECT zone_area AS Zone_area, module_no AS ModuleNo FROM patriot_zones WHERE key_name = ? AND client_id = ? AND zone_no = ?'),
       upsertZone: p(
         `INSERT INTO patriot_zones (key_name, client_id, zone_no, zone_area, module_no) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (key_name, client_id, zone_no) DO UPDATE SET zone_area = excluded.zone_area, module_no = excluded.module_no`,
@@ -78,11 +77,6 @@ export class PatriotStore {
 
   zones(key: string, id: number): Zone[] {
     return this.s.zones.all(key, id) as Zone[];
-  }
-
-  getZone(key: string, id: number, zone: number): Zone | undefined {
-    const z = this.s.getZone.get(key, id, zone) as Omit<Zone, 'Zone_No'> | undefined;
-    return z && { Zone_No: zone, ...z };
   }
 
   putZone(key: string, id: number, z: Zone): void {

@@ -74,7 +74,6 @@ export class ImportStore {
       ),
       hasBatch: db.prepare(`SELECT 1 FROM patriot_import_items WHERE run_id = ? LIMIT 1`).pluck(),
       listRuns: db.prepare(`SELECT run_id, trigger, started_at, finished_at, batch_time, result, clients, bytes, rejected, waiting, checked, check_failed, rotated_as, transport, error FROM patriot_import_runs ORDER BY id DESC LIMIT ?`),
-      getRun: db.prepare(`SELECT run_id, trigger, started_at, finished_at, batch_time, result, clients, bytes, rejected, waiting, checked, check_failed, rotated_as, transport, error FROM patriot_import_runs WHERE run_id = ?`),
       version: db.prepare(`SELECT xml_version FROM patriot_client_state WHERE key_name = ? AND client_id = ?`).pluck(),
       insertItem: db.prepare(`INSERT OR REPLACE INTO patriot_import_items (run_id, xml_id, key_name, client_id, xml_version) VALUES (?, ?, ?, ?, ?)`),
       // included in a successful batch: pending_import, unless the API changed the client since the claim
@@ -88,7 +87,6 @@ export class ImportStore {
            last_batch = @batch, updated_at = @now`,
       ),
       itemByXmlId: db.prepare(`SELECT key_name, client_id FROM patriot_import_items WHERE xml_id = ? ORDER BY rowid DESC LIMIT 1`),
-      stateOf: db.prepare(`SELECT status, attempts, xml_version FROM patriot_client_state WHERE key_name = ? AND client_id = ?`),
       markImported: db.prepare(
         `UPDATE patriot_client_state SET status = 'imported', attempts = 0, updated_at = @now
            WHERE key_name = @key_name AND client_id = @client_id AND status = 'pending_import'`,
@@ -126,10 +124,6 @@ export class ImportStore {
 
   listRuns(limit: number): RunRow[] {
     return this.s.listRuns.all(limit) as RunRow[];
-  }
-
-  getRun(runId: string): RunRow | undefined {
-    return this.s.getRun.get(runId) as RunRow | undefined;
   }
 
   versionOf(keyName: string, clientId: number): number | null {
