@@ -31,9 +31,9 @@ function seedPatriot(dataDir: string, clients: number): void {
     p.transaction(() => {
       for (let id = start; id < Math.min(clients + 1, start + 5000); id++) {
         p.putInfo('Growth', id, { ...info, Name: `Kunde ${id}` } as never);
-        for (let z = 1; z <= 3; z++) p.putZone('Growth', id, { Zone_No: z, Zone_area: `Sone ${z}`, ModuleNo: 0 } as never);
+        for (let z = 1; z <= 3; z++) p.putZone('Growth', id, { Zone_No: z, Zone_area: `Sone ${z}`, ModuleNo: 0 });
         for (let u = 1; u <= 2; u++) {
-          p.insertUser('Growth', id, { User_Name: `Bruker ${u}`, MobileNo: '+4712345678', MobileNoOrder: 1, Email: 'u@example.no', Type: 'U', UserNo: u, Instructions: '', CallOrder: u } as never);
+          p.insertUser('Growth', id, { User_Name: `Bruker ${u}`, MobileNo: '+4712345678', MobileNoOrder: 1, Email: 'u@example.no', Type: 'U', UserNo: u, Instructions: '', CallOrder: u });
         }
       }
     });

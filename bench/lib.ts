@@ -34,7 +34,7 @@ function spawnServer(script: string, env: Record<string, string>): Promise<{ chi
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /LISTENING (\d+)/.exec(out);
       if (m) resolve({ child, port: Number(m[1]) });
@@ -96,7 +96,7 @@ export type LoadOptions = autocannon.Options;
 
 /** Runs autocannon (default 10 s, 50 connections) and returns the figures. */
 export async function load(opts: Partial<LoadOptions> & { url: string }): Promise<LoadResult> {
-  const r = await autocannon({ connections: 50, duration: 10, ...opts } as LoadOptions);
+  const r = await autocannon({ connections: 50, duration: 10, ...opts });
   return {
     requests: r.requests.total,
     rps: r.requests.average,

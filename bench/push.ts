@@ -101,14 +101,14 @@ export async function run(): Promise<BenchRow[]> {
           method: 'GET',
           setupRequest: (req: { path: string }, ctx: Record<string, unknown>) => {
             ctx.id = 100_000_000_000 + (n++ % DEVICES);
-            req.path = `/push?deviceId=${ctx.id}`;
+            req.path = `/push?deviceId=${String(ctx.id)}`;
             return req;
           },
         },
         {
           method: 'POST',
           setupRequest: (req: { path: string; body?: string; headers?: Record<string, string> }, ctx: Record<string, unknown>) => {
-            req.path = `/result?deviceId=${ctx.id}`;
+            req.path = `/result?deviceId=${String(ctx.id)}`;
             req.body = '{"response":{"users":[]}}';
             req.headers = { 'content-type': 'application/json' };
             return req;

@@ -94,7 +94,7 @@ export function defineModuleConfig<N extends string, S extends z.ZodType, R>(
 
 /** The composed schema: core sections, then one section per module, in the order given. */
 export function composeConfigSchema(modules: readonly ModuleConfigSpec[]): z.ZodObject {
-  const shape: Record<string, z.ZodType> = { ...coreSections };
+  const shape: Record<string, z.ZodType> = { ...coreSchema.shape };
   for (const m of modules) {
     if (m.name in shape) throw new Error(`config section ${m.name} declared twice`);
     shape[m.name] = m.schema;

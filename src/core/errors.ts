@@ -101,7 +101,7 @@ export function validationIssues(err: unknown): RawIssue[] | undefined {
       .map((x) => (/^\d+$/.test(x) ? Number(x) : x)),
     keyword: zod ? String(v.keyword) : (v.keyword ?? 'invalid'),
     message: v.message ?? 'invalid',
-    params: (v.params ?? {}) as Record<string, unknown>,
+    params: (v.params ?? {}),
   }));
 }
 
@@ -169,10 +169,10 @@ export function installErrorFormat(
  * Fastify's `frameworkErrors`: a URL the router cannot take (bad percent-encoding, a parameter over
  * maxParamLength) is answered before any route or scope, in the core shape as for an unknown path.
  */
-export function answerFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function answerFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const c = classify(err);
   logError(req, err, c);
-  return reply.code(c.statusCode).type('application/json; charset=utf-8').send(coreShape(c));
+  void reply.code(c.statusCode).type('application/json; charset=utf-8').send(coreShape(c));
 }
 
 /** The core shape (also the admin API's): Fastify's own `{statusCode, error, message}`. */

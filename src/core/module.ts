@@ -21,7 +21,7 @@ import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 
 /** The modules' names: the keys of their config sections (core names none of them). */
-export type ModuleName = keyof ModuleConfigs & string;
+export type ModuleName = Extract<keyof ModuleConfigs, string>;
 
 export interface CliContext {
   config: Config;

@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from './metrics.js';
 
 /** A job; `context` is what an on-demand caller passed to run() (undefined for a scheduled run). */
-export type JobFn = (signal: AbortSignal, context?: unknown) => Promise<unknown> | unknown;
+export type JobFn = (signal: AbortSignal, context?: unknown) => unknown; // a value or a promise of one
 
 interface Job {
   name: string;
@@ -131,6 +131,6 @@ export class Scheduler {
     this.stopped = true;
     for (const j of this.jobs.values()) j.cron?.stop();
     this.abort.abort();
-    await Promise.allSettled([...this.jobs.values()].map((j) => j.running));
+    await Promise.allSettled([...this.jobs.values()].flatMap((j) => (j.running ? [j.running] : [])));
   }
 }

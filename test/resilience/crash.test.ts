@@ -18,11 +18,10 @@ import {
   report,
   SECRETS,
   startServer,
-  until,
   suiteDataDirs,
 } from './helpers/server.js';
 
-const { dataDir, scratchDir } = suiteDataDirs();
+const { dataDir } = suiteDataDirs();
 
 const openDb = (dir: string) => new Database(path.join(dir, 'fieldhub.sqlite'));
 
@@ -278,7 +277,7 @@ describe('crash during sync POSTs', () => {
       }
     }
     expect(existsSync(path.join(dir, 'fieldhub.sqlite'))).toBe(true);
-    const tidied = server.json().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('sync: tidied'));
+    const tidied = server.json().find((l) => typeof l.msg === 'string' && (l.msg).startsWith('sync: tidied'));
     report('crash.sync', { ...stats, tidiedAtStartup: tidied ? { temps: tidied.temps, finished: tidied.finished } : null, payloadsAcked: acked.size, devicesVerified: acked.size * PER, receivedRows: count, filesAtKill: atKill, filesAfterRestart: afterRestart });
   });
 });
@@ -338,7 +337,7 @@ describe('crash during Patriot API writes', () => {
     const after = readdirSync(xmlDir);
     expect(after.filter((n) => !/^\d+\.xml$/.test(n)), 'temp files after the restart').toEqual([]);
     for (const id of clients) expect(XMLValidator.validate(readFileSync(path.join(xmlDir, `${id}.xml`), 'utf8')), `file of client ${id}`).toBe(true);
-    const repaired = server.json().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('patriot: repaired'));
+    const repaired = server.json().find((l) => typeof l.msg === 'string' && (l.msg).startsWith('patriot: repaired'));
     report('crash.patriotApi', { ...stats, clientsAcked: acked.size, clientsInStore: clients.size, committedWithoutFile, tempFilesLeft: temps, repairedAtStartup: repaired ? { temps: repaired.temps, rewritten: repaired.rewritten } : null });
   });
 });

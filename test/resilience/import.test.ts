@@ -225,7 +225,7 @@ describe.skipIf(unavailable)('SMB faults during an import run (real smbd)', () =
     const dir = dataDir();
     let s = await startServer({ dataDir: dir, config: cfg, name: `import-fault-${name}` });
     const ids = await seed(s, dir, 3, 20);
-    let failedWith = '';
+    let failedWith: string | undefined;
     const conduit = await jsonReq(`${s.url}/admin/conduit/users`, 'POST', { name: 'imp', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 }, ADMIN_AUTH);
     expect(conduit.status).toBe(201);
     await breakIt();

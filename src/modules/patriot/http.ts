@@ -16,14 +16,16 @@ export interface Detail {
   type: string;
 }
 
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 const LOC: Record<string, string> = { body: 'body', headers: 'header', querystring: 'query', params: 'path' };
 
 function pydanticType(code: string, msg: string, params: Record<string, unknown>): { type: string; msg: string } {
-  const origin = String(params.origin ?? '');
+  const origin = text(params.origin);
   switch (code) {
     case 'invalid_type': {
       if (/received undefined$/.test(msg)) return { type: 'missing', msg: 'Field required' };
-      const exp = String(params.expected ?? '');
+      const exp = text(params.expected);
       const t = { number: 'int_type', int: 'int_type', string: 'string_type', boolean: 'bool_type', object: 'dict_type', array: 'list_type' }[exp];
       return { type: t ?? 'type_error', msg };
     }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { zodIssueText } from '../../core/errors.js';
 import type { CliCommand } from '../../core/module.js';
-import { clientId, infoDefaults, infoPut, putZoneBody, userBody, type Info, type User } from './schemas.js';
+import { clientId, infoDefaults, infoPut, putZoneBody, userBody, type User } from './schemas.js';
 import { PatriotService } from './service.js';
 import { orderInfo, orderUser } from './store.js';
 
@@ -62,7 +62,7 @@ export const importJson: CliCommand = {
     st.transaction(() => {
       for (const c of data) {
         const before = st.getClient(keyName, c.client_id);
-        const info = orderInfo({ ...infoDefaults(), ...c.info } as Info);
+        const info = orderInfo({ ...infoDefaults(), ...c.info });
         const zones = [...c.zones].sort((a, b) => a.Zone_No - b.Zone_No);
         const users = (c.users as User[]).map(orderUser).sort((a, b) => a.UserNo - b.UserNo);
         const same =

@@ -100,6 +100,7 @@ export function parseKeys(text: string): ApiKey[] {
   } catch (e) {
     // V8's message quotes the text around the error, which may hold a key: report the position only
     const pos = /position (\d+)/.exec((e as Error).message);
+    // eslint-disable-next-line preserve-caught-error -- the cause quotes the file's text, which may hold a key
     throw new Error(`not valid JSON${pos ? ` (at position ${pos[1]})` : ''}`);
   }
   const r = keysFileSchema.safeParse(raw);

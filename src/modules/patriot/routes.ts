@@ -22,8 +22,6 @@ import {
   userRefBody,
   userWriteBody,
   zoneRefBody,
-  type Info,
-  type User,
   type Zone,
 } from './schemas.js';
 import type { PatriotService } from './service.js';
@@ -126,7 +124,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const { client_id: id, info } = req.body;
       // the answer is read inside the transaction: a concurrent DELETE may remove the client while the XML is written
       const { created, view } = await change(k, id, () => {
-        const created = store.putInfo(k, id, { ...infoDefaults(), ...info } as Info);
+        const created = store.putInfo(k, id, { ...infoDefaults(), ...info });
         return { created, view: clientView(store.getClient(k, id)!) };
       });
       return reply.code(created ? 201 : 200).send(view);
@@ -139,7 +137,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
         const cur = store.getInfo(k, id);
         if (!cur) throw notFound('Client');
         const sent = Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined));
-        store.putInfo(k, id, { ...cur, ...sent } as Info);
+        store.putInfo(k, id, { ...cur, ...sent });
         return clientView(store.getClient(k, id)!);
       });
     });
@@ -206,7 +204,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const saved = await change(k, id, () => {
         mustExist(k, id);
         if (store.getUser(k, id, user.UserNo)) throw new HttpError(409, `User ${user.UserNo} already exists`);
-        store.insertUser(k, id, user as User);
+        store.insertUser(k, id, user);
         return store.getUser(k, id, user.UserNo);
       });
       return reply.code(201).send({ client_id: id, user: saved });
@@ -217,7 +215,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const { client_id: id, user } = req.body;
       const saved = await change(k, id, () => {
         mustExist(k, id);
-        if (!store.updateUser(k, id, user as User)) throw notFound('User');
+        if (!store.updateUser(k, id, user)) throw notFound('User');
         return store.getUser(k, id, user.UserNo);
       });
       return { client_id: id, user: saved };

@@ -49,7 +49,14 @@ export function keysJson(over: { a?: Record<string, unknown>; b?: Record<string,
 export interface PatriotApp extends TestApp {
   keysFile: string;
   writeKeys(v: unknown): void;
-  req(key: string | null, method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ statusCode: number; json(): any; body: string; headers: Record<string, unknown> }>;
+  req(
+    key: string | null,
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as light-my-request's json(): tests read any body shape
+  ): Promise<{ statusCode: number; json(): any; body: string; headers: Record<string, unknown> }>;
   xml(keyName: string, id: number): string;
 }
 
@@ -58,7 +65,7 @@ export async function makePatriot(overrides: Record<string, unknown> = {}, keys:
   const keysFile = path.join(dataDir, 'keys.json');
   if (keys !== null) writeFileSync(keysFile, JSON.stringify(keys));
   const t = await makeApp({ patriot: { keysReloadMs: 100, ...overrides } }, { modules: [patriot], dataDir, startScheduler: false });
-  const close = t.close;
+  const close = t.close.bind(t);
   const p = t as PatriotApp;
   p.keysFile = keysFile;
   p.writeKeys = (v) => writeFileSync(keysFile, typeof v === 'string' ? v : JSON.stringify(v));

@@ -108,7 +108,7 @@ describe('without upload, recovery, lock', () => {
     // the file is on the share a moment before the run records its result: wait for the record
     type Runs = { runs: Array<{ trigger: string; result: string }> };
     const scheduledOk = async () =>
-      ((await t!.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json() as Runs).runs.some((r) => r.trigger === 'schedule' && r.result === 'ok');
+      ((await t!.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<Runs>()).runs.some((r) => r.trigger === 'schedule' && r.result === 'ok');
     while (!(await scheduledOk()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await scheduledOk()).toBe(true);
   });
@@ -120,7 +120,7 @@ describe('without upload, recovery, lock', () => {
     const bodies = [a!.json(), b!.json()] as Array<{ skipped: boolean; run: { run_id: string; result: string } }>;
     expect(bodies.map((x) => x.skipped).sort()).toEqual([false, true]);
     expect(bodies[0]!.run.run_id).toBe(bodies[1]!.run.run_id);
-    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json() as { runs: Array<{ trigger: string }> };
+    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{ runs: Array<{ trigger: string }> }>();
     expect(runs.runs).toEqual([expect.objectContaining({ trigger: 'admin', result: 'local' })]);
   });
 
@@ -141,7 +141,7 @@ describe('without upload, recovery, lock', () => {
     await t.app.ready();
     expect(xmlFiles(config.patriot.xmlDir)).toEqual(['Alarm24/1.xml', 'Alarm24/2.xml']);
     expect(readFileSync(path.join(dir, '2.xml'), 'utf8')).toBe('newer');
-    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json() as { runs: Array<{ result: string; error: string }> };
+    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{ runs: Array<{ result: string; error: string }> }>();
     expect(runs.runs[0]).toMatchObject({ result: 'failed', error: expect.stringMatching(/interrupted/) });
   });
 

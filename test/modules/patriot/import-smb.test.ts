@@ -107,7 +107,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
     expect(existsSync(path.join(smbd.shareDir, 'clients.xml'))).toBe(false);
     expect((await importState(t)).counts).toEqual({ imported: 4 });
 
-    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs?limit=2', headers: ADMIN })).json() as { runs: Array<Record<string, unknown>> };
+    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs?limit=2', headers: ADMIN })).json<{ runs: Array<Record<string, unknown>> }>();
     expect(runs.runs.map((r) => [r.result, r.clients, r.trigger])).toEqual([
       ['empty', 0, 'admin'],
       ['ok', 1, 'admin'],

@@ -7,6 +7,7 @@ import { clientXml } from './helpers/clients.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 /** XML 1.0 text characters (no C0 controls except tab/newline) */
+// eslint-disable-next-line no-control-regex -- the point: strip the control characters XML 1.0 cannot carry
 const xmlText = fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, ''));
 
 describe('per-client XML -> combined clients.xml', () => {

@@ -11,7 +11,7 @@ it('OpenAPI lists every patriot endpoint with its body and header schemas', asyn
   t = await makePatriot();
   const r = await t.app.inject('/docs/json');
   expect(r.statusCode).toBe(200);
-  const spec = r.json() as { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown }>> };
+  const spec = r.json<{ paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown }>> }>();
   expect(spec.paths['/clients']).toBeDefined();
   expect(spec.paths['/clients']!.put!.requestBody).toBeDefined();
   expect(spec.paths['/clients']!.get!.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'x-client-id', in: 'header' })]));

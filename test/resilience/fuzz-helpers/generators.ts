@@ -71,6 +71,7 @@ const datapoint = fc.record(
     dev_netid: netid,
     dev_chid: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constant(2 ** 31 - 1)),
     val_date: fc.oneof(fc.integer({ min: 1_600_000_000, max: 1_800_000_000 }), fc.constantFrom(0, 1e11)),
+    // eslint-disable-next-line no-loss-of-precision -- on purpose: a value past 2^53 that JSON cannot carry exactly
     val_raw: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, Number.MAX_VALUE, Number.MIN_VALUE, 9007199254740993)),
     dev_site: fc.constant(CONDUIT_SITE),
     dev_tag: text256,

@@ -135,6 +135,7 @@ export const NUMBERS: unknown[] = [
   Number.MAX_SAFE_INTEGER,
   Number.MAX_SAFE_INTEGER + 1,
   -Number.MAX_SAFE_INTEGER - 1,
+  // eslint-disable-next-line no-loss-of-precision -- on purpose: int64 limits, past what a double carries exactly
   9223372036854775807,
   -9223372036854775808,
   1e11,

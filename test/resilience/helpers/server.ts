@@ -36,7 +36,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 export function deepMerge(base: Obj, over: Obj): Obj {
   const out: Obj = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isObj(out[k]) && isObj(v) ? deepMerge(out[k] as Obj, v) : v;
+  for (const [k, v] of Object.entries(over)) out[k] = isObj(out[k]) && isObj(v) ? deepMerge(out[k], v) : v;
   return out;
 }
 
@@ -147,8 +147,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       }
     });
   };
-  take(proc.stdout!);
-  take(proc.stderr!);
+  take(proc.stdout);
+  take(proc.stderr);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within ${opts.timeoutMs ?? 30000} ms:\n${lines.join('\n')}`)), opts.timeoutMs ?? 30000);

@@ -208,5 +208,5 @@ export class ImportService {
 
 /** Runs `fn` over `items`, 64 at a time (file operations: keeps the thread pool busy, bounded). */
 async function inSlices<T>(items: T[], fn: (x: T) => Promise<unknown> | undefined): Promise<void> {
-  for (let i = 0; i < items.length; i += 64) await Promise.all(items.slice(i, i + 64).map(fn));
+  for (let i = 0; i < items.length; i += 64) await Promise.all(items.slice(i, i + 64).map(async (x) => fn(x)));
 }

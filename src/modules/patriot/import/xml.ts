@@ -56,9 +56,11 @@ export function decodeText(s: string): string {
   });
 }
 
+const cdataText = (t: unknown): string => (typeof t === 'string' || typeof t === 'number' ? String(t) : '');
+
 function textOf(n: Node): string {
   return children(n)
-    .map((c) => (typeof c['#text'] === 'string' ? c['#text'] : Array.isArray(c['#cdata']) ? String((c['#cdata'] as Node[])[0]?.['#text'] ?? '') : ''))
+    .map((c) => (typeof c['#text'] === 'string' ? c['#text'] : Array.isArray(c['#cdata']) ? cdataText((c['#cdata'] as Node[])[0]?.['#text']) : ''))
     .join('');
 }
 
@@ -105,7 +107,7 @@ export function parseClientXml(text: string): ParsedRow[] {
     const end = body.lastIndexOf('</Row>');
     if (start !== undefined && end > start) return [{ id: rows[0]!.id, xml: body.slice(start, end + '</Row>'.length) }];
   }
-  return rows.map((r) => ({ id: r.id, xml: builder.build([r.node]) as string }));
+  return rows.map((r) => ({ id: r.id, xml: builder.build([r.node]) }));
 }
 
 export const XML_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<Clients>\n';

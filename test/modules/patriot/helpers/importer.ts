@@ -35,7 +35,7 @@ export interface RunBody {
 export async function runImport(t: TestApp): Promise<RunBody['run']> {
   const r = await t.app.inject({ method: 'POST', url: '/admin/patriot/import-runs', headers: ADMIN });
   if (r.statusCode !== 200) throw new Error(`POST import-runs ${r.statusCode}: ${r.body}`);
-  return (r.json() as RunBody).run;
+  return r.json<RunBody>().run;
 }
 
 export async function importState(t: TestApp, query = ''): Promise<{ total: number; counts: Record<string, number>; items: Array<Record<string, unknown>> }> {

@@ -158,8 +158,8 @@ export class Smbd {
     const keep = (c: Buffer) => {
       out = (out + c.toString()).slice(-20000);
     };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     const deadline = Date.now() + 15000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`smbd exited ${child.exitCode}: ${out.slice(-2000)}`);
