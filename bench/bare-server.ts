@@ -5,7 +5,9 @@ import path from 'node:path';
 
 const app = Fastify({ logger: false, bodyLimit: 100 * 1024 * 1024 });
 const dir = path.join(import.meta.dirname, 'bare');
-for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts')).sort()) {
+for (const f of readdirSync(dir)
+  .filter((n) => n.endsWith('.ts'))
+  .sort()) {
   const mod = (await import(path.join(dir, f))) as { default: (app: typeof Fastify.prototype) => Promise<void> };
   await app.register(mod.default as never);
 }

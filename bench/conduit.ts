@@ -32,13 +32,18 @@ export const GEN = { START, DEVICES, CHANNELS, TOKEN };
 export function generate(dataDir: string, rows = ROWS): { ms: number; rows: number } {
   const t0 = Date.now();
   const minutesN = Math.ceil(rows / SERIES);
-  const config = loadConfig({ file: path.join(import.meta.dirname, '../test/helpers/empty-config.json'), env: {}, overrides: { dataDir } });
+  const config = loadConfig({
+    file: path.join(import.meta.dirname, '../test/helpers/empty-config.json'),
+    env: {},
+    overrides: { dataDir },
+  });
   const store = openStore(config);
   new Users(store.db).add({ name: 'bench', token: TOKEN, sites: ['North', 'South'], throttleSeconds: 0 });
   store.close();
   const db = new Database(path.join(dataDir, 'fieldhub.sqlite'));
   db.pragma('synchronous = OFF');
-  const site = (name: string) => (db.prepare('SELECT id FROM conduit_sites WHERE name = ?').get(name) as { id: number }).id;
+  const site = (name: string) =>
+    (db.prepare('SELECT id FROM conduit_sites WHERE name = ?').get(name) as { id: number }).id;
   const [north, south] = [site('North'), site('South')];
   const dev = db.prepare(
     `INSERT INTO conduit_devices (id, netid, site_id, tag, type, label, category, powersource, manufacturer, supplier, model, serial, network, lat, lng)
@@ -55,7 +60,8 @@ export function generate(dataDir: string, rows = ROWS): { ms: number; rows: numb
   const minutes = db.transaction((m0: number, m1: number) => {
     for (let m = m0; m < m1; m++) {
       const t = START + m * 60;
-      for (let d = 1; d <= DEVICES; d++) for (let c = 1; c <= CHANNELS; c++) ins.run(d, c, t, ((m * 7 + d + c) % 5000) / 1000);
+      for (let d = 1; d <= DEVICES; d++)
+        for (let c = 1; c <= CHANNELS; c++) ins.run(d, c, t, ((m * 7 + d + c) % 5000) / 1000);
     }
   });
   for (let m = 0; m < minutesN; m += 500) minutes(m, Math.min(minutesN, m + 500));
@@ -74,7 +80,14 @@ export function ingestBodies(count: number, perBody: number): Buffer[] {
     for (let m = 0; m < minutesPerBody; m++) {
       const t = START + (MINUTES + b * minutesPerBody + m) * 60;
       for (let d = 0; d < devs; d++) {
-        for (let c = 1; c <= CHANNELS; c++) pts.push({ dev_netid: `AB${d.toString(16).padStart(4, '0')}`, dev_chid: c, val_date: t, val_raw: (m + d + c) / 10, dev_site: 'North' });
+        for (let c = 1; c <= CHANNELS; c++)
+          pts.push({
+            dev_netid: `AB${d.toString(16).padStart(4, '0')}`,
+            dev_chid: c,
+            val_date: t,
+            val_raw: (m + d + c) / 10,
+            dev_site: 'North',
+          });
       }
     }
     bodies.push(gzipSync(JSON.stringify(pts)));
@@ -99,7 +112,10 @@ async function ingestLoad(url: string, bodies: Buffer[], headers: Record<string,
 }
 
 /** The same answer the API gives, straight from SQLite: one SELECT with the metadata joined, then JSON.stringify. */
-export function directQuery(file: string, q: { from: number; to: number; ids?: string[] }): { ms: number; count: number } {
+export function directQuery(
+  file: string,
+  q: { from: number; to: number; ids?: string[] },
+): { ms: number; count: number } {
   const db = new Database(file, { readonly: true });
   const cols = `d.val_date, v.netid AS dev_netid, d.chid AS dev_chid, d.val_raw, c.type AS val_type, v.tag AS dev_tag,
     c.description AS val_description, s.name AS dev_site, c.cal AS val_cal, c.offset AS val_offset, v.error AS dev_error,
@@ -150,9 +166,20 @@ export async function run(): Promise<BenchRow[]> {
     const bodies = ingestBodies(300, PER);
     const b = await ingestLoad(`${bare.url}/bare/conduit/ingest`, bodies, headers);
     const f = await ingestLoad(`${fh.url}/conduitv6`, bodies, headers);
-    const ingest = row('conduit', `POST gzip, ${PER} datapoints/request, into ${(gen.rows / 1e6).toFixed(1)}M rows`, f, b, fh);
+    const ingest = row(
+      'conduit',
+      `POST gzip, ${PER} datapoints/request, into ${(gen.rows / 1e6).toFixed(1)}M rows`,
+      f,
+      b,
+      fh,
+    );
     const dps = (r: LoadResult) => (r.requests * PER) / r.durationS;
-    Object.assign(ingest, { rate: Math.round(dps(f)), unit: 'datapoints/s', bareRate: Math.round(dps(b)), ratio: Number((dps(f) / dps(b)).toFixed(3)) });
+    Object.assign(ingest, {
+      rate: Math.round(dps(f)),
+      unit: 'datapoints/s',
+      bareRate: Math.round(dps(b)),
+      ratio: Number((dps(f) / dps(b)).toFixed(3)),
+    });
     rows.push(ingest);
 
     // queries of exactly 10,000 datapoints out of the generated table
@@ -171,7 +198,12 @@ export async function run(): Promise<BenchRow[]> {
       const direct = directQuery(file, q);
       if (direct.count !== 10_000) throw new Error(`direct query found ${direct.count}`);
       for (const gz of [false, true]) {
-        const r = await load({ url, connections: 1, duration: 5, headers: { ...headers, ...(gz ? { 'accept-encoding': 'gzip' } : {}) } });
+        const r = await load({
+          url,
+          connections: 1,
+          duration: 5,
+          headers: { ...headers, ...(gz ? { 'accept-encoding': 'gzip' } : {}) },
+        });
         const qr = row('conduit', `${q.name}${gz ? ', gzip' : ''}`, r, undefined, fh);
         // rates with one decimal: both sides answer a handful of 10,000-datapoint queries per second
         qr.rate = Number(r.rps.toFixed(1));

@@ -21,19 +21,44 @@ const KEY = 'growth-patriot-key-0123456789';
 function seedPatriot(dataDir: string, clients: number): void {
   writeFileSync(
     path.join(dataDir, 'keys.json'),
-    JSON.stringify([{ key_name: 'Growth', key: KEY, enabled: true, valid_to: '2099-01-01T00:00:00Z', port: 'BASE11', installer_name: 'Growth AS', installer_email: 'g@example.no' }]),
+    JSON.stringify([
+      {
+        key_name: 'Growth',
+        key: KEY,
+        enabled: true,
+        valid_to: '2099-01-01T00:00:00Z',
+        port: 'BASE11',
+        installer_name: 'Growth AS',
+        installer_email: 'g@example.no',
+      },
+    ]),
   );
   const store = openStore(loadConfig({ file: emptyConfig, env: {}, overrides: { dataDir } }));
   store.db.pragma('synchronous = OFF');
   const p = new PatriotStore(store.db);
-  const info = { Name: 'Ola Nordmann', Location: 'Produksjonsveien 13', area_code: '1604', area: 'Fredrikstad', BusPhone: '69310000' };
+  const info = {
+    Name: 'Ola Nordmann',
+    Location: 'Produksjonsveien 13',
+    area_code: '1604',
+    area: 'Fredrikstad',
+    BusPhone: '69310000',
+  };
   for (let start = 1; start <= clients; start += 5000) {
     p.transaction(() => {
       for (let id = start; id < Math.min(clients + 1, start + 5000); id++) {
         p.putInfo('Growth', id, { ...info, Name: `Kunde ${id}` } as never);
         for (let z = 1; z <= 3; z++) p.putZone('Growth', id, { Zone_No: z, Zone_area: `Sone ${z}`, ModuleNo: 0 });
         for (let u = 1; u <= 2; u++) {
-          p.insertUser('Growth', id, { User_Name: `Bruker ${u}`, MobileNo: '+4712345678', MobileNoOrder: 1, Email: 'u@example.no', Type: 'U', UserNo: u, Instructions: '', CallOrder: u });
+          p.insertUser('Growth', id, {
+            User_Name: `Bruker ${u}`,
+            MobileNo: '+4712345678',
+            MobileNoOrder: 1,
+            Email: 'u@example.no',
+            Type: 'U',
+            UserNo: u,
+            Instructions: '',
+            CallOrder: u,
+          });
         }
       }
     });
@@ -59,7 +84,15 @@ export async function run(): Promise<BenchRow[]> {
         const n = ((await check.json()) as unknown[]).length;
         if (n !== 30) throw new Error(`growth query answered ${n} datapoints, expected 30`);
         const c = await load({ url, connections: 4, duration: 4, headers: { 'x-api-key': GEN.TOKEN } });
-        rows.push({ ...row('growth', `conduit GET 30 datapoints of ${(gen.rows / 1e6).toFixed(2)}M (${scale}x)`, c, undefined, fh) });
+        rows.push({
+          ...row(
+            'growth',
+            `conduit GET 30 datapoints of ${(gen.rows / 1e6).toFixed(2)}M (${scale}x)`,
+            c,
+            undefined,
+            fh,
+          ),
+        });
         let i = 0;
         const p = await load({
           url: fh.url,
@@ -89,7 +122,8 @@ export async function run(): Promise<BenchRow[]> {
     const rs = rows.filter((r) => r.workload.startsWith(kind));
     const first = rs[0];
     const last = rs[rs.length - 1];
-    if (first && last) last.note = `rate 100x/1x = ${(last.rate / first.rate).toFixed(2)}, p99 ${first.p99Ms} -> ${last.p99Ms} ms`;
+    if (first && last)
+      last.note = `rate 100x/1x = ${(last.rate / first.rate).toFixed(2)}, p99 ${first.p99Ms} -> ${last.p99Ms} ms`;
   }
   return rows;
 }

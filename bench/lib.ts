@@ -68,10 +68,18 @@ function handle(child: ChildProcess, port: number, dataDir: string): ServerHandl
 }
 
 /** Starts the real fieldhub (src/, logs at warn) with a temp data dir and the given config values. */
-export async function startFieldhub(config: Record<string, unknown> = {}, opts: { dataDir?: string } = {}): Promise<ServerHandle> {
+export async function startFieldhub(
+  config: Record<string, unknown> = {},
+  opts: { dataDir?: string } = {},
+): Promise<ServerHandle> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-'));
   const { child, port } = await spawnServer(path.join(root, 'bench/fieldhub-server.ts'), {
-    FIELDHUB_BENCH_CONFIG: JSON.stringify({ dataDir, server: { port: 0, logLevel: 'warn' }, admin: { token: 'bench-admin' }, ...config }),
+    FIELDHUB_BENCH_CONFIG: JSON.stringify({
+      dataDir,
+      server: { port: 0, logLevel: 'warn' },
+      admin: { token: 'bench-admin' },
+      ...config,
+    }),
   });
   return handle(child, port, opts.dataDir ? '' : dataDir);
 }
@@ -125,7 +133,13 @@ export interface BenchRow {
   note?: string;
 }
 
-export function row(bench: string, workload: string, r: LoadResult, bare?: LoadResult, server?: ServerHandle): BenchRow {
+export function row(
+  bench: string,
+  workload: string,
+  r: LoadResult,
+  bare?: LoadResult,
+  server?: ServerHandle,
+): BenchRow {
   return {
     bench,
     workload,

@@ -27,9 +27,25 @@ const SYNC_TOKEN = 'mixed-sync-token';
 function prepare(dataDir: string): void {
   writeFileSync(
     path.join(dataDir, 'keys.json'),
-    JSON.stringify([{ key_name: 'Mixed', key: PATRIOT_KEY, enabled: true, valid_to: '2099-01-01T00:00:00Z', port: 'BASE11', installer_name: 'Mixed AS', installer_email: 'm@example.no' }]),
+    JSON.stringify([
+      {
+        key_name: 'Mixed',
+        key: PATRIOT_KEY,
+        enabled: true,
+        valid_to: '2099-01-01T00:00:00Z',
+        port: 'BASE11',
+        installer_name: 'Mixed AS',
+        installer_email: 'm@example.no',
+      },
+    ]),
   );
-  const store = openStore(loadConfig({ file: path.join(import.meta.dirname, '../test/helpers/empty-config.json'), env: {}, overrides: { dataDir } }));
+  const store = openStore(
+    loadConfig({
+      file: path.join(import.meta.dirname, '../test/helpers/empty-config.json'),
+      env: {},
+      overrides: { dataDir },
+    }),
+  );
   new Users(store.db).add({ name: 'mixed', token: CONDUIT_TOKEN, sites: ['Site'], throttleSeconds: 0 });
   store.close();
 }
@@ -45,7 +61,12 @@ function conduitRequests() {
         const b = batch++;
         const pts = [];
         for (let i = 0; i < 200; i++) {
-          pts.push({ dev_netid: `C0FFEE${(b % 10).toString(16).padStart(4, '0')}`, dev_chid: (i % 4) + 1, val_date: 1_700_000_000 + b * 50 + Math.floor(i / 4), val_raw: i / 10 });
+          pts.push({
+            dev_netid: `C0FFEE${(b % 10).toString(16).padStart(4, '0')}`,
+            dev_chid: (i % 4) + 1,
+            val_date: 1_700_000_000 + b * 50 + Math.floor(i / 4),
+            val_raw: i / 10,
+          });
         }
         return { ...req, body: JSON.stringify(pts) };
       },
@@ -64,14 +85,23 @@ function patriotRequests() {
       headers: h,
       setupRequest: (req: Record<string, unknown>, ctx: Ctx) => {
         ctx.id = ++next;
-        return { ...req, body: JSON.stringify({ client_id: ctx.id, info: { Name: `Kunde ${ctx.id}`, Location: 'Storgata 1', area: 'Fredrikstad' } }) };
+        return {
+          ...req,
+          body: JSON.stringify({
+            client_id: ctx.id,
+            info: { Name: `Kunde ${ctx.id}`, Location: 'Storgata 1', area: 'Fredrikstad' },
+          }),
+        };
       },
     },
     {
       method: 'PUT',
       path: '/clients/zones',
       headers: h,
-      setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({ ...req, body: JSON.stringify({ client_id: ctx.id, zone_id: 1, Zone_area: 'Inngang', ModuleNo: 0 }) }),
+      setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({
+        ...req,
+        body: JSON.stringify({ client_id: ctx.id, zone_id: 1, Zone_area: 'Inngang', ModuleNo: 0 }),
+      }),
     },
     {
       method: 'POST',
@@ -79,13 +109,28 @@ function patriotRequests() {
       headers: h,
       setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({
         ...req,
-        body: JSON.stringify({ client_id: ctx.id, user: { User_Name: 'Bruker', MobileNo: '+4712345678', MobileNoOrder: 1, Email: 'b@example.no', Type: 'U', UserNo: 1, Instructions: '', CallOrder: 1 } }),
+        body: JSON.stringify({
+          client_id: ctx.id,
+          user: {
+            User_Name: 'Bruker',
+            MobileNo: '+4712345678',
+            MobileNoOrder: 1,
+            Email: 'b@example.no',
+            Type: 'U',
+            UserNo: 1,
+            Instructions: '',
+            CallOrder: 1,
+          },
+        }),
       }),
     },
     {
       method: 'GET',
       path: '/clients',
-      setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({ ...req, headers: { authorization: h.authorization, 'x-client-id': String(ctx.id) } }),
+      setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({
+        ...req,
+        headers: { authorization: h.authorization, 'x-client-id': String(ctx.id) },
+      }),
     },
   ];
 }
@@ -99,11 +144,24 @@ async function syncLoop(url: string, seconds: number): Promise<LoadResult & { ac
   let n = 0;
   while (Date.now() < end) {
     const tick = Date.now();
-    const devices = Array.from({ length: 50 }, (_, i) => ({ devMac: `02:00:00:00:${(n % 256).toString(16).padStart(2, '0')}:${i.toString(16).padStart(2, '0')}`, devName: `dev ${i}`, devLastIP: `10.0.${n % 256}.${i}` }));
-    const body = new URLSearchParams({ data: JSON.stringify({ data: devices }), node_name: 'MIXED-NODE', plugin: 'SYNC' });
+    const devices = Array.from({ length: 50 }, (_, i) => ({
+      devMac: `02:00:00:00:${(n % 256).toString(16).padStart(2, '0')}:${i.toString(16).padStart(2, '0')}`,
+      devName: `dev ${i}`,
+      devLastIP: `10.0.${n % 256}.${i}`,
+    }));
+    const body = new URLSearchParams({
+      data: JSON.stringify({ data: devices }),
+      node_name: 'MIXED-NODE',
+      plugin: 'SYNC',
+    });
     const t = performance.now();
     try {
-      const r = await fetch(`${url}/sync`, { method: 'POST', headers: { authorization: `Bearer ${SYNC_TOKEN}` }, body, signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(`${url}/sync`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SYNC_TOKEN}` },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
       await r.arrayBuffer();
       if (r.status !== 200) non2xx++;
     } catch {
@@ -115,7 +173,16 @@ async function syncLoop(url: string, seconds: number): Promise<LoadResult & { ac
   }
   lat.sort((a, b) => a - b);
   const q = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? 0);
-  return { requests: n, rps: n / seconds, p50: q(0.5), p99: q(0.99), errors, non2xx, durationS: seconds, acked: n - errors - non2xx };
+  return {
+    requests: n,
+    rps: n / seconds,
+    p50: q(0.5),
+    p99: q(0.99),
+    errors,
+    non2xx,
+    durationS: seconds,
+    acked: n - errors - non2xx,
+  };
 }
 
 export async function run(): Promise<BenchRow[]> {
@@ -130,7 +197,15 @@ export async function run(): Promise<BenchRow[]> {
         connections: DEVICES,
         overallRate: DEVICES, // each device about once a second
         duration: SECONDS,
-        requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/push?deviceId=${(poll++ % DEVICES) + 1}` }) }] as never,
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (req: Record<string, unknown>) => ({
+              ...req,
+              path: `/push?deviceId=${(poll++ % DEVICES) + 1}`,
+            }),
+          },
+        ] as never,
       }),
       load({ url: fh.url, connections: 10, duration: SECONDS, requests: conduitRequests() as never }),
       load({ url: fh.url, connections: 4, duration: SECONDS, requests: patriotRequests() as never }),
@@ -143,9 +218,18 @@ export async function run(): Promise<BenchRow[]> {
     db.close();
     const rows = [
       { ...row('mixed', `GET /push, ${DEVICES} devices at ~1 poll/s each`, push, undefined, fh) },
-      { ...row('mixed', 'POST /conduitv6, 10 writers x 200 datapoints', conduit, undefined, fh), note: `${datapoints} datapoints stored (${Math.round(datapoints / SECONDS)}/s)` },
-      { ...row('mixed', 'Patriot PUT client/PUT zone/POST user/GET, 4 conns', patriot, undefined, fh), note: `${clients} clients stored` },
-      { ...row('mixed', 'POST /sync (50 devices) every second', sync, undefined, fh), note: `${sync.acked} acknowledged` },
+      {
+        ...row('mixed', 'POST /conduitv6, 10 writers x 200 datapoints', conduit, undefined, fh),
+        note: `${datapoints} datapoints stored (${Math.round(datapoints / SECONDS)}/s)`,
+      },
+      {
+        ...row('mixed', 'Patriot PUT client/PUT zone/POST user/GET, 4 conns', patriot, undefined, fh),
+        note: `${clients} clients stored`,
+      },
+      {
+        ...row('mixed', 'POST /sync (50 devices) every second', sync, undefined, fh),
+        note: `${sync.acked} acknowledged`,
+      },
     ];
     // the conduit writers re-send the same (device, channel, time) keys after 10 batches only when
     // batch numbers wrap, which they do not within a run: every accepted datapoint is a row

@@ -25,7 +25,13 @@ import { tempDir } from '../test/helpers/app.js';
 import { isMain, printTable, type BenchRow } from './lib.js';
 
 const CLIENTS = 10_000;
-const quiet = { info() {}, warn() {}, error(o: object, m: string) { console.error(m, o); } };
+const quiet = {
+  info() {},
+  warn() {},
+  error(o: object, m: string) {
+    console.error(m, o);
+  },
+};
 
 function setup(maxClientsPerRun: number) {
   const dataDir = tempDir('fieldhub-bench-import-');
@@ -34,7 +40,10 @@ function setup(maxClientsPerRun: number) {
   const config = loadConfig({
     file: path.join(import.meta.dirname, '..', 'test', 'helpers', 'empty-config.json'),
     env: {},
-    overrides: { dataDir, patriot: { import: { maxClientsPerRun }, smb: { enabled: true, transport: 'directory', directory: share } } },
+    overrides: {
+      dataDir,
+      patriot: { import: { maxClientsPerRun }, smb: { enabled: true, transport: 'directory', directory: share } },
+    },
   });
   const store = openStore(config);
   for (let i = 0; i < CLIENTS; i++) {
@@ -131,7 +140,9 @@ async function uploadBench(): Promise<BenchRow[]> {
     const ours: number[] = [];
     const plain: number[] = [];
     const auth = path.join(dataDir, 'plain.auth');
-    writeFileSync(auth, `username = ${smbd.username}\npassword = ${smbd.password}\ndomain = WORKGROUP\n`, { mode: 0o600 });
+    writeFileSync(auth, `username = ${smbd.username}\npassword = ${smbd.password}\ndomain = WORKGROUP\n`, {
+      mode: 0o600,
+    });
     const exec = promisify(execFile);
     for (let rep = 0; rep < 5; rep++) {
       let t = performance.now();
@@ -139,7 +150,21 @@ async function uploadBench(): Promise<BenchRow[]> {
       ours.push((performance.now() - t) / 1000);
       await smbd.client('del clients.xml');
       t = performance.now();
-      await exec('smbclient', [`//${smbd.host}/${smbd.share}`, '-p', String(smbd.port), '-m', 'SMB3', '-A', auth, '-c', 'put ready_for_import/clients.xml plain.xml'], { cwd: dataDir });
+      await exec(
+        'smbclient',
+        [
+          `//${smbd.host}/${smbd.share}`,
+          '-p',
+          String(smbd.port),
+          '-m',
+          'SMB3',
+          '-A',
+          auth,
+          '-c',
+          'put ready_for_import/clients.xml plain.xml',
+        ],
+        { cwd: dataDir },
+      );
       plain.push((performance.now() - t) / 1000);
       await smbd.client('del plain.xml');
     }

@@ -32,13 +32,19 @@ function writeSequence(prefix: string, auth: Record<string, string>) {
       method: 'PUT' as const,
       path: `${prefix}/clients/zones`,
       headers: json,
-      setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({ ...req, body: JSON.stringify({ client_id: ctx.id, zone_id: 1, Zone_area: 'Inngang', ModuleNo: 0 }) }),
+      setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({
+        ...req,
+        body: JSON.stringify({ client_id: ctx.id, zone_id: 1, Zone_area: 'Inngang', ModuleNo: 0 }),
+      }),
     },
     {
       method: 'POST' as const,
       path: `${prefix}/clients/users`,
       headers: json,
-      setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({ ...req, body: JSON.stringify({ client_id: ctx.id, user: SAMPLE_USER }) }),
+      setupRequest: (req: Record<string, unknown>, ctx: Ctx) => ({
+        ...req,
+        body: JSON.stringify({ client_id: ctx.id, user: SAMPLE_USER }),
+      }),
     },
   ];
 }
@@ -49,7 +55,10 @@ function readSequence(prefix: string, auth: Record<string, string>) {
     {
       method: 'GET' as const,
       path: `${prefix}/clients`,
-      setupRequest: (req: Record<string, unknown>) => ({ ...req, headers: { ...auth, 'x-client-id': String((n++ % CLIENTS) + 1) } }),
+      setupRequest: (req: Record<string, unknown>) => ({
+        ...req,
+        headers: { ...auth, 'x-client-id': String((n++ % CLIENTS) + 1) },
+      }),
     },
   ];
 }
@@ -58,17 +67,33 @@ export async function run(): Promise<BenchRow[]> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-patriot-'));
   writeFileSync(
     path.join(dataDir, 'keys.json'),
-    JSON.stringify([{ key_name: 'Bench', key: KEY, enabled: true, valid_to: '2099-01-01T00:00:00Z', port: 'BASE11', installer_name: 'Bench AS', installer_email: 'b@example.no' }]),
+    JSON.stringify([
+      {
+        key_name: 'Bench',
+        key: KEY,
+        enabled: true,
+        valid_to: '2099-01-01T00:00:00Z',
+        port: 'BASE11',
+        installer_name: 'Bench AS',
+        installer_email: 'b@example.no',
+      },
+    ]),
   );
-  const fh = await startFieldhub(JSON.parse(process.env.PATRIOT_BENCH_CONFIG ?? '{}') as Record<string, unknown>, { dataDir });
+  const fh = await startFieldhub(JSON.parse(process.env.PATRIOT_BENCH_CONFIG ?? '{}') as Record<string, unknown>, {
+    dataDir,
+  });
   const bare = await startBare();
   const auth = { authorization: `Bearer ${KEY}` };
   try {
     const amount = CLIENTS * 3;
     // a fixed amount of requests: the rate is requests / elapsed time (autocannon's per-second average misleads on short runs)
     const perSecond = (r: LoadResult): LoadResult => ({ ...r, rps: r.requests / r.durationS });
-    const bw = perSecond(await load({ url: bare.url, requests: writeSequence('/bare/patriot', {}) as never, amount, connections: 10 }));
-    const fw = perSecond(await load({ url: fh.url, requests: writeSequence('', auth) as never, amount, connections: 10 }));
+    const bw = perSecond(
+      await load({ url: bare.url, requests: writeSequence('/bare/patriot', {}) as never, amount, connections: 10 }),
+    );
+    const fw = perSecond(
+      await load({ url: fh.url, requests: writeSequence('', auth) as never, amount, connections: 10 }),
+    );
     const br = await load({ url: bare.url, requests: readSequence('/bare/patriot', {}) as never, duration: 5 });
     const fr = await load({ url: fh.url, requests: readSequence('', auth) as never, duration: 5 });
     const w = row('patriot', `PUT client+PUT zone+POST user x${CLIENTS} (XML fsync'd per write)`, fw, bw, fh);

@@ -5,7 +5,17 @@
  *   node --import tsx bench/push.ts            (PUSH_BENCH_SECONDS=N: seconds per workload, default 10)
  */
 import { readFileSync } from 'node:fs';
-import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow, type LoadResult, type ServerHandle } from './lib.js';
+import {
+  isMain,
+  load,
+  printTable,
+  row,
+  startBare,
+  startFieldhub,
+  type BenchRow,
+  type LoadResult,
+  type ServerHandle,
+} from './lib.js';
 
 const DEVICES = 1000;
 const SECONDS = Number(process.env.PUSH_BENCH_SECONDS ?? 10);
@@ -107,7 +117,10 @@ export async function run(): Promise<BenchRow[]> {
         },
         {
           method: 'POST',
-          setupRequest: (req: { path: string; body?: string; headers?: Record<string, string> }, ctx: Record<string, unknown>) => {
+          setupRequest: (
+            req: { path: string; body?: string; headers?: Record<string, string> },
+            ctx: Record<string, unknown>,
+          ) => {
             req.path = `/result?deviceId=${String(ctx.id)}`;
             req.body = '{"response":{"users":[]}}';
             req.headers = { 'content-type': 'application/json' };

@@ -18,7 +18,10 @@ function svgChart(rows: BenchRow[]): string {
   const withRatio = rows.filter((r) => typeof r.ratio === 'number');
   const barH = 22;
   const gap = 8;
-  const labelW = Math.max(200, Math.ceil(Math.max(...withRatio.map((r) => `${r.bench}: ${r.workload}`.length)) * 6.8) + 20);
+  const labelW = Math.max(
+    200,
+    Math.ceil(Math.max(...withRatio.map((r) => `${r.bench}: ${r.workload}`.length)) * 6.8) + 20,
+  );
   const plotW = 480;
   const maxRatio = Math.max(1.2, ...withRatio.map((r) => r.ratio!));
   const h = 60 + withRatio.length * (barH + gap);
@@ -71,7 +74,13 @@ for (const f of files) {
     process.stderr.write(`bench ${f}: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   } catch (err) {
     process.stderr.write(`bench ${f} failed: ${(err as Error).stack ?? String(err)}\n`);
-    rows.push({ bench: f.replace(/\.ts$/, ''), workload: 'FAILED', rate: 0, unit: '', note: (err as Error).message.slice(0, 120) });
+    rows.push({
+      bench: f.replace(/\.ts$/, ''),
+      workload: 'FAILED',
+      rate: 0,
+      unit: '',
+      note: (err as Error).message.slice(0, 120),
+    });
   }
 }
 printTable(rows);

@@ -33,18 +33,27 @@ function device(i: number): Record<string, unknown> {
 
 function formBody(devices: number, node: string): string {
   const json = JSON.stringify({ data: Array.from({ length: devices }, (_, i) => device(i)) });
-  return new URLSearchParams({ data: encryptData(json, KEY), node_name: node, plugin: 'SYNC', file_path: '/app/api/table_devices.json' }).toString();
+  return new URLSearchParams({
+    data: encryptData(json, KEY),
+    node_name: node,
+    plugin: 'SYNC',
+    file_path: '/app/api/table_devices.json',
+  }).toString();
 }
 
 async function devicesProcessed(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let n = 0;
-  for (const m of text.matchAll(/^fieldhub_sync_devices_total\{result="(?:inserted|updated)"\} (\d+)/gm)) n += Number(m[1]);
+  for (const m of text.matchAll(/^fieldhub_sync_devices_total\{result="(?:inserted|updated)"\} (\d+)/gm))
+    n += Number(m[1]);
   return n;
 }
 
 async function drain(url: string): Promise<void> {
-  const r = await fetch(`${url}/admin/sync/process`, { method: 'POST', headers: { authorization: 'Bearer bench-admin' } });
+  const r = await fetch(`${url}/admin/sync/process`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer bench-admin' },
+  });
   if (r.status !== 200) throw new Error(`drain: ${r.status}`);
 }
 
@@ -61,7 +70,10 @@ export async function run(): Promise<BenchRow[]> {
 
     const bs = await post(`${bare.url}/bare/sync-form`, small, 10, 8);
     const fs = await post(`${fh.url}/sync`, small, 10, 8);
-    rows.push({ ...row('sync', 'POST /sync small (3 devices, encrypted)', fs, bs, fh), note: `${(small.length / 1024).toFixed(1)} KB form` });
+    rows.push({
+      ...row('sync', 'POST /sync small (3 devices, encrypted)', fs, bs, fh),
+      note: `${(small.length / 1024).toFixed(1)} KB form`,
+    });
     await drain(fh.url);
 
     const before = await devicesProcessed(fh.url);
@@ -71,7 +83,10 @@ export async function run(): Promise<BenchRow[]> {
     const fb = await post(`${fh.url}/sync`, big, 2, 10);
     await drain(fh.url);
     const t2 = Date.now();
-    rows.push({ ...row('sync', 'POST /sync 10,000 devices (encrypted)', fb, bb, fh), note: `${(big.length / 1024 / 1024).toFixed(1)} MB form` });
+    rows.push({
+      ...row('sync', 'POST /sync 10,000 devices (encrypted)', fb, bb, fh),
+      note: `${(big.length / 1024 / 1024).toFixed(1)} MB form`,
+    });
     const processed = (await devicesProcessed(fh.url)) - before;
     const seconds = (t2 - t1) / 1000;
     rows.push({

@@ -32,7 +32,11 @@ export interface BuildOptions {
 
 /** Migrates every module's tables (also for disabled modules, so that CLI commands and re-enabling work). */
 export function openStore(config: Config, modules: readonly FieldhubModule[] = allModules): Store {
-  const store = new Store({ dataDir: config.dataDir, synchronous: config.store.synchronous, busyTimeoutMs: config.store.busyTimeoutMs });
+  const store = new Store({
+    dataDir: config.dataDir,
+    synchronous: config.store.synchronous,
+    busyTimeoutMs: config.store.busyTimeoutMs,
+  });
   try {
     for (const m of modules) store.migrate(m.name, m.migrations);
   } catch (e) {
@@ -68,7 +72,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'fieldhub', version: '0.1.0', description: 'NetAlertX sync, Control iD push, Conduit v6 and Patriot in one server' },
+      info: {
+        title: 'fieldhub',
+        version: '0.1.0',
+        description: 'NetAlertX sync, Control iD push, Conduit v6 and Patriot in one server',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },

@@ -14,7 +14,8 @@ import { modules } from './modules/index.js';
 function usage(): string {
   const lines = ['usage: fieldhub serve [--config FILE]'];
   for (const m of modules) {
-    for (const [name, c] of Object.entries(m.commands ?? {})) lines.push(`       fieldhub ${m.name} ${name} ${c.usage}`.trimEnd() + `   ${c.summary}`);
+    for (const [name, c] of Object.entries(m.commands ?? {}))
+      lines.push(`       fieldhub ${m.name} ${name} ${c.usage}`.trimEnd() + `   ${c.summary}`);
   }
   lines.push('', 'options: --config FILE (or FIELDHUB_CONFIG; default config/default.json)');
   return lines.join('\n');
@@ -61,7 +62,12 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isMain || process.argv[1]?.endsWith('/fieldhub') || process.argv[1]?.endsWith('cli.js') || process.argv[1]?.endsWith('cli.ts')) {
+if (
+  isMain ||
+  process.argv[1]?.endsWith('/fieldhub') ||
+  process.argv[1]?.endsWith('cli.js') ||
+  process.argv[1]?.endsWith('cli.ts')
+) {
   run(process.argv.slice(2)).then(
     (code) => {
       if (code >= 0) process.exitCode = code;

@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, makeApp, rawGet, type TestApp } from './helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, build, rawGet } from './helpers/app.js';
 import { testModule } from './fixtures/test-module.js';
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 describe('app skeleton', () => {
   it('starts on an empty data dir and answers /healthz, /readyz, /metrics, /docs over a real socket', async () => {
-    t = await makeApp({}, { modules: [testModule] });
+    const t = await build({}, { modules: [testModule] });
     const url = await t.listen();
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
@@ -20,24 +14,29 @@ describe('app skeleton', () => {
     expect(await ready.json()).toEqual({ status: 'ready', store: true, scheduler: true });
     const metrics = await fetch(`${url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
-    expect(await metrics.text()).toMatch(/fieldhub_http_requests_total\{method="GET",route="\/readyz",status="200"\} 1/);
+    expect(await metrics.text()).toMatch(
+      /fieldhub_http_requests_total\{method="GET",route="\/readyz",status="200"\} 1/,
+    );
     const docs = await fetch(`${url}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toMatch(/swagger/i);
-    const spec = (await (await fetch(`${url}/docs/json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const spec = (await (await fetch(`${url}/docs/json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(spec.openapi).toMatch(/^3\./);
     expect(spec.paths['/echo']).toBeDefined();
   });
 
   it('/readyz answers 503 when the scheduler is not running', async () => {
-    t = await makeApp({}, { modules: [testModule], startScheduler: false });
+    const t = await build({}, { modules: [testModule], startScheduler: false });
     const r = await t.app.inject('/readyz');
     expect(r.statusCode).toBe(503);
     expect(r.json()).toMatchObject({ status: 'not ready', scheduler: false });
   });
 
   it('unknown route: 404 JSON', async () => {
-    t = await makeApp({}, { modules: [testModule] });
+    const t = await build({}, { modules: [testModule] });
     const r = await t.app.inject('/nothing/here?token=abc');
     expect(r.statusCode).toBe(404);
     expect(r.headers['content-type']).toMatch(/application\/json/);
@@ -45,11 +44,21 @@ describe('app skeleton', () => {
   });
 
   it('malformed JSON 400, wrong content type 415, oversize 413, validation 400: JSON, no stack', async () => {
-    t = await makeApp({ server: { bodyLimitBytes: 1024 } }, { modules: [testModule] });
-    const bad = await t.app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{"v":' });
+    const t = await build({ server: { bodyLimitBytes: 1024 } }, { modules: [testModule] });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"v":',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
-    const type = await t.app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'text/csv' }, payload: 'a,b' });
+    const type = await t.app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'text/csv' },
+      payload: 'a,b',
+    });
     expect(type.statusCode).toBe(415);
     expect(type.json()).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type' });
     const big = await t.app.inject({ method: 'POST', url: '/echo', payload: { v: 'x'.repeat(2000) } });
@@ -67,7 +76,7 @@ describe('app skeleton', () => {
   });
 
   it('no log line of a request carries its bearer token, X-Api-Key, Token header or ?token=', async () => {
-    t = await makeApp({ server: { logLevel: 'trace' } }, { modules: [testModule] });
+    const t = await build({ server: { logLevel: 'trace' } }, { modules: [testModule] });
     const url = await t.listen();
     await fetch(`${url}/echo?token=QUERYSECRET123&x=1`, {
       method: 'POST',
@@ -84,13 +93,19 @@ describe('app skeleton', () => {
     await t.app.close();
     expect(t.logs.lines.length).toBeGreaterThan(4);
     expect(t.logs.text).toContain('[REDACTED]');
-    for (const secret of ['QUERYSECRET123', 'BEARERSECRET123', 'APIKEYSECRET123', 'TOKENHEADERSECRET123', 'admin-secret-token']) {
+    for (const secret of [
+      'QUERYSECRET123',
+      'BEARERSECRET123',
+      'APIKEYSECRET123',
+      'TOKENHEADERSECRET123',
+      'admin-secret-token',
+    ]) {
       expect(t.logs.text).not.toContain(secret);
     }
   });
 
   it('every log line is JSON with a request id', async () => {
-    t = await makeApp({}, { modules: [testModule] });
+    const t = await build({}, { modules: [testModule] });
     await t.app.inject({ url: '/slow?ms=1', headers: { 'x-request-id': 'req-from-client-1' } });
     const lines = t.logs.json().filter((l) => l.reqId);
     expect(lines.length).toBeGreaterThanOrEqual(2);
@@ -98,7 +113,7 @@ describe('app skeleton', () => {
   });
 
   it('close() waits for an in-flight request', async () => {
-    t = await makeApp({}, { modules: [testModule] });
+    const t = await build({}, { modules: [testModule] });
     const url = await t.listen();
     const port = new URL(url).port;
     const body = rawGet(port, '/slow?ms=400');

@@ -47,10 +47,17 @@ describe.skipIf(!existsSync(cli))('fieldhub CLI (built dist/)', () => {
 
   it.each([
     [{ FIELDHUB_PORT: 'eighty' }, /^fieldhub: invalid config: server\.port: /],
-    [{ FIELDHUB_ADMIN__TOKEN_FILE: '/nonexistent/admin.token' }, /^fieldhub: invalid config: admin\.tokenFile: cannot read \/nonexistent\/admin\.token \(ENOENT\)$/],
+    [
+      { FIELDHUB_ADMIN__TOKEN_FILE: '/nonexistent/admin.token' },
+      /^fieldhub: invalid config: admin\.tokenFile: cannot read \/nonexistent\/admin\.token \(ENOENT\)$/,
+    ],
     [{ FIELDHUB_CONFIG: '/nonexistent.json' }, /^fieldhub: invalid config: cannot read config file/],
   ])('bad config %o stops start-up with exit 1 and one clear line', (env, re) => {
-    const r = spawnSync(process.execPath, [cli, 'serve'], { cwd: root, env: { ...baseEnv, FIELDHUB_DATA_DIR: tempDir(), ...env }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [cli, 'serve'], {
+      cwd: root,
+      env: { ...baseEnv, FIELDHUB_DATA_DIR: tempDir(), ...env },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     const err = r.stderr.trim();
     expect(err.split('\n')).toHaveLength(1);

@@ -20,7 +20,8 @@ export default async function bareSync(app: FastifyInstance): Promise<void> {
     await scope.register(formbody, { bodyLimit: 50 * 1024 * 1024 });
     scope.post('/bare/sync-form', { bodyLimit: 50 * 1024 * 1024 }, async (req) => {
       const b = req.body as { data?: string; node_name?: string; plugin?: string };
-      if (typeof b.data !== 'string' || !b.node_name || !b.plugin) throw Object.assign(new Error('bad form'), { statusCode: 400 });
+      if (typeof b.data !== 'string' || !b.node_name || !b.plugin)
+        throw Object.assign(new Error('bad form'), { statusCode: 400 });
       await writeFileAtomic(path.join(dir, `last_result.${n++ % 64}.log`), b.data, { fsync: true });
       return { message: 'Data received and stored successfully' };
     });

@@ -48,7 +48,9 @@ export function adminGuard(getToken: () => string | undefined) {
   return async function requireAdmin(req: FastifyRequest, reply: FastifyReply) {
     const expected = getToken();
     if (!expected) {
-      return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'admin API disabled: admin.token is not configured' });
+      return reply
+        .code(401)
+        .send({ statusCode: 401, error: 'Unauthorized', message: 'admin API disabled: admin.token is not configured' });
     }
     if (!safeEqual(bearerToken(req), expected)) {
       return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing or wrong admin token' });

@@ -127,7 +127,8 @@ function fillSecrets(cfg: Obj, paths: ReadonlyArray<readonly string[]>, cwd: str
     for (const k of p.slice(0, -1)) holder = holder[k] as Obj;
     const key = p[p.length - 1]!;
     const f = holder[`${key}File`];
-    if (typeof f === 'string') holder[key] = readSecretFile(path.resolve(cwd, f), [...p.slice(0, -1), `${key}File`].join('.'));
+    if (typeof f === 'string')
+      holder[key] = readSecretFile(path.resolve(cwd, f), [...p.slice(0, -1), `${key}File`].join('.'));
   }
 }
 
@@ -175,7 +176,12 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   if (!result.success) throw new ConfigError(`invalid config: ${zodIssueText(result.error)}`);
   const cfg = result.data as Obj & CoreConfig;
   fillSecrets(cfg, CORE_SECRET_FILES, cwd);
-  for (const m of opts.modules) fillSecrets(cfg, (m.secretFiles ?? []).map((p) => [m.name, ...p]), cwd);
+  for (const m of opts.modules)
+    fillSecrets(
+      cfg,
+      (m.secretFiles ?? []).map((p) => [m.name, ...p]),
+      cwd,
+    );
   cfg.dataDir = path.resolve(cwd, cfg.dataDir);
   for (const m of opts.modules) cfg[m.name] = m.resolve(cfg[m.name], { cwd, dataDir: cfg.dataDir });
   return cfg as unknown as Config;

@@ -83,25 +83,27 @@ export class Store {
       );
     }
     if (current === CORE_VERSION) return;
-    this.db.transaction(() => {
-      for (const m of CORE_MIGRATIONS.filter((x) => x.version > current)) {
-        this.db.exec(m.sql);
-        this.applied.push(['core', m.version]);
-      }
-      this.db.pragma(`user_version = ${CORE_VERSION}`);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const m of CORE_MIGRATIONS.filter((x) => x.version > current)) {
+          this.db.exec(m.sql);
+          this.applied.push(['core', m.version]);
+        }
+        this.db.pragma(`user_version = ${CORE_VERSION}`);
+      })
+      .immediate();
   }
 
   /** Applies a module's pending migrations in one transaction. Returns the versions applied. */
   migrate(module: string, migrations: readonly Migration[]): number[] {
     migrations.forEach((m, i) => {
-      if (m.version !== i + 1) throw new Error(`${module}: migration ${m.name} has version ${m.version}, expected ${i + 1}`);
+      if (m.version !== i + 1)
+        throw new Error(`${module}: migration ${m.name} has version ${m.version}, expected ${i + 1}`);
     });
     const latest = migrations.length;
     const run = this.db.transaction(() => {
       const row = this.db.prepare('SELECT version FROM schema_migrations WHERE module = ?').get(module) as
-        | { version: number }
-        | undefined;
+        { version: number } | undefined;
       const current = row?.version ?? 0;
       if (current > latest) {
         throw new StoreVersionError(
@@ -146,7 +148,9 @@ export class Store {
 
   /** Deletes notifications created before `before`, in batches; returns how many. */
   pruneNotifications(before: Date): number {
-    const del = this.db.prepare('DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? LIMIT 5000)');
+    const del = this.db.prepare(
+      'DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? LIMIT 5000)',
+    );
     let total = 0;
     for (;;) {
       const n = del.run(before.toISOString()).changes;

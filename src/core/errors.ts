@@ -101,7 +101,7 @@ export function validationIssues(err: unknown): RawIssue[] | undefined {
       .map((x) => (/^\d+$/.test(x) ? Number(x) : x)),
     keyword: zod ? String(v.keyword) : (v.keyword ?? 'invalid'),
     message: v.message ?? 'invalid',
-    params: (v.params ?? {}),
+    params: v.params ?? {},
   }));
 }
 
@@ -110,7 +110,8 @@ function issuesOf(err: FastifyError): ValidationIssue[] | undefined {
 }
 
 /** busboy (under @fastify/multipart) reports a truncated or malformed body with plain Errors, no code */
-const MULTIPART_PARSE = /^(Unexpected end of multipart data|Malformed part header|Multipart: Boundary not found|.* terminated early due to unexpected end of multipart data)$/;
+const MULTIPART_PARSE =
+  /^(Unexpected end of multipart data|Malformed part header|Multipart: Boundary not found|.* terminated early due to unexpected end of multipart data)$/;
 function isMultipartParseError(e: unknown): boolean {
   const x = e as { statusCode?: unknown; code?: unknown };
   return e instanceof Error && x.statusCode === undefined && x.code === undefined && MULTIPART_PARSE.test(e.message);
@@ -128,7 +129,12 @@ export function classify(err: unknown): Classified {
   }
   if (e?.code === 'SQLITE_BUSY' || e?.code === 'SQLITE_LOCKED') {
     // another writer held the database past the busy timeout: nothing was written, a retry will do
-    return { statusCode: 503, error: reason(503), message: 'the store is busy; retry shortly', headers: { 'retry-after': '1' } };
+    return {
+      statusCode: 503,
+      error: reason(503),
+      message: 'the store is busy; retry shortly',
+      headers: { 'retry-after': '1' },
+    };
   }
   const byCode = e?.code ? FASTIFY_CODES[e.code] : undefined;
   const status = byCode ?? (e instanceof SyntaxError || isMultipartParseError(e) ? 400 : (e?.statusCode ?? e?.status));
@@ -159,7 +165,11 @@ export function installErrorFormat(
   });
   if (opts.notFound !== false) {
     scope.setNotFoundHandler((req, reply) => {
-      const c: Classified = { statusCode: 404, error: reason(404), message: `Route ${req.method} ${req.url.split('?')[0]} not found` };
+      const c: Classified = {
+        statusCode: 404,
+        error: reason(404),
+        message: `Route ${req.method} ${req.url.split('?')[0]} not found`,
+      };
       return reply.code(404).type('application/json; charset=utf-8').send(shape(c, req));
     });
   }

@@ -47,7 +47,11 @@ export async function fsyncDirAsync(dir: string): Promise<void> {
  * Writes a file atomically and durably: temp name in the same folder, fsync, rename, fsync of
  * the folder (write-file-atomic does the first three). A reader sees the old or the new file, never part.
  */
-export async function writeFileDurable(file: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
+export async function writeFileDurable(
+  file: string,
+  data: string | Buffer,
+  opts: { mode?: number } = {},
+): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, data, { fsync: true, mode: opts.mode });
   await fsyncDirAsync(path.dirname(file));

@@ -9,7 +9,10 @@ const ALL: readonly HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
  * error handler). It fails in onRequest, before the body is read: a wrong method is a 405 whatever
  * its body or Content-Type. The catch-all routes are hidden from OpenAPI (they are no operation).
  */
-export function methodNotAllowed(scope: FastifyInstance, routes: Readonly<Record<string, readonly HTTPMethods[]>>): void {
+export function methodNotAllowed(
+  scope: FastifyInstance,
+  routes: Readonly<Record<string, readonly HTTPMethods[]>>,
+): void {
   for (const [url, methods] of Object.entries(routes)) {
     const others = ALL.filter((m) => !methods.includes(m));
     if (!others.length) continue;

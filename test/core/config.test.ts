@@ -91,7 +91,10 @@ describe('config', () => {
 
   it('secrets come from *File keys; an unreadable one is a clear error', () => {
     const secret = file('admin.token', 's3cret\n');
-    const c = loadConfig({ file: file('s.json', { admin: { tokenFile: secret }, patriot: { smb: { passwordFile: secret } } }), env: {} });
+    const c = loadConfig({
+      file: file('s.json', { admin: { tokenFile: secret }, patriot: { smb: { passwordFile: secret } } }),
+      env: {},
+    });
     expect(c.admin.token).toBe('s3cret');
     expect(c.patriot.smb.password).toBe('s3cret');
     expect(() =>

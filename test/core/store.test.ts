@@ -70,7 +70,9 @@ describe('store', () => {
 describe('notification retention', () => {
   it('prunes only notifications older than the cut-off', () => {
     const s = new Store({ dataDir: tempDir() });
-    const old = s.db.prepare("INSERT INTO notifications (created_at, module, level, text) VALUES (?, 'sync', 'info', ?)");
+    const old = s.db.prepare(
+      "INSERT INTO notifications (created_at, module, level, text) VALUES (?, 'sync', 'info', ?)",
+    );
     for (let i = 0; i < 6000; i++) old.run('2020-01-01T00:00:00.000Z', `old ${i}`);
     s.notify('sync', 'info', 'fresh');
     expect(s.pruneNotifications(new Date('2021-01-01'))).toBe(6000);

@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { onTestFinished } from 'vitest';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 
@@ -72,6 +73,23 @@ export async function makeApp(
       if (!opts.keepDataDir && !opts.dataDir) rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
+  return t;
+}
+
+/**
+ * The app of one test, closed (and its data dir removed) when the test finishes, pass or fail
+ * (as fastify/demo's build(t)). Use it inside a test instead of `let t; afterEach(close)`.
+ */
+export async function build(
+  overrides: ConfigInput | Record<string, unknown> = {},
+  opts: BuildOptions & { dataDir?: string; keepDataDir?: boolean } = {},
+): Promise<TestApp> {
+  return closesItself(await makeApp(overrides, opts));
+}
+
+/** Closes `t` when the current test finishes (pass or fail). */
+export function closesItself<T extends { close(): Promise<void> }>(t: T): T {
+  onTestFinished(() => t.close());
   return t;
 }
 

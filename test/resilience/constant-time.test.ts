@@ -37,7 +37,10 @@ const spy = vi.mocked(safeEqual);
 const tse = vi.mocked(timingSafeEqual);
 const sha = (s: string) => createHash('sha256').update(s).digest();
 /** timingSafeEqual was called on the SHA-256 of the presented value and of the secret */
-const comparedInConstantTime = (given: string, secret: string) => tse.mock.calls.some(([a, b]) => Buffer.from(a as Uint8Array).equals(sha(given)) && Buffer.from(b as Uint8Array).equals(sha(secret)));
+const comparedInConstantTime = (given: string, secret: string) =>
+  tse.mock.calls.some(
+    ([a, b]) => Buffer.from(a as Uint8Array).equals(sha(given)) && Buffer.from(b as Uint8Array).equals(sha(secret)),
+  );
 
 describe('every auth path compares the secret with the core safeEqual', () => {
   let t: TestApp;
@@ -47,14 +50,32 @@ describe('every auth path compares the secret with the core safeEqual', () => {
     const keysDir = tempDir();
     const keysFile = path.join(keysDir, 'keys.json');
     writeFileSync(keysFile, JSON.stringify(PATRIOT_KEYS));
-    t = await makeApp({ admin: { token: SECRETS.admin }, sync: { apiToken: SECRETS.sync }, patriot: { keysFile } }, { startScheduler: false });
+    t = await makeApp(
+      { admin: { token: SECRETS.admin }, sync: { apiToken: SECRETS.sync }, patriot: { keysFile } },
+      { startScheduler: false },
+    );
     const wrong = 'wrong-credential-0123456789';
     const cases: Array<{ name: string; url: string; headers?: Record<string, string>; expected: string[] }> = [
-      { name: 'admin', url: '/admin/push/devices', headers: { authorization: `Bearer ${wrong}` }, expected: [SECRETS.admin] },
-      { name: 'admin (conduit)', url: '/admin/conduit/users', headers: { authorization: `Bearer ${wrong}` }, expected: [SECRETS.admin] },
+      {
+        name: 'admin',
+        url: '/admin/push/devices',
+        headers: { authorization: `Bearer ${wrong}` },
+        expected: [SECRETS.admin],
+      },
+      {
+        name: 'admin (conduit)',
+        url: '/admin/conduit/users',
+        headers: { authorization: `Bearer ${wrong}` },
+        expected: [SECRETS.admin],
+      },
       { name: 'sync bearer', url: '/sync', headers: { authorization: `Bearer ${wrong}` }, expected: [SECRETS.sync] },
       { name: 'sync ?token=', url: `/sync?token=${wrong}`, expected: [SECRETS.sync] },
-      { name: 'patriot', url: '/clients', headers: { authorization: `Bearer ${wrong}`, 'x-client-id': '1' }, expected: [SECRETS.patriotA, SECRETS.patriotB] },
+      {
+        name: 'patriot',
+        url: '/clients',
+        headers: { authorization: `Bearer ${wrong}`, 'x-client-id': '1' },
+        expected: [SECRETS.patriotA, SECRETS.patriotB],
+      },
     ];
     for (const c of cases) {
       spy.mockClear();
@@ -63,24 +84,40 @@ describe('every auth path compares the secret with the core safeEqual', () => {
       expect(r.statusCode, c.name).toBeGreaterThanOrEqual(401);
       expect(r.statusCode, c.name).toBeLessThanOrEqual(403);
       for (const exp of c.expected) {
-        expect(comparedInConstantTime(wrong, exp), `${c.name}: timingSafeEqual(sha256(given), sha256(${exp.slice(0, 8)}…))`).toBe(true);
+        expect(
+          comparedInConstantTime(wrong, exp),
+          `${c.name}: timingSafeEqual(sha256(given), sha256(${exp.slice(0, 8)}…))`,
+        ).toBe(true);
         // the modules call the core's safeEqual (the admin guard calls it inside auth.ts, seen above through timingSafeEqual)
-        if (!c.name.startsWith('admin')) expect(spy.mock.calls, `${c.name}: safeEqual(given, ${exp.slice(0, 8)}…)`).toContainEqual([wrong, exp]);
+        if (!c.name.startsWith('admin'))
+          expect(spy.mock.calls, `${c.name}: safeEqual(given, ${exp.slice(0, 8)}…)`).toContainEqual([wrong, exp]);
       }
     }
     // the right secrets pass through the same function
     spy.mockClear();
-    expect((await t.app.inject({ url: '/admin/push/devices', headers: { authorization: `Bearer ${SECRETS.admin}` } })).statusCode).toBe(200);
-    expect((await t.app.inject({ url: '/sync', headers: { authorization: `Bearer ${SECRETS.sync}` } })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ url: '/admin/push/devices', headers: { authorization: `Bearer ${SECRETS.admin}` } }))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await t.app.inject({ url: '/sync', headers: { authorization: `Bearer ${SECRETS.sync}` } })).statusCode,
+    ).toBe(200);
     expect(spy.mock.results.some((x) => x.value === true)).toBe(true);
   });
 
   it('conduit keeps only SHA-256 hashes of tokens and looks users up by the hash', async () => {
-    const r = await t.app.inject({ method: 'POST', url: '/admin/conduit/users', headers: { authorization: `Bearer ${SECRETS.admin}` }, payload: { name: 'ct', token: SECRETS.conduit, sites: ['S'] } });
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/admin/conduit/users',
+      headers: { authorization: `Bearer ${SECRETS.admin}` },
+      payload: { name: 'ct', token: SECRETS.conduit, sites: ['S'] },
+    });
     expect(r.statusCode).toBe(201);
     spy.mockClear();
     expect((await t.app.inject({ url: '/conduitv6', headers: { 'x-api-key': SECRETS.conduit } })).statusCode).toBe(304);
-    expect((await t.app.inject({ url: '/conduitv6', headers: { 'x-api-key': `${SECRETS.conduit}x` } })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ url: '/conduitv6', headers: { 'x-api-key': `${SECRETS.conduit}x` } })).statusCode,
+    ).toBe(401);
     const db = new Database(t.app.store.file, { readonly: true });
     const rows = db.prepare('SELECT * FROM conduit_users').all();
     db.close();
@@ -103,7 +140,16 @@ describe('static check of src/: no secret compared with ===, string methods or m
   const SECRET = /^(token|apiToken|given|expected|password|passphrase|secret|encryptionKey|bearer)$/i;
   const SECRET_PROP = /^(token|apiToken|key|password|passphrase|secret|encryptionKey)$/i;
   const SAFE_OPERAND = /^(undefined|null|''|""|``)$/;
-  const COMPARE_METHODS = new Set(['equals', 'startsWith', 'endsWith', 'includes', 'indexOf', 'localeCompare', 'get', 'has']);
+  const COMPARE_METHODS = new Set([
+    'equals',
+    'startsWith',
+    'endsWith',
+    'includes',
+    'indexOf',
+    'localeCompare',
+    'get',
+    'has',
+  ]);
 
   /** the identifier a secret-bearing operand ends in: `token`, `cfg.apiToken`, `k.key`, `opts.password` */
   function secretName(e: ts.Expression): string | undefined {
@@ -115,7 +161,9 @@ describe('static check of src/: no secret compared with ===, string methods or m
   }
 
   function files(dir: string): string[] {
-    return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+    return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
   }
 
   it('finds no such comparison (and would find one)', () => {
@@ -125,22 +173,38 @@ describe('static check of src/: no secret compared with ===, string methods or m
       const visit = (n: ts.Node) => {
         if (ts.isBinaryExpression(n)) {
           const op = n.operatorToken.kind;
-          if ([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken].includes(op)) {
+          if (
+            [
+              ts.SyntaxKind.EqualsEqualsEqualsToken,
+              ts.SyntaxKind.ExclamationEqualsEqualsToken,
+              ts.SyntaxKind.EqualsEqualsToken,
+              ts.SyntaxKind.ExclamationEqualsToken,
+            ].includes(op)
+          ) {
             const other = (e: ts.Expression) => (e === n.left ? n.right : n.left);
             for (const side of [n.left, n.right]) {
               const s = secretName(side);
               const o = other(side);
               if (s && !SAFE_OPERAND.test(o.getText()) && !ts.isTypeOfExpression(o) && !ts.isTypeOfExpression(side)) {
-                findings.push(`${path.relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}: ${n.getText()}`);
+                findings.push(
+                  `${path.relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}: ${n.getText()}`,
+                );
                 break; // one finding per comparison
               }
             }
           }
         }
-        if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && COMPARE_METHODS.has(n.expression.name.text)) {
+        if (
+          ts.isCallExpression(n) &&
+          ts.isPropertyAccessExpression(n.expression) &&
+          COMPARE_METHODS.has(n.expression.name.text)
+        ) {
           const receiver = secretName(n.expression.expression);
           const arg = n.arguments.map((a) => secretName(a)).find(Boolean);
-          if (receiver || arg) findings.push(`${path.relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}: ${n.getText()}`);
+          if (receiver || arg)
+            findings.push(
+              `${path.relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}: ${n.getText()}`,
+            );
         }
         ts.forEachChild(n, visit);
       };
@@ -153,10 +217,16 @@ describe('static check of src/: no secret compared with ===, string methods or m
 
     // the check catches the usual mistakes
     const before = findings.length;
-    scan('probe.ts', 'if (bearerToken(req) === cfg.apiToken) ok(); if (token !== expected) no(); if (k.key.startsWith(given)) x(); if (byToken.get(token)) y();');
+    scan(
+      'probe.ts',
+      'if (bearerToken(req) === cfg.apiToken) ok(); if (token !== expected) no(); if (k.key.startsWith(given)) x(); if (byToken.get(token)) y();',
+    );
     expect(findings.length - before).toBe(4);
     // and lets through what is not a secret comparison
-    scan('probe2.ts', 'if (token === undefined) a(); if (typeof token !== "string") b(); byHash.get(hashToken(token)); if (key_name === x) c();');
+    scan(
+      'probe2.ts',
+      'if (token === undefined) a(); if (typeof token !== "string") b(); byHash.get(hashToken(token)); if (key_name === x) c();',
+    );
     expect(findings.length - before).toBe(4);
   });
 });

@@ -29,13 +29,23 @@ describe('crash during Conduit ingest', () => {
   it('keeps every acknowledged batch, whole batches only', async () => {
     const dir = dataDir();
     let server = await startServer({ dataDir: dir, name: 'crash-conduit' });
-    const mk = await jsonReq(`${server.url}/admin/conduit/users`, 'POST', { name: 'crash', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 }, ADMIN_AUTH);
+    const mk = await jsonReq(
+      `${server.url}/admin/conduit/users`,
+      'POST',
+      { name: 'crash', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 },
+      ADMIN_AUTH,
+    );
     expect(mk.status).toBe(201);
 
     const PER = 100;
     const T0 = 1_700_000_000;
     const batch = (b: number) =>
-      Array.from({ length: PER }, (_, j) => ({ dev_netid: `A${j % 5}`, dev_chid: b, val_date: T0 + j, val_raw: b + j / 1000 }));
+      Array.from({ length: PER }, (_, j) => ({
+        dev_netid: `A${j % 5}`,
+        dev_chid: b,
+        val_date: T0 + j,
+        val_raw: b + j / 1000,
+      }));
     const acked = new Set<number>();
     const url = server.url;
     const stats = await loadAndKill(server, {
@@ -59,7 +69,9 @@ describe('crash during Conduit ingest', () => {
 
     // straight from the SQLite file the killed process left
     const db = openDb(dir);
-    const rows = db.prepare('SELECT chid, count(*) AS n, sum(val_raw) AS s FROM conduit_datapoints GROUP BY chid').all() as Array<{ chid: number; n: number; s: number }>;
+    const rows = db
+      .prepare('SELECT chid, count(*) AS n, sum(val_raw) AS s FROM conduit_datapoints GROUP BY chid')
+      .all() as Array<{ chid: number; n: number; s: number }>;
     const check = db.pragma('integrity_check', { simple: true });
     db.close();
     expect(check).toBe('ok');
@@ -77,14 +89,22 @@ describe('crash during Conduit ingest', () => {
     server = await startServer({ dataDir: dir, name: 'crash-conduit-restart' });
     const sample = [...acked].slice(0, 5);
     for (const b of sample) {
-      const r = await http(`${server.url}/conduitv6?ch=${b}&fcdt=${T0}&tcdt=${T0 + PER}`, { headers: { 'x-api-key': SECRETS.conduit } });
+      const r = await http(`${server.url}/conduitv6?ch=${b}&fcdt=${T0}&tcdt=${T0 + PER}`, {
+        headers: { 'x-api-key': SECRETS.conduit },
+      });
       expect(r.status).toBe(200);
       expect(r.json<unknown[]>().length).toBe(PER);
     }
     const again = await jsonReq(`${server.url}/conduitv6`, 'POST', batch(999_999), { 'x-api-key': SECRETS.conduit });
     expect(again.status).toBe(200);
     await server.stop();
-    report('crash.conduit', { ...stats, datapointsPerBatch: PER, batchesStored: rows.length, ackedVerified: acked.size, storedNotAcked });
+    report('crash.conduit', {
+      ...stats,
+      datapointsPerBatch: PER,
+      batchesStored: rows.length,
+      ackedVerified: acked.size,
+      storedNotAcked,
+    });
   });
 });
 
@@ -97,7 +117,12 @@ describe('crash during push result writes', () => {
     const ROUNDS = 3;
     const ids = Array.from({ length: DEVICES }, (_, i) => String(1000 + i));
     for (let r = 0; r < ROUNDS; r++) {
-      const q = await jsonReq(`${server.url}/admin/push/commands`, 'POST', { deviceIds: ids, endpoint: 'load_objects', body: { round: r } }, ADMIN_AUTH);
+      const q = await jsonReq(
+        `${server.url}/admin/push/commands`,
+        'POST',
+        { deviceIds: ids, endpoint: 'load_objects', body: { round: r } },
+        ADMIN_AUTH,
+      );
       expect(q.status).toBe(201);
     }
     const TOTAL = DEVICES * ROUNDS;
@@ -110,7 +135,11 @@ describe('crash during push result writes', () => {
       if (p.text === '') return true; // nothing to do (counts as answered)
       const cmd = p.json<{ uuid: string }>();
       const response = JSON.stringify({ response: { uuid: cmd.uuid, dev, phase } });
-      const r = await http(`${base}/result?deviceId=${dev}&uuid=${cmd.uuid}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: response });
+      const r = await http(`${base}/result?deviceId=${dev}&uuid=${cmd.uuid}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: response,
+      });
       if (r.status !== 200) return false;
       if (phase === 'before') acked.set(cmd.uuid, response);
       return true;
@@ -130,7 +159,9 @@ describe('crash during push result writes', () => {
 
     // the file the killed process left
     let db = openDb(dir);
-    const cmds = db.prepare('SELECT seq, id, status, response, attempts, finished_at, deadline_at FROM push_commands').all() as Array<{
+    const cmds = db
+      .prepare('SELECT seq, id, status, response, attempts, finished_at, deadline_at FROM push_commands')
+      .all() as Array<{
       seq: number;
       id: string;
       status: string;
@@ -139,7 +170,10 @@ describe('crash during push result writes', () => {
       finished_at: string | null;
       deadline_at: string | null;
     }>;
-    const events = db.prepare('SELECT command_seq, status FROM push_command_events').all() as Array<{ command_seq: number; status: string }>;
+    const events = db.prepare('SELECT command_seq, status FROM push_command_events').all() as Array<{
+      command_seq: number;
+      status: string;
+    }>;
     db.close();
     expect(cmds.length).toBe(TOTAL);
     const evOf = new Map<number, string[]>();
@@ -186,8 +220,15 @@ describe('crash during push result writes', () => {
     await server.stop();
 
     db = openDb(dir);
-    const after = db.prepare('SELECT seq, id, status, response FROM push_commands').all() as Array<{ seq: number; id: string; status: string; response: string }>;
-    const doneEvents = db.prepare("SELECT command_seq, count(*) AS n FROM push_command_events WHERE status = 'done' GROUP BY command_seq").all() as Array<{ command_seq: number; n: number }>;
+    const after = db.prepare('SELECT seq, id, status, response FROM push_commands').all() as Array<{
+      seq: number;
+      id: string;
+      status: string;
+      response: string;
+    }>;
+    const doneEvents = db
+      .prepare("SELECT command_seq, count(*) AS n FROM push_command_events WHERE status = 'done' GROUP BY command_seq")
+      .all() as Array<{ command_seq: number; n: number }>;
     const unmatched = (db.prepare('SELECT count(*) AS n FROM push_unmatched_results').get() as { n: number }).n;
     db.close();
     expect(after.filter((c) => c.status !== 'done')).toEqual([]);
@@ -197,7 +238,15 @@ describe('crash during push result writes', () => {
       const c = after.find((x) => x.id === uuid)!;
       expect(JSON.parse(c.response)).toEqual((JSON.parse(body) as { response: unknown }).response); // never overwritten
     }
-    report('crash.push', { ...stats, commands: TOTAL, resultsAcked: acked.size, doneInFile: doneAtKill, deliveredUnansweredAtKill: inFlightAtKill, unmatchedAfterRestart: unmatched, finishMs: Date.now() - t0 });
+    report('crash.push', {
+      ...stats,
+      commands: TOTAL,
+      resultsAcked: acked.size,
+      doneInFile: doneAtKill,
+      deliveredUnansweredAtKill: inFlightAtKill,
+      unmatchedAfterRestart: unmatched,
+      finishMs: Date.now() - t0,
+    });
   });
 });
 
@@ -206,9 +255,16 @@ describe('crash during sync POSTs', () => {
     const dir = dataDir();
     let server = await startServer({ dataDir: dir, name: 'crash-sync' });
     const PER = 5;
-    const macOf = (i: number, j: number) => `02:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}:00:${j.toString(16).padStart(2, '0')}`;
+    const macOf = (i: number, j: number) =>
+      `02:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}:00:${j.toString(16).padStart(2, '0')}`;
     const payload = (i: number) =>
-      JSON.stringify({ data: Array.from({ length: PER }, (_, j) => ({ devMac: macOf(i, j), devName: `dev-${i}-${j}`, devLastIP: `10.0.${i & 255}.${j}` })) });
+      JSON.stringify({
+        data: Array.from({ length: PER }, (_, j) => ({
+          devMac: macOf(i, j),
+          devName: `dev-${i}-${j}`,
+          devLastIP: `10.0.${i & 255}.${j}`,
+        })),
+      });
     const acked = new Set<number>();
     const url = server.url;
     const stats = await loadAndKill(server, {
@@ -218,8 +274,16 @@ describe('crash during sync POSTs', () => {
       killAfterAcks: 250,
       killAfterMs: 4000,
       op: async (i) => {
-        const body = new URLSearchParams({ data: encryptData(payload(i), SECRETS.passphrase), node_name: `node${i % 4}`, plugin: 'SYNC' });
-        const r = await http(`${url}/sync`, { method: 'POST', headers: { authorization: `Bearer ${SECRETS.sync}` }, body });
+        const body = new URLSearchParams({
+          data: encryptData(payload(i), SECRETS.passphrase),
+          node_name: `node${i % 4}`,
+          plugin: 'SYNC',
+        });
+        const r = await http(`${url}/sync`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${SECRETS.sync}` },
+          body,
+        });
         if (r.status === 200) acked.add(i);
         return r.status === 200;
       },
@@ -246,13 +310,22 @@ describe('crash during sync POSTs', () => {
           expect(n, 'no failed payloads').not.toMatch(/^failed_/);
         }
       }
-      return { files: hubNames.length, encoded, temps: temps.length, decoded: hubNames.filter((n) => n.includes('.decoded.')).length };
+      return {
+        files: hubNames.length,
+        encoded,
+        temps: temps.length,
+        decoded: hubNames.filter((n) => n.includes('.decoded.')).length,
+      };
     };
     // a decoded copy (not fsynced, rewritten at reprocessing) may be cut by the kill: checked after the restart
     const atKill = check();
 
     server = await startServer({ dataDir: dir, name: 'crash-sync-restart' });
-    const p = await http(`${server.url}/admin/sync/process`, { method: 'POST', headers: ADMIN_AUTH, timeoutMs: 60_000 });
+    const p = await http(`${server.url}/admin/sync/process`, {
+      method: 'POST',
+      headers: ADMIN_AUTH,
+      timeoutMs: 60_000,
+    });
     expect(p.status).toBe(200);
     expect(p.json<{ pending: number }>().pending).toBe(0);
     const afterRestart = check();
@@ -262,9 +335,16 @@ describe('crash during sync POSTs', () => {
     await server.stop();
 
     const db = openDb(dir);
-    const status = db.prepare('SELECT status, count(*) AS n FROM sync_received GROUP BY status').all() as Array<{ status: string; n: number }>;
-    const macs = new Set((db.prepare('SELECT mac FROM sync_devices').pluck().all() as string[]));
-    const nodes = new Map((db.prepare('SELECT mac, sync_hub_node FROM sync_devices').all() as Array<{ mac: string; sync_hub_node: string }>).map((r) => [r.mac, r.sync_hub_node]));
+    const status = db.prepare('SELECT status, count(*) AS n FROM sync_received GROUP BY status').all() as Array<{
+      status: string;
+      n: number;
+    }>;
+    const macs = new Set(db.prepare('SELECT mac FROM sync_devices').pluck().all() as string[]);
+    const nodes = new Map(
+      (
+        db.prepare('SELECT mac, sync_hub_node FROM sync_devices').all() as Array<{ mac: string; sync_hub_node: string }>
+      ).map((r) => [r.mac, r.sync_hub_node]),
+    );
     db.close();
     const count = Object.fromEntries(status.map((s) => [s.status, s.n]));
     expect(count.failed ?? 0).toBe(0);
@@ -277,8 +357,16 @@ describe('crash during sync POSTs', () => {
       }
     }
     expect(existsSync(path.join(dir, 'fieldhub.sqlite'))).toBe(true);
-    const tidied = server.json().find((l) => typeof l.msg === 'string' && (l.msg).startsWith('sync: tidied'));
-    report('crash.sync', { ...stats, tidiedAtStartup: tidied ? { temps: tidied.temps, finished: tidied.finished } : null, payloadsAcked: acked.size, devicesVerified: acked.size * PER, receivedRows: count, filesAtKill: atKill, filesAfterRestart: afterRestart });
+    const tidied = server.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('sync: tidied'));
+    report('crash.sync', {
+      ...stats,
+      tidiedAtStartup: tidied ? { temps: tidied.temps, finished: tidied.finished } : null,
+      payloadsAcked: acked.size,
+      devicesVerified: acked.size * PER,
+      receivedRows: count,
+      filesAtKill: atKill,
+      filesAfterRestart: afterRestart,
+    });
   });
 });
 
@@ -307,8 +395,16 @@ describe('crash during Patriot API writes', () => {
     expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
     const db = openDb(dir);
-    const clients = new Set(db.prepare("SELECT client_id FROM patriot_clients WHERE key_name = 'InstA'").pluck().all() as number[]);
-    const states = new Map((db.prepare("SELECT client_id, status, xml_version FROM patriot_client_state WHERE key_name = 'InstA'").all() as Array<{ client_id: number; status: string; xml_version: number }>).map((r) => [r.client_id, r]));
+    const clients = new Set(
+      db.prepare("SELECT client_id FROM patriot_clients WHERE key_name = 'InstA'").pluck().all() as number[],
+    );
+    const states = new Map(
+      (
+        db
+          .prepare("SELECT client_id, status, xml_version FROM patriot_client_state WHERE key_name = 'InstA'")
+          .all() as Array<{ client_id: number; status: string; xml_version: number }>
+      ).map((r) => [r.client_id, r]),
+    );
     db.close();
     const xmlDir = path.join(dir, 'out', 'clients', 'InstA');
     const names = readdirSync(xmlDir);
@@ -335,9 +431,22 @@ describe('crash during Patriot API writes', () => {
     await server.stop();
     // start-up repair: temp files gone, every committed client has its (whole) file
     const after = readdirSync(xmlDir);
-    expect(after.filter((n) => !/^\d+\.xml$/.test(n)), 'temp files after the restart').toEqual([]);
-    for (const id of clients) expect(XMLValidator.validate(readFileSync(path.join(xmlDir, `${id}.xml`), 'utf8')), `file of client ${id}`).toBe(true);
-    const repaired = server.json().find((l) => typeof l.msg === 'string' && (l.msg).startsWith('patriot: repaired'));
-    report('crash.patriotApi', { ...stats, clientsAcked: acked.size, clientsInStore: clients.size, committedWithoutFile, tempFilesLeft: temps, repairedAtStartup: repaired ? { temps: repaired.temps, rewritten: repaired.rewritten } : null });
+    expect(
+      after.filter((n) => !/^\d+\.xml$/.test(n)),
+      'temp files after the restart',
+    ).toEqual([]);
+    for (const id of clients)
+      expect(XMLValidator.validate(readFileSync(path.join(xmlDir, `${id}.xml`), 'utf8')), `file of client ${id}`).toBe(
+        true,
+      );
+    const repaired = server.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('patriot: repaired'));
+    report('crash.patriotApi', {
+      ...stats,
+      clientsAcked: acked.size,
+      clientsInStore: clients.size,
+      committedWithoutFile,
+      tempFilesLeft: temps,
+      repairedAtStartup: repaired ? { temps: repaired.temps, rewritten: repaired.rewritten } : null,
+    });
   });
 });

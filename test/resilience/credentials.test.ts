@@ -12,18 +12,45 @@ import Database from 'better-sqlite3';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_AUTH, allServers, killLeftovers, http, jsonReq, makeDataDir, report, SECRETS, secretsIn, startServer, type Server } from './helpers/server.js';
+import {
+  ADMIN_AUTH,
+  allServers,
+  killLeftovers,
+  http,
+  jsonReq,
+  makeDataDir,
+  report,
+  SECRETS,
+  secretsIn,
+  startServer,
+  type Server,
+} from './helpers/server.js';
 
 let s: Server;
 let dir: string;
 beforeAll(async () => {
   dir = makeDataDir();
   s = await startServer({ dataDir: dir, config: { server: { logLevel: 'debug' } }, name: 'credentials' });
-  const r = await jsonReq(`${s.url}/admin/conduit/users`, 'POST', { name: 'cred', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 }, ADMIN_AUTH);
+  const r = await jsonReq(
+    `${s.url}/admin/conduit/users`,
+    'POST',
+    { name: 'cred', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 },
+    ADMIN_AUTH,
+  );
   expect(r.status).toBe(201);
-  const r2 = await jsonReq(`${s.url}/admin/conduit/users`, 'POST', { name: 'cred2', token: SECRETS.conduit2, sites: ['S2'], throttleSeconds: 0 }, ADMIN_AUTH);
+  const r2 = await jsonReq(
+    `${s.url}/admin/conduit/users`,
+    'POST',
+    { name: 'cred2', token: SECRETS.conduit2, sites: ['S2'], throttleSeconds: 0 },
+    ADMIN_AUTH,
+  );
   expect(r2.status).toBe(201);
-  const c = await jsonReq(`${s.url}/clients`, 'PUT', { client_id: 1, info: { Name: 'one' } }, { authorization: `Bearer ${SECRETS.patriotA}` });
+  const c = await jsonReq(
+    `${s.url}/clients`,
+    'PUT',
+    { client_id: 1, info: { Name: 'one' } },
+    { authorization: `Bearer ${SECRETS.patriotA}` },
+  );
   expect(c.status).toBe(201);
 });
 afterAll(async () => {
@@ -64,8 +91,19 @@ interface Target {
 const TARGETS: Target[] = [
   { name: 'sync GET /sync', url: '/sync', accepts: { sync: ['bearer', 'query'] }, refused: 403 },
   { name: 'sync GET /sync/devices', url: '/sync/devices', accepts: { sync: ['bearer', 'query'] }, refused: 403 },
-  { name: 'conduit GET', url: '/conduitv6', accepts: { conduit: ['x-api-key', 'token-header', 'query'], conduit2: ['x-api-key', 'token-header', 'query'] }, refused: 401 },
-  { name: 'patriot GET /clients', url: '/clients', headers: { 'x-client-id': '1' }, accepts: { patriotA: ['bearer'], patriotB: ['bearer'] }, refused: 401 },
+  {
+    name: 'conduit GET',
+    url: '/conduitv6',
+    accepts: { conduit: ['x-api-key', 'token-header', 'query'], conduit2: ['x-api-key', 'token-header', 'query'] },
+    refused: 401,
+  },
+  {
+    name: 'patriot GET /clients',
+    url: '/clients',
+    headers: { 'x-client-id': '1' },
+    accepts: { patriotA: ['bearer'], patriotB: ['bearer'] },
+    refused: 401,
+  },
   { name: 'admin push', url: '/admin/push/devices', accepts: { admin: ['bearer'] }, refused: 401 },
   { name: 'admin conduit', url: '/admin/conduit/users', accepts: { admin: ['bearer'] }, refused: 401 },
   { name: 'admin patriot', url: '/admin/patriot/import-runs', accepts: { admin: ['bearer'] }, refused: 401 },
@@ -82,12 +120,16 @@ describe('credentials are not interchangeable', () => {
         for (const way of WAYS) {
           const p = present(t.url, way, SECRETS[cred]);
           // conduit's throttle is off (throttleSeconds 0), so repeated accepted requests are fine
-          const r = await http(`${s.url}${p.url}`, { method: t.method ?? 'GET', headers: { ...(t.headers ?? {}), ...p.headers } });
+          const r = await http(`${s.url}${p.url}`, {
+            method: t.method ?? 'GET',
+            headers: { ...(t.headers ?? {}), ...p.headers },
+          });
           const ok = t.accepts[cred]?.includes(way) ?? false;
           if (ok) {
             acceptedChecked++;
             // accepted = past authentication (patriot key B gets 404 for key A's client 1)
-            if (r.status === t.refused || r.status >= 500 || (r.status >= 400 && r.status !== 404)) wrong.push(`${t.name} refused its own ${cred} (${way}): ${r.status}`);
+            if (r.status === t.refused || r.status >= 500 || (r.status >= 400 && r.status !== 404))
+              wrong.push(`${t.name} refused its own ${cred} (${way}): ${r.status}`);
           } else {
             refusedChecked++;
             if (r.status !== t.refused) wrong.push(`${t.name} answered ${r.status} to ${cred} (${way})`);
@@ -104,11 +146,20 @@ describe('credentials are not interchangeable', () => {
   });
 
   it('a conduit user never sees another user’s site; a patriot key never another key’s clients', async () => {
-    const w = await jsonReq(`${s.url}/conduitv6`, 'POST', [{ dev_netid: 'AA01', dev_chid: 1, val_date: 1_700_000_000, val_raw: 1 }], { 'x-api-key': SECRETS.conduit });
+    const w = await jsonReq(
+      `${s.url}/conduitv6`,
+      'POST',
+      [{ dev_netid: 'AA01', dev_chid: 1, val_date: 1_700_000_000, val_raw: 1 }],
+      { 'x-api-key': SECRETS.conduit },
+    );
     expect(w.status).toBe(200);
-    const other = await http(`${s.url}/conduitv6?id=AA01&fcdt=1699999999&tcdt=1700000001`, { headers: { 'x-api-key': SECRETS.conduit2 } });
+    const other = await http(`${s.url}/conduitv6?id=AA01&fcdt=1699999999&tcdt=1700000001`, {
+      headers: { 'x-api-key': SECRETS.conduit2 },
+    });
     expect(other.status).toBe(304);
-    const b = await http(`${s.url}/clients`, { headers: { authorization: `Bearer ${SECRETS.patriotB}`, 'x-client-id': '1' } });
+    const b = await http(`${s.url}/clients`, {
+      headers: { authorization: `Bearer ${SECRETS.patriotB}`, 'x-client-id': '1' },
+    });
     expect(b.status).toBe(404);
   });
 
@@ -117,7 +168,9 @@ describe('credentials are not interchangeable', () => {
     await http(`${s.url}/sync?token=${SECRETS.sync}`);
     await http(`${s.url}/conduitv6?token=${SECRETS.conduit}`);
     await http(`${s.url}/conduitv6/nope?token=${SECRETS.conduit}`);
-    await http(`${s.url}/clients?token=${SECRETS.patriotA}`, { headers: { authorization: `Bearer ${SECRETS.patriotA}`, 'x-client-id': 'x' } });
+    await http(`${s.url}/clients?token=${SECRETS.patriotA}`, {
+      headers: { authorization: `Bearer ${SECRETS.patriotA}`, 'x-client-id': 'x' },
+    });
     await http(`${s.url}/admin/push/devices?token=${SECRETS.admin}`, { headers: ADMIN_AUTH });
     await http(`${s.url}/push?deviceId=1&token=${SECRETS.admin}`);
     await s.stop();

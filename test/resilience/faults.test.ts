@@ -34,17 +34,36 @@ const PAT_A = { authorization: `Bearer ${SECRETS.patriotA}` };
 const CONDUIT = { 'x-api-key': SECRETS.conduit };
 
 async function conduitUser(s: Server): Promise<void> {
-  const r = await jsonReq(`${s.url}/admin/conduit/users`, 'POST', { name: 'faults', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 }, ADMIN_AUTH);
+  const r = await jsonReq(
+    `${s.url}/admin/conduit/users`,
+    'POST',
+    { name: 'faults', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 },
+    ADMIN_AUTH,
+  );
   expect(r.status).toBe(201);
 }
 let dp = 0;
-const conduitPost = (s: Server) => jsonReq(`${s.url}/conduitv6`, 'POST', [{ dev_netid: 'F1', dev_chid: 1, val_date: 1_700_000_000 + dp++, val_raw: 1 }], CONDUIT);
-const patriotPut = (s: Server, id: number) => jsonReq(`${s.url}/clients`, 'PUT', { client_id: id, info: { Name: `client ${id}` } }, PAT_A);
+const conduitPost = (s: Server) =>
+  jsonReq(
+    `${s.url}/conduitv6`,
+    'POST',
+    [{ dev_netid: 'F1', dev_chid: 1, val_date: 1_700_000_000 + dp++, val_raw: 1 }],
+    CONDUIT,
+  );
+const patriotPut = (s: Server, id: number) =>
+  jsonReq(`${s.url}/clients`, 'PUT', { client_id: id, info: { Name: `client ${id}` } }, PAT_A);
 const syncPost = (s: Server, i: number) =>
   http(`${s.url}/sync`, {
     method: 'POST',
     headers: SYNC_AUTH,
-    body: new URLSearchParams({ data: encryptData(JSON.stringify({ data: [{ devMac: `02:aa:00:00:00:${(i & 255).toString(16).padStart(2, '0')}` }] }), SECRETS.passphrase), node_name: 'n1', plugin: 'SYNC' }),
+    body: new URLSearchParams({
+      data: encryptData(
+        JSON.stringify({ data: [{ devMac: `02:aa:00:00:00:${(i & 255).toString(16).padStart(2, '0')}` }] }),
+        SECRETS.passphrase,
+      ),
+      node_name: 'n1',
+      plugin: 'SYNC',
+    }),
   });
 const logged = (s: Server, msg: string) => s.json().filter((l) => l.msg === msg);
 
@@ -60,7 +79,11 @@ async function othersAnswer(s: Server, opts: { writes: boolean }): Promise<void>
 
 function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: HttpServer; url: string }> {
   const server = createServer(handler);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
+  );
 }
 
 describe('NetAlertX nodes in pull mode', () => {
@@ -73,21 +96,34 @@ describe('NetAlertX nodes in pull mode', () => {
       req.socket.on('close', () => (hangTimes.end ??= Date.now()));
       held.push(res);
     });
-    const garbage = await listen((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>502 Bad Gateway</html>'));
-    const badJson = await listen((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ node_name: '../../etc', data_base64: 'x' })));
+    const garbage = await listen((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('<html>502 Bad Gateway</html>'),
+    );
+    const badJson = await listen((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ node_name: '../../etc', data_base64: 'x' })),
+    );
     const down = await listen(() => undefined);
     const downUrl = down.url;
     await new Promise<void>((r) => down.server.close(() => r()));
     const nodes = [hang.url, garbage.url, badJson.url, downUrl];
     const dir = dataDir();
     // with a GC every 50 ms: on Node 20 a GC dropped the AbortSignal.timeout the pull relied on (fixed)
-    const s = await startServer({ dataDir: dir, config: { sync: { pullNodes: nodes, pullTimeoutSeconds: 5 } }, name: 'faults-pull', gcEveryMs: 50 });
+    const s = await startServer({
+      dataDir: dir,
+      config: { sync: { pullNodes: nodes, pullTimeoutSeconds: 5 } },
+      name: 'faults-pull',
+      gcEveryMs: 50,
+    });
     try {
       await conduitUser(s);
       expect((await patriotPut(s, 1)).status).toBe(201);
       const t0 = Date.now();
       let pullSettled = false;
-      const pull = http(`${s.url}/admin/sync/pull`, { method: 'POST', headers: ADMIN_AUTH, timeoutMs: 30_000 }).finally(() => (pullSettled = true));
+      const pull = http(`${s.url}/admin/sync/pull`, { method: 'POST', headers: ADMIN_AUTH, timeoutMs: 30_000 }).finally(
+        () => (pullSettled = true),
+      );
       // while the pull waits on the hanging node, everything else answers
       await expect.poll(() => hangTimes.start, { timeout: 20_000, interval: 20 }).toBeDefined();
       await othersAnswer(s, { writes: true });
@@ -110,8 +146,14 @@ describe('NetAlertX nodes in pull mode', () => {
       const lines = logged(s, 'sync: pull failed');
       expect(lines.map((l) => l.reason)).toEqual(value.map((v) => v.error));
       const n = await http(`${s.url}/sync/notifications`, { headers: SYNC_AUTH });
-      const alerts = n.json<{ notifications: Array<{ level: string; text: string }> }>().notifications.filter((x) => x.level === 'alert');
-      for (const u of nodes) expect(alerts.some((a) => a.text.includes(`Failed to pull data from "${u}/sync"`)), u).toBe(true);
+      const alerts = n
+        .json<{ notifications: Array<{ level: string; text: string }> }>()
+        .notifications.filter((x) => x.level === 'alert');
+      for (const u of nodes)
+        expect(
+          alerts.some((a) => a.text.includes(`Failed to pull data from "${u}/sync"`)),
+          u,
+        ).toBe(true);
       report('faults.pull', { nodes: nodes.length, pullMs: Date.now() - t0, othersAnsweredWithinMs: whileHanging });
     } finally {
       for (const res of held) res.destroy();
@@ -131,7 +173,9 @@ describe('SQLite busy', () => {
       expect((await patriotPut(s, 1)).status).toBe(201);
       const db = new Database(path.join(dir, 'fieldhub.sqlite'));
       db.exec('BEGIN IMMEDIATE');
-      db.prepare("INSERT INTO notifications (created_at, module, level, text) VALUES ('x', 'test', 'info', 'lock holder')").run();
+      db.prepare(
+        "INSERT INTO notifications (created_at, module, level, text) VALUES ('x', 'test', 'info', 'lock holder')",
+      ).run();
       let answers: Record<string, { status: number; retryAfter: string | null; body: string }>;
       try {
         const c = await conduitPost(s);
@@ -146,10 +190,24 @@ describe('SQLite busy', () => {
         db.close();
       }
       // 503 + Retry-After: nothing was written and a retry will do; each in its module's shape
-      expect(answers.conduit).toEqual({ status: 503, retryAfter: '1', body: JSON.stringify({ code: '503', error: 'Service Unavailable' }) });
-      expect(answers.patriot).toEqual({ status: 503, retryAfter: '1', body: JSON.stringify({ detail: 'Service Unavailable' }) });
-      expect(answers.sync).toEqual({ status: 503, retryAfter: '1', body: JSON.stringify({ success: false, error: 'the store is busy; retry shortly' }) });
-      const busy = s.json().filter((l) => l.msg === 'request failed' && (l.err as { code?: string } | undefined)?.code === 'SQLITE_BUSY');
+      expect(answers.conduit).toEqual({
+        status: 503,
+        retryAfter: '1',
+        body: JSON.stringify({ code: '503', error: 'Service Unavailable' }),
+      });
+      expect(answers.patriot).toEqual({
+        status: 503,
+        retryAfter: '1',
+        body: JSON.stringify({ detail: 'Service Unavailable' }),
+      });
+      expect(answers.sync).toEqual({
+        status: 503,
+        retryAfter: '1',
+        body: JSON.stringify({ success: false, error: 'the store is busy; retry shortly' }),
+      });
+      const busy = s
+        .json()
+        .filter((l) => l.msg === 'request failed' && (l.err as { code?: string } | undefined)?.code === 'SQLITE_BUSY');
       expect(busy.length).toBe(3);
       expect(await metric(s.url, 'fieldhub_http_requests_total', { status: '503' })).toBe(3);
       // the lock is gone: writes work again, nothing of the refused ones was written
@@ -167,7 +225,14 @@ describe('data dir not writable', () => {
   it('folders chmod 0555 under a server run as nobody: sync and patriot writes fail loudly, the rest serves', async () => {
     const dir = dataDir();
     const s = await startServer({ dataDir: dir, asUser: 65534, name: 'faults-readonly' });
-    const ro = [path.join(dir, 'log', 'plugins'), path.join(dir, 'log'), path.join(dir, 'out', 'clients', 'InstA'), path.join(dir, 'out', 'clients'), path.join(dir, 'out'), dir];
+    const ro = [
+      path.join(dir, 'log', 'plugins'),
+      path.join(dir, 'log'),
+      path.join(dir, 'out', 'clients', 'InstA'),
+      path.join(dir, 'out', 'clients'),
+      path.join(dir, 'out'),
+      dir,
+    ];
     try {
       await conduitUser(s);
       expect((await patriotPut(s, 1)).status).toBe(201);
@@ -183,20 +248,31 @@ describe('data dir not writable', () => {
       await othersAnswer(s, { writes: true }); // SQLite files stay writable: conduit ingests
 
       expect(logged(s, 'sync: storing a payload failed').length).toBe(1);
-      const patriotLine = s.json().find((l) => l.msg === 'request failed' && (l.err as { code?: string } | undefined)?.code === 'EACCES');
+      const patriotLine = s
+        .json()
+        .find((l) => l.msg === 'request failed' && (l.err as { code?: string } | undefined)?.code === 'EACCES');
       expect(patriotLine, 'patriot log line').toBeDefined();
       expect(await metric(s.url, 'fieldhub_sync_payloads_total', { source: 'post', result: 'lost' })).toBe(1);
       expect(await metric(s.url, 'fieldhub_http_requests_total', { status: '500' })).toBe(2);
       const n = await http(`${s.url}/sync/notifications`, { headers: SYNC_AUTH });
-      expect(n.json<{ notifications: Array<{ level: string; text: string }> }>().notifications.some((x) => x.level === 'alert' && /Failed to store data .*EACCES/.test(x.text))).toBe(true);
+      expect(
+        n
+          .json<{ notifications: Array<{ level: string; text: string }> }>()
+          .notifications.some((x) => x.level === 'alert' && /Failed to store data .*EACCES/.test(x.text)),
+      ).toBe(true);
 
       // writable again: the next change writes the client's XML (data and state were committed)
       for (const d of ro) chmodSync(d, 0o755);
       const again = await jsonReq(`${s.url}/clients`, 'PATCH', { client_id: 2, info: { Alias: 'x' } }, PAT_A);
       expect(again.status).toBe(200);
-      expect(readFileSync(path.join(dir, 'out', 'clients', 'InstA', '2.xml'), 'utf8')).toContain('<Name>client 2</Name>');
+      expect(readFileSync(path.join(dir, 'out', 'clients', 'InstA', '2.xml'), 'utf8')).toContain(
+        '<Name>client 2</Name>',
+      );
       expect((await syncPost(s, 3)).status).toBe(200);
-      report('faults.dataDirReadOnly', { how: 'server as uid 65534 (setpriv), data dir folders chmod 0555', refused: 2 });
+      report('faults.dataDirReadOnly', {
+        how: 'server as uid 65534 (setpriv), data dir folders chmod 0555',
+        refused: 2,
+      });
     } finally {
       for (const d of ro) if (existsSync(d)) chmodSync(d, 0o755);
       await s.stop();
@@ -207,8 +283,20 @@ describe('data dir not writable', () => {
     const base = scratchDir();
     writeFileSync(path.join(base, 'file'), 'x');
     const cfg = path.join(base, 'config.json');
-    writeFileSync(cfg, JSON.stringify({ dataDir: path.join(base, 'file', 'data'), server: { port: 0 }, admin: { token: SECRETS.admin } }));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', cfg], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH } });
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        dataDir: path.join(base, 'file', 'data'),
+        server: { port: 0 },
+        admin: { token: SECRETS.admin },
+      }),
+    );
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', cfg], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { PATH: process.env.PATH },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/ENOTDIR/);
     expect(r.stderr).toContain(path.join(base, 'file', 'data'));

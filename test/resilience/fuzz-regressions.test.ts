@@ -17,7 +17,11 @@ let logs: LogCapture;
 
 beforeAll(async () => {
   box = makeSandbox();
-  const config = loadConfig({ file: path.join(import.meta.dirname, '..', 'helpers', 'empty-config.json'), env: {}, overrides: box.overrides });
+  const config = loadConfig({
+    file: path.join(import.meta.dirname, '..', 'helpers', 'empty-config.json'),
+    env: {},
+    overrides: box.overrides,
+  });
   logs = new LogCapture();
   app = await buildApp(config, { logStream: logs, defaultMetrics: false, startScheduler: false });
 });
@@ -27,7 +31,11 @@ afterAll(async () => {
   box?.cleanup();
 });
 
-const answer = (r: { statusCode: number; headers: Record<string, unknown>; body: string }) => ({ status: r.statusCode, headers: r.headers as Record<string, string>, body: r.body });
+const answer = (r: { statusCode: number; headers: Record<string, unknown>; body: string }) => ({
+  status: r.statusCode,
+  headers: r.headers as Record<string, string>,
+  body: r.body,
+});
 
 describe('bugs found by the fuzz', () => {
   it('sync: a truncated multipart body is a 400 in the sync shape (was a 500)', async () => {
@@ -54,14 +62,33 @@ describe('bugs found by the fuzz', () => {
         payload: `node_name=n1&plugin=SYNC&data=${encodeURIComponent(JSON.stringify({ data }))}`,
       });
     for (let p = 0; p < 10; p++) {
-      const devs = Array.from({ length: 10 }, (_, i) => Object.fromEntries([['devMac', `aa:00:${p}:${i}`], ...Array.from({ length: 50 }, (_x, k) => [`x${p}_${i}_${k}`, k])]));
+      const devs = Array.from({ length: 10 }, (_, i) =>
+        Object.fromEntries([
+          ['devMac', `aa:00:${p}:${i}`],
+          ...Array.from({ length: 50 }, (_x, k) => [`x${p}_${i}_${k}`, k]),
+        ]),
+      );
       expect((await post(devs)).statusCode).toBe(200);
     }
-    expect((await post([JSON.parse('{"devMac":"aa:99","__proto__":{"polluted":1},"devCustom":"c"}')])).statusCode).toBe(200);
-    expect((await app.inject({ method: 'POST', url: '/admin/sync/process', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode).toBe(200);
+    expect((await post([JSON.parse('{"devMac":"aa:99","__proto__":{"polluted":1},"devCustom":"c"}')])).statusCode).toBe(
+      200,
+    );
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/admin/sync/process',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        })
+      ).statusCode,
+    ).toBe(200);
     const r = await app.inject({ method: 'GET', url: '/sync', headers: { authorization: `Bearer ${SYNC_TOKEN}` } });
     expect(r.statusCode).toBe(200);
-    const devices = (JSON.parse(Buffer.from(r.json().data_base64, 'base64').toString('utf8')) as { data: Array<Record<string, unknown>> }).data;
+    const devices = (
+      JSON.parse(Buffer.from(r.json().data_base64, 'base64').toString('utf8')) as {
+        data: Array<Record<string, unknown>>;
+      }
+    ).data;
     expect(devices.length).toBe(101);
     // 9 canonical keys + at most 256 others on every device (5,002 distinct names were sent)
     for (const d of devices) expect(Object.keys(d).length).toBeLessThanOrEqual(9 + 256);
@@ -71,7 +98,11 @@ describe('bugs found by the fuzz', () => {
   });
 
   it('core: a path parameter over maxParamLength is a 414 in the core shape (Fastify added "code", no module shape)', async () => {
-    const r = await app.inject({ method: 'DELETE', url: `/admin/push/commands/${'A'.repeat(300)}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const r = await app.inject({
+      method: 'DELETE',
+      url: `/admin/push/commands/${'A'.repeat(300)}`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(r.statusCode).toBe(414);
     expect(Object.keys(r.json()).sort()).toEqual(['error', 'message', 'statusCode']);
     expect(shapeProblem('core', answer(r))).toBeUndefined();
@@ -86,8 +117,16 @@ describe('bugs found by the fuzz', () => {
   });
 
   it('patriot: a client_id that cannot be made a string does not break the request log (was an error in onResponse)', async () => {
-    for (const payload of ['{"client_id":{"toString":1}}', '{"client_id":{"toString":null,"valueOf":null},"info":{}}']) {
-      const r = await app.inject({ method: 'PUT', url: '/clients', headers: { authorization: `Bearer ${PATRIOT_KEY}`, 'content-type': 'application/json' }, payload });
+    for (const payload of [
+      '{"client_id":{"toString":1}}',
+      '{"client_id":{"toString":null,"valueOf":null},"info":{}}',
+    ]) {
+      const r = await app.inject({
+        method: 'PUT',
+        url: '/clients',
+        headers: { authorization: `Bearer ${PATRIOT_KEY}`, 'content-type': 'application/json' },
+        payload,
+      });
       expect(r.statusCode).toBe(422);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -102,11 +141,21 @@ describe('bugs found by the fuzz', () => {
     for (let i = 0; i < 20; i++) {
       const id = 500 + i;
       await app.inject({ method: 'PUT', url: '/clients', headers: h, payload: { client_id: id, info: { Name: 'A' } } });
-      await app.inject({ method: 'POST', url: '/clients/users', headers: h, payload: { client_id: id, user: { User_Name: 'U', UserNo: 1 } } });
+      await app.inject({
+        method: 'POST',
+        url: '/clients/users',
+        headers: h,
+        payload: { client_id: id, user: { User_Name: 'U', UserNo: 1 } },
+      });
       const rs = await Promise.all([
         app.inject({ method: 'PUT', url: '/clients', headers: h, payload: { client_id: id, info: { Name: 'B' } } }),
         app.inject({ method: 'PATCH', url: '/clients', headers: h, payload: { client_id: id, info: { Alias: 'b' } } }),
-        app.inject({ method: 'PUT', url: '/clients/users', headers: h, payload: { client_id: id, user: { User_Name: 'V', UserNo: 1 } } }),
+        app.inject({
+          method: 'PUT',
+          url: '/clients/users',
+          headers: h,
+          payload: { client_id: id, user: { User_Name: 'V', UserNo: 1 } },
+        }),
         app.inject({ method: 'DELETE', url: '/clients', headers: h, payload: { client_id: id } }),
       ]);
       for (const r of rs) {
@@ -120,7 +169,12 @@ describe('bugs found by the fuzz', () => {
 
   it('patriot: a method a path does not serve is a 405 whatever the Content-Type (was a 415 for a malformed one)', async () => {
     for (const ct of ['WY', 'text/plain', 'na{uhasO']) {
-      const r = await app.inject({ method: 'POST', url: '/clients', headers: { authorization: `Bearer ${PATRIOT_KEY}`, 'content-type': ct }, payload: 'null' });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/clients',
+        headers: { authorization: `Bearer ${PATRIOT_KEY}`, 'content-type': ct },
+        payload: 'null',
+      });
       expect(r.statusCode).toBe(405);
       expect(r.json()).toEqual({ detail: 'Method Not Allowed' });
       expect(r.headers.allow).toBe('GET, PUT, PATCH, DELETE');

@@ -15,7 +15,19 @@ import { LogCapture } from '../helpers/app.js';
 import { GENERATORS, METHOD_NOT_ALLOWED_PATHS, NO_INPUT } from './fuzz-helpers/generators.js';
 import { classes, counts, fuzz, fuzzConcurrent, RUNS, SEED } from './fuzz-helpers/runner.js';
 import { listRoutes, noiseFor, openApiInput, unknownPaths, type Route } from './fuzz-helpers/routes.js';
-import { ADMIN_TOKEN, CONDUIT_SITE, CONDUIT_TOKEN, SYNC_TOKEN, escapesOf, makeSandbox, markerFilesOutside, snapshot, snapshotDiff, type Sandbox, type Snapshot } from './fuzz-helpers/sandbox.js';
+import {
+  ADMIN_TOKEN,
+  CONDUIT_SITE,
+  CONDUIT_TOKEN,
+  SYNC_TOKEN,
+  escapesOf,
+  makeSandbox,
+  markerFilesOutside,
+  snapshot,
+  snapshotDiff,
+  type Sandbox,
+  type Snapshot,
+} from './fuzz-helpers/sandbox.js';
 import { groupOf, GROUPS } from './fuzz-helpers/shapes.js';
 import { runSocketFuzz, socketCounts, socketKinds } from './fuzz-helpers/socket.js';
 import fc from 'fast-check';
@@ -30,18 +42,38 @@ const started = Date.now();
 const key = (r: Route) => `${r.method} ${r.path}`;
 const credOf = (p: string) => {
   const g = groupOf('GET', p);
-  return g === 'admin' ? 'admin' : g === 'sync' ? 'sync' : g === 'conduit' ? 'conduit' : g === 'patriot' ? 'patriot' : 'none';
+  return g === 'admin'
+    ? 'admin'
+    : g === 'sync'
+      ? 'sync'
+      : g === 'conduit'
+        ? 'conduit'
+        : g === 'patriot'
+          ? 'patriot'
+          : 'none';
 };
 
 beforeAll(async () => {
   box = makeSandbox();
-  const config = loadConfig({ file: path.join(import.meta.dirname, '..', 'helpers', 'empty-config.json'), env: {}, overrides: box.overrides });
+  const config = loadConfig({
+    file: path.join(import.meta.dirname, '..', 'helpers', 'empty-config.json'),
+    env: {},
+    overrides: box.overrides,
+  });
   logs = new LogCapture();
   app = await buildApp(config, { logStream: logs, defaultMetrics: false });
   await app.ready();
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  for (const [name, token] of [['fuzzuser-main', CONDUIT_TOKEN], ['victim', 'victim-token-0123456789']]) {
-    const r = await app.inject({ method: 'POST', url: '/admin/conduit/users', headers: admin, payload: { name, token, sites: [CONDUIT_SITE], throttleSeconds: 0 } });
+  for (const [name, token] of [
+    ['fuzzuser-main', CONDUIT_TOKEN],
+    ['victim', 'victim-token-0123456789'],
+  ]) {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/admin/conduit/users',
+      headers: admin,
+      payload: { name, token, sites: [CONDUIT_SITE], throttleSeconds: 0 },
+    });
     expect(r.statusCode, r.body).toBe(201);
   }
   routes = listRoutes(app).filter((r) => r.method !== 'HEAD');
@@ -53,8 +85,14 @@ afterAll(async () => {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const per = GROUPS.map((g) => `${g}=${counts[g]}`).join(' ');
   for (const g of GROUPS) console.log(`FUZZ ${g}: ${counts[g]} cases, answers ${JSON.stringify(classes[g])}`);
-  console.log(`FUZZ socket kinds: ${Object.entries(socketKinds).map(([k, v]) => `${k}=${v.cases}(${v.answered} answered)`).join(' ')}`);
-  const sock = Object.entries(socketCounts).map(([g, n]) => `${g}=${n}`).join(' ');
+  console.log(
+    `FUZZ socket kinds: ${Object.entries(socketKinds)
+      .map(([k, v]) => `${k}=${v.cases}(${v.answered} answered)`)
+      .join(' ')}`,
+  );
+  const sock = Object.entries(socketCounts)
+    .map(([g, n]) => `${g}=${n}`)
+    .join(' ');
   const socketTotal = Object.values(socketCounts).reduce((a, b) => a + b, 0);
   console.log(
     `FUZZ SUMMARY seed=${SEED ?? 'random'} runs/route=${RUNS}: inject ${per} (total ${total}); socket ${sock} (total ${socketTotal}); overall ${total + socketTotal} cases in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -69,16 +107,30 @@ describe('routes', () => {
     for (const r of routes) {
       const k = key(r);
       // a 405 route reads nothing: it may be documented, but with no input (the 405 test asserts its status)
-      if (GENERATORS[k] || NO_INPUT.has(k) || (METHOD_NOT_ALLOWED_PATHS.includes(r.path) && (docs.get(k) ?? []).length === 0)) continue;
+      if (
+        GENERATORS[k] ||
+        NO_INPUT.has(k) ||
+        (METHOD_NOT_ALLOWED_PATHS.includes(r.path) && (docs.get(k) ?? []).length === 0)
+      )
+        continue;
       missing.push(k);
     }
-    expect(missing, 'routes without a fuzz generator (add one in test/resilience/fuzz-helpers/generators.ts)').toEqual([]);
+    expect(missing, 'routes without a fuzz generator (add one in test/resilience/fuzz-helpers/generators.ts)').toEqual(
+      [],
+    );
     for (const k of NO_INPUT) {
       const ins = docs.get(k);
       if (ins) expect(ins, `${k} is allow-listed as taking no input`).toEqual([]);
     }
     // the known surface is there (a module that silently failed to mount would shrink the fuzz)
-    for (const k of ['POST /sync', 'GET /push', 'POST /result', 'POST /conduitv6', 'PUT /clients', 'POST /admin/push/commands']) {
+    for (const k of [
+      'POST /sync',
+      'GET /push',
+      'POST /result',
+      'POST /conduitv6',
+      'PUT /clients',
+      'POST /admin/push/commands',
+    ]) {
       expect(routes.map(key)).toContain(k);
     }
   });
@@ -95,27 +147,39 @@ describe('bad input through app.inject', () => {
 
   it('noise on every route (any credentials, random query, headers and body)', async () => {
     // HEAD too, on GET routes that expose it (only the status is checked: a HEAD answer has no body)
-    const heads = new Set(listRoutes(app).filter((r) => r.method === 'HEAD').map((r) => r.path));
-    for (const r of routes) await fuzz(app, noiseFor(r, credOf(r.path), heads.has(r.path)), Math.max(5, Math.round(RUNS / 4)));
+    const heads = new Set(
+      listRoutes(app)
+        .filter((r) => r.method === 'HEAD')
+        .map((r) => r.path),
+    );
+    for (const r of routes)
+      await fuzz(app, noiseFor(r, credOf(r.path), heads.has(r.path)), Math.max(5, Math.round(RUNS / 4)));
   });
 
   it('methods a path does not serve answer 405 in the module format', async () => {
     for (const p of METHOD_NOT_ALLOWED_PATHS) {
-      const served = routes.filter((r) => r.path === p && (GENERATORS[key(r)] || NO_INPUT.has(key(r)))).map((r) => r.method);
+      const served = routes
+        .filter((r) => r.path === p && (GENERATORS[key(r)] || NO_INPUT.has(key(r))))
+        .map((r) => r.method);
       const others = routes.filter((r) => r.path === p && !served.includes(r.method));
-      for (const r of others) await fuzz(app, noiseFor(r, credOf(p)), Math.max(3, Math.round(RUNS / 8)), { status: 405 });
+      for (const r of others)
+        await fuzz(app, noiseFor(r, credOf(p)), Math.max(3, Math.round(RUNS / 8)), { status: 405 });
     }
   });
 
   it('all the generators at once: concurrent requests of every route', async () => {
-    const present = Object.entries(GENERATORS).filter(([k]) => routes.some((r) => key(r) === k)).map(([, gen]) => gen);
+    const present = Object.entries(GENERATORS)
+      .filter(([k]) => routes.some((r) => key(r) === k))
+      .map(([, gen]) => gen);
     await fuzzConcurrent(app, fc.oneof(...present), Math.max(5, Math.round(RUNS / 2)));
   });
 
   it('concurrent requests within each module (same clients, devices and payload names collide)', async () => {
     for (const prefix of ['/sync', '/push|/result|/admin/push', '/conduitv6|/admin/conduit', '/clients', '/admin']) {
       const re = new RegExp(`^[A-Z]+ (${prefix})`);
-      const present = Object.entries(GENERATORS).filter(([k]) => re.test(k) && routes.some((r) => key(r) === k)).map(([, gen]) => gen);
+      const present = Object.entries(GENERATORS)
+        .filter(([k]) => re.test(k) && routes.some((r) => key(r) === k))
+        .map(([, gen]) => gen);
       if (present.length) await fuzzConcurrent(app, fc.oneof(...present), Math.max(5, Math.round(RUNS / 3)));
     }
   });
@@ -126,7 +190,11 @@ describe('bad input through app.inject', () => {
 
   it('wrote nothing outside the data dir, and nothing in it points out of it', async () => {
     // let the accepted sync payloads be processed and the patriot XML writes settle first
-    const p = await app.inject({ method: 'POST', url: '/admin/sync/process', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const p = await app.inject({
+      method: 'POST',
+      url: '/admin/sync/process',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(p.statusCode, p.body).toBe(200);
     await new Promise((r) => setTimeout(r, 200));
     // what the accepted payloads left in the hub is still served
@@ -143,7 +211,10 @@ describe('bad input through app.inject', () => {
     expect(markerFilesOutside(box.dataDir)).toEqual([]);
     expect(logs.text).not.toMatch(/uncaught|unhandled/i);
     // no error line at all: a 5xx, a failed background step or a crash would each write one
-    const errors = logs.json().filter((l) => Number(l.level) >= 50).map((l) => `${String(l.msg)} ${JSON.stringify(l.err ?? '').slice(0, 300)}`);
+    const errors = logs
+      .json()
+      .filter((l) => Number(l.level) >= 50)
+      .map((l) => `${String(l.msg)} ${JSON.stringify(l.err ?? '').slice(0, 300)}`);
     expect(errors).toEqual([]);
   });
 });

@@ -43,11 +43,14 @@ afterAll(async () => {
 });
 const { dataDir, scratchDir } = suiteDataDirs(['xml_combine.log', 'import_errors.log', 'api_requests.log']);
 function clearShare(): void {
-  for (const n of readdirSync(smbd.shareDir)) if (n !== 'full') rmSync(path.join(smbd.shareDir, n), { recursive: true, force: true });
+  for (const n of readdirSync(smbd.shareDir))
+    if (n !== 'full') rmSync(path.join(smbd.shareDir, n), { recursive: true, force: true });
 }
 
 const PAT_A = { authorization: `Bearer ${SECRETS.patriotA}` };
-const smbConfig = (extra: Record<string, unknown> = {}) => ({ patriot: { import: { maxClientsPerRun: 5000 }, smb: smbd.smbConfig(extra) } });
+const smbConfig = (extra: Record<string, unknown> = {}) => ({
+  patriot: { import: { maxClientsPerRun: 5000 }, smb: smbd.smbConfig(extra) },
+});
 
 /** Per-client files: `api` clients through the API (state rows), `bulk` files written as the API would. */
 async function seed(s: Server, dir: string, api: number, bulk: number): Promise<string[]> {
@@ -87,9 +90,21 @@ const idOfFile = (f: string) => {
 function dbState(dir: string) {
   const db = new Database(path.join(dir, 'fieldhub.sqlite'));
   try {
-    const runs = db.prepare('SELECT run_id, result, error FROM patriot_import_runs ORDER BY id').all() as Array<{ run_id: string; result: string; error: string | null }>;
-    const items = db.prepare("SELECT i.xml_id AS id, count(*) AS n FROM patriot_import_items i JOIN patriot_import_runs r ON r.run_id = i.run_id WHERE r.result = 'ok' GROUP BY i.xml_id").all() as Array<{ id: string; n: number }>;
-    const states = db.prepare('SELECT key_name, client_id, status FROM patriot_client_state').all() as Array<{ key_name: string; client_id: number; status: string }>;
+    const runs = db.prepare('SELECT run_id, result, error FROM patriot_import_runs ORDER BY id').all() as Array<{
+      run_id: string;
+      result: string;
+      error: string | null;
+    }>;
+    const items = db
+      .prepare(
+        "SELECT i.xml_id AS id, count(*) AS n FROM patriot_import_items i JOIN patriot_import_runs r ON r.run_id = i.run_id WHERE r.result = 'ok' GROUP BY i.xml_id",
+      )
+      .all() as Array<{ id: string; n: number }>;
+    const states = db.prepare('SELECT key_name, client_id, status FROM patriot_client_state').all() as Array<{
+      key_name: string;
+      client_id: number;
+      status: string;
+    }>;
     return { runs, items, states };
   } finally {
     db.close();
@@ -101,16 +116,29 @@ function assertNothingLost(dir: string, ids: string[]): { files: number; pending
   const { visible, claimed } = xmlState(dir);
   expect(claimed, 'claimed copies left after start-up').toEqual([]);
   const st = dbState(dir);
-  const pending = new Set(st.states.filter((x) => x.status === 'pending_import').map((x) => `${x.client_id}${x.key_name === 'InstA' ? 'PA01' : 'PB02'}`));
+  const pending = new Set(
+    st.states
+      .filter((x) => x.status === 'pending_import')
+      .map((x) => `${x.client_id}${x.key_name === 'InstA' ? 'PA01' : 'PB02'}`),
+  );
   const have = new Set([...visible.map(idOfFile), ...pending]);
-  expect(ids.filter((i) => !have.has(i)), 'clients neither on disk nor uploaded').toEqual([]);
+  expect(
+    ids.filter((i) => !have.has(i)),
+    'clients neither on disk nor uploaded',
+  ).toEqual([]);
   for (const x of visible) {
     const text = readFileSync(path.join(dir, 'out', 'clients', x), 'utf8');
     expect(text, `${x} is whole`).toMatch(/<\/Clients>\s*$/);
   }
-  expect(st.runs.filter((r) => r.result === 'running'), 'runs left running').toEqual([]);
+  expect(
+    st.runs.filter((r) => r.result === 'running'),
+    'runs left running',
+  ).toEqual([]);
   // a client of a batch that was uploaded and recorded is not queued again (no duplicate upload state)
-  expect(visible.map(idOfFile).filter((i) => pending.has(i)), 'clients both uploaded and queued again').toEqual([]);
+  expect(
+    visible.map(idOfFile).filter((i) => pending.has(i)),
+    'clients both uploaded and queued again',
+  ).toEqual([]);
   return { files: visible.length, pending: pending.size };
 }
 
@@ -153,11 +181,20 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
     const work = scratchDir();
     // smbclient wrapper: on the upload, write its pid and wait (the test kills the server meanwhile)
     const wrapper = path.join(work, 'smbclient.sh');
-    writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *"-c put "*) echo $$ > ${work}/put.pid; sleep 30; exit 1 ;; esac\nexec smbclient "$@"\n`);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\ncase "$*" in *"-c put "*) echo $$ > ${work}/put.pid; sleep 30; exit 1 ;; esac\nexec smbclient "$@"\n`,
+    );
     chmodSync(wrapper, 0o755);
-    let s = await startServer({ dataDir: dir, config: smbConfig({ smbclientPath: wrapper, timeoutSeconds: 60 }), name: 'import-crash-upload' });
+    let s = await startServer({
+      dataDir: dir,
+      config: smbConfig({ smbclientPath: wrapper, timeoutSeconds: 60 }),
+      name: 'import-crash-upload',
+    });
     const ids = await seed(s, dir, 20, 300);
-    void http(`${s.url}/admin/patriot/import-runs`, { method: 'POST', headers: ADMIN_AUTH, timeoutMs: 60_000 }).catch(() => undefined);
+    void http(`${s.url}/admin/patriot/import-runs`, { method: 'POST', headers: ADMIN_AUTH, timeoutMs: 60_000 }).catch(
+      () => undefined,
+    );
     await until(() => existsSync(path.join(work, 'put.pid')), 30_000);
     const atKill = xmlState(dir);
     await s.kill9();
@@ -174,10 +211,16 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
     const after = assertNothingLost(dir, ids);
     expect(after).toEqual({ files: ids.length, pending: 0 });
     const st = dbState(dir);
-    expect(st.runs.map((r) => [r.result, r.error])).toEqual([['failed', 'interrupted (process stopped during the run)']]);
+    expect(st.runs.map((r) => [r.result, r.error])).toEqual([
+      ['failed', 'interrupted (process stopped during the run)'],
+    ]);
     expect(st.states.filter((x) => x.status === 'pending_import')).toEqual([]);
     await finishAndCheck(dir, ids);
-    report('crash.patriotImport.upload', { clients: ids.length, claimedAtKill: atKill.claimed.length, restoredAtStartup: after.files });
+    report('crash.patriotImport.upload', {
+      clients: ids.length,
+      claimedAtKill: atKill.claimed.length,
+      restoredAtStartup: after.files,
+    });
   });
 
   it('kill -9 at three points of a run over 820 files (the last right after its batch is recorded): after each restart no client is lost; then one clean run', async () => {
@@ -190,13 +233,21 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
     // claims are being dropped and the run is not yet marked finished)
     for (const delay of [100, 400, 'recorded'] as const) {
       const t0 = Date.now();
-      const run = http(`${s.url}/admin/patriot/import-runs`, { method: 'POST', headers: ADMIN_AUTH, timeoutMs: 60_000 }).then(
+      const run = http(`${s.url}/admin/patriot/import-runs`, {
+        method: 'POST',
+        headers: ADMIN_AUTH,
+        timeoutMs: 60_000,
+      }).then(
         (r) => r.json<{ run: { result: string } }>().run.result,
         () => 'killed',
       );
       if (delay === 'recorded') {
         const db = new Database(path.join(dir, 'fieldhub.sqlite'), { readonly: true });
-        const items = db.prepare("SELECT count(*) FROM patriot_import_items i JOIN patriot_import_runs r ON r.run_id = i.run_id WHERE r.result = 'running'").pluck();
+        const items = db
+          .prepare(
+            "SELECT count(*) FROM patriot_import_items i JOIN patriot_import_runs r ON r.run_id = i.run_id WHERE r.result = 'running'",
+          )
+          .pluck();
         try {
           await until(() => (items.get() as number) > 0, 30_000, 2);
         } finally {
@@ -209,7 +260,14 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
       s = await startServer({ dataDir: dir, config: smbConfig(), name: 'import-crash-points-restart' });
       await s.stop();
       const after = assertNothingLost(dir, ids);
-      kills.push({ delayMs: delay, runResult: result, claimedAtKill: atKill.claimed.length, filesAfterRestart: after.files, pendingAfterRestart: after.pending, ms: Date.now() - t0 });
+      kills.push({
+        delayMs: delay,
+        runResult: result,
+        claimedAtKill: atKill.claimed.length,
+        filesAfterRestart: after.files,
+        pendingAfterRestart: after.pending,
+        ms: Date.now() - t0,
+      });
       s = await startServer({ dataDir: dir, config: smbConfig(), name: 'import-crash-points-next' });
     }
     await s.stop();
@@ -220,22 +278,41 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
 
 describe.skipIf(unavailable)('SMB faults during an import run (real smbd)', () => {
   /** One failing run: log line, metric, alert; files kept; the other modules answer meanwhile; then recovery. */
-  async function failThenRecover(name: string, cfg: Record<string, unknown>, breakIt: () => Promise<void> | void, fixIt: () => Promise<void> | void, error: RegExp, fixedCfg?: Record<string, unknown>) {
+  async function failThenRecover(
+    name: string,
+    cfg: Record<string, unknown>,
+    breakIt: () => Promise<void> | void,
+    fixIt: () => Promise<void> | void,
+    error: RegExp,
+    fixedCfg?: Record<string, unknown>,
+  ) {
     clearShare();
     const dir = dataDir();
     let s = await startServer({ dataDir: dir, config: cfg, name: `import-fault-${name}` });
     const ids = await seed(s, dir, 3, 20);
     let failedWith: string | undefined;
-    const conduit = await jsonReq(`${s.url}/admin/conduit/users`, 'POST', { name: 'imp', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 }, ADMIN_AUTH);
+    const conduit = await jsonReq(
+      `${s.url}/admin/conduit/users`,
+      'POST',
+      { name: 'imp', token: SECRETS.conduit, sites: ['S1'], throttleSeconds: 0 },
+      ADMIN_AUTH,
+    );
     expect(conduit.status).toBe(201);
     await breakIt();
     try {
       const running = runImport(s);
       // the others answer while the run is failing
-      const c = await jsonReq(`${s.url}/conduitv6`, 'POST', [{ dev_netid: 'C1', dev_chid: 1, val_date: 1_700_000_000, val_raw: 1 }], { 'x-api-key': SECRETS.conduit });
+      const c = await jsonReq(
+        `${s.url}/conduitv6`,
+        'POST',
+        [{ dev_netid: 'C1', dev_chid: 1, val_date: 1_700_000_000, val_raw: 1 }],
+        { 'x-api-key': SECRETS.conduit },
+      );
       expect(c.status).toBe(200);
       expect((await http(`${s.url}/push?deviceId=7`)).status).toBe(200);
-      expect((await jsonReq(`${s.url}/clients`, 'PUT', { client_id: 99, info: { Name: 'during' } }, PAT_A)).status).toBe(201);
+      expect(
+        (await jsonReq(`${s.url}/clients`, 'PUT', { client_id: 99, info: { Name: 'during' } }, PAT_A)).status,
+      ).toBe(201);
       const run = await running;
       expect(run.result).toBe('failed');
       expect(run.error).toMatch(error);
@@ -246,9 +323,15 @@ describe.skipIf(unavailable)('SMB faults during an import run (real smbd)', () =
       const n = await http(`${s.url}/admin/patriot/import-runs?limit=1`, { headers: ADMIN_AUTH });
       expect(n.status).toBe(200);
       const db = new Database(path.join(dir, 'fieldhub.sqlite'), { readonly: true });
-      const alerts = db.prepare("SELECT text FROM notifications WHERE module = 'patriot' AND level = 'alert'").pluck().all() as string[];
+      const alerts = db
+        .prepare("SELECT text FROM notifications WHERE module = 'patriot' AND level = 'alert'")
+        .pluck()
+        .all() as string[];
       db.close();
-      expect(alerts.some((a) => /import run failed|failed/i.test(a)), `alert notification (${name})`).toBe(true);
+      expect(
+        alerts.some((a) => /import run failed|failed/i.test(a)),
+        `alert notification (${name})`,
+      ).toBe(true);
       expect(xmlState(dir).visible.length).toBe(ids.length + 1);
     } finally {
       await fixIt();
@@ -265,22 +348,48 @@ describe.skipIf(unavailable)('SMB faults during an import run (real smbd)', () =
   }
 
   it('smbd down', async () => {
-    await failThenRecover('down', smbConfig(), () => smbd.stop(), () => smbd.start(), /NT_STATUS_CONNECTION_REFUSED|connection refused/i);
+    await failThenRecover(
+      'down',
+      smbConfig(),
+      () => smbd.stop(),
+      () => smbd.start(),
+      /NT_STATUS_CONNECTION_REFUSED|connection refused/i,
+    );
   });
 
   it('wrong password', async () => {
-    await failThenRecover('wrong-password', smbConfig({ password: 'Wrong-RESIL-password-1' }), () => undefined, () => undefined, /NT_STATUS_LOGON_FAILURE/, smbConfig());
+    await failThenRecover(
+      'wrong-password',
+      smbConfig({ password: 'Wrong-RESIL-password-1' }),
+      () => undefined,
+      () => undefined,
+      /NT_STATUS_LOGON_FAILURE/,
+      smbConfig(),
+    );
   });
 
   it('read-only share', async () => {
-    await failThenRecover('read-only', smbConfig(), () => smbd.setReadOnly(true), () => smbd.setReadOnly(false), /NT_STATUS_ACCESS_DENIED|write-protected/i);
+    await failThenRecover(
+      'read-only',
+      smbConfig(),
+      () => smbd.setReadOnly(true),
+      () => smbd.setReadOnly(false),
+      /NT_STATUS_ACCESS_DENIED|write-protected/i,
+    );
   });
 
   it('full share (a 1 MB tmpfs under the share)', async () => {
     const full = path.join(smbd.shareDir, 'full');
     mkdirSync(full, { recursive: true });
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,uid=${statSync(smbd.shareDir).uid},gid=${statSync(smbd.shareDir).gid}`, 'tmpfs', full]);
+      execFileSync('mount', [
+        '-t',
+        'tmpfs',
+        '-o',
+        `size=1m,uid=${statSync(smbd.shareDir).uid},gid=${statSync(smbd.shareDir).gid}`,
+        'tmpfs',
+        full,
+      ]);
     } catch {
       console.warn('full share: cannot mount a tmpfs here (needs CAP_SYS_ADMIN); skipped');
       return;

@@ -2,11 +2,16 @@
 import { z } from 'zod';
 import { MB, cron, defineModuleConfig } from '../../core/config.js';
 
-const schema = z  .object({
+const schema = z
+  .object({
     enabled: z.boolean().default(true),
     throttleSeconds: z.number().nonnegative().default(15),
     maxDatapoints: z.number().int().positive().default(10000),
-    maxBodyBytes: z.number().int().positive().default(5 * MB),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * MB),
     emptyStatus: z.union([z.literal(200), z.literal(204), z.literal(304)]).default(304),
     retentionDays: z.number().positive().nullable().default(null),
     retentionCron: cron.default('17 * * * *'),

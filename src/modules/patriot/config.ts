@@ -7,7 +7,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { cron, defineModuleConfig, port, secret, secretFile } from '../../core/config.js';
 
-const schema = z  .object({
+const schema = z
+  .object({
     enabled: z.boolean().default(true),
     /** keys.json of the original service; default <dataDir>/keys.json */
     keysFile: z.string().min(1).optional(),
@@ -16,7 +17,11 @@ const schema = z  .object({
     /** how often the keys file is checked for edits (ms) */
     keysReloadMs: z.number().int().min(50).default(1000),
     /** request body limit of the patriot API (bytes) */
-    bodyLimitBytes: z.number().int().positive().default(256 * 1024),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024),
     import: z
       .object({
         cron: cron.default('59 * * * *'),

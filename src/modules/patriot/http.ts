@@ -26,7 +26,14 @@ function pydanticType(code: string, msg: string, params: Record<string, unknown>
     case 'invalid_type': {
       if (/received undefined$/.test(msg)) return { type: 'missing', msg: 'Field required' };
       const exp = text(params.expected);
-      const t = { number: 'int_type', int: 'int_type', string: 'string_type', boolean: 'bool_type', object: 'dict_type', array: 'list_type' }[exp];
+      const t = {
+        number: 'int_type',
+        int: 'int_type',
+        string: 'string_type',
+        boolean: 'bool_type',
+        object: 'dict_type',
+        array: 'list_type',
+      }[exp];
       return { type: t ?? 'type_error', msg };
     }
     case 'too_big':
@@ -66,14 +73,18 @@ export function installFastApiErrors(scope: FastifyInstance): void {
       req.log.info({ statusCode: 422, detail: d }, 'request rejected');
       return send(422, d);
     }
-    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return send(422, [{ loc: ['body'], msg: 'Field required', type: 'missing' }]);
-    if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return send(422, jsonInvalid(err, req));
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+      return send(422, [{ loc: ['body'], msg: 'Field required', type: 'missing' }]);
+    if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
+      return send(422, jsonInvalid(err, req));
     const c = classify(err);
     logError(req, err, c);
     if (c.headers) reply.headers(c.headers);
     return send(c.statusCode, c.statusCode >= 500 ? c.error : c.message);
   });
-  scope.setNotFoundHandler((_req, reply) => reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }));
+  scope.setNotFoundHandler((_req, reply) =>
+    reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }),
+  );
 }
 
 /**
@@ -104,12 +115,20 @@ export class RequestLog {
   }
 
   write(req: FastifyRequest, status: number, ms: number, keyName: string | undefined): void {
-    const p = req.url.split('?')[0]!.replace(/[^\x21-\x7e]/g, '?').slice(0, 200);
+    const p = req.url
+      .split('?')[0]!
+      .replace(/[^\x21-\x7e]/g, '?')
+      .slice(0, 200);
     const h: unknown = req.headers['x-client-id'];
     const raw = h ?? (req.body as { client_id?: unknown } | undefined)?.client_id;
     // only a string or number (String() of an object like {"toString": 1} throws)
-    const id = (typeof raw === 'string' || typeof raw === 'number') && /^\d{1,12}$/.test(String(raw).trim()) ? String(raw).trim() : '-';
-    this.out.write(`${new Date().toISOString()} key_name=${keyName ?? '-'} ${req.method} ${p} client_id=${id} status=${status} duration_ms=${ms.toFixed(1)}\n`);
+    const id =
+      (typeof raw === 'string' || typeof raw === 'number') && /^\d{1,12}$/.test(String(raw).trim())
+        ? String(raw).trim()
+        : '-';
+    this.out.write(
+      `${new Date().toISOString()} key_name=${keyName ?? '-'} ${req.method} ${p} client_id=${id} status=${status} duration_ms=${ms.toFixed(1)}\n`,
+    );
   }
 
   close(): Promise<void> {

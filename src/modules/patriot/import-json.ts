@@ -16,8 +16,17 @@ import { orderInfo, orderUser } from './store.js';
 const listOrMap = <T extends z.ZodType>(item: T) =>
   z.union([z.array(item), z.record(z.string(), item).transform((o) => Object.values(o))]).default([]);
 
-const zoneItem = z.object({ Zone_No: putZoneBody.shape.zone_id, Zone_area: putZoneBody.shape.Zone_area, ModuleNo: putZoneBody.shape.ModuleNo });
-const exported = z.object({ client_id: clientId, info: infoPut, zones: listOrMap(zoneItem), users: listOrMap(userBody) });
+const zoneItem = z.object({
+  Zone_No: putZoneBody.shape.zone_id,
+  Zone_area: putZoneBody.shape.Zone_area,
+  ModuleNo: putZoneBody.shape.ModuleNo,
+});
+const exported = z.object({
+  client_id: clientId,
+  info: infoPut,
+  zones: listOrMap(zoneItem),
+  users: listOrMap(userBody),
+});
 const exportFile = z.union([z.array(exported), exported.transform((c) => [c])]);
 
 export const importJson: CliCommand = {

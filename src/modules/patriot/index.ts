@@ -44,8 +44,14 @@ export default defineModule({
     app.decorate('patriot', svc);
     app.addHook('onClose', () => svc.close());
     const cfg = app.config.patriot;
-    await app.register(patriotRoutes(svc, requestLogFile(app.config.dataDir), cfg.bodyLimitBytes), { prefix: '/clients', logLevel: 'warn' });
-    await registerImport(app, importHooks(() => svc));
+    await app.register(patriotRoutes(svc, requestLogFile(app.config.dataDir), cfg.bodyLimitBytes), {
+      prefix: '/clients',
+      logLevel: 'warn',
+    });
+    await registerImport(
+      app,
+      importHooks(() => svc),
+    );
     // after the importer's start-up recovery (its onReady hook is registered above, so it runs first)
     app.addHook('onReady', async () => void (await svc.repairAfterCrash()));
   },

@@ -13,8 +13,11 @@ import { safeEqual } from '../../core/auth.js';
 import { zodIssueText } from '../../core/errors.js';
 import { XML_CHARS } from './schemas.js';
 
-const boolish = z.union([z.boolean(), z.enum(['True', 'False', 'true', 'false'])]).transform((v) => v === true || v === 'True' || v === 'true');
-const xmlText = (max: number) => z.string().max(max).regex(XML_CHARS, { message: 'contains a character XML 1.0 cannot carry' });
+const boolish = z
+  .union([z.boolean(), z.enum(['True', 'False', 'true', 'false'])])
+  .transform((v) => v === true || v === 'True' || v === 'true');
+const xmlText = (max: number) =>
+  z.string().max(max).regex(XML_CHARS, { message: 'contains a character XML 1.0 cannot carry' });
 
 /** Per-key XML extras, in the order they are written into each `<Row>` after `<Installer>`. */
 export const EXTRA_FIELDS = [
@@ -36,9 +39,9 @@ const extras: Record<string, z.ZodType> = Object.fromEntries(
 
 export const keyEntry = z
   .object({
-    key_name: z
-      .string()
-      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, { message: 'key_name: 1-64 of A-Z a-z 0-9 _ . - (it names a folder)' }),
+    key_name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, {
+      message: 'key_name: 1-64 of A-Z a-z 0-9 _ . - (it names a folder)',
+    }),
     key: z.string().min(1).max(512),
     enabled: boolish.default(true),
     valid_to: z
@@ -90,7 +93,8 @@ export const keysFileSchema = z.array(keyEntry).superRefine((keys, ctx) => {
   }
 });
 
-export type AuthResult = { ok: true; key: ApiKey } | { ok: false; reason: 'missing' | 'invalid' | 'disabled' | 'expired' };
+export type AuthResult =
+  { ok: true; key: ApiKey } | { ok: false; reason: 'missing' | 'invalid' | 'disabled' | 'expired' };
 
 /** Parses the text of a keys file; throws an Error naming the first problem (never a key). */
 export function parseKeys(text: string): ApiKey[] {
@@ -148,7 +152,11 @@ export class KeysRegistry {
       sig = `${s.ino}:${s.size}:${s.mtimeMs}`;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-        if (this.sig !== 'error') this.log.error({ file: this.file, code: (e as NodeJS.ErrnoException).code }, 'patriot: cannot read keys file; keeping the last good keys');
+        if (this.sig !== 'error')
+          this.log.error(
+            { file: this.file, code: (e as NodeJS.ErrnoException).code },
+            'patriot: cannot read keys file; keeping the last good keys',
+          );
         this.sig = 'error';
         return;
       }
@@ -166,7 +174,10 @@ export class KeysRegistry {
       this.set(keys);
       this.log.info({ file: this.file, keys: keys.map((k) => k.key_name) }, 'patriot: keys loaded');
     } catch (e) {
-      this.log.error({ file: this.file, problem: (e as Error).message }, 'patriot: keys file invalid; keeping the last good keys');
+      this.log.error(
+        { file: this.file, problem: (e as Error).message },
+        'patriot: keys file invalid; keeping the last good keys',
+      );
     }
   }
 

@@ -34,7 +34,6 @@ const UNAUTHORIZED: Record<string, string> = {
   expired: 'API key expired',
 };
 
-
 const notFound = (what: string) => new HttpError(404, `${what} not found`);
 
 /** GET /clients shape: zones and users keyed by their number, as the original's stored record. */
@@ -156,8 +155,12 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       mustExist(k, id);
       return { client_id: id, zones: store.zones(k, id) };
     };
-    app.get('/zones', { ...opts, schema: { headers: clientHeaders } }, async (req) => listZones(key(req), req.headers['x-client-id']));
-    app.post('/zones/list', { ...opts, schema: { body: clientIdBody } }, async (req) => listZones(key(req), req.body.client_id));
+    app.get('/zones', { ...opts, schema: { headers: clientHeaders } }, async (req) =>
+      listZones(key(req), req.headers['x-client-id']),
+    );
+    app.post('/zones/list', { ...opts, schema: { body: clientIdBody } }, async (req) =>
+      listZones(key(req), req.body.client_id),
+    );
 
     app.put('/zones', { ...opts, schema: { body: putZoneBody } }, async (req, reply) => {
       const k = key(req);
@@ -191,12 +194,18 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       if (!user) throw notFound('User');
       return { client_id: id, user };
     };
-    app.get('/users', { ...opts, schema: { headers: clientHeaders } }, async (req) => listUsers(key(req), req.headers['x-client-id']));
-    app.post('/users/list', { ...opts, schema: { body: clientIdBody } }, async (req) => listUsers(key(req), req.body.client_id));
+    app.get('/users', { ...opts, schema: { headers: clientHeaders } }, async (req) =>
+      listUsers(key(req), req.headers['x-client-id']),
+    );
+    app.post('/users/list', { ...opts, schema: { body: clientIdBody } }, async (req) =>
+      listUsers(key(req), req.body.client_id),
+    );
     app.get('/users/single', { ...opts, schema: { headers: userHeaders } }, async (req) =>
       oneUser(key(req), req.headers['x-client-id'], req.headers['x-user-no']),
     );
-    app.post('/users/get', { ...opts, schema: { body: userRefBody } }, async (req) => oneUser(key(req), req.body.client_id, req.body.user_no));
+    app.post('/users/get', { ...opts, schema: { body: userRefBody } }, async (req) =>
+      oneUser(key(req), req.body.client_id, req.body.user_no),
+    );
 
     app.post('/users', { ...opts, schema: { body: userWriteBody } }, async (req, reply) => {
       const k = key(req);

@@ -32,7 +32,9 @@ export const bool = () =>
   }, z.boolean());
 
 export const text = (max: number) =>
-  z.string().max(max).regex(XML_CHARS, { message: 'contains a character XML 1.0 cannot carry (a control character or a lone surrogate)' });
+  z.string().max(max).regex(XML_CHARS, {
+    message: 'contains a character XML 1.0 cannot carry (a control character or a lone surrogate)',
+  });
 
 export const clientId = int(1, MAX_ID);
 export const zoneId = int(1, 999);
@@ -101,7 +103,10 @@ export function infoDefaults(now = new Date()): Info {
 }
 
 /** PUT: Name required, the rest optional (defaulted); PATCH: everything optional. */
-export const infoPut = z.object({ ...infoFields, Name: text(100).min(1) }).partial().required({ Name: true });
+export const infoPut = z
+  .object({ ...infoFields, Name: text(100).min(1) })
+  .partial()
+  .required({ Name: true });
 export const infoPatch = z.object(infoFields).partial();
 
 export const userFields = {

@@ -72,7 +72,10 @@ export class PatriotService {
     }
     const key = this.keys.get(keyName);
     if (!key) {
-      this.log.warn({ key_name: keyName, client_id: clientId }, 'patriot: key no longer in keys.json; client XML not written');
+      this.log.warn(
+        { key_name: keyName, client_id: clientId },
+        'patriot: key no longer in keys.json; client XML not written',
+      );
       return false;
     }
     const xml = buildClientXml(key, client);
@@ -91,9 +94,12 @@ export class PatriotService {
     let temps = 0;
     let keys: string[] = [];
     try {
-      keys = (await readdir(this.xmlDir, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+      keys = (await readdir(this.xmlDir, { withFileTypes: true }))
+        .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+        .map((d) => d.name);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err: e }, 'patriot: cannot list the XML folder to repair it');
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn({ err: e }, 'patriot: cannot list the XML folder to repair it');
     }
     for (const k of keys) {
       const names = await readdir(safeJoin(this.xmlDir, k)).catch(() => [] as string[]);
@@ -111,9 +117,17 @@ export class PatriotService {
       } catch {
         continue;
       }
-      if (!(await exists(file)) && (await this.writeClientXml(c.key_name, c.client_id, { marked: true }).catch(() => false))) rewritten++;
+      if (
+        !(await exists(file)) &&
+        (await this.writeClientXml(c.key_name, c.client_id, { marked: true }).catch(() => false))
+      )
+        rewritten++;
     }
-    if (temps || rewritten) this.log.warn({ temps, rewritten }, 'patriot: repaired the XML folder after an interrupted run (temp files removed, missing client files rewritten)');
+    if (temps || rewritten)
+      this.log.warn(
+        { temps, rewritten },
+        'patriot: repaired the XML folder after an interrupted run (temp files removed, missing client files rewritten)',
+      );
     return { temps, rewritten };
   }
 

@@ -23,10 +23,14 @@ export class PatriotStore {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       getInfo: p('SELECT info FROM patriot_clients WHERE key_name = ? AND client_id = ?').pluck(),
-      insertClient: p('INSERT INTO patriot_clients (key_name, client_id, info, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      insertClient: p(
+        'INSERT INTO patriot_clients (key_name, client_id, info, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+      ),
       updateInfo: p('UPDATE patriot_clients SET info = ?, updated_at = ? WHERE key_name = ? AND client_id = ?'),
       deleteClient: p('DELETE FROM patriot_clients WHERE key_name = ? AND client_id = ?'),
-      zones: p('SELECT zone_no AS Zone_No, zone_area AS Zone_area, module_no AS ModuleNo FROM patriot_zones WHERE key_name = ? AND client_id = ? ORDER BY zone_no'),
+      zones: p(
+        'SELECT zone_no AS Zone_No, zone_area AS Zone_area, module_no AS ModuleNo FROM patriot_zones WHERE key_name = ? AND client_id = ? ORDER BY zone_no',
+      ),
       upsertZone: p(
         `INSERT INTO patriot_zones (key_name, client_id, zone_no, zone_area, module_no) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (key_name, client_id, zone_no) DO UPDATE SET zone_area = excluded.zone_area, module_no = excluded.module_no`,
@@ -38,7 +42,9 @@ export class PatriotStore {
       updateUser: p('UPDATE patriot_users SET data = ? WHERE key_name = ? AND client_id = ? AND user_no = ?'),
       deleteUser: p('DELETE FROM patriot_users WHERE key_name = ? AND client_id = ? AND user_no = ?'),
       touch: p('UPDATE patriot_clients SET updated_at = ? WHERE key_name = ? AND client_id = ?'),
-      getState: p('SELECT status, xml_version, attempts, last_batch FROM patriot_client_state WHERE key_name = ? AND client_id = ?'),
+      getState: p(
+        'SELECT status, xml_version, attempts, last_batch FROM patriot_client_state WHERE key_name = ? AND client_id = ?',
+      ),
       markChanged: p(
         `INSERT INTO patriot_client_state (key_name, client_id, status, attempts, xml_version, updated_at) VALUES (?, ?, 'changed', 0, 1, ?)
          ON CONFLICT (key_name, client_id) DO UPDATE SET status = 'changed', xml_version = xml_version + 1, updated_at = excluded.updated_at`,
@@ -130,7 +136,10 @@ export class PatriotStore {
     })();
   }
 
-  state(key: string, id: number): { status: string; xml_version: number; attempts: number; last_batch: string | null } | undefined {
+  state(
+    key: string,
+    id: number,
+  ): { status: string; xml_version: number; attempts: number; last_batch: string | null } | undefined {
     return this.s.getState.get(key, id) as never;
   }
 

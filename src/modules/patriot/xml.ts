@@ -11,7 +11,14 @@ import type { ClientRecord } from './store.js';
 
 const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 const SPECIAL = /[&<>"'\r]/g;
-const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
+const ENTITY: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+  '\r': '&#13;',
+};
 
 /** Escapes a text for element content; characters XML 1.0 cannot represent are dropped. */
 export function escapeText(s: string): string {
@@ -77,7 +84,8 @@ export function buildClientXml(key: ApiKey, c: ClientRecord): string {
     w.close('ClientGroupings');
   }
   w.open('Zones');
-  for (const z of c.zones) w.open('Zone').leaf('Zone_No', z.Zone_No).leaf('Zone_area', z.Zone_area).leaf('ModuleNo', z.ModuleNo).close('Zone');
+  for (const z of c.zones)
+    w.open('Zone').leaf('Zone_No', z.Zone_No).leaf('Zone_area', z.Zone_area).leaf('ModuleNo', z.ModuleNo).close('Zone');
   w.close('Zones');
   w.open('Users');
   for (const u of c.users) {

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { defineModuleConfig } from '../../core/config.js';
 
-const schema = z  .object({
+const schema = z
+  .object({
     enabled: z.boolean().default(true),
     allowUnknownDevices: z.boolean().default(true),
     resultTimeoutSeconds: z.number().positive().default(60),

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { MB, cron, secret, secretFile, defineModuleConfig } from '../../core/config.js';
 
-const schema = z  .object({
+const schema = z
+  .object({
     enabled: z.boolean().default(true),
     apiToken: secret,
     apiTokenFile: secretFile,
@@ -14,7 +15,11 @@ const schema = z  .object({
     pullTimeoutSeconds: z.number().positive().default(30),
     hubUrl: z.string().url().optional(),
     pushCron: cron.default('*/5 * * * *'),
-    bodyLimitBytes: z.number().int().positive().default(50 * MB),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(50 * MB),
   })
   .strict()
   .prefault({});

@@ -12,11 +12,17 @@ afterEach(async () => {
   await t.close();
 });
 
-const H = (id: number | string, user?: number | string) => ({ 'x-client-id': String(id), ...(user !== undefined ? { 'x-user-no': String(user) } : {}) });
+const H = (id: number | string, user?: number | string) => ({
+  'x-client-id': String(id),
+  ...(user !== undefined ? { 'x-user-no': String(user) } : {}),
+});
 
 async function seed(key = KEY_A, id = 9998) {
   expect((await t.req(key, 'PUT', '/clients', { client_id: id, info: INFO })).statusCode).toBe(201);
-  expect((await t.req(key, 'PUT', '/clients/zones', { client_id: id, zone_id: 1, Zone_area: 'Inngang', ModuleNo: 0 })).statusCode).toBe(201);
+  expect(
+    (await t.req(key, 'PUT', '/clients/zones', { client_id: id, zone_id: 1, Zone_area: 'Inngang', ModuleNo: 0 }))
+      .statusCode,
+  ).toBe(201);
   expect((await t.req(key, 'POST', '/clients/users', { client_id: id, user: USER })).statusCode).toBe(201);
 }
 
@@ -25,9 +31,28 @@ describe('patriot API: clients', () => {
     const c = await t.req(KEY_A, 'PUT', '/clients', { client_id: 9998, info: { Name: 'Kari' } });
     expect(c.statusCode).toBe(201);
     expect(c.json().info).toEqual({
-      Name: 'Kari', Alias: '', Location: '', area_code: '', area: '', BusPhone: '', Email: '', OKPassword: '', SpecRequest: '',
-      NoSigsMon: 1, SinceDays: 1, SinceHrs: 0, SinceMins: 0, ResetNosigsIgnored: true, ResetNosigsDays: 7, ResetNosigsHrs: 0,
-      ResetNosigsMins: 0, InstallDateTime: new Date().toISOString().slice(0, 10), PanelName: '', PanelSite: '', KeypadLocation: '', SPPage: '',
+      Name: 'Kari',
+      Alias: '',
+      Location: '',
+      area_code: '',
+      area: '',
+      BusPhone: '',
+      Email: '',
+      OKPassword: '',
+      SpecRequest: '',
+      NoSigsMon: 1,
+      SinceDays: 1,
+      SinceHrs: 0,
+      SinceMins: 0,
+      ResetNosigsIgnored: true,
+      ResetNosigsDays: 7,
+      ResetNosigsHrs: 0,
+      ResetNosigsMins: 0,
+      InstallDateTime: new Date().toISOString().slice(0, 10),
+      PanelName: '',
+      PanelSite: '',
+      KeypadLocation: '',
+      SPPage: '',
     });
     const u = await t.req(KEY_A, 'PUT', '/clients', { client_id: 9998, info: INFO });
     expect(u.statusCode).toBe(200);
@@ -48,10 +73,16 @@ describe('patriot API: clients', () => {
   });
 
   it('numbers and booleans are accepted as the original accepts them (integer strings, "true"/"False"), others 422', async () => {
-    const r = await t.req(KEY_A, 'PUT', '/clients', { client_id: '77', info: { Name: 'A', SinceMins: '15', ResetNosigsIgnored: 'False' } });
+    const r = await t.req(KEY_A, 'PUT', '/clients', {
+      client_id: '77',
+      info: { Name: 'A', SinceMins: '15', ResetNosigsIgnored: 'False' },
+    });
     expect(r.statusCode).toBe(201);
     expect(r.json()).toMatchObject({ client_id: 77, info: { SinceMins: 15, ResetNosigsIgnored: false } });
-    const bad = await t.req(KEY_A, 'PUT', '/clients', { client_id: 1.5, info: { Name: 'A', SinceMins: 'x', ResetNosigsIgnored: 'maybe' } });
+    const bad = await t.req(KEY_A, 'PUT', '/clients', {
+      client_id: 1.5,
+      info: { Name: 'A', SinceMins: 'x', ResetNosigsIgnored: 'maybe' },
+    });
     expect(bad.statusCode).toBe(422);
     expect(bad.json().detail.map((d: { loc: unknown[] }) => d.loc)).toEqual([
       ['body', 'client_id'],
@@ -62,7 +93,10 @@ describe('patriot API: clients', () => {
 
   it('PATCH changes only the info fields sent; 404 for a missing client', async () => {
     await seed();
-    const r = await t.req(KEY_A, 'PATCH', '/clients', { client_id: 9998, info: { Location: 'Ny gate 99', BusPhone: '12345678' } });
+    const r = await t.req(KEY_A, 'PATCH', '/clients', {
+      client_id: 9998,
+      info: { Location: 'Ny gate 99', BusPhone: '12345678' },
+    });
     expect(r.statusCode).toBe(200);
     expect(r.json().info).toEqual({ ...INFO, Location: 'Ny gate 99', BusPhone: '12345678' });
     expect(Object.keys(r.json().zones)).toEqual(['1']);
@@ -81,9 +115,9 @@ describe('patriot API: clients', () => {
     expect(() => readFileSync(file)).toThrow(/ENOENT/);
     expect((await t.req(KEY_A, 'GET', '/clients', undefined, H(9998))).statusCode).toBe(404);
     expect((await t.req(KEY_A, 'DELETE', '/clients', { client_id: 9998 })).statusCode).toBe(404);
-    expect(t.app.store.db.prepare("SELECT count(*) AS n FROM patriot_zones").get()).toEqual({ n: 0 });
-    expect(t.app.store.db.prepare("SELECT count(*) AS n FROM patriot_users").get()).toEqual({ n: 0 });
-    expect(t.app.store.db.prepare("SELECT count(*) AS n FROM patriot_client_state").get()).toEqual({ n: 0 });
+    expect(t.app.store.db.prepare('SELECT count(*) AS n FROM patriot_zones').get()).toEqual({ n: 0 });
+    expect(t.app.store.db.prepare('SELECT count(*) AS n FROM patriot_users').get()).toEqual({ n: 0 });
+    expect(t.app.store.db.prepare('SELECT count(*) AS n FROM patriot_client_state').get()).toEqual({ n: 0 });
     // recreating is a 201 again
     expect((await t.req(KEY_A, 'PUT', '/clients', { client_id: 9998, info: INFO })).statusCode).toBe(201);
   });
@@ -101,10 +135,23 @@ describe('patriot API: clients', () => {
 describe('patriot API: zones', () => {
   it('PUT zone is 201 on create and update; GET and POST list; DELETE 204 then 404', async () => {
     await seed();
-    const up = await t.req(KEY_A, 'PUT', '/clients/zones', { client_id: 9998, zone_id: 1, Zone_area: 'Gang', ModuleNo: 3 });
+    const up = await t.req(KEY_A, 'PUT', '/clients/zones', {
+      client_id: 9998,
+      zone_id: 1,
+      Zone_area: 'Gang',
+      ModuleNo: 3,
+    });
     expect(up.statusCode).toBe(201);
-    expect((await t.req(KEY_A, 'PUT', '/clients/zones', { client_id: 9998, zone_id: 999, Zone_area: 'Stue' })).statusCode).toBe(201);
-    const expected = { client_id: 9998, zones: [{ Zone_No: 1, Zone_area: 'Gang', ModuleNo: 3 }, { Zone_No: 999, Zone_area: 'Stue', ModuleNo: 0 }] };
+    expect(
+      (await t.req(KEY_A, 'PUT', '/clients/zones', { client_id: 9998, zone_id: 999, Zone_area: 'Stue' })).statusCode,
+    ).toBe(201);
+    const expected = {
+      client_id: 9998,
+      zones: [
+        { Zone_No: 1, Zone_area: 'Gang', ModuleNo: 3 },
+        { Zone_No: 999, Zone_area: 'Stue', ModuleNo: 0 },
+      ],
+    };
     const g = await t.req(KEY_A, 'GET', '/clients/zones', undefined, H(9998));
     expect(g.statusCode).toBe(200);
     expect(g.json()).toEqual(expected);
@@ -124,24 +171,41 @@ describe('patriot API: zones', () => {
       expect(r.statusCode).toBe(422);
       expect(r.json().detail[0].loc).toEqual(['body', 'zone_id']);
     }
-    expect((await t.req(KEY_A, 'PUT', '/clients/zones', { client_id: 1, zone_id: 1, Zone_area: 'a' })).statusCode).toBe(404);
+    expect((await t.req(KEY_A, 'PUT', '/clients/zones', { client_id: 1, zone_id: 1, Zone_area: 'a' })).statusCode).toBe(
+      404,
+    );
     expect((await t.req(KEY_A, 'GET', '/clients/zones', undefined, H(1))).statusCode).toBe(404);
     expect((await t.req(KEY_A, 'POST', '/clients/zones/list', { client_id: 1 })).statusCode).toBe(404);
     expect((await t.req(KEY_A, 'DELETE', '/clients/zones', { client_id: 1, zone_id: 1 })).statusCode).toBe(404);
-    expect((await t.req(KEY_A, 'PUT', '/clients/zones', { client_id: 9998, zone_id: 5, Zone_area: 'x'.repeat(101) })).statusCode).toBe(422);
+    expect(
+      (await t.req(KEY_A, 'PUT', '/clients/zones', { client_id: 9998, zone_id: 5, Zone_area: 'x'.repeat(101) }))
+        .statusCode,
+    ).toBe(422);
   });
 });
 
 describe('patriot API: users', () => {
   it('POST creates (201), 409 when the UserNo exists; GET list, single, POST list/get; PUT replaces; DELETE 204', async () => {
     await seed();
-    const dup = await t.req(KEY_A, 'POST', '/clients/users', { client_id: 9998, user: { ...USER, User_Name: 'Other' } });
+    const dup = await t.req(KEY_A, 'POST', '/clients/users', {
+      client_id: 9998,
+      user: { ...USER, User_Name: 'Other' },
+    });
     expect(dup.statusCode).toBe(409);
     expect(dup.json()).toEqual({ detail: 'User 1 already exists' });
     const u2 = { User_Name: 'To', UserNo: 2 };
     const c = await t.req(KEY_A, 'POST', '/clients/users', { client_id: 9998, user: u2 });
     expect(c.statusCode).toBe(201);
-    const u2full = { User_Name: 'To', MobileNo: '', MobileNoOrder: 1, Email: '', Type: 'U', UserNo: 2, Instructions: '', CallOrder: 0 };
+    const u2full = {
+      User_Name: 'To',
+      MobileNo: '',
+      MobileNoOrder: 1,
+      Email: '',
+      Type: 'U',
+      UserNo: 2,
+      Instructions: '',
+      CallOrder: 0,
+    };
     expect(c.json()).toEqual({ client_id: 9998, user: u2full });
     const list = { client_id: 9998, users: [USER, u2full] };
     expect((await t.req(KEY_A, 'GET', '/clients/users', undefined, H(9998))).json()).toEqual(list);
@@ -149,14 +213,27 @@ describe('patriot API: users', () => {
     const single = await t.req(KEY_A, 'GET', '/clients/users/single', undefined, H(9998, 1));
     expect(single.statusCode).toBe(200);
     expect(single.json()).toEqual({ client_id: 9998, user: USER });
-    expect((await t.req(KEY_A, 'POST', '/clients/users/get', { client_id: 9998, user_no: 2 })).json()).toEqual({ client_id: 9998, user: u2full });
-    const changed = { ...USER, User_Name: 'Changed Name', MobileNo: '+4798765432', Email: 'new@email.com', Instructions: 'New instructions' };
+    expect((await t.req(KEY_A, 'POST', '/clients/users/get', { client_id: 9998, user_no: 2 })).json()).toEqual({
+      client_id: 9998,
+      user: u2full,
+    });
+    const changed = {
+      ...USER,
+      User_Name: 'Changed Name',
+      MobileNo: '+4798765432',
+      Email: 'new@email.com',
+      Instructions: 'New instructions',
+    };
     const put = await t.req(KEY_A, 'PUT', '/clients/users', { client_id: 9998, user: changed });
     expect(put.statusCode).toBe(200);
     expect(put.json()).toEqual({ client_id: 9998, user: changed });
-    expect((await t.req(KEY_A, 'PUT', '/clients/users', { client_id: 9998, user: { ...USER, UserNo: 3 } })).statusCode).toBe(404);
+    expect(
+      (await t.req(KEY_A, 'PUT', '/clients/users', { client_id: 9998, user: { ...USER, UserNo: 3 } })).statusCode,
+    ).toBe(404);
     expect((await t.req(KEY_A, 'DELETE', '/clients/users', { client_id: 9998, user_no: 1 })).statusCode).toBe(204);
-    expect((await t.req(KEY_A, 'DELETE', '/clients/users', { client_id: 9998, user_no: 1 })).json()).toEqual({ detail: 'User not found' });
+    expect((await t.req(KEY_A, 'DELETE', '/clients/users', { client_id: 9998, user_no: 1 })).json()).toEqual({
+      detail: 'User not found',
+    });
     expect((await t.req(KEY_A, 'GET', '/clients/users/single', undefined, H(9998, 1))).statusCode).toBe(404);
     expect((await t.req(KEY_A, 'POST', '/clients/users/get', { client_id: 9998, user_no: 1 })).statusCode).toBe(404);
   });
@@ -169,21 +246,46 @@ describe('patriot API: users', () => {
       expect(r.json().detail[0].loc).toEqual(['body', 'user', 'UserNo']);
     }
     expect((await t.req(KEY_A, 'GET', '/clients/users/single', undefined, H(9998, 199))).statusCode).toBe(422);
-    expect((await t.req(KEY_A, 'GET', '/clients/users/single', undefined, H(9998))).json().detail[0].loc).toEqual(['header', 'x-user-no']);
+    expect((await t.req(KEY_A, 'GET', '/clients/users/single', undefined, H(9998))).json().detail[0].loc).toEqual([
+      'header',
+      'x-user-no',
+    ]);
     expect((await t.req(KEY_A, 'POST', '/clients/users', { client_id: 1, user: USER })).statusCode).toBe(404);
     expect((await t.req(KEY_A, 'GET', '/clients/users', undefined, H(1))).statusCode).toBe(404);
-    expect((await t.req(KEY_A, 'POST', '/clients/users', { client_id: 9998, user: { ...USER, UserNo: 5, Email: 'e'.repeat(255) } })).statusCode).toBe(422);
+    expect(
+      (
+        await t.req(KEY_A, 'POST', '/clients/users', {
+          client_id: 9998,
+          user: { ...USER, UserNo: 5, Email: 'e'.repeat(255) },
+        })
+      ).statusCode,
+    ).toBe(422);
     // the installer user is never exposed by the API
-    expect((await t.req(KEY_A, 'GET', '/clients/users', undefined, H(9998))).json().users.map((u: { UserNo: number }) => u.UserNo)).toEqual([1]);
+    expect(
+      (await t.req(KEY_A, 'GET', '/clients/users', undefined, H(9998)))
+        .json()
+        .users.map((u: { UserNo: number }) => u.UserNo),
+    ).toEqual([1]);
   });
 });
 
 describe('patriot API: auth, errors, request log', () => {
   it('401 for a missing, unknown, disabled or expired key, saying which; no data touched', async () => {
     await t.close();
-    t = await makePatriot({}, (await import('./helpers.js')).keysJson({ b: { valid_to: '2001-01-01T00:00:00Z' } }).concat([
-      { key_name: 'Off', key: 'off-key-0123456789', enabled: 'False', valid_to: null, port: 'BASE09', installer_name: 'x', installer_email: 'y' } as never,
-    ]));
+    t = await makePatriot(
+      {},
+      (await import('./helpers.js')).keysJson({ b: { valid_to: '2001-01-01T00:00:00Z' } }).concat([
+        {
+          key_name: 'Off',
+          key: 'off-key-0123456789',
+          enabled: 'False',
+          valid_to: null,
+          port: 'BASE09',
+          installer_name: 'x',
+          installer_email: 'y',
+        } as never,
+      ]),
+    );
     const cases: Array<[string | null, string]> = [
       [null, 'Missing API key'],
       ['not-a-key', 'Invalid API key'],
@@ -211,7 +313,9 @@ describe('patriot API: auth, errors, request log', () => {
     const empty = await t.req(KEY_A, 'DELETE', '/clients', '', { 'content-type': 'application/json' });
     expect(empty.statusCode).toBe(422);
     expect(empty.json()).toEqual({ detail: [{ loc: ['body'], msg: 'Field required', type: 'missing' }] });
-    const form = await t.req(KEY_A, 'PUT', '/clients', 'client_id=1', { 'content-type': 'application/x-www-form-urlencoded' });
+    const form = await t.req(KEY_A, 'PUT', '/clients', 'client_id=1', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(form.statusCode).toBe(422);
     expect(form.json().detail[0].loc).toEqual(['body']);
     const big = await t.req(KEY_A, 'PUT', '/clients', { client_id: 1, info: { Name: 'x', SPPage: 'y'.repeat(3000) } });
@@ -238,7 +342,11 @@ describe('patriot API: auth, errors, request log', () => {
     const r = await t.req(KEY_A, 'PUT', '/clients', { client_id: 3, info: { Name: 'a\u0001b' } });
     expect(r.statusCode).toBe(422);
     expect(r.json().detail[0]).toMatchObject({ loc: ['body', 'info', 'Name'], type: 'string_pattern_mismatch' });
-    const ok = await t.req(KEY_A, 'PUT', '/clients', { client_id: 3, extra: 1, info: { Name: 'tab\there\r\nline', Color: 'red' } });
+    const ok = await t.req(KEY_A, 'PUT', '/clients', {
+      client_id: 3,
+      extra: 1,
+      info: { Name: 'tab\there\r\nline', Color: 'red' },
+    });
     expect(ok.statusCode).toBe(201);
     expect(ok.json().info.Name).toBe('tab\there\r\nline');
     expect(ok.json().info.Color).toBeUndefined();
@@ -246,13 +354,19 @@ describe('patriot API: auth, errors, request log', () => {
 
   it('writes one request log line per request with key_name, never the key (real socket)', async () => {
     const url = await t.listen();
-    await fetch(`${url}/clients`, { method: 'PUT', headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 42, info: INFO }) });
+    await fetch(`${url}/clients`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: 42, info: INFO }),
+    });
     await fetch(`${url}/clients`, { headers: { authorization: `Bearer ${KEY_B}`, 'x-client-id': '42' } });
     await fetch(`${url}/clients`, { headers: { authorization: 'Bearer wrong-key-123', 'x-client-id': '42' } });
     await t.app.close();
     const log = readFileSync(path.join(t.config.dataDir, 'api_requests.log'), 'utf8').trim().split('\n');
     expect(log).toHaveLength(3);
-    expect(log[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z key_name=Alarm24 PUT \/clients client_id=42 status=201 duration_ms=\d+\.\d$/);
+    expect(log[0]).toMatch(
+      /^\d{4}-\d\d-\d\dT\S+Z key_name=Alarm24 PUT \/clients client_id=42 status=201 duration_ms=\d+\.\d$/,
+    );
     expect(log[1]).toMatch(/ key_name=InstallerX GET \/clients client_id=42 status=404 /);
     expect(log[2]).toMatch(/ key_name=- GET \/clients client_id=42 status=401 /);
     const all = log.join('\n') + t.logs.text;

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import patriot from '../../../src/modules/patriot/index.js';
-import { makeApp, tempDir, type TestApp } from '../../helpers/app.js';
+import { closesItself, makeApp, tempDir, type TestApp } from '../../helpers/app.js';
 
 export const KEY_A = 'key-a-0123456789-secret';
 export const KEY_B = 'key-b-9876543210-secret';
@@ -60,11 +60,17 @@ export interface PatriotApp extends TestApp {
   xml(keyName: string, id: number): string;
 }
 
-export async function makePatriot(overrides: Record<string, unknown> = {}, keys: unknown = keysJson()): Promise<PatriotApp> {
+export async function makePatriot(
+  overrides: Record<string, unknown> = {},
+  keys: unknown = keysJson(),
+): Promise<PatriotApp> {
   const dataDir = tempDir('fieldhub-patriot-');
   const keysFile = path.join(dataDir, 'keys.json');
   if (keys !== null) writeFileSync(keysFile, JSON.stringify(keys));
-  const t = await makeApp({ patriot: { keysReloadMs: 100, ...overrides } }, { modules: [patriot], dataDir, startScheduler: false });
+  const t = await makeApp(
+    { patriot: { keysReloadMs: 100, ...overrides } },
+    { modules: [patriot], dataDir, startScheduler: false },
+  );
   const close = t.close.bind(t);
   const p = t as PatriotApp;
   p.keysFile = keysFile;
@@ -120,3 +126,11 @@ export const USER = {
   Instructions: 'Optional',
   CallOrder: 0,
 };
+
+/** makePatriot for one test: closed (data dir removed) when the test finishes, pass or fail. */
+export async function buildPatriot(
+  overrides: Record<string, unknown> = {},
+  keys: unknown = keysJson(),
+): Promise<PatriotApp> {
+  return closesItself(await makePatriot(overrides, keys));
+}

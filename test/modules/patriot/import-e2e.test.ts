@@ -35,8 +35,19 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
   });
 
   async function createClient(key: string, id: number, name = INFO.Name) {
-    expect((await t!.req(key, 'PUT', '/clients', { client_id: id, info: { ...INFO, Name: name } })).statusCode).toBe(201);
-    expect((await t!.req(key, 'PUT', '/clients/zones', { client_id: id, zone_id: 1, Zone_area: 'Stue og kjøkken', ModuleNo: 0 })).statusCode).toBe(201);
+    expect((await t!.req(key, 'PUT', '/clients', { client_id: id, info: { ...INFO, Name: name } })).statusCode).toBe(
+      201,
+    );
+    expect(
+      (
+        await t!.req(key, 'PUT', '/clients/zones', {
+          client_id: id,
+          zone_id: 1,
+          Zone_area: 'Stue og kjøkken',
+          ModuleNo: 0,
+        })
+      ).statusCode,
+    ).toBe(201);
     expect((await t!.req(key, 'POST', '/clients/users', { client_id: id, user: USER })).statusCode).toBe(201);
   }
 
@@ -45,7 +56,9 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
     await createClient(KEY_A, 1234, 'Åse Ærlig & Søn');
     await createClient(KEY_B, 1234);
     await createClient(KEY_A, 9998);
-    const perClient = [t.xml('Alarm24', 1234), t.xml('InstallerX', 1234), t.xml('Alarm24', 9998)].map((f) => rowOf(readFileSync(f, 'utf8')));
+    const perClient = [t.xml('Alarm24', 1234), t.xml('InstallerX', 1234), t.xml('Alarm24', 9998)].map((f) =>
+      rowOf(readFileSync(f, 'utf8')),
+    );
     expect((await importState(t)).counts).toEqual({ changed: 3 });
 
     const run = await runImport(t);
@@ -67,7 +80,9 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
       expect.objectContaining({ id: '1234BASE05', client_id: 1234, status: 'import_failed', attempts: 1 }),
     ]);
     expect((await importState(t, '?status=imported')).total).toBe(2);
-    expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(/- ERROR - 1234BASE05: import not confirmed/);
+    expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(
+      /- ERROR - 1234BASE05: import not confirmed/,
+    );
 
     const run3 = await runImport(t);
     expect(run3).toMatchObject({ result: 'ok', clients: 1 });
@@ -75,11 +90,16 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
     expect((await importState(t, '?id=1234BASE05')).items[0]).toMatchObject({ status: 'pending_import', attempts: 1 });
     const state = JSON.parse(readFileSync(path.join(t.config.dataDir, 'client_state.json'), 'utf8'));
     expect(Object.keys(state).sort()).toEqual(['1234BASE05', '1234BASE11', '9998BASE11']);
-    expect(state['1234BASE11']).toEqual({ status: 'imported', last_batch: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/) });
+    expect(state['1234BASE11']).toEqual({
+      status: 'imported',
+      last_batch: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/),
+    });
 
     // an edit by the installer is a new version: uploaded again, its attempts start afresh
     patriotImports(smbd.shareDir);
-    expect((await t.req(KEY_B, 'PATCH', '/clients', { client_id: 1234, info: { Name: 'Ny Eier' } })).statusCode).toBe(200);
+    expect((await t.req(KEY_B, 'PATCH', '/clients', { client_id: 1234, info: { Name: 'Ny Eier' } })).statusCode).toBe(
+      200,
+    );
     const run4 = await runImport(t);
     expect(run4).toMatchObject({ result: 'ok', clients: 1, check_failed: 0 });
     expect(readFileSync(path.join(smbd.shareDir, 'clients.xml'), 'utf8')).toContain('Ny Eier');

@@ -22,7 +22,12 @@ async function cli(args: string[]): Promise<{ code: number; out: string[] }> {
   const store = openStore(config, [patriot]);
   const out: string[] = [];
   try {
-    const code = await patriot.commands!['import-json']!.run(args, { config, store, log: pino({ level: 'silent' }), out: (l) => out.push(l) });
+    const code = await patriot.commands!['import-json']!.run(args, {
+      config,
+      store,
+      log: pino({ level: 'silent' }),
+      out: (l) => out.push(l),
+    });
     return { code, out };
   } finally {
     store.close();
@@ -31,7 +36,12 @@ async function cli(args: string[]): Promise<{ code: number; out: string[] }> {
 
 const exported = [
   // GET /clients shape: zones and users keyed by number
-  { client_id: 9998, info: INFO, zones: { '1': { Zone_No: 1, Zone_area: 'Inngang', ModuleNo: 0 } }, users: { '1': USER } },
+  {
+    client_id: 9998,
+    info: INFO,
+    zones: { '1': { Zone_No: 1, Zone_area: 'Inngang', ModuleNo: 0 } },
+    users: { '1': USER },
+  },
   // list shape, defaults for omitted fields
   { client_id: 42, info: { Name: 'Kari' }, zones: [{ Zone_No: 3, Zone_area: 'Kjeller', ModuleNo: 0 }], users: [] },
 ];
@@ -42,20 +52,37 @@ describe('patriot import-json', () => {
     writeFileSync(file, JSON.stringify(exported));
     const first = await cli([file, '--key', 'Alarm24']);
     expect(first.code).toBe(0);
-    expect(first.out.join('\n')).toMatch(/2 clients created, 0 updated, 0 unchanged \(2 zones, 1 users in the file\); 2 XML files written/);
+    expect(first.out.join('\n')).toMatch(
+      /2 clients created, 0 updated, 0 unchanged \(2 zones, 1 users in the file\); 2 XML files written/,
+    );
     const xml = path.join(config.patriot.xmlDir, 'Alarm24', '9998.xml');
     expect(readFileSync(xml, 'utf8')).toContain('<__id>9998BASE11</__id>');
     const again = await cli([file, '--key', 'Alarm24']);
     expect(again.out.join('\n')).toMatch(/0 clients created, 0 updated, 2 unchanged/);
     // a changed export updates just that client
     writeFileSync(file, JSON.stringify([{ ...exported[0], info: { ...INFO, Location: 'Ny' } }, exported[1]]));
-    expect((await cli([file, '--key', 'Alarm24'])).out.join('\n')).toMatch(/0 clients created, 1 updated, 1 unchanged.*1 XML files written/);
+    expect((await cli([file, '--key', 'Alarm24'])).out.join('\n')).toMatch(
+      /0 clients created, 1 updated, 1 unchanged.*1 XML files written/,
+    );
 
-    const api = await (await import('../../helpers/app.js')).makeApp({}, { modules: [patriot], dataDir, startScheduler: false, keepDataDir: true });
+    const api = await (
+      await import('../../helpers/app.js')
+    ).makeApp({}, { modules: [patriot], dataDir, startScheduler: false, keepDataDir: true });
     try {
-      const r = await api.app.inject({ url: '/clients', headers: { authorization: `Bearer ${KEY_A}`, 'x-client-id': '9998' } });
-      expect(r.json()).toEqual({ client_id: 9998, info: { ...INFO, Location: 'Ny' }, zones: { '1': exported[0]!.zones['1' as never] }, users: { '1': USER } });
-      const k = await api.app.inject({ url: '/clients/zones', headers: { authorization: `Bearer ${KEY_A}`, 'x-client-id': '42' } });
+      const r = await api.app.inject({
+        url: '/clients',
+        headers: { authorization: `Bearer ${KEY_A}`, 'x-client-id': '9998' },
+      });
+      expect(r.json()).toEqual({
+        client_id: 9998,
+        info: { ...INFO, Location: 'Ny' },
+        zones: { '1': exported[0]!.zones['1' as never] },
+        users: { '1': USER },
+      });
+      const k = await api.app.inject({
+        url: '/clients/zones',
+        headers: { authorization: `Bearer ${KEY_A}`, 'x-client-id': '42' },
+      });
       expect(k.json()).toEqual({ client_id: 42, zones: [{ Zone_No: 3, Zone_area: 'Kjeller', ModuleNo: 0 }] });
     } finally {
       await api.app.close();
@@ -64,7 +91,10 @@ describe('patriot import-json', () => {
 
   it('an invalid export imports nothing and says where; an unknown key is refused', async () => {
     const file = path.join(dataDir, 'bad.json');
-    writeFileSync(file, JSON.stringify([exported[1], { client_id: 7, info: { Name: 'x' }, users: [{ ...USER, UserNo: 199 }] }]));
+    writeFileSync(
+      file,
+      JSON.stringify([exported[1], { client_id: 7, info: { Name: 'x' }, users: [{ ...USER, UserNo: 199 }] }]),
+    );
     const r = await cli([file, '--key', 'Alarm24']);
     expect(r.code).toBe(1);
     expect(r.out.join('\n')).toMatch(/1\.users\.0\.UserNo: .*reserved.*nothing imported/);

@@ -11,7 +11,17 @@ import type { TestApp } from '../../helpers/app.js';
 import { tempDir, testConfig } from '../../helpers/app.js';
 import { stampTime } from '../../../src/modules/patriot/import/logs.js';
 import { writeClient } from './helpers/clients.js';
-import { ADMIN, combineCli, importApp, importState, patriotImports, rotated, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
+import {
+  ADMIN,
+  combineCli,
+  importApp,
+  importState,
+  patriotImports,
+  rotated,
+  runImport,
+  sharedIds,
+  xmlFiles,
+} from './helpers/importer.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -34,7 +44,9 @@ describe('directory transport', () => {
     patriotImports(share, ['2BASE11']);
     writeClient(xmlDir, 'Alarm24', 3, 'BASE11');
     // archives of this minute already exist (e.g. two runs within a second): the rotation never replaces them
-    const taken = Array.from({ length: 60 }, (_, k) => k).map((k) => `clients_${stampTime(new Date(Date.now() + k * 1000))}.xml`);
+    const taken = Array.from({ length: 60 }, (_, k) => k).map(
+      (k) => `clients_${stampTime(new Date(Date.now() + k * 1000))}.xml`,
+    );
     for (const n of taken) writeFileSync(path.join(share, n), 'older archive');
     const run2 = await runImport(t);
     expect(run2.rotated_as).toMatch(/^clients_\d{8}_\d{6}_1\.xml$/);
@@ -43,7 +55,9 @@ describe('directory transport', () => {
     expect(rotated(share)).toEqual([...taken, run2.rotated_as].sort());
     expect(sharedIds(share)).toEqual(['3BASE11']);
     expect((await importState(t)).counts).toEqual({ imported: 1, import_failed: 1, pending_import: 1 });
-    expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(/2BASE11: import not confirmed/);
+    expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(
+      /2BASE11: import not confirmed/,
+    );
   });
 
   it('a duplicate __id keeps the newest file; both files are done after the upload', async () => {
@@ -67,10 +81,14 @@ describe('directory transport', () => {
     t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
     const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
-    writeClient(xmlDir, 'Alarm24', 2, 'BASE11', { text: `<Clients><Row><__id>2BASE11</__id><N>${'x'.repeat(16 * 1024 * 1024)}</N></Row></Clients>` });
+    writeClient(xmlDir, 'Alarm24', 2, 'BASE11', {
+      text: `<Clients><Row><__id>2BASE11</__id><N>${'x'.repeat(16 * 1024 * 1024)}</N></Row></Clients>`,
+    });
     const run = await runImport(t);
     expect(run).toMatchObject({ result: 'ok', clients: 1, rejected: 1, rejected_files: ['Alarm24/2.xml'] });
-    expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(/Rejected Alarm24\/2\.xml: file too large \(\d+ bytes, limit 16777216\)/);
+    expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(
+      /Rejected Alarm24\/2\.xml: file too large \(\d+ bytes, limit 16777216\)/,
+    );
     expect(sharedIds(share)).toEqual(['1BASE11']);
   });
 
@@ -78,7 +96,10 @@ describe('directory transport', () => {
     const share = path.join(tempDir(), 'not-mounted');
     t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
     writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
-    expect(await runImport(t)).toMatchObject({ result: 'failed', error: expect.stringMatching(/not-mounted is not available \(ENOENT\)/) });
+    expect(await runImport(t)).toMatchObject({
+      result: 'failed',
+      error: expect.stringMatching(/not-mounted is not available \(ENOENT\)/),
+    });
     expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['Alarm24/1.xml']);
     mkdirSync(share);
     expect(await runImport(t)).toMatchObject({ result: 'ok', clients: 1 });
@@ -90,7 +111,9 @@ describe('without upload, recovery, lock', () => {
     t = await importApp({});
     writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     expect(await runImport(t)).toMatchObject({ result: 'local', clients: 1 });
-    expect(readFileSync(path.join(t.config.dataDir, 'ready_for_import', 'clients.xml'), 'utf8')).toContain('<__id>1BASE11</__id>');
+    expect(readFileSync(path.join(t.config.dataDir, 'ready_for_import', 'clients.xml'), 'utf8')).toContain(
+      '<__id>1BASE11</__id>',
+    );
     expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['Alarm24/1.xml']);
     expect((await importState(t)).total).toBe(0);
     expect(await runImport(t)).toMatchObject({ result: 'local', clients: 1 });
@@ -98,9 +121,16 @@ describe('without upload, recovery, lock', () => {
 
   it('the scheduler runs the job on patriot.import.cron by itself', async () => {
     const share = tempDir();
-    t = await importApp({ patriot: { import: { cron: '* * * * * *' }, smb: { enabled: true, transport: 'directory', directory: share } } }, { startScheduler: true });
+    t = await importApp(
+      {
+        patriot: { import: { cron: '* * * * * *' }, smb: { enabled: true, transport: 'directory', directory: share } },
+      },
+      { startScheduler: true },
+    );
     await t.app.ready();
-    expect(t.app.scheduler.list()).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'patriot.import', cron: '* * * * * *' })]));
+    expect(t.app.scheduler.list()).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'patriot.import', cron: '* * * * * *' })]),
+    );
     writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     const deadline = Date.now() + 10_000;
     while (sharedIds(share).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -108,7 +138,9 @@ describe('without upload, recovery, lock', () => {
     // the file is on the share a moment before the run records its result: wait for the record
     type Runs = { runs: Array<{ trigger: string; result: string }> };
     const scheduledOk = async () =>
-      ((await t!.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<Runs>()).runs.some((r) => r.trigger === 'schedule' && r.result === 'ok');
+      (await t!.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN }))
+        .json<Runs>()
+        .runs.some((r) => r.trigger === 'schedule' && r.result === 'ok');
     while (!(await scheduledOk()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await scheduledOk()).toBe(true);
   });
@@ -116,11 +148,15 @@ describe('without upload, recovery, lock', () => {
   it('two on-demand runs at once: one runs, the other answers with its result (skipped), never overlapping', async () => {
     t = await importApp({});
     writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
-    const [a, b] = await Promise.all([0, 1].map(() => t!.app.inject({ method: 'POST', url: '/admin/patriot/import-runs', headers: ADMIN })));
+    const [a, b] = await Promise.all(
+      [0, 1].map(() => t!.app.inject({ method: 'POST', url: '/admin/patriot/import-runs', headers: ADMIN })),
+    );
     const bodies = [a!.json(), b!.json()] as Array<{ skipped: boolean; run: { run_id: string; result: string } }>;
     expect(bodies.map((x) => x.skipped).sort()).toEqual([false, true]);
     expect(bodies[0]!.run.run_id).toBe(bodies[1]!.run.run_id);
-    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{ runs: Array<{ trigger: string }> }>();
+    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{
+      runs: Array<{ trigger: string }>;
+    }>();
     expect(runs.runs).toEqual([expect.objectContaining({ trigger: 'admin', result: 'local' })]);
   });
 
@@ -129,7 +165,9 @@ describe('without upload, recovery, lock', () => {
     const config = testConfig({}, dataDir);
     const store = openStore(config);
     store.db
-      .prepare(`INSERT INTO patriot_import_runs (run_id, trigger, started_at, batch_time, result, transport) VALUES ('r1', 'schedule', 'x', 'x', 'running', 'x')`)
+      .prepare(
+        `INSERT INTO patriot_import_runs (run_id, trigger, started_at, batch_time, result, transport) VALUES ('r1', 'schedule', 'x', 'x', 'running', 'x')`,
+      )
       .run();
     store.close();
     const dir = path.join(config.patriot.xmlDir, 'Alarm24');
@@ -141,7 +179,9 @@ describe('without upload, recovery, lock', () => {
     await t.app.ready();
     expect(xmlFiles(config.patriot.xmlDir)).toEqual(['Alarm24/1.xml', 'Alarm24/2.xml']);
     expect(readFileSync(path.join(dir, '2.xml'), 'utf8')).toBe('newer');
-    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{ runs: Array<{ result: string; error: string }> }>();
+    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{
+      runs: Array<{ result: string; error: string }>;
+    }>();
     expect(runs.runs[0]).toMatchObject({ result: 'failed', error: expect.stringMatching(/interrupted/) });
   });
 
@@ -172,7 +212,10 @@ describe('fieldhub patriot combine --once', () => {
     const share = tempDir();
     writeClient(path.join(dataDir, 'out', 'clients'), 'Alarm24', 7, 'BASE11');
     const cfg = path.join(dataDir, 'config.json');
-    writeFileSync(cfg, JSON.stringify({ dataDir, patriot: { smb: { enabled: true, transport: 'directory', directory: share } } }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({ dataDir, patriot: { smb: { enabled: true, transport: 'directory', directory: share } } }),
+    );
     const r = combineCli(cfg);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -48,13 +48,17 @@ describe.skipIf(unavailable)('patriot import at scale (real smbd)', () => {
       }
       expect(batches.map((b) => b.length)).toEqual([3000, 3000, 3000, 1000]);
       expect(batches.flat()).toEqual(order); // oldest first, each exactly once
-      expect(rotated(smbd.shareDir).flatMap((n) => idsOfCombined(readFileSync(path.join(smbd.shareDir, n), 'utf8')))).toEqual(order.slice(0, 9000));
+      expect(
+        rotated(smbd.shareDir).flatMap((n) => idsOfCombined(readFileSync(path.join(smbd.shareDir, n), 'utf8'))),
+      ).toEqual(order.slice(0, 9000));
       expect(xmlFiles(xmlDir)).toEqual([]);
       patriotImports(smbd.shareDir);
       expect((await runImport(t)).result).toBe('empty');
       const state = await importState(t, '?limit=1');
       expect(state.counts).toEqual({ imported: 10_000 });
-      expect(Object.keys(JSON.parse(readFileSync(path.join(t.config.dataDir, 'client_state.json'), 'utf8')))).toHaveLength(10_000);
+      expect(
+        Object.keys(JSON.parse(readFileSync(path.join(t.config.dataDir, 'client_state.json'), 'utf8'))),
+      ).toHaveLength(10_000);
     } finally {
       await t.close();
     }

@@ -2,13 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkResults } from '../../../src/modules/patriot/import/check.js';
 import { decodeResults } from '../../../src/modules/patriot/import/service.js';
-import { combineRows, decodeText, idsOfCombined, parseClientXml, XmlRejectError } from '../../../src/modules/patriot/import/xml.js';
+import {
+  combineRows,
+  decodeText,
+  idsOfCombined,
+  parseClientXml,
+  XmlRejectError,
+} from '../../../src/modules/patriot/import/xml.js';
 import { clientXml } from './helpers/clients.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 /** XML 1.0 text characters (no C0 controls except tab/newline) */
-// eslint-disable-next-line no-control-regex -- the point: strip the control characters XML 1.0 cannot carry
-const xmlText = fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, ''));
+const xmlText = fc
+  .string({ unit: 'grapheme', maxLength: 40 })
+  // eslint-disable-next-line no-control-regex -- the point: strip the control characters XML 1.0 cannot carry
+  .map((s) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, ''));
 
 describe('per-client XML -> combined clients.xml', () => {
   it('re-emits a Row byte-exact: escapes, whitespace, Norwegian letters, element order, empty elements', () => {
@@ -22,18 +30,25 @@ describe('per-client XML -> combined clients.xml', () => {
 
   it('property: any text value survives file -> combined -> parse with the same bytes and the same decoded value', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 1e9 }), xmlText), { minLength: 1, maxLength: 5 }), (clients) => {
-        const rows = clients.flatMap(([id, name]) => parseClientXml(`<?xml version="1.0"?>\n<Clients><Row><__id>${id}BASE11</__id><Name>${esc(name)}</Name></Row></Clients>`));
-        const combined = combineRows(rows);
-        expect(combined.startsWith('<?xml version="1.0" encoding="utf-8"?>\n<Clients>\n')).toBe(true);
-        const back = parseClientXml(combined);
-        expect(back.map((r) => r.id)).toEqual(clients.map(([id]) => `${id}BASE11`));
-        back.forEach((r, i) => {
-          expect(r.xml).toBe(rows[i]!.xml);
-          const inner = /<Name>([\s\S]*)<\/Name>/.exec(r.xml)![1]!;
-          expect(decodeText(inner)).toBe(clients[i]![1]);
-        });
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 1e9 }), xmlText), { minLength: 1, maxLength: 5 }),
+        (clients) => {
+          const rows = clients.flatMap(([id, name]) =>
+            parseClientXml(
+              `<?xml version="1.0"?>\n<Clients><Row><__id>${id}BASE11</__id><Name>${esc(name)}</Name></Row></Clients>`,
+            ),
+          );
+          const combined = combineRows(rows);
+          expect(combined.startsWith('<?xml version="1.0" encoding="utf-8"?>\n<Clients>\n')).toBe(true);
+          const back = parseClientXml(combined);
+          expect(back.map((r) => r.id)).toEqual(clients.map(([id]) => `${id}BASE11`));
+          back.forEach((r, i) => {
+            expect(r.xml).toBe(rows[i]!.xml);
+            const inner = /<Name>([\s\S]*)<\/Name>/.exec(r.xml)![1]!;
+            expect(decodeText(inner)).toBe(clients[i]![1]);
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -49,7 +64,10 @@ describe('per-client XML -> combined clients.xml', () => {
   it('the files the API writes parse to one Row each', () => {
     const rows = parseClientXml(clientXml(42, 'BASE05'));
     expect(rows.map((r) => r.id)).toEqual(['42BASE05']);
-    expect(idsOfCombined(combineRows([...rows, ...parseClientXml(clientXml(43, 'BASE05'))]))).toEqual(['42BASE05', '43BASE05']);
+    expect(idsOfCombined(combineRows([...rows, ...parseClientXml(clientXml(43, 'BASE05'))]))).toEqual([
+      '42BASE05',
+      '43BASE05',
+    ]);
   });
 
   it.each([
@@ -85,13 +103,17 @@ describe('results check', () => {
 
   it('property: completed and missing partition the ids; a completed line for each id completes all', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.stringMatching(/^[0-9]{1,6}[A-Z]{2,6}[0-9]{0,2}$/), { maxLength: 30 }), fc.context(), (ids, _ctx) => {
-        const half = ids.filter((_, i) => i % 2 === 0);
-        const text = half.map((id) => `x Completed processing client ${id} ok`).join('\n');
-        const r = checkResults(ids, text);
-        expect(new Set([...r.completed, ...r.missing])).toEqual(new Set(ids));
-        expect(new Set(r.completed)).toEqual(new Set(half));
-      }),
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^[0-9]{1,6}[A-Z]{2,6}[0-9]{0,2}$/), { maxLength: 30 }),
+        fc.context(),
+        (ids, _ctx) => {
+          const half = ids.filter((_, i) => i % 2 === 0);
+          const text = half.map((id) => `x Completed processing client ${id} ok`).join('\n');
+          const r = checkResults(ids, text);
+          expect(new Set([...r.completed, ...r.missing])).toEqual(new Set(ids));
+          expect(new Set(r.completed)).toEqual(new Set(half));
+        },
+      ),
     );
   });
 

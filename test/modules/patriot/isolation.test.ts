@@ -5,7 +5,10 @@ import { INFO, KEY_A, KEY_B, makePatriot, USER, type PatriotApp } from './helper
 
 let t: PatriotApp;
 const ID = 1234;
-const H = (id: number, user?: number) => ({ 'x-client-id': String(id), ...(user ? { 'x-user-no': String(user) } : {}) });
+const H = (id: number, user?: number) => ({
+  'x-client-id': String(id),
+  ...(user ? { 'x-user-no': String(user) } : {}),
+});
 
 async function snapshotB() {
   const r = await t.req(KEY_B, 'GET', '/clients', undefined, H(ID));
@@ -14,8 +17,13 @@ async function snapshotB() {
 
 beforeAll(async () => {
   t = await makePatriot();
-  for (const [key, name] of [[KEY_A, 'Client of A'], [KEY_B, 'Client of B']] as const) {
-    expect((await t.req(key, 'PUT', '/clients', { client_id: ID, info: { ...INFO, Name: name } })).statusCode).toBe(201);
+  for (const [key, name] of [
+    [KEY_A, 'Client of A'],
+    [KEY_B, 'Client of B'],
+  ] as const) {
+    expect((await t.req(key, 'PUT', '/clients', { client_id: ID, info: { ...INFO, Name: name } })).statusCode).toBe(
+      201,
+    );
     await t.req(key, 'PUT', '/clients/zones', { client_id: ID, zone_id: 1, Zone_area: `zone of ${name}` });
     await t.req(key, 'POST', '/clients/users', { client_id: ID, user: { ...USER, User_Name: `user of ${name}` } });
   }
@@ -60,12 +68,18 @@ describe('patriot per-key isolation', () => {
       expect(r.statusCode, `${m} ${u}`).toBe(200);
       expect(r.body, `${m} ${u}`).not.toContain('of Client of B');
       // B's client 5555 does not exist for A
-      const other = await t.req(KEY_A, m, u, body === undefined ? undefined : { ...(body as object), client_id: 5555 }, h && H(5555, h['x-user-no'] ? 1 : undefined));
+      const other = await t.req(
+        KEY_A,
+        m,
+        u,
+        body === undefined ? undefined : { ...(body as object), client_id: 5555 },
+        h && H(5555, h['x-user-no'] ? 1 : undefined),
+      );
       expect(other.statusCode, `${m} ${u} 5555`).toBe(404);
     }
   });
 
-  it('writes of A never change B: every write endpoint, checked against B\'s API view and XML file', async () => {
+  it("writes of A never change B: every write endpoint, checked against B's API view and XML file", async () => {
     const before = await snapshotB();
     const writes: Array<[string, string, unknown, number]> = [
       ['PUT', '/clients', { client_id: ID, info: { ...INFO, Name: 'A changed' } }, 200],
@@ -95,7 +109,9 @@ describe('patriot per-key isolation', () => {
     ] as const) {
       expect((await t.req(KEY_A, m, u, body)).statusCode, `${m} ${u}`).toBe(404);
     }
-    expect((await t.req(KEY_A, 'PUT', '/clients', { client_id: 5555, info: { Name: 'A own 5555' } })).statusCode).toBe(201);
+    expect((await t.req(KEY_A, 'PUT', '/clients', { client_id: 5555, info: { Name: 'A own 5555' } })).statusCode).toBe(
+      201,
+    );
     expect((await t.req(KEY_B, 'GET', '/clients', undefined, H(5555))).body).toBe(b5555);
     expect((await t.req(KEY_B, 'POST', '/clients/users', { client_id: 5555, user: USER })).statusCode).toBe(409);
   });

@@ -1,14 +1,11 @@
 /** keys.json: the original's format, hot reload without restart, last good keys kept on a bad edit. */
 import { rmSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseKeys } from '../../../src/modules/patriot/keys.js';
-import { INFO, KEY_A, KEY_B, keysJson, makePatriot, type PatriotApp } from './helpers.js';
+import { INFO, KEY_A, KEY_B, keysJson, buildPatriot, type PatriotApp } from './helpers.js';
 
+/** the app of the running test (closes itself when the test finishes) */
 let t: PatriotApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 /** Polls `fn` until it holds (the bound is a give-up point, not a speed assertion). */
 async function until(fn: () => Promise<boolean>, ms = 20_000): Promise<void> {
@@ -25,8 +22,17 @@ const get = (key: string) => t!.req(key, 'POST', '/clients/zones/list', { client
 describe('patriot keys file', () => {
   it('parses the original format: "True"/"False" strings, extras, groupings; shipped example is valid', async () => {
     const keys = parseKeys(JSON.stringify(keysJson()));
-    expect(keys[0]).toMatchObject({ key_name: 'Alarm24', enabled: true, port: 'BASE11', extras: { UseGlobCallOuts: true, ShowOnCallOuts: false, GlobCallOuts: 'TLF01BASE01' } });
-    expect(keys[0]!.ClientGroupings[1]).toEqual({ Description: 'Import', GroupingTypeDescription: 'Østfold Sikkerhetsservice AS', GroupingAllowMultiple: true });
+    expect(keys[0]).toMatchObject({
+      key_name: 'Alarm24',
+      enabled: true,
+      port: 'BASE11',
+      extras: { UseGlobCallOuts: true, ShowOnCallOuts: false, GlobCallOuts: 'TLF01BASE01' },
+    });
+    expect(keys[0]!.ClientGroupings[1]).toEqual({
+      Description: 'Import',
+      GroupingTypeDescription: 'Østfold Sikkerhetsservice AS',
+      GroupingAllowMultiple: true,
+    });
     const { readFileSync } = await import('node:fs');
     const example = parseKeys(readFileSync(new URL('../../../config/keys.example.json', import.meta.url), 'utf8'));
     expect(example.map((k) => k.key_name)).toEqual(['Alarm24', 'InstallerX']);
@@ -37,7 +43,7 @@ describe('patriot keys file', () => {
   });
 
   it('disabling a key in the file takes effect without a restart; re-enabling too', async () => {
-    t = await makePatriot();
+    t = await buildPatriot();
     await t.req(KEY_A, 'PUT', '/clients', { client_id: 1, info: INFO });
     expect((await get(KEY_A)).statusCode).toBe(200);
     t.writeKeys(keysJson({ a: { enabled: 'False' } }));
@@ -49,7 +55,7 @@ describe('patriot keys file', () => {
   });
 
   it('a key whose valid_to passes stops working at that moment; a new key added to the file starts working', async () => {
-    t = await makePatriot();
+    t = await buildPatriot();
     await t.req(KEY_A, 'PUT', '/clients', { client_id: 1, info: INFO });
     const validTo = Date.now() + 1500;
     t.writeKeys(keysJson({ a: { valid_to: new Date(validTo).toISOString() } }));
@@ -58,12 +64,15 @@ describe('patriot keys file', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(validTo);
     expect((await get(KEY_A)).json()).toEqual({ detail: 'API key expired' });
     const newKey = 'brand-new-key-0123456789';
-    t.writeKeys([...keysJson(), { key_name: 'New', key: newKey, enabled: true, valid_to: '2099-01-01T00:00:00Z', port: 'BASE77' }]);
+    t.writeKeys([
+      ...keysJson(),
+      { key_name: 'New', key: newKey, enabled: true, valid_to: '2099-01-01T00:00:00Z', port: 'BASE77' },
+    ]);
     await until(async () => (await t!.req(newKey, 'PUT', '/clients', { client_id: 1, info: INFO })).statusCode === 201);
   });
 
   it('a keys file that fails validation is logged and the last good keys stay in force', async () => {
-    t = await makePatriot();
+    t = await buildPatriot();
     const loaded = () => t!.logs.lines.filter((l) => l.includes('patriot: keys loaded')).length;
     expect(loaded()).toBe(1);
     t.writeKeys(`[{"key_name": "Alarm24", "key": ${KEY_A}}]`); // unquoted: V8 quotes the key in its message
@@ -73,11 +82,12 @@ describe('patriot keys file', () => {
     expect(loaded()).toBe(1);
     expect((await get(KEY_A)).statusCode).toBe(404); // authenticated: the old keys
     // not even a fragment of a key (JSON.parse's message quotes the text around the error)
-    for (const secret of [KEY_A, KEY_B]) for (let i = 0; i + 8 <= secret.length; i++) expect(t.logs.text).not.toContain(secret.slice(i, i + 8));
+    for (const secret of [KEY_A, KEY_B])
+      for (let i = 0; i + 8 <= secret.length; i++) expect(t.logs.text).not.toContain(secret.slice(i, i + 8));
   });
 
   it('a missing keys file means no keys: every request 401, with a warning', async () => {
-    t = await makePatriot({}, null);
+    t = await buildPatriot({}, null);
     expect(t.logs.text).toMatch(/keys file missing/);
     expect((await get(KEY_A)).statusCode).toBe(401);
     expect((await get(KEY_A)).json()).toEqual({ detail: 'Invalid API key' });

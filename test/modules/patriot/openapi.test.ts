@@ -1,20 +1,19 @@
 /** The patriot routes appear in the OpenAPI document built from their zod schemas. */
-import { afterEach, expect, it } from 'vitest';
-import { makePatriot, type PatriotApp } from './helpers.js';
-
-let t: PatriotApp;
-afterEach(async () => {
-  await t.close();
-});
+import { expect, it } from 'vitest';
+import { buildPatriot } from './helpers.js';
 
 it('OpenAPI lists every patriot endpoint with its body and header schemas', async () => {
-  t = await makePatriot();
+  const t = await buildPatriot();
   const r = await t.app.inject('/docs/json');
   expect(r.statusCode).toBe(200);
-  const spec = r.json<{ paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown }>> }>();
+  const spec = r.json<{
+    paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown }>>;
+  }>();
   expect(spec.paths['/clients']).toBeDefined();
   expect(spec.paths['/clients']!.put!.requestBody).toBeDefined();
-  expect(spec.paths['/clients']!.get!.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'x-client-id', in: 'header' })]));
+  expect(spec.paths['/clients']!.get!.parameters).toEqual(
+    expect.arrayContaining([expect.objectContaining({ name: 'x-client-id', in: 'header' })]),
+  );
   const methods = (p: string) => Object.keys(spec.paths[p] ?? {}).sort();
   // only the real operations: the 405 answers for other methods are not documented as endpoints
   expect(methods('/clients')).toEqual(['delete', 'get', 'patch', 'put']);

@@ -10,7 +10,13 @@ import { XML_CHARS } from '../../../src/modules/patriot/schemas.js';
 import { buildClientXml, escapeText, xmlRepresentable } from '../../../src/modules/patriot/xml.js';
 import { INFO, KEY_A, keysJson, makePatriot, USER, type PatriotApp } from './helpers.js';
 
-const parser = new XMLParser({ parseTagValue: false, trimValues: false, htmlEntities: true, processEntities: true, ignoreDeclaration: true });
+const parser = new XMLParser({
+  parseTagValue: false,
+  trimValues: false,
+  htmlEntities: true,
+  processEntities: true,
+  ignoreDeclaration: true,
+});
 const plain = new XMLParser({ parseTagValue: false, htmlEntities: true, ignoreDeclaration: true });
 const ordered = new XMLParser({ parseTagValue: false, preserveOrder: true, ignoreDeclaration: true });
 
@@ -39,8 +45,22 @@ describe('patriot client XML', () => {
     expect(names(clients as never)).toEqual(['Row']);
     const row = clients[0]!.Row;
     expect(names(row)).toEqual([
-      '__id', ...Object.keys(INFO), 'Installer', 'UseGlobCallOuts', 'ShowOnCallOuts', 'GlobCallOuts', 'UseGlobCallOuts2', 'ShowOnCallOuts2',
-      'GlobCallOuts2', 'AltLookup', 'AltAlarmNo', 'ConvertType', 'SIGINTERPRET', 'ClientGroupings', 'Zones', 'Users',
+      '__id',
+      ...Object.keys(INFO),
+      'Installer',
+      'UseGlobCallOuts',
+      'ShowOnCallOuts',
+      'GlobCallOuts',
+      'UseGlobCallOuts2',
+      'ShowOnCallOuts2',
+      'GlobCallOuts2',
+      'AltLookup',
+      'AltAlarmNo',
+      'ConvertType',
+      'SIGINTERPRET',
+      'ClientGroupings',
+      'Zones',
+      'Users',
     ]);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed XML row: the test walks its shape
     const r = (plain.parse(text) as { Clients: { Row: Record<string, any> } }).Clients.Row;
@@ -50,7 +70,14 @@ describe('patriot client XML', () => {
     expect(r.SinceMins).toBe('30');
     expect(r.ResetNosigsIgnored).toBe('True');
     expect(r.Installer).toBe('Alarm24 Installasjon AS');
-    expect([r.UseGlobCallOuts, r.ShowOnCallOuts, r.GlobCallOuts, r.UseGlobCallOuts2, r.ShowOnCallOuts2, r.AltLookup]).toEqual(['True', 'False', 'TLF01BASE01', 'True', 'False', 'True']);
+    expect([
+      r.UseGlobCallOuts,
+      r.ShowOnCallOuts,
+      r.GlobCallOuts,
+      r.UseGlobCallOuts2,
+      r.ShowOnCallOuts2,
+      r.AltLookup,
+    ]).toEqual(['True', 'False', 'TLF01BASE01', 'True', 'False', 'True']);
     expect(r.ClientGroupings.ClientGrouping).toEqual([
       { Description: 'Alarm24', GroupingTypeDescription: 'Alarm24 Tilgang', GroupingAllowMultiple: 'True' },
       { Description: 'Import', GroupingTypeDescription: 'Østfold Sikkerhetsservice AS', GroupingAllowMultiple: 'True' },
@@ -60,10 +87,21 @@ describe('patriot client XML', () => {
       { Zone_No: '2', Zone_area: 'Stue', ModuleNo: '1' },
     ]);
     expect(r.Users.User).toEqual([
-      { User_Name: 'User Number 1', MobileNo: '+4712345678', MobileNoOrder: '1', Email: 'user@email.com', Type: 'U', UserNo: '1', Instructions: 'Optional', CallOrder: '0' },
+      {
+        User_Name: 'User Number 1',
+        MobileNo: '+4712345678',
+        MobileNoOrder: '1',
+        Email: 'user@email.com',
+        Type: 'U',
+        UserNo: '1',
+        Instructions: 'Optional',
+        CallOrder: '0',
+      },
       { User_Name: 'Alarm24 Installasjon AS', Email: 'install@alarm24.no', UserNo: '199', CallOrder: '0', Type: 'N' },
     ]);
-    const userOrder = (((row.find((n) => 'Users' in n) as { Users: Array<{ User: unknown[] }> }).Users[1]!.User) as Array<Record<string, unknown>>);
+    const userOrder = (row.find((n) => 'Users' in n) as { Users: Array<{ User: unknown[] }> }).Users[1]!.User as Array<
+      Record<string, unknown>
+    >;
     expect(names(userOrder)).toEqual(['User_Name', 'Email', 'UserNo', 'CallOrder', 'Type']);
     // a key without extras writes none of them
     await t.req((await import('./helpers.js')).KEY_B, 'PUT', '/clients', { client_id: 9998, info: { Name: 'b' } });
@@ -74,7 +112,10 @@ describe('patriot client XML', () => {
 
   it('a name that tries to inject elements, &, <, quotes, CR/LF and æøå: well-formed, parses back to the same text, UTF-8 byte-exact', async () => {
     const evil = `</Name><__id>1BASE11</__id> & <b> "q" 'a' ]]> æøå ÆØÅ 😀\r\nx\ty`;
-    const r = await t.req(KEY_A, 'PUT', '/clients', { client_id: 7, info: { ...INFO, Name: evil, SPPage: 'Østfold & Sarpsborg' } });
+    const r = await t.req(KEY_A, 'PUT', '/clients', {
+      client_id: 7,
+      info: { ...INFO, Name: evil, SPPage: 'Østfold & Sarpsborg' },
+    });
     expect(r.statusCode).toBe(201);
     const bytes = readFileSync(t.xml('Alarm24', 7));
     const text = bytes.toString('utf8');
@@ -89,8 +130,40 @@ describe('patriot client XML', () => {
   });
 
   it('property: every string escapes to well-formed XML that parses back to the same value (XML-illegal characters dropped)', () => {
-    const nasty = fc.constantFrom('&', '<', '>', '"', "'", ']]>', '\r', '\n', '\r\n', '\t', ' ', '\u0000', '\u0001', '\u001f', '\u007f', '\u0085',
-      'æ', 'ø', 'å', 'Æ', 'Ø', 'Å', '😀', '\u{10ffff}', '\ud800', '\udfff', '\ufffe', '\uffff', '&amp;', '&#13;', '</a>', '<![CDATA[');
+    const nasty = fc.constantFrom(
+      '&',
+      '<',
+      '>',
+      '"',
+      "'",
+      ']]>',
+      '\r',
+      '\n',
+      '\r\n',
+      '\t',
+      ' ',
+      '\u0000',
+      '\u0001',
+      '\u001f',
+      '\u007f',
+      '\u0085',
+      'æ',
+      'ø',
+      'å',
+      'Æ',
+      'Ø',
+      'Å',
+      '😀',
+      '\u{10ffff}',
+      '\ud800',
+      '\udfff',
+      '\ufffe',
+      '\uffff',
+      '&amp;',
+      '&#13;',
+      '</a>',
+      '<![CDATA[',
+    );
     const str = fc.string({ unit: fc.oneof(nasty, fc.string({ unit: 'binary', maxLength: 3 })), maxLength: 40 });
     fc.assert(
       fc.property(str, (s) => {
@@ -105,7 +178,14 @@ describe('patriot client XML', () => {
 
   it('property: a whole client whose texts are random (what the API accepts) round-trips through buildClientXml', () => {
     const key = parseKeys(JSON.stringify(keysJson()))[0]!;
-    const text = fc.string({ unit: fc.oneof(fc.constantFrom('&', '<', '>', '"', "'", ']]>', '\r', '\n', 'æ', 'ø', 'å', '😀'), fc.string({ unit: 'binary', maxLength: 2 })), maxLength: 30 })
+    const text = fc
+      .string({
+        unit: fc.oneof(
+          fc.constantFrom('&', '<', '>', '"', "'", ']]>', '\r', '\n', 'æ', 'ø', 'å', '😀'),
+          fc.string({ unit: 'binary', maxLength: 2 }),
+        ),
+        maxLength: 30,
+      })
       .map(xmlRepresentable);
     fc.assert(
       fc.property(text, text, text, (name, zone, user) => {
@@ -117,17 +197,29 @@ describe('patriot client XML', () => {
         });
         // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed XML row: the test walks its shape
         const row = (parser.parse(xml) as { Clients: { Row: Record<string, any> } }).Clients.Row;
-        return row.Name === name && row.Zones.Zone.Zone_area === zone && row.Users.User[0].User_Name === user && row.__id === '5BASE11';
+        return (
+          row.Name === name &&
+          row.Zones.Zone.Zone_area === zone &&
+          row.Users.User[0].User_Name === user &&
+          row.__id === '5BASE11'
+        );
       }),
       { numRuns: 500 },
     );
   });
 
   it('state row: every write sets status changed and xml_version + 1 (attempts kept); delete removes it', async () => {
-    const st = () => t.app.store.db.prepare("SELECT status, xml_version, attempts FROM patriot_client_state WHERE key_name = 'Alarm24' AND client_id = 9").get();
+    const st = () =>
+      t.app.store.db
+        .prepare(
+          "SELECT status, xml_version, attempts FROM patriot_client_state WHERE key_name = 'Alarm24' AND client_id = 9",
+        )
+        .get();
     await t.req(KEY_A, 'PUT', '/clients', { client_id: 9, info: INFO });
     expect(st()).toEqual({ status: 'changed', xml_version: 1, attempts: 0 });
-    t.app.store.db.prepare("UPDATE patriot_client_state SET status = 'import_failed', attempts = 2 WHERE client_id = 9").run();
+    t.app.store.db
+      .prepare("UPDATE patriot_client_state SET status = 'import_failed', attempts = 2 WHERE client_id = 9")
+      .run();
     await t.req(KEY_A, 'PUT', '/clients/zones', { client_id: 9, zone_id: 3 });
     expect(st()).toEqual({ status: 'changed', xml_version: 2, attempts: 2 });
     await t.req(KEY_A, 'DELETE', '/clients', { client_id: 9 });
@@ -140,10 +232,14 @@ describe('patriot client XML', () => {
     const original = readFileSync(file, 'utf8');
     // the importer uploaded it: file gone, status pending_import
     unlinkSync(file);
-    t.app.store.db.prepare("UPDATE patriot_client_state SET status = 'pending_import', last_batch = ? WHERE client_id = 9998").run(new Date().toISOString());
+    t.app.store.db
+      .prepare("UPDATE patriot_client_state SET status = 'pending_import', last_batch = ? WHERE client_id = 9998")
+      .run(new Date().toISOString());
     expect((await t.req(KEY_A, 'GET', '/clients', undefined, { 'x-client-id': '9998' })).statusCode).toBe(200);
     expect(readFileSync(file, 'utf8')).toBe(original);
-    expect(t.app.store.db.prepare('SELECT status, xml_version FROM patriot_client_state WHERE client_id = 9998').get()).toEqual({ status: 'changed', xml_version: 2 });
+    expect(
+      t.app.store.db.prepare('SELECT status, xml_version FROM patriot_client_state WHERE client_id = 9998').get(),
+    ).toEqual({ status: 'changed', xml_version: 2 });
     // imported: a missing file stays missing
     unlinkSync(file);
     t.app.store.db.prepare("UPDATE patriot_client_state SET status = 'imported' WHERE client_id = 9998").run();
@@ -153,9 +249,15 @@ describe('patriot client XML', () => {
 
   it('concurrent changes of one client: the file always ends with the latest data', async () => {
     await t.req(KEY_A, 'PUT', '/clients', { client_id: 11, info: INFO });
-    await Promise.all(Array.from({ length: 40 }, (_, i) => t.req(KEY_A, 'PATCH', '/clients', { client_id: 11, info: { Location: `street ${i}` } })));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        t.req(KEY_A, 'PATCH', '/clients', { client_id: 11, info: { Location: `street ${i}` } }),
+      ),
+    );
     const final = (await t.req(KEY_A, 'GET', '/clients', undefined, { 'x-client-id': '11' })).json().info.Location;
-    const row = (parser.parse(readFileSync(t.xml('Alarm24', 11), 'utf8')) as { Clients: { Row: Record<string, string> } }).Clients.Row;
+    const row = (
+      parser.parse(readFileSync(t.xml('Alarm24', 11), 'utf8')) as { Clients: { Row: Record<string, string> } }
+    ).Clients.Row;
     expect(row.Location).toBe(final);
   });
 
@@ -184,7 +286,10 @@ describe('patriot client XML', () => {
     for (let i = 0; i < 1000; i += 10) {
       await Promise.all(
         Array.from({ length: 10 }, (_, j) =>
-          t.req(KEY_A, 'PATCH', '/clients', { client_id: 1, info: { SPPage: 'x'.repeat(((i + j) * 37) % 3000), Name: `update ${i + j}` } }),
+          t.req(KEY_A, 'PATCH', '/clients', {
+            client_id: 1,
+            info: { SPPage: 'x'.repeat(((i + j) * 37) % 3000), Name: `update ${i + j}` },
+          }),
         ),
       );
     }
@@ -195,8 +300,12 @@ describe('patriot client XML', () => {
     await worker.terminate();
     expect(result.bad).toEqual([]);
     expect(result.reads).toBeGreaterThan(1000);
-    const row = (parser.parse(readFileSync(t.xml('Alarm24', 1), 'utf8')) as { Clients: { Row: Record<string, string> } }).Clients.Row;
+    const row = (
+      parser.parse(readFileSync(t.xml('Alarm24', 1), 'utf8')) as { Clients: { Row: Record<string, string> } }
+    ).Clients.Row;
     expect(row.Name).toBe('update 999');
-    expect(t.app.store.db.prepare('SELECT xml_version FROM patriot_client_state WHERE client_id = 1').get()).toEqual({ xml_version: 1001 });
+    expect(t.app.store.db.prepare('SELECT xml_version FROM patriot_client_state WHERE client_id = 1').get()).toEqual({
+      xml_version: 1001,
+    });
   });
 });

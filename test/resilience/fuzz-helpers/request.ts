@@ -19,7 +19,11 @@ export type Cred = 'sync' | 'conduit' | 'patriot' | 'admin' | 'none';
 
 const CREDS: Record<Exclude<Cred, 'none'>, Array<(h: Record<string, string>) => string | void>> = {
   sync: [(h) => void (h.authorization = `Bearer ${SYNC_TOKEN}`), () => `token=${SYNC_TOKEN}`],
-  conduit: [(h) => void (h['x-api-key'] = CONDUIT_TOKEN), (h) => void (h.token = CONDUIT_TOKEN), () => `token=${CONDUIT_TOKEN}`],
+  conduit: [
+    (h) => void (h['x-api-key'] = CONDUIT_TOKEN),
+    (h) => void (h.token = CONDUIT_TOKEN),
+    () => `token=${CONDUIT_TOKEN}`,
+  ],
   patriot: [(h) => void (h.authorization = `Bearer ${PATRIOT_KEY}`)],
   admin: [(h) => void (h.authorization = `Bearer ${ADMIN_TOKEN}`)],
 };
@@ -31,7 +35,9 @@ export function credsArb(own: Cred): fc.Arbitrary<(h: Record<string, string>) =>
   const wrong = fc.oneof(
     fc.constantFrom(...ALL_TOKENS).map((t) => (h: Record<string, string>) => ((h.authorization = `Bearer ${t}`), '')),
     fc.constantFrom(...ALL_TOKENS).map((t) => (h: Record<string, string>) => ((h['x-api-key'] = t), `token=${pct(t)}`)),
-    fc.string({ unit: 'grapheme-ascii', maxLength: 60 }).map((t) => (h: Record<string, string>) => ((h.authorization = `Bearer ${t.replace(/[\r\n\0]/g, '')}`), '')),
+    fc
+      .string({ unit: 'grapheme-ascii', maxLength: 60 })
+      .map((t) => (h: Record<string, string>) => ((h.authorization = `Bearer ${t.replace(/[\r\n\0]/g, '')}`), '')),
     fc.constant(() => ''),
   );
   if (!right.length) return wrong;
@@ -44,12 +50,10 @@ export function mutated<T extends Record<string, unknown>>(valid: fc.Arbitrary<T
     { weight: 5, arbitrary: valid },
     {
       weight: 4,
-      arbitrary: fc
-        .tuple(valid, fc.nat(), fc.oneof(anyJson, anyString, anyNumberish))
-        .map(([o, i, v]) => {
-          const keys = Object.keys(o);
-          return keys.length ? { ...o, [keys[i % keys.length]!]: v } : o;
-        }),
+      arbitrary: fc.tuple(valid, fc.nat(), fc.oneof(anyJson, anyString, anyNumberish)).map(([o, i, v]) => {
+        const keys = Object.keys(o);
+        return keys.length ? { ...o, [keys[i % keys.length]!]: v } : o;
+      }),
     },
     {
       weight: 1,
@@ -79,22 +83,51 @@ export function jsonBody(value: fc.Arbitrary<unknown>, opts: { gzip?: boolean } 
   const text = value.map((v) => JSON.stringify(v) ?? 'null');
   const arbs: Array<fc.WeightedArbitrary<BodyFuzz>> = [
     { weight: 12, arbitrary: text.map((t) => ({ payload: t, headers: { 'content-type': 'application/json' } })) },
-    { weight: 1, arbitrary: fc.tuple(text, anyContentType).map(([t, ct]): BodyFuzz => ({ payload: t, headers: ct === undefined ? {} : { 'content-type': ct } })) },
-    { weight: 2, arbitrary: fc.tuple(anyBodyText, anyContentType).map(([t, ct]) => ({ payload: t, headers: { 'content-type': ct ?? 'application/json' } })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(text, anyContentType)
+        .map(([t, ct]): BodyFuzz => ({ payload: t, headers: ct === undefined ? {} : { 'content-type': ct } })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(anyBodyText, anyContentType)
+        .map(([t, ct]) => ({ payload: t, headers: { 'content-type': ct ?? 'application/json' } })),
+    },
     { weight: 1, arbitrary: fc.constant({ headers: {} }) },
   ];
   if (opts.gzip) {
     arbs.push(
-      { weight: 2, arbitrary: text.map((t) => ({ payload: GZIP_OF(t), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } })) },
+      {
+        weight: 2,
+        arbitrary: text.map((t) => ({
+          payload: GZIP_OF(t),
+          headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        })),
+      },
       {
         weight: 1,
         arbitrary: fc.tuple(text, fc.double({ min: 0, max: 0.99, noNaN: true })).map(([t, f]) => {
           const g = GZIP_OF(t);
-          return { payload: g.subarray(0, Math.floor(g.length * f)), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } };
+          return {
+            payload: g.subarray(0, Math.floor(g.length * f)),
+            headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+          };
         }),
       },
-      { weight: 1, arbitrary: fc.constantFrom('gzip', 'x-gzip').map((e) => ({ payload: BOMB, headers: { 'content-type': 'application/json', 'content-encoding': e } })) },
-      { weight: 1, arbitrary: fc.tuple(text, fc.constantFrom('deflate', 'br', 'gzip, deflate', 'identity', 'GZIP', 'compress')).map(([t, e]) => ({ payload: t, headers: { 'content-type': 'application/json', 'content-encoding': e } })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .constantFrom('gzip', 'x-gzip')
+          .map((e) => ({ payload: BOMB, headers: { 'content-type': 'application/json', 'content-encoding': e } })),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(text, fc.constantFrom('deflate', 'br', 'gzip, deflate', 'identity', 'GZIP', 'compress'))
+          .map(([t, e]) => ({ payload: t, headers: { 'content-type': 'application/json', 'content-encoding': e } })),
+      },
     );
   }
   return fc.oneof(...arbs);
@@ -103,27 +136,43 @@ export function jsonBody(value: fc.Arbitrary<unknown>, opts: { gzip?: boolean } 
 /** A form body of string fields: urlencoded or multipart (fields or file parts), or JSON. */
 export function formBody(fields: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<BodyFuzz> {
   const enc = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
-  const fieldsObj = fields.map((f): Record<string, unknown> => (f !== null && typeof f === 'object' && !Array.isArray(f) ? f : { data: f }));
+  const fieldsObj = fields.map((f): Record<string, unknown> =>
+    f !== null && typeof f === 'object' && !Array.isArray(f) ? f : { data: f },
+  );
   const urlencoded = fieldsObj.map((f) => ({
-    payload: Object.entries(f).map(([k, v]) => `${pct(k)}=${pct(enc(v))}`).join('&'),
+    payload: Object.entries(f)
+      .map(([k, v]) => `${pct(k)}=${pct(enc(v))}`)
+      .join('&'),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   }));
   const multipart = fc.tuple(fieldsObj, fc.boolean(), fc.boolean()).map(([f, asFiles, truncate]) => {
     const b = 'fuzzboundary7MA4YWxkTrZu0gW';
     let body = '';
     for (const [k, v] of Object.entries(f)) {
-      const file = asFiles ? `; filename="${enc(v).slice(0, 20).replace(/["\r\n]/g, '')}"` : '';
+      const file = asFiles
+        ? `; filename="${enc(v)
+            .slice(0, 20)
+            .replace(/["\r\n]/g, '')}"`
+        : '';
       body += `--${b}\r\nContent-Disposition: form-data; name="${k.replace(/["\r\n]/g, '')}"${file}\r\n\r\n${enc(v)}\r\n`;
     }
     body += `--${b}--\r\n`;
     const buf = Buffer.from(body, 'utf8');
-    return { payload: truncate ? buf.subarray(0, Math.floor(buf.length / 2)) : buf, headers: { 'content-type': `multipart/form-data; boundary=${b}` } };
+    return {
+      payload: truncate ? buf.subarray(0, Math.floor(buf.length / 2)) : buf,
+      headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+    };
   });
   return fc.oneof(
     { weight: 4, arbitrary: urlencoded },
     { weight: 2, arbitrary: multipart },
     { weight: 1, arbitrary: jsonBody(fields) },
-    { weight: 1, arbitrary: fc.tuple(anyBodyText, anyContentType).map(([t, ct]): BodyFuzz => ({ payload: t, headers: ct === undefined ? {} : { 'content-type': ct } })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(anyBodyText, anyContentType)
+        .map(([t, ct]): BodyFuzz => ({ payload: t, headers: ct === undefined ? {} : { 'content-type': ct } })),
+    },
   );
 }
 
@@ -137,7 +186,14 @@ export function request(
   extraHeaders: fc.Arbitrary<Record<string, string>> = fc.constant({}),
 ): fc.Arbitrary<FuzzRequest> {
   return fc
-    .tuple(path, query, credsArb(cred), body ?? fc.constant<BodyFuzz>({ headers: {} }), extraHeaders, fc.option(randomHeaders, { freq: 3 }))
+    .tuple(
+      path,
+      query,
+      credsArb(cred),
+      body ?? fc.constant<BodyFuzz>({ headers: {} }),
+      extraHeaders,
+      fc.option(randomHeaders, { freq: 3 }),
+    )
     .map(([p, q, c, b, eh, rh]) => {
       const headers: Record<string, string> = { ...(rh ?? {}), ...eh, ...b.headers };
       const cq = c(headers);

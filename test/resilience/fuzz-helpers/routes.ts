@@ -24,16 +24,23 @@ export function listRoutes(app: FastifyInstance): Route[] {
     const depth = m[1]!.length / 4;
     while (stack.length && stack[stack.length - 1]!.depth >= depth) stack.pop();
     const seg = m[2]!;
-    const full = (stack.length ? stack[stack.length - 1]!.path : '') + (seg.startsWith('/') || !stack.length ? seg : `/${seg}`);
+    const full =
+      (stack.length ? stack[stack.length - 1]!.path : '') + (seg.startsWith('/') || !stack.length ? seg : `/${seg}`);
     stack.push({ depth, path: full });
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) out.push({ method, path: full });
+    for (const method of (m[3] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      out.push({ method, path: full });
   }
   return out;
 }
 
 /** OpenAPI input of a route: parameter locations and whether it has a request body. */
 export function openApiInput(app: FastifyInstance): Map<string, string[]> {
-  const doc = app.swagger() as { paths: Record<string, Record<string, { parameters?: Array<{ in: string }>; requestBody?: unknown }>> };
+  const doc = app.swagger() as {
+    paths: Record<string, Record<string, { parameters?: Array<{ in: string }>; requestBody?: unknown }>>;
+  };
   const out = new Map<string, string[]>();
   for (const [p, ops] of Object.entries(doc.paths)) {
     const path = p.replace(/\{([^}]+)\}/g, ':$1');
@@ -48,7 +55,10 @@ export function openApiInput(app: FastifyInstance): Map<string, string[]> {
 
 const fillParams = (path: string) =>
   fc
-    .array(fc.oneof(anyName.map(pct), fc.constantFrom(...TRAVERSAL.filter((t) => !/[\0%\\]/.test(t)))), { minLength: 4, maxLength: 4 })
+    .array(fc.oneof(anyName.map(pct), fc.constantFrom(...TRAVERSAL.filter((t) => !/[\0%\\]/.test(t)))), {
+      minLength: 4,
+      maxLength: 4,
+    })
     .map((vals) => {
       let i = 0;
       return path.replace(/:[A-Za-z_]+|\*/g, () => vals[i++ % vals.length]!);
@@ -57,7 +67,14 @@ const fillParams = (path: string) =>
 /** Noise for any route: its method or a neighbour, random query/headers/body, any credentials. */
 export function noiseFor(r: Route, cred: Parameters<typeof credsArb>[0], head = false): fc.Arbitrary<FuzzRequest> {
   return fc
-    .tuple(fc.constantFrom(...(head && r.method === 'GET' ? ['GET', 'HEAD'] : [r.method])), fillParams(r.path), queryOf(['token', 'limit', 'offset', 'id', 'x']), credsArb(cred), randomHeaders, fc.option(fc.tuple(anyBodyText, anyContentType), { freq: 2 }))
+    .tuple(
+      fc.constantFrom(...(head && r.method === 'GET' ? ['GET', 'HEAD'] : [r.method])),
+      fillParams(r.path),
+      queryOf(['token', 'limit', 'offset', 'id', 'x']),
+      credsArb(cred),
+      randomHeaders,
+      fc.option(fc.tuple(anyBodyText, anyContentType), { freq: 2 }),
+    )
     .map(([method, path, q, c, h, body]) => {
       const headers: Record<string, string> = { ...h };
       if (body && body[1] !== undefined) headers['content-type'] = body[1];
@@ -76,10 +93,30 @@ export function unknownPaths(routes: Route[]): fc.Arbitrary<FuzzRequest> {
   const suffix = fc.oneof(
     anyName.map(pct),
     fc.constantFrom(...TRAVERSAL.filter((t) => !/[\0\\]/.test(t))),
-    fc.constantFrom('%2f', '%2F..%2F', '//', '/./', ';x', '%00', '%', '%zz', '?', '#x', '%c0%af', '..;/', 'x'.repeat(3000)),
+    fc.constantFrom(
+      '%2f',
+      '%2F..%2F',
+      '//',
+      '/./',
+      ';x',
+      '%00',
+      '%',
+      '%zz',
+      '?',
+      '#x',
+      '%c0%af',
+      '..;/',
+      'x'.repeat(3000),
+    ),
   );
   return fc
-    .tuple(fc.constantFrom(...prefixes, ''), suffix, fc.constantFrom(...METHODS), randomHeaders, fc.option(anyBodyText, { freq: 3 }))
+    .tuple(
+      fc.constantFrom(...prefixes, ''),
+      suffix,
+      fc.constantFrom(...METHODS),
+      randomHeaders,
+      fc.option(anyBodyText, { freq: 3 }),
+    )
     .map(([p, s, method, headers, body]) => ({
       method,
       url: `${p}/${s}`.replace(/^\/\//, '/'),

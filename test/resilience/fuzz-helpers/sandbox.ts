@@ -4,7 +4,16 @@
  * dir (paths + sizes + mtimes) before and after prove that no request wrote outside the data dir;
  * realpaths of everything inside prove that nothing in it points out of it.
  */
-import { mkdirSync, mkdtempSync, readdirSync, realpathSync, lstatSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  lstatSync,
+  writeFileSync,
+  existsSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MARK } from './values.js';
@@ -37,7 +46,9 @@ export function makeSandbox(extra: Record<string, unknown> = {}): Sandbox {
   writeFileSync(path.join(parent, 'a', 'keep.txt'), 'sentinel\n');
   writeFileSync(
     path.join(dataDir, 'keys.json'),
-    JSON.stringify([{ key_name: PATRIOT_KEY_NAME, key: PATRIOT_KEY, enabled: true, port: 'FUZZ1', installer_name: 'Fuzz Installer' }]),
+    JSON.stringify([
+      { key_name: PATRIOT_KEY_NAME, key: PATRIOT_KEY, enabled: true, port: 'FUZZ1', installer_name: 'Fuzz Installer' },
+    ]),
   );
   const overrides = {
     dataDir,
@@ -62,7 +73,10 @@ export function snapshot(root: string, skip: string): Snapshot {
       const full = path.join(dir, name);
       if (full === skip) continue;
       const st = lstatSync(full);
-      out.set(full, `${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f'} ${st.isDirectory() ? 0 : st.size} ${st.mtimeMs}`);
+      out.set(
+        full,
+        `${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f'} ${st.isDirectory() ? 0 : st.size} ${st.mtimeMs}`,
+      );
       if (st.isDirectory()) walk(full);
     }
   };

@@ -59,19 +59,32 @@ export function shapeProblem(group: Group, a: Answer): string | undefined {
   const v = json(a);
   if (!/^application\/json/.test(ct)) return `content-type ${ct || '(none)'} on a ${a.status}`;
   // a URL the router cannot take is answered before any module scope: core shape, as an unknown path
-  if ((a.status === 400 || a.status === 414) && coreOk(v, a.status) && ROUTER_ERROR.test(String((v as { message: unknown }).message))) return undefined;
+  if (
+    (a.status === 400 || a.status === 414) &&
+    coreOk(v, a.status) &&
+    ROUTER_ERROR.test(String((v as { message: unknown }).message))
+  )
+    return undefined;
   switch (group) {
     case 'sync':
       if (a.status === 403) {
-        return isObj(v) && v.success === false && v.message === 'ERROR: Not authorized' && v.error === 'Forbidden' && Object.keys(v).length === 3
+        return isObj(v) &&
+          v.success === false &&
+          v.message === 'ERROR: Not authorized' &&
+          v.error === 'Forbidden' &&
+          Object.keys(v).length === 3
           ? undefined
           : 'sync 403 is not NetAlertX\'s {"success":false,"message":"ERROR: Not authorized","error":"Forbidden"}';
       }
-      return isObj(v) && v.success === false && str(v.error) && Object.keys(v).length === 2 ? undefined : 'not sync {"success":false,"error":...}';
+      return isObj(v) && v.success === false && str(v.error) && Object.keys(v).length === 2
+        ? undefined
+        : 'not sync {"success":false,"error":...}';
     case 'push':
       return isObj(v) && str(v.error) && Object.keys(v).length === 1 ? undefined : 'not push {"error":...}';
     case 'conduit':
-      return isObj(v) && v.code === String(a.status) && str(v.error) && Object.keys(v).length === 2 ? undefined : 'not conduit {"code":"<status>","error":...}';
+      return isObj(v) && v.code === String(a.status) && str(v.error) && Object.keys(v).length === 2
+        ? undefined
+        : 'not conduit {"code":"<status>","error":...}';
     case 'patriot': {
       if (!isObj(v) || Object.keys(v).length !== 1) return 'not patriot {"detail": ...}';
       const d = v.detail;
@@ -79,7 +92,14 @@ export function shapeProblem(group: Group, a: Answer): string | undefined {
         const okList =
           Array.isArray(d) &&
           d.length > 0 &&
-          d.every((x) => isObj(x) && Array.isArray(x.loc) && x.loc.every((l) => str(l) || typeof l === 'number') && str(x.msg) && str(x.type));
+          d.every(
+            (x) =>
+              isObj(x) &&
+              Array.isArray(x.loc) &&
+              x.loc.every((l) => str(l) || typeof l === 'number') &&
+              str(x.msg) &&
+              str(x.type),
+          );
         return okList ? undefined : 'patriot 422 detail is not a list of {loc,msg,type}';
       }
       return str(d) ? undefined : 'patriot detail is not a string';

@@ -11,7 +11,18 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type fcType from 'fast-check';
 import { expect } from 'vitest';
-import { ADMIN_TOKEN, CONDUIT_SITE, CONDUIT_TOKEN, escapesOf, makeSandbox, markerFilesOutside, PATRIOT_KEY, snapshot, snapshotDiff, SYNC_TOKEN } from './sandbox.js';
+import {
+  ADMIN_TOKEN,
+  CONDUIT_SITE,
+  CONDUIT_TOKEN,
+  escapesOf,
+  makeSandbox,
+  markerFilesOutside,
+  PATRIOT_KEY,
+  snapshot,
+  snapshotDiff,
+  SYNC_TOKEN,
+} from './sandbox.js';
 import { groupOf, shapeProblem, type Group } from './shapes.js';
 import { SEED } from './runner.js';
 import { MARK } from './values.js';
@@ -92,7 +103,21 @@ function parse(buf: Buffer): RawAnswer & { complete: boolean } {
 }
 
 const B = (s: string) => Buffer.from(s, 'latin1');
-const BAD_UTF8 = ['\xff', '\xfe\xff', '\xc3\x28', '\xa0\xa1', '\xe2\x28\xa1', '\xe2\x82', '\xf0\x28\x8c\xbc', '\xf8\xa1\xa1\xa1\xa1', '\xc0\xaf', '\xed\xa0\x80', '\xef\xbf\xbe', '\x00', '\xc0\x80'];
+const BAD_UTF8 = [
+  '\xff',
+  '\xfe\xff',
+  '\xc3\x28',
+  '\xa0\xa1',
+  '\xe2\x28\xa1',
+  '\xe2\x82',
+  '\xf0\x28\x8c\xbc',
+  '\xf8\xa1\xa1\xa1\xa1',
+  '\xc0\xaf',
+  '\xed\xa0\x80',
+  '\xef\xbf\xbe',
+  '\x00',
+  '\xc0\x80',
+];
 
 interface Target {
   method: string;
@@ -103,16 +128,59 @@ interface Target {
 }
 
 const TARGETS: Target[] = [
-  { method: 'PUT', path: '/clients', auth: `Authorization: Bearer ${PATRIOT_KEY}`, contentType: 'application/json', body: '{"client_id":1,"info":{"Name":"Ab@cd"}}' },
-  { method: 'POST', path: '/clients/users', auth: `Authorization: Bearer ${PATRIOT_KEY}`, contentType: 'application/json', body: '{"client_id":1,"user":{"User_Name":"U@x","UserNo":2}}' },
-  { method: 'POST', path: '/conduitv6', auth: `X-Api-Key: ${CONDUIT_TOKEN}`, contentType: 'application/json', body: '[{"dev_netid":"A1","dev_chid":1,"val_date":1700000000,"val_raw":1,"dev_tag":"t@g","dev_site":"site-a"}]' },
-  { method: 'POST', path: '/sync', auth: `Authorization: Bearer ${SYNC_TOKEN}`, contentType: 'application/x-www-form-urlencoded', body: 'node_name=n1&plugin=SYNC&data=%7B%22data%22%3A%5B%7B%22devMac%22%3A%22aa%3Abb%22%2C%22devName%22%3A%22d%40x%22%7D%5D%7D' },
-  { method: 'POST', path: '/result?deviceId=77', auth: 'X-Nothing: 1', contentType: 'application/json', body: '{"response":{"ok":"y@s"}}' },
-  { method: 'POST', path: '/admin/push/commands', auth: `Authorization: Bearer ${ADMIN_TOKEN}`, contentType: 'application/json', body: '{"deviceIds":["77"],"endpoint":"load@objects"}' },
-  { method: 'POST', path: '/admin/conduit/users', auth: `Authorization: Bearer ${ADMIN_TOKEN}`, contentType: 'application/json', body: '{"name":"u@x","sites":["s@x"]}' },
+  {
+    method: 'PUT',
+    path: '/clients',
+    auth: `Authorization: Bearer ${PATRIOT_KEY}`,
+    contentType: 'application/json',
+    body: '{"client_id":1,"info":{"Name":"Ab@cd"}}',
+  },
+  {
+    method: 'POST',
+    path: '/clients/users',
+    auth: `Authorization: Bearer ${PATRIOT_KEY}`,
+    contentType: 'application/json',
+    body: '{"client_id":1,"user":{"User_Name":"U@x","UserNo":2}}',
+  },
+  {
+    method: 'POST',
+    path: '/conduitv6',
+    auth: `X-Api-Key: ${CONDUIT_TOKEN}`,
+    contentType: 'application/json',
+    body: '[{"dev_netid":"A1","dev_chid":1,"val_date":1700000000,"val_raw":1,"dev_tag":"t@g","dev_site":"site-a"}]',
+  },
+  {
+    method: 'POST',
+    path: '/sync',
+    auth: `Authorization: Bearer ${SYNC_TOKEN}`,
+    contentType: 'application/x-www-form-urlencoded',
+    body: 'node_name=n1&plugin=SYNC&data=%7B%22data%22%3A%5B%7B%22devMac%22%3A%22aa%3Abb%22%2C%22devName%22%3A%22d%40x%22%7D%5D%7D',
+  },
+  {
+    method: 'POST',
+    path: '/result?deviceId=77',
+    auth: 'X-Nothing: 1',
+    contentType: 'application/json',
+    body: '{"response":{"ok":"y@s"}}',
+  },
+  {
+    method: 'POST',
+    path: '/admin/push/commands',
+    auth: `Authorization: Bearer ${ADMIN_TOKEN}`,
+    contentType: 'application/json',
+    body: '{"deviceIds":["77"],"endpoint":"load@objects"}',
+  },
+  {
+    method: 'POST',
+    path: '/admin/conduit/users',
+    auth: `Authorization: Bearer ${ADMIN_TOKEN}`,
+    contentType: 'application/json',
+    body: '{"name":"u@x","sites":["s@x"]}',
+  },
 ];
 
-const head = (t: Target, len: number | string, extra = '') => `${t.method} ${t.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${t.auth}\r\nContent-Type: ${t.contentType}\r\nContent-Length: ${len}\r\n${extra}\r\n`;
+const head = (t: Target, len: number | string, extra = '') =>
+  `${t.method} ${t.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${t.auth}\r\nContent-Type: ${t.contentType}\r\nContent-Length: ${len}\r\n${extra}\r\n`;
 
 export interface RawCase {
   kind: string;
@@ -125,7 +193,13 @@ export interface RawCase {
 function cases(fc: typeof fcType): fcType.Arbitrary<RawCase> {
   const target = fc.constantFrom(...TARGETS);
   const bad = fc.constantFrom(...BAD_UTF8);
-  const rc = (kind: string, t: { method: string; path: string }, bytes: Buffer, halfClose = false): RawCase => ({ kind, method: t.method, path: t.path, bytes, halfClose });
+  const rc = (kind: string, t: { method: string; path: string }, bytes: Buffer, halfClose = false): RawCase => ({
+    kind,
+    method: t.method,
+    path: t.path,
+    bytes,
+    halfClose,
+  });
   return fc.oneof(
     // invalid UTF-8 in the body (the '@' in each sample body marks a spot inside a string value)
     fc.tuple(target, bad, fc.boolean()).map(([t, b, inString]) => {
@@ -133,56 +207,161 @@ function cases(fc: typeof fcType): fcType.Arbitrary<RawCase> {
       return rc('utf8-body', t, Buffer.concat([B(head(t, body.length)), body]));
     }),
     // invalid UTF-8 in the path or query
-    fc.tuple(fc.constantFrom('/sync/devices?node=', '/push?deviceId=1', '/clients/', '/conduitv6?id=', '/admin/push/commands/', '/docs/static/', '/sync/', '/x'), bad).map(([p, b]) => {
-      const t = { method: 'GET', path: p.split('?')[0]! };
-      const auth = p.startsWith('/sync') ? `Authorization: Bearer ${SYNC_TOKEN}` : p.startsWith('/admin') ? `Authorization: Bearer ${ADMIN_TOKEN}` : p.startsWith('/conduitv6') ? `X-Api-Key: ${CONDUIT_TOKEN}` : `Authorization: Bearer ${PATRIOT_KEY}`;
-      return rc('utf8-url', t, B(`GET ${p}${b}${MARK} HTTP/1.1\r\nHost: x\r\n${auth}\r\n\r\n`));
-    }),
+    fc
+      .tuple(
+        fc.constantFrom(
+          '/sync/devices?node=',
+          '/push?deviceId=1',
+          '/clients/',
+          '/conduitv6?id=',
+          '/admin/push/commands/',
+          '/docs/static/',
+          '/sync/',
+          '/x',
+        ),
+        bad,
+      )
+      .map(([p, b]) => {
+        const t = { method: 'GET', path: p.split('?')[0]! };
+        const auth = p.startsWith('/sync')
+          ? `Authorization: Bearer ${SYNC_TOKEN}`
+          : p.startsWith('/admin')
+            ? `Authorization: Bearer ${ADMIN_TOKEN}`
+            : p.startsWith('/conduitv6')
+              ? `X-Api-Key: ${CONDUIT_TOKEN}`
+              : `Authorization: Bearer ${PATRIOT_KEY}`;
+        return rc('utf8-url', t, B(`GET ${p}${b}${MARK} HTTP/1.1\r\nHost: x\r\n${auth}\r\n\r\n`));
+      }),
     // invalid UTF-8 in header values the modules read
-    fc.tuple(fc.constantFrom('X-Client-Id', 'X-User-No', 'Authorization', 'X-Api-Key', 'Token', 'X-Http-Method-Override', 'Content-Encoding'), bad, fc.constantFrom('/clients', '/clients/users/single', '/conduitv6', '/sync/devices', '/admin/push/devices')).map(([h, b, p]) =>
-      rc('utf8-header', { method: 'GET', path: p }, B(`GET ${p} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${PATRIOT_KEY}\r\n${h}: 1${b}\r\n\r\n`)),
-    ),
+    fc
+      .tuple(
+        fc.constantFrom(
+          'X-Client-Id',
+          'X-User-No',
+          'Authorization',
+          'X-Api-Key',
+          'Token',
+          'X-Http-Method-Override',
+          'Content-Encoding',
+        ),
+        bad,
+        fc.constantFrom('/clients', '/clients/users/single', '/conduitv6', '/sync/devices', '/admin/push/devices'),
+      )
+      .map(([h, b, p]) =>
+        rc(
+          'utf8-header',
+          { method: 'GET', path: p },
+          B(`GET ${p} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${PATRIOT_KEY}\r\n${h}: 1${b}\r\n\r\n`),
+        ),
+      ),
     // truncated body: Content-Length larger than what is sent, then the client half-closes
-    fc.tuple(target, fc.double({ min: 0, max: 0.95, noNaN: true }), fc.integer({ min: 1, max: 100_000 })).map(([t, f, extra]) => {
-      const body = B(t.body);
-      return rc('truncated', t, Buffer.concat([B(head(t, body.length + extra)), body.subarray(0, Math.floor(body.length * f))]), true);
-    }),
+    fc
+      .tuple(target, fc.double({ min: 0, max: 0.95, noNaN: true }), fc.integer({ min: 1, max: 100_000 }))
+      .map(([t, f, extra]) => {
+        const body = B(t.body);
+        return rc(
+          'truncated',
+          t,
+          Buffer.concat([B(head(t, body.length + extra)), body.subarray(0, Math.floor(body.length * f))]),
+          true,
+        );
+      }),
     // Content-Length shorter than the body: the rest is read as the next request
     fc.tuple(target, fc.integer({ min: 1, max: 20 })).map(([t, k]) => {
       const body = B(t.body);
       return rc('short-length', t, Buffer.concat([B(head(t, Math.max(0, body.length - k))), body]), true);
     }),
     // broken Content-Length / Transfer-Encoding
-    fc.tuple(target, fc.constantFrom('-1', '1e3', ' 5', '0x10', '99999999999999999999', '5, 6', 'abc')).map(([t, len]) => rc('bad-length', t, Buffer.concat([B(head(t, len)), B(t.body)]), true)),
-    fc.tuple(target, fc.constantFrom('zz\r\nx\r\n0\r\n\r\n', '5\r\nab\r\n0\r\n\r\n', 'ffffffffffffffff\r\nx', '3\r\nabc\r\n', '-1\r\n\r\n')).map(([t, chunks]) =>
-      rc('bad-chunked', t, B(`${t.method} ${t.path} HTTP/1.1\r\nHost: x\r\n${t.auth}\r\nContent-Type: ${t.contentType}\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`), true),
-    ),
-    fc.tuple(target).map(([t]) => rc('length-and-chunked', t, B(`${t.method} ${t.path} HTTP/1.1\r\nHost: x\r\n${t.auth}\r\nContent-Type: ${t.contentType}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`), true)),
+    fc
+      .tuple(target, fc.constantFrom('-1', '1e3', ' 5', '0x10', '99999999999999999999', '5, 6', 'abc'))
+      .map(([t, len]) => rc('bad-length', t, Buffer.concat([B(head(t, len)), B(t.body)]), true)),
+    fc
+      .tuple(
+        target,
+        fc.constantFrom(
+          'zz\r\nx\r\n0\r\n\r\n',
+          '5\r\nab\r\n0\r\n\r\n',
+          'ffffffffffffffff\r\nx',
+          '3\r\nabc\r\n',
+          '-1\r\n\r\n',
+        ),
+      )
+      .map(([t, chunks]) =>
+        rc(
+          'bad-chunked',
+          t,
+          B(
+            `${t.method} ${t.path} HTTP/1.1\r\nHost: x\r\n${t.auth}\r\nContent-Type: ${t.contentType}\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`,
+          ),
+          true,
+        ),
+      ),
+    fc
+      .tuple(target)
+      .map(([t]) =>
+        rc(
+          'length-and-chunked',
+          t,
+          B(
+            `${t.method} ${t.path} HTTP/1.1\r\nHost: x\r\n${t.auth}\r\nContent-Type: ${t.contentType}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+          ),
+          true,
+        ),
+      ),
     // gzip: a bomb, truncated, or with a wrong length, to the gzip-reading route and to the others
-    fc.tuple(target, fc.constantFrom('bomb', 'truncated', 'garbage', 'short-length'), fc.double({ min: 0.1, max: 0.9, noNaN: true })).map(([t, kind, f]) => {
-      const z = kind === 'bomb' ? BOMB : kind === 'garbage' ? B('\x1f\x8b\x08\x00garbage') : gzipSync(B(t.body));
-      const body = kind === 'truncated' ? z.subarray(0, Math.floor(z.length * f)) : z;
-      const len = kind === 'short-length' ? Math.floor(body.length * f) : body.length;
-      return rc(`gzip-${kind}`, t, Buffer.concat([B(head(t, len, 'Content-Encoding: gzip\r\n')), body]), kind === 'short-length');
-    }),
+    fc
+      .tuple(
+        target,
+        fc.constantFrom('bomb', 'truncated', 'garbage', 'short-length'),
+        fc.double({ min: 0.1, max: 0.9, noNaN: true }),
+      )
+      .map(([t, kind, f]) => {
+        const z = kind === 'bomb' ? BOMB : kind === 'garbage' ? B('\x1f\x8b\x08\x00garbage') : gzipSync(B(t.body));
+        const body = kind === 'truncated' ? z.subarray(0, Math.floor(z.length * f)) : z;
+        const len = kind === 'short-length' ? Math.floor(body.length * f) : body.length;
+        return rc(
+          `gzip-${kind}`,
+          t,
+          Buffer.concat([B(head(t, len, 'Content-Encoding: gzip\r\n')), body]),
+          kind === 'short-length',
+        );
+      }),
     // a declared body over the route's limit (sync 50 MB, conduit 5 MB, patriot 256 KB, core 5 MB): refused early
-    fc.tuple(target, fc.constantFrom(256 * 1024 + 1, 5 * 1024 * 1024 + 1, 50 * 1024 * 1024 + 1, 2 ** 53)).map(([t, len]) => rc('oversize-declared', t, Buffer.concat([B(head(t, len)), B(t.body)]), true)),
+    fc
+      .tuple(target, fc.constantFrom(256 * 1024 + 1, 5 * 1024 * 1024 + 1, 50 * 1024 * 1024 + 1, 2 ** 53))
+      .map(([t, len]) => rc('oversize-declared', t, Buffer.concat([B(head(t, len)), B(t.body)]), true)),
     // Expect: 100-continue, then the body (or not)
     fc.tuple(target, fc.boolean()).map(([t, send]) => {
       const body = B(t.body);
-      return rc('expect-continue', t, Buffer.concat([B(head(t, body.length, 'Expect: 100-continue\r\n')), send ? body : Buffer.alloc(0)]), true);
+      return rc(
+        'expect-continue',
+        t,
+        Buffer.concat([B(head(t, body.length, 'Expect: 100-continue\r\n')), send ? body : Buffer.alloc(0)]),
+        true,
+      );
     }),
     // invalid UTF-8 inside a multipart part (field and file) to the hub
     fc.tuple(bad, fc.boolean()).map(([b, file]) => {
       const t = TARGETS[3]!;
       const bd = 'zzBOUNDARYzz';
-      const disp = (n: string) => `Content-Disposition: form-data; name="${n}"${file ? `; filename="${n}${b}.txt"` : ''}`;
-      const body = B(`--${bd}\r\n${disp('node_name')}\r\n\r\nn1\r\n--${bd}\r\n${disp('plugin')}\r\n\r\nSYNC\r\n--${bd}\r\n${disp('data')}\r\n\r\n{"data":[{"devMac":"aa:bb","devName":"x${b}y"}]}\r\n--${bd}--\r\n`);
+      const disp = (n: string) =>
+        `Content-Disposition: form-data; name="${n}"${file ? `; filename="${n}${b}.txt"` : ''}`;
+      const body = B(
+        `--${bd}\r\n${disp('node_name')}\r\n\r\nn1\r\n--${bd}\r\n${disp('plugin')}\r\n\r\nSYNC\r\n--${bd}\r\n${disp('data')}\r\n\r\n{"data":[{"devMac":"aa:bb","devName":"x${b}y"}]}\r\n--${bd}--\r\n`,
+      );
       const t2 = { ...t, contentType: `multipart/form-data; boundary=${bd}` };
       return rc('utf8-multipart', t2, Buffer.concat([B(head(t2, body.length)), body]));
     }),
     // headers too big, a request line too long
-    fc.constantFrom(20_000, 70_000).map((n) => rc('huge-header', { method: 'GET', path: '/healthz' }, B(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(n)}\r\n\r\n`))),
+    fc
+      .constantFrom(20_000, 70_000)
+      .map((n) =>
+        rc(
+          'huge-header',
+          { method: 'GET', path: '/healthz' },
+          B(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(n)}\r\n\r\n`),
+        ),
+      ),
   );
 }
 const BOMB = gzipSync(Buffer.alloc(50 * 1024 * 1024));
@@ -191,13 +370,19 @@ const BOMB = gzipSync(Buffer.alloc(50 * 1024 * 1024));
 function isClientError(a: RawAnswer): boolean {
   try {
     const v = JSON.parse(a.body) as { statusCode?: number; message?: string };
-    return [400, 408, 431].includes(a.status!) && v.statusCode === a.status && /Client Error|Client Timeout|header size/.test(v.message ?? '');
+    return (
+      [400, 408, 431].includes(a.status!) &&
+      v.statusCode === a.status &&
+      /Client Error|Client Timeout|header size/.test(v.message ?? '')
+    );
   } catch {
     return false;
   }
 }
 
-async function startChild(overrides: Record<string, unknown>): Promise<{ child: ChildProcess; port: number; stderr: () => string; stdout: () => string }> {
+async function startChild(
+  overrides: Record<string, unknown>,
+): Promise<{ child: ChildProcess; port: number; stderr: () => string; stdout: () => string }> {
   const root = path.resolve(import.meta.dirname, '..', '..', '..');
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/fieldhub-server.ts'], {
     cwd: root,
@@ -241,11 +426,15 @@ export async function runSocketFuzz(fc: typeof fcType, runs: number): Promise<vo
         const k = (socketKinds[c.kind] ??= { cases: 0, answered: 0 });
         k.cases++;
         if (a.status !== undefined) k.answered++;
-        const show = () => `${c.kind} ${c.method} ${c.path}: ${a.status} ${a.body.slice(0, 300)}\n  bytes: ${JSON.stringify(c.bytes.subarray(0, 400).toString('latin1'))}`;
-        if (srv.child.exitCode !== null) throw new Error(`server exited (${srv.child.exitCode}) after ${show()}\n${srv.stderr()}`);
+        const show = () =>
+          `${c.kind} ${c.method} ${c.path}: ${a.status} ${a.body.slice(0, 300)}\n  bytes: ${JSON.stringify(c.bytes.subarray(0, 400).toString('latin1'))}`;
+        if (srv.child.exitCode !== null)
+          throw new Error(`server exited (${srv.child.exitCode}) after ${show()}\n${srv.stderr()}`);
         if (a.status === undefined) return; // the server closed the connection without an answer (e.g. half a body)
         if (a.status >= 500) throw new Error(`5xx: ${show()}`);
-        const problem = isClientError(a) ? undefined : shapeProblem(group, { status: a.status, headers: a.headers, body: a.body });
+        const problem = isClientError(a)
+          ? undefined
+          : shapeProblem(group, { status: a.status, headers: a.headers, body: a.body });
         if (problem) throw new Error(`wrong error format for ${group}: ${problem}: ${show()}`);
       }),
       { numRuns: runs, seed: SEED, endOnFailure: true },

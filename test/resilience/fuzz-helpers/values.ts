@@ -151,11 +151,18 @@ export const NUMBERS: unknown[] = [
 ];
 
 export const hugeString = fc
-  .tuple(fc.constantFrom('A', 'é', '😀', '<', '%', '\u0000', '0', ' '), fc.constantFrom(1_000, 10_000, 100_000, 300_000))
+  .tuple(
+    fc.constantFrom('A', 'é', '😀', '<', '%', '\u0000', '0', ' '),
+    fc.constantFrom(1_000, 10_000, 100_000, 300_000),
+  )
   .map(([c, n]) => c.repeat(n));
 
 /** lone surrogates and other UTF-16 that is not valid Unicode */
-const loneSurrogates = fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 4 });
+const loneSurrogates = fc.string({
+  unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+  minLength: 1,
+  maxLength: 4,
+});
 
 /** a string that may be anything: random, full Unicode, control characters, the lists above, huge */
 export const anyString: fc.Arbitrary<string> = fc.oneof(
@@ -165,9 +172,17 @@ export const anyString: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...XML_BREAKERS) },
   { weight: 3, arbitrary: fc.constantFrom(...NUMBER_TEXTS) },
   { weight: 1, arbitrary: loneSurrogates },
-  { weight: 1, arbitrary: fc.string({ unit: fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)), maxLength: 8 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ unit: fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)), maxLength: 8 }),
+  },
   { weight: 1, arbitrary: hugeString },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...XML_BREAKERS, ...TRAVERSAL), fc.string({ maxLength: 10 })).map(([a, b]) => `${b}${a}${b}`) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...XML_BREAKERS, ...TRAVERSAL), fc.string({ maxLength: 10 }))
+      .map(([a, b]) => `${b}${a}${b}`),
+  },
 );
 
 /** a short name-like string: what a client would put in node_name, plugin, user names, ids */
@@ -204,7 +219,9 @@ export const anyJson: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) =>
     anyNumberish,
     anyString,
     fc.array(tie('v'), { maxLength: 5 }),
-    fc.dictionary(fc.oneof(anyString, fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString')), tie('v'), { maxKeys: 5 }),
+    fc.dictionary(fc.oneof(anyString, fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString')), tie('v'), {
+      maxKeys: 5,
+    }),
   ),
 })).v;
 
@@ -214,7 +231,22 @@ export const anyBodyText: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.json() },
   { weight: 1, arbitrary: deepJsonText },
   { weight: 2, arbitrary: anyString },
-  { weight: 1, arbitrary: fc.constantFrom('', '{', '[', '{"a":', '{"a":1,}', "{'a':1}", 'nul', '\ufeff{}', '{}garbage', '"\\ud800"', '{"__proto__":{"x":1}}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      '{',
+      '[',
+      '{"a":',
+      '{"a":1,}',
+      "{'a':1}",
+      'nul',
+      '\ufeff{}',
+      '{}garbage',
+      '"\\ud800"',
+      '{"__proto__":{"x":1}}',
+    ),
+  },
 );
 
 /** content types, right and wrong */
@@ -270,7 +302,23 @@ const HEADER_NAMES = [
 export const headerValue: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((s) => s.replace(/[\r\n\0]/g, '')),
   fc.constantFrom(...NUMBER_TEXTS, ...TRAVERSAL.filter((t) => !t.includes('\0'))),
-  fc.constantFrom('Bearer', 'Bearer ', 'Basic YWRtaW46YWRtaW4=', 'bearer\tx', 'gzip', 'x-gzip', 'deflate', 'br', 'gzip, gzip', 'identity', '*', 'PUT', 'DELETE', 'put', 'GET'),
+  fc.constantFrom(
+    'Bearer',
+    'Bearer ',
+    'Basic YWRtaW46YWRtaW4=',
+    'bearer\tx',
+    'gzip',
+    'x-gzip',
+    'deflate',
+    'br',
+    'gzip, gzip',
+    'identity',
+    '*',
+    'PUT',
+    'DELETE',
+    'put',
+    'GET',
+  ),
   fc.integer({ min: 1, max: 8000 }).map((n) => 'a'.repeat(n)),
 );
 
@@ -282,17 +330,56 @@ export const randomHeaders: fc.Arbitrary<Record<string, string>> = fc.dictionary
 
 /** a query string fragment (without `?`): random keys/values, repeated keys, raw percent sequences */
 export function queryOf(keys: string[]): fc.Arbitrary<string> {
-  const pair = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...keys) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }), fc.oneof(anyString, anyNumberish.map(String)));
+  const pair = fc.tuple(
+    fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...keys) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }),
+    fc.oneof(anyString, anyNumberish.map(String)),
+  );
   const encoded = pair.map(([k, v]) => `${pct(k)}=${pct(v)}`);
-  const raw = fc.tuple(fc.constantFrom(...keys), fc.constantFrom('%', '%zz', '%ff', '%c3%28', '%00', '%e2%82', '+', '&&', '=', '%2e%2e%2f', '[]', '[0]=1', '[__proto__]=x')).map(([k, v]) => `${k}=${v}`);
-  return fc.array(fc.oneof({ weight: 4, arbitrary: encoded }, { weight: 1, arbitrary: raw }, { weight: 1, arbitrary: fc.constantFrom(...keys) }), { maxLength: 5 }).map((a) => a.join('&'));
+  const raw = fc
+    .tuple(
+      fc.constantFrom(...keys),
+      fc.constantFrom(
+        '%',
+        '%zz',
+        '%ff',
+        '%c3%28',
+        '%00',
+        '%e2%82',
+        '+',
+        '&&',
+        '=',
+        '%2e%2e%2f',
+        '[]',
+        '[0]=1',
+        '[__proto__]=x',
+      ),
+    )
+    .map(([k, v]) => `${k}=${v}`);
+  return fc
+    .array(
+      fc.oneof(
+        { weight: 4, arbitrary: encoded },
+        { weight: 1, arbitrary: raw },
+        { weight: 1, arbitrary: fc.constantFrom(...keys) },
+      ),
+      { maxLength: 5 },
+    )
+    .map((a) => a.join('&'));
 }
 
 /** percent-encodes the UTF-8 bytes of `s` (lone surrogates become U+FFFD; encodeURIComponent would throw) */
 export function pct(s: string): string {
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
-    out += (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x5f || b === 0x2e ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    out +=
+      (b >= 0x30 && b <= 0x39) ||
+      (b >= 0x41 && b <= 0x5a) ||
+      (b >= 0x61 && b <= 0x7a) ||
+      b === 0x2d ||
+      b === 0x5f ||
+      b === 0x2e
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
@@ -303,7 +390,12 @@ export function pct(s: string): string {
  */
 export const okText: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9 ]{1,20}$/) },
-  { weight: 2, arbitrary: fc.constantFrom(...XML_BREAKERS.filter((x) => x !== '' && /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u.test(x))) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      ...XML_BREAKERS.filter((x) => x !== '' && /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u.test(x)),
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom(...TRAVERSAL.filter((t) => !t.includes('\0'))) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }) },
 );

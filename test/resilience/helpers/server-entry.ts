@@ -12,7 +12,11 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gcMs > 0 && gc) setInterval(gc, gcMs).unref();
 
 const overrides = JSON.parse(process.env.FIELDHUB_RESILIENCE_CONFIG ?? '{}') as Record<string, unknown>;
-const config = loadConfig({ file: new URL('../../helpers/empty-config.json', import.meta.url).pathname, env: {}, overrides });
+const config = loadConfig({
+  file: new URL('../../helpers/empty-config.json', import.meta.url).pathname,
+  env: {},
+  overrides,
+});
 const app = await startServer(config);
 const addr = app.server.address();
 process.stdout.write(`LISTENING ${typeof addr === 'object' && addr ? addr.port : ''}\n`);

@@ -4,7 +4,18 @@
  * the suite is configured with (so that every captured log can be searched for them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect } from 'vitest';
@@ -42,8 +53,24 @@ export function deepMerge(base: Obj, over: Obj): Obj {
 
 /** The patriot keys.json of the suite: two installers. */
 export const PATRIOT_KEYS = [
-  { key_name: 'InstA', key: SECRETS.patriotA, enabled: true, valid_to: null, port: 'PA01', installer_name: 'Inst A', installer_email: 'a@example.com' },
-  { key_name: 'InstB', key: SECRETS.patriotB, enabled: true, valid_to: null, port: 'PB02', installer_name: 'Inst B', installer_email: 'b@example.com' },
+  {
+    key_name: 'InstA',
+    key: SECRETS.patriotA,
+    enabled: true,
+    valid_to: null,
+    port: 'PA01',
+    installer_name: 'Inst A',
+    installer_email: 'a@example.com',
+  },
+  {
+    key_name: 'InstB',
+    key: SECRETS.patriotB,
+    enabled: true,
+    valid_to: null,
+    port: 'PB02',
+    installer_name: 'Inst B',
+    installer_email: 'b@example.com',
+  },
 ];
 
 /** A data dir with the patriot keys.json in place. */
@@ -109,7 +136,12 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const cfg = deepMerge(baseConfig(opts.dataDir), opts.config ?? {});
   // RESILIENCE_GC_MS=N puts every server of the suite under GC pressure (a GC every N ms)
   opts = { ...opts, gcEveryMs: opts.gcEveryMs ?? (Number(process.env.RESILIENCE_GC_MS ?? 0) || undefined) };
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.asUser !== undefined ? '/tmp' : (process.env.HOME ?? '/tmp'), FIELDHUB_RESILIENCE_CONFIG: JSON.stringify(cfg), TZ: 'UTC' };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: opts.asUser !== undefined ? '/tmp' : (process.env.HOME ?? '/tmp'),
+    FIELDHUB_RESILIENCE_CONFIG: JSON.stringify(cfg),
+    TZ: 'UTC',
+  };
   const node = [process.execPath, ...(opts.gcEveryMs ? ['--expose-gc'] : []), '--import', 'tsx', ENTRY];
   if (opts.gcEveryMs) env.FIELDHUB_RESILIENCE_GC_MS = String(opts.gcEveryMs);
   let cmd: string;
@@ -149,9 +181,14 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   };
   take(proc.stdout);
   take(proc.stderr);
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+  );
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${opts.timeoutMs ?? 30000} ms:\n${lines.join('\n')}`)), opts.timeoutMs ?? 30000);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start within ${opts.timeoutMs ?? 30000} ms:\n${lines.join('\n')}`)),
+      opts.timeoutMs ?? 30000,
+    );
     const check = (l: string) => {
       const m = /^LISTENING (\d+)$/.exec(l);
       if (m) {
@@ -216,12 +253,17 @@ export interface Answer {
 /** One HTTP request with a timeout; network errors reject. */
 export async function http(
   url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer | URLSearchParams; timeoutMs?: number } = {},
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer | URLSearchParams;
+    timeoutMs?: number;
+  } = {},
 ): Promise<Answer> {
   const res = await fetch(url, {
     method: opts.method ?? 'GET',
     headers: opts.headers,
-    body: opts.body as RequestInit["body"],
+    body: opts.body as RequestInit['body'],
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
   });
   const text = await res.text();
@@ -229,8 +271,19 @@ export async function http(
 }
 
 /** JSON POST/PUT/... helper. */
-export function jsonReq(url: string, method: string, body: unknown, headers: Record<string, string> = {}, timeoutMs?: number): Promise<Answer> {
-  return http(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), timeoutMs });
+export function jsonReq(
+  url: string,
+  method: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  timeoutMs?: number,
+): Promise<Answer> {
+  return http(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    timeoutMs,
+  });
 }
 
 /** The value of one Prometheus sample (labels must all match), 0 when absent. */
@@ -259,7 +312,12 @@ export function secretsIn(text: string): string[] {
 }
 
 /** Runs `worker(i)` for i in 0..count-1 with `concurrency` at a time, stopping early when `stop()` says so. */
-export async function pool(count: number, concurrency: number, worker: (i: number) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+export async function pool(
+  count: number,
+  concurrency: number,
+  worker: (i: number) => Promise<void>,
+  stop: () => boolean = () => false,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -308,7 +366,14 @@ export interface LoadStats {
  */
 export async function loadAndKill(
   server: Server,
-  o: { concurrency: number; maxOps: number; maxMs: number; killAfterAcks: number; killAfterMs: number; op: (i: number) => Promise<boolean> },
+  o: {
+    concurrency: number;
+    maxOps: number;
+    maxMs: number;
+    killAfterAcks: number;
+    killAfterMs: number;
+    op: (i: number) => Promise<boolean>;
+  },
 ): Promise<LoadStats> {
   const t0 = Date.now();
   const st: LoadStats = { sent: 0, acked: 0, refused: 0, noAnswer: 0, inFlightAtKill: 0, ms: 0 };
@@ -365,7 +430,9 @@ export function report(name: string, data: Record<string, unknown>): void {
 
 /** SIGKILLs every server of this file that is still running (a failed test may leave one). */
 export async function killLeftovers(): Promise<void> {
-  await Promise.all(started.filter((s) => s.proc.exitCode === null && s.proc.signalCode === null).map((s) => s.kill9()));
+  await Promise.all(
+    started.filter((s) => s.proc.exitCode === null && s.proc.signalCode === null).map((s) => s.kill9()),
+  );
 }
 
 /**

@@ -12,7 +12,12 @@ import { parseClientXml, XmlRejectError } from './xml.js';
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /** Claims and parses files oldest first until maxClientsPerRun clients are collected. */
-export async function collectBatch(ctx: RunContext, runId: string, report: RunReport, onClaim: (c: Claim) => void): Promise<Map<string, Row>> {
+export async function collectBatch(
+  ctx: RunContext,
+  runId: string,
+  report: RunReport,
+  onClaim: (c: Claim) => void,
+): Promise<Map<string, Row>> {
   const max = ctx.config.patriot.import.maxClientsPerRun;
   const files = await scanXmlFiles(ctx.config.patriot.xmlDir);
   const rows = new Map<string, Row>();

@@ -8,7 +8,10 @@ export const COMPLETED_PHRASE = 'Completed processing client';
 const TOKEN = /[A-Za-z0-9_]+/g;
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-export function checkResults(ids: readonly string[], resultsText: string | null): { completed: string[]; missing: string[] } {
+export function checkResults(
+  ids: readonly string[],
+  resultsText: string | null,
+): { completed: string[]; missing: string[] } {
   const lines = (resultsText ?? '').split(/\r?\n/).filter((l) => l.includes(COMPLETED_PHRASE));
   const tokens = new Set<string>();
   for (const l of lines) for (const m of l.matchAll(TOKEN)) tokens.add(m[0]);

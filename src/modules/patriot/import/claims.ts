@@ -136,7 +136,10 @@ export async function supersededBy(original: string): Promise<boolean> {
  * pending_import, before the process stopped) is dropped, as that run would have done; any other is
  * restored.
  */
-export async function recoverClaims(xmlDir: string, committed: (runId: string) => boolean = () => false): Promise<number> {
+export async function recoverClaims(
+  xmlDir: string,
+  committed: (runId: string) => boolean = () => false,
+): Promise<number> {
   const found: Array<[string, string, string]> = [];
   await walk(xmlDir, (file, name) => {
     const m = CLAIM_RE.exec(name);

@@ -52,8 +52,14 @@ export function importMetrics(m: Metrics | undefined) {
   return {
     runs: m.counter('fieldhub_patriot_import_runs_total', 'Patriot import runs by result', ['result'] as const),
     clients: m.counter('fieldhub_patriot_import_clients_total', 'Clients uploaded to Patriot in a clients.xml'),
-    rejected: m.counter('fieldhub_patriot_import_rejected_files_total', 'Per-client XML files rejected (not parseable)'),
-    failed: m.counter('fieldhub_patriot_import_failed_clients_total', 'Clients Patriot did not confirm in its results file'),
+    rejected: m.counter(
+      'fieldhub_patriot_import_rejected_files_total',
+      'Per-client XML files rejected (not parseable)',
+    ),
+    failed: m.counter(
+      'fieldhub_patriot_import_failed_clients_total',
+      'Clients Patriot did not confirm in its results file',
+    ),
     lastOk: m.gauge('fieldhub_patriot_import_last_success_timestamp_seconds', 'Time of the last successful import run'),
   };
 }

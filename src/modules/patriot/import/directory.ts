@@ -16,7 +16,13 @@ async function renameNoReplace(from: string, to: string): Promise<'ok' | 'missin
     if (errCode(e) === 'ENOENT') return 'missing';
     if (errCode(e) === 'EEXIST') return 'exists';
     if (errCode(e) !== 'EPERM' && errCode(e) !== 'ENOTSUP' && errCode(e) !== 'EOPNOTSUPP') throw e;
-    if (await stat(to).then(() => true, () => false)) return 'exists';
+    if (
+      await stat(to).then(
+        () => true,
+        () => false,
+      )
+    )
+      return 'exists';
     await rename(from, to);
     fsyncDir(path.dirname(to));
     return 'ok';
@@ -78,7 +84,8 @@ export class DirectoryTransport implements Transport {
             await fh.close();
           }
           const r = await renameNoReplace(part, remote(name));
-          if (r === 'exists') throw new TransportError(`${name} appeared on the share during the run; not replaced`, 'EXISTS');
+          if (r === 'exists')
+            throw new TransportError(`${name} appeared on the share during the run; not replaced`, 'EXISTS');
           if (r === 'missing') throw new TransportError(`${name}.part vanished during the upload`, 'ENOENT');
           fsyncDir(this.dir);
         }),

@@ -31,11 +31,17 @@ export async function registerImport(app: FastifyInstance, hooks: ImportHooks = 
   app.addHook('onReady', async () => {
     const smb = app.config.patriot.smb;
     if (smb.enabled && smb.transport === 'smbclient' && (!smb.host || !smb.share || !smb.username)) {
-      log.warn('patriot.smb is enabled but host, share or username is missing: every import run will fail until they are set');
+      log.warn(
+        'patriot.smb is enabled but host, share or username is missing: every import run will fail until they are set',
+      );
     } else if (smb.enabled && smb.transport === 'directory' && !smb.directory) {
-      log.warn('patriot.smb.transport is directory but patriot.smb.directory is not set: every import run will fail until it is');
+      log.warn(
+        'patriot.smb.transport is directory but patriot.smb.directory is not set: every import run will fail until it is',
+      );
     } else if (!smb.enabled) {
-      log.info('patriot.smb is disabled: import runs write ready_for_import/clients.xml locally and keep the per-client files');
+      log.info(
+        'patriot.smb is disabled: import runs write ready_for_import/clients.xml locally and keep the per-client files',
+      );
     }
     await service.start();
   });
@@ -44,7 +50,9 @@ export async function registerImport(app: FastifyInstance, hooks: ImportHooks = 
 }
 
 /** `fieldhub patriot combine --once`: one run now, its result as JSON; exit 0 unless it failed. */
-export function importCommands(hooks: (ctx: Parameters<CliCommand['run']>[1]) => ImportHooks = () => ({})): Record<string, CliCommand> {
+export function importCommands(
+  hooks: (ctx: Parameters<CliCommand['run']>[1]) => ImportHooks = () => ({}),
+): Record<string, CliCommand> {
   return {
     combine: {
       usage: '--once',

@@ -32,7 +32,8 @@ export async function acquireLock(file: string): Promise<() => Promise<void>> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (pid > 0 && pid !== process.pid && alive(pid)) throw new RunLockedError(`another import run is in progress (pid ${pid})`);
+      if (pid > 0 && pid !== process.pid && alive(pid))
+        throw new RunLockedError(`another import run is in progress (pid ${pid})`);
       if (pid === process.pid) throw new RunLockedError('an import run of this process is in progress');
       await unlink(file).catch(() => undefined); // stale
     }

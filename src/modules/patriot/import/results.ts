@@ -7,13 +7,26 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { checkResults } from './check.js';
 import type { Claim } from './claims.js';
-import { FETCHED_RESULTS, FETCHED_XML, REMOTE_RESULTS, REMOTE_XML, WORK_DIR, type RunContext, type RunReport } from './context.js';
+import {
+  FETCHED_RESULTS,
+  FETCHED_XML,
+  REMOTE_RESULTS,
+  REMOTE_XML,
+  WORK_DIR,
+  type RunContext,
+  type RunReport,
+} from './context.js';
 import { stampTime } from './logs.js';
 import { TransportError, type RemoteSession } from './transport.js';
 import { idsOfCombined } from './xml.js';
 
 /** Steps (1) and (2): the results check of the remote clients.xml, then its rotation. */
-export async function checkAndRotate(ctx: RunContext, s: RemoteSession, report: RunReport, claims: Claim[]): Promise<void> {
+export async function checkAndRotate(
+  ctx: RunContext,
+  s: RemoteSession,
+  report: RunReport,
+  claims: Claim[],
+): Promise<void> {
   await mkdir(ctx.local(WORK_DIR), { recursive: true });
   if (!(await s.get(REMOTE_XML, FETCHED_XML))) return;
   const hasResults = await s.get(REMOTE_RESULTS, FETCHED_RESULTS);
@@ -21,7 +34,10 @@ export async function checkAndRotate(ctx: RunContext, s: RemoteSession, report: 
   try {
     ids = idsOfCombined(await readFile(ctx.local(FETCHED_XML), 'utf8'));
   } catch (e) {
-    await ctx.errorLog.write('ERROR', `Remote ${REMOTE_XML} could not be read for the results check: ${(e as Error).message}`);
+    await ctx.errorLog.write(
+      'ERROR',
+      `Remote ${REMOTE_XML} could not be read for the results check: ${(e as Error).message}`,
+    );
   }
   const results = hasResults ? decodeResults(await readFile(ctx.local(FETCHED_RESULTS))) : null;
   // (2) rotation first: the check is applied only once its clients.xml has left the share
@@ -33,12 +49,22 @@ export async function checkAndRotate(ctx: RunContext, s: RemoteSession, report: 
     if (r === 'ok') report.rotated_as = name;
     else if (r === 'missing') gone = true; // taken by the importer meanwhile
   }
-  if (!report.rotated_as && !gone) throw new TransportError(`cannot rename the remote ${REMOTE_XML}: clients_${stamp}.xml and 99 alternatives exist`, 'EXISTS');
+  if (!report.rotated_as && !gone)
+    throw new TransportError(
+      `cannot rename the remote ${REMOTE_XML}: clients_${stamp}.xml and 99 alternatives exist`,
+      'EXISTS',
+    );
   if (report.rotated_as) await ctx.combineLog.write('INFO', `Renamed remote ${REMOTE_XML} to ${report.rotated_as}`);
   if (ids) await applyCheck(ctx, ids, results, report, claims);
 }
 
-async function applyCheck(ctx: RunContext, ids: string[], results: string | null, report: RunReport, claims: Claim[]): Promise<void> {
+async function applyCheck(
+  ctx: RunContext,
+  ids: string[],
+  results: string | null,
+  report: RunReport,
+  claims: Claim[],
+): Promise<void> {
   const { completed, missing } = checkResults(ids, results);
   report.checked = completed.length + missing.length;
   report.check_failed = missing.length;
@@ -47,15 +73,25 @@ async function applyCheck(ctx: RunContext, ids: string[], results: string | null
   const known = (xs: string[]) => xs.map((id) => ({ id, c: resolve(id) }));
   const ok = known(completed).flatMap((x) => (x.c ? [x.c] : []));
   const bad = known(missing);
-  const failed = ctx.store.applyCheck(ok, bad.flatMap((x) => (x.c ? [x.c] : [])));
+  const failed = ctx.store.applyCheck(
+    ok,
+    bad.flatMap((x) => (x.c ? [x.c] : [])),
+  );
   if (missing.length === 0) {
-    await ctx.combineLog.write('INFO', `Results check: all ${completed.length} client(s) of the previous batch completed`);
+    await ctx.combineLog.write(
+      'INFO',
+      `Results check: all ${completed.length} client(s) of the previous batch completed`,
+    );
     return;
   }
   ctx.metrics?.failed.inc(missing.length);
-  const why = results === null ? `${REMOTE_RESULTS} not found` : `no "Completed processing client" line in ${REMOTE_RESULTS}`;
+  const why =
+    results === null ? `${REMOTE_RESULTS} not found` : `no "Completed processing client" line in ${REMOTE_RESULTS}`;
   await ctx.errorLog.write('ERROR', ...missing.map((id) => `${id}: import not confirmed (${why})`));
-  await ctx.combineLog.write('WARNING', `Results check: ${missing.length} of ${report.checked} client(s) not confirmed; see import_errors.log`);
+  await ctx.combineLog.write(
+    'WARNING',
+    `Results check: ${missing.length} of ${report.checked} client(s) not confirmed; see import_errors.log`,
+  );
   const inBatch = new Set(claims.map((c) => `${c.keyName}\0${c.clientId}`));
   const maxAttempts = ctx.config.patriot.import.maxImportAttempts;
   const byKey = new Map(bad.filter((x) => x.c).map((x) => [`${x.c!.key_name}\0${x.c!.client_id}`, x.id]));
@@ -72,7 +108,10 @@ async function applyCheck(ctx: RunContext, ids: string[], results: string | null
     try {
       done = ctx.deps.regenerate ? await ctx.deps.regenerate(f.key_name, f.client_id) : false;
     } catch (e) {
-      ctx.deps.log.error({ err: e, key: f.key_name, client: f.client_id }, 'patriot import: regenerating a failed client failed');
+      ctx.deps.log.error(
+        { err: e, key: f.key_name, client: f.client_id },
+        'patriot import: regenerating a failed client failed',
+      );
     }
     if (!done) notes.push(`${id}: could not regenerate the client's XML (client deleted or no writer available)`);
   }

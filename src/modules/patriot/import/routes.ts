@@ -35,10 +35,22 @@ export function importRoutes(service: ImportService) {
     );
     admin.get(
       '/import-state',
-      { schema: { summary: 'Import state per client (status, last batch, attempts)', tags: ['patriot'], querystring: stateQuery } },
+      {
+        schema: {
+          summary: 'Import state per client (status, last batch, attempts)',
+          tags: ['patriot'],
+          querystring: stateQuery,
+        },
+      },
       async (req) => {
         const q = req.query;
-        const page = service.store.listState({ status: q.status, keyName: q.key_name, id: q.id, limit: q.limit, offset: q.offset });
+        const page = service.store.listState({
+          status: q.status,
+          keyName: q.key_name,
+          id: q.id,
+          limit: q.limit,
+          offset: q.offset,
+        });
         return { total: page.total, counts: service.store.countByStatus(), items: page.items };
       },
     );

@@ -11,7 +11,17 @@ import path from 'node:path';
 import { safeJoin, writeFileDurable } from '../../../core/files.js';
 import { collectBatch } from './batch.js';
 import { recoverClaims, release, restore, supersededBy, type Claim } from './claims.js';
-import { importMetrics, READY_FILE, REMOTE_XML, WORK_DIR, type ImportDeps, type Row, type RunContext, type RunReport, type Trigger } from './context.js';
+import {
+  importMetrics,
+  READY_FILE,
+  REMOTE_XML,
+  WORK_DIR,
+  type ImportDeps,
+  type Row,
+  type RunContext,
+  type RunReport,
+  type Trigger,
+} from './context.js';
 import { acquireLock, RunLockedError } from './lock.js';
 import { batchTime, stampTime, TextLog } from './logs.js';
 import { checkAndRotate } from './results.js';
@@ -21,7 +31,15 @@ import { makeTransport, TransportError } from './transport.js';
 import { combineRows, XmlRejectError } from './xml.js';
 
 export { decodeResults } from './results.js';
-export { READY_FILE, REMOTE_RESULTS, REMOTE_XML, type ImportDeps, type ImportLog, type RunReport, type Trigger } from './context.js';
+export {
+  READY_FILE,
+  REMOTE_RESULTS,
+  REMOTE_XML,
+  type ImportDeps,
+  type ImportLog,
+  type RunReport,
+  type Trigger,
+} from './context.js';
 
 export class ImportService {
   readonly store: ImportStore;
@@ -75,7 +93,10 @@ export class ImportService {
       await rm(this.local(AUTH_DIR), { recursive: true, force: true });
       if (abandoned || recovered) {
         this.deps.log.warn({ abandoned, recovered }, 'patriot import: recovered an interrupted run');
-        await this.combineLog.write('WARNING', `Recovered an interrupted run: ${recovered} claimed file(s) restored (or dropped when their batch had been recorded)`);
+        await this.combineLog.write(
+          'WARNING',
+          `Recovered an interrupted run: ${recovered} claimed file(s) restored (or dropped when their batch had been recorded)`,
+        );
       }
     } finally {
       await release();
@@ -129,7 +150,10 @@ export class ImportService {
         const text = combineRows(rows.values());
         report.bytes = Buffer.byteLength(text);
         await writeFileDurable(this.local(READY_FILE), text);
-        await this.combineLog.write('INFO', `Combined ${rows.size} client(s) into ${READY_FILE} (${report.bytes} bytes); ${report.waiting} file(s) wait for the next run`);
+        await this.combineLog.write(
+          'INFO',
+          `Combined ${rows.size} client(s) into ${READY_FILE} (${report.bytes} bytes); ${report.waiting} file(s) wait for the next run`,
+        );
       }
       report.clients = rows.size;
       if (!transport) {
@@ -137,13 +161,19 @@ export class ImportService {
         await this.restoreAll(claims);
         claims = [];
         report.result = rows.size ? 'local' : 'empty';
-        await this.combineLog.write('INFO', 'SMB upload disabled; the combined file stays local and the per-client files are kept');
+        await this.combineLog.write(
+          'INFO',
+          'SMB upload disabled; the combined file stays local and the per-client files are kept',
+        );
       } else {
         await transport.session(async (s) => {
           await checkAndRotate(this.ctx, s, report, claims);
           if (rows.size > 0) {
             await s.put(READY_FILE, REMOTE_XML);
-            await this.combineLog.write('INFO', `Uploaded ${REMOTE_XML} (${rows.size} clients, ${report.bytes} bytes) to ${transport.describe}`);
+            await this.combineLog.write(
+              'INFO',
+              `Uploaded ${REMOTE_XML} (${rows.size} clients, ${report.bytes} bytes) to ${transport.describe}`,
+            );
           }
         });
         timings.remote = Date.now() - t0 - timings.combine;
@@ -156,21 +186,45 @@ export class ImportService {
       }
     } catch (e) {
       report.result = 'failed';
-      report.error = e instanceof TransportError || e instanceof XmlRejectError ? e.message : `${(e as Error).name}: ${(e as Error).message}`;
-      await this.restoreAll(claims).catch((err: unknown) => this.deps.log.error({ err }, 'patriot import: restoring claimed files failed'));
-      this.deps.log.error({ runId, error: report.error }, 'patriot import run failed; per-client files kept for the next run');
-      this.deps.notify('alert', `Patriot import run ${runId} failed: ${report.error}. Nothing was deleted; the next run retries.`);
-      await this.combineLog.write('ERROR', `Run ${runId} failed: ${report.error}; nothing deleted, the next run retries`).catch(() => undefined);
+      report.error =
+        e instanceof TransportError || e instanceof XmlRejectError
+          ? e.message
+          : `${(e as Error).name}: ${(e as Error).message}`;
+      await this.restoreAll(claims).catch((err: unknown) =>
+        this.deps.log.error({ err }, 'patriot import: restoring claimed files failed'),
+      );
+      this.deps.log.error(
+        { runId, error: report.error },
+        'patriot import run failed; per-client files kept for the next run',
+      );
+      this.deps.notify(
+        'alert',
+        `Patriot import run ${runId} failed: ${report.error}. Nothing was deleted; the next run retries.`,
+      );
+      await this.combineLog
+        .write('ERROR', `Run ${runId} failed: ${report.error}; nothing deleted, the next run retries`)
+        .catch(() => undefined);
     } finally {
       report.finished_at = new Date().toISOString();
       this.store.finishRun(report as RunRow & { finished_at: string });
       this.m?.runs.inc({ result: report.result });
-      await this.writeStateFile().catch((err: unknown) => this.deps.log.error({ err }, 'patriot import: writing client_state.json failed'));
+      await this.writeStateFile().catch((err: unknown) =>
+        this.deps.log.error({ err }, 'patriot import: writing client_state.json failed'),
+      );
       await releaseLock();
     }
     if (report.result !== 'failed') {
       this.deps.log.info(
-        { runId, result: report.result, ms: timings, clients: report.clients, bytes: report.bytes, waiting: report.waiting, rejected: report.rejected, rotatedAs: report.rotated_as },
+        {
+          runId,
+          result: report.result,
+          ms: timings,
+          clients: report.clients,
+          bytes: report.bytes,
+          waiting: report.waiting,
+          rejected: report.rejected,
+          rotatedAs: report.rotated_as,
+        },
         'patriot import run finished',
       );
     }
@@ -186,7 +240,12 @@ export class ImportService {
     const items: BatchItem[] = [];
     for (const r of rows.values()) {
       if (r.claim.clientId === null) continue;
-      items.push({ xmlId: r.id, keyName: r.claim.keyName, clientId: r.claim.clientId, version: r.claim.version ?? null });
+      items.push({
+        xmlId: r.id,
+        keyName: r.claim.keyName,
+        clientId: r.claim.clientId,
+        version: r.claim.version ?? null,
+      });
     }
     // a client the API rewrote during the run keeps its state; its new file goes in the next batch
     const changed = new Set<string>();

@@ -58,9 +58,15 @@ export class SmbclientTransport implements Transport {
 
   private target(): string {
     const { host, share } = this.smb;
-    if (!host || !share) throw new TransportError('patriot.smb.host and patriot.smb.share are required for the smbclient transport', 'CONFIG');
-    if (!/^[A-Za-z0-9._:[\]-]+$/.test(host)) throw new TransportError('patriot.smb.host is not a host name or address', 'CONFIG');
-    if (/[\\/\0]/.test(share)) throw new TransportError('patriot.smb.share must be a share name, without slashes', 'CONFIG');
+    if (!host || !share)
+      throw new TransportError(
+        'patriot.smb.host and patriot.smb.share are required for the smbclient transport',
+        'CONFIG',
+      );
+    if (!/^[A-Za-z0-9._:[\]-]+$/.test(host))
+      throw new TransportError('patriot.smb.host is not a host name or address', 'CONFIG');
+    if (/[\\/\0]/.test(share))
+      throw new TransportError('patriot.smb.share must be a share name, without slashes', 'CONFIG');
     return `//${host}/${share}`;
   }
 
@@ -68,12 +74,19 @@ export class SmbclientTransport implements Transport {
   private async writeAuthFile(): Promise<string> {
     const { username, password, domain } = this.smb;
     if (!username) throw new TransportError('patriot.smb.username is required for the smbclient transport', 'CONFIG');
-    for (const [k, v] of [['username', username], ['password', password ?? ''], ['domain', domain]] as const) {
+    for (const [k, v] of [
+      ['username', username],
+      ['password', password ?? ''],
+      ['domain', domain],
+    ] as const) {
       if (/[\r\n\0]/.test(v)) throw new TransportError(`patriot.smb.${k} contains a line break`, 'CONFIG');
     }
     if (password !== undefined && /^\s|\s$/.test(password)) {
       // smbclient trims the value in an authentication file
-      throw new TransportError('patriot.smb.password starts or ends with white space, which smbclient authentication files cannot carry', 'CONFIG');
+      throw new TransportError(
+        'patriot.smb.password starts or ends with white space, which smbclient authentication files cannot carry',
+        'CONFIG',
+      );
     }
     const dir = path.join(this.dataDir, AUTH_DIR);
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -90,7 +103,17 @@ export class SmbclientTransport implements Transport {
 
   private exec(authFile: string, command: string): Promise<Exec> {
     const smb = this.smb;
-    const args = [this.target(), '-p', String(smb.port), '-m', 'SMB3', '-A', authFile, '-t', String(Math.max(1, Math.ceil(smb.timeoutSeconds)))];
+    const args = [
+      this.target(),
+      '-p',
+      String(smb.port),
+      '-m',
+      'SMB3',
+      '-A',
+      authFile,
+      '-t',
+      String(Math.max(1, Math.ceil(smb.timeoutSeconds))),
+    ];
     const dir = smb.remoteDir.replace(/^[\\/]+|[\\/]+$/g, '');
     if (dir) args.push('-D', dir);
     args.push('-c', command);
@@ -124,8 +147,14 @@ export class SmbclientTransport implements Transport {
   }
 
   private fail(what: string, r: Exec): never {
-    if (r.timedOut) throw new TransportError(`${what}: smbclient timed out after ${this.smb.timeoutSeconds} s (${this.describe})`, 'TIMEOUT');
-    const why = r.status ? `${r.status}${EXPLAIN[r.status] ? ': ' + EXPLAIN[r.status] : ''}` : `exit ${r.code}: ${r.out.split('\n').slice(-2).join(' ').slice(0, 300)}`;
+    if (r.timedOut)
+      throw new TransportError(
+        `${what}: smbclient timed out after ${this.smb.timeoutSeconds} s (${this.describe})`,
+        'TIMEOUT',
+      );
+    const why = r.status
+      ? `${r.status}${EXPLAIN[r.status] ? ': ' + EXPLAIN[r.status] : ''}`
+      : `exit ${r.code}: ${r.out.split('\n').slice(-2).join(' ').slice(0, 300)}`;
     throw new TransportError(`${what} failed on ${this.describe}: ${why}`, r.status ?? 'SMBCLIENT');
   }
 
@@ -137,7 +166,11 @@ export class SmbclientTransport implements Transport {
         const r = await this.exec(authFile, cmd);
         // -D <remoteDir> failed: smbclient ran no command (and must not look like "file not found")
         const cd = /^cd \\.*?: (NT_STATUS_[A-Z0-9_]+)/m.exec(r.out);
-        if (cd) throw new TransportError(`remote folder "${this.smb.remoteDir}" not found on ${this.describe} (${cd[1]})`, cd[1]);
+        if (cd)
+          throw new TransportError(
+            `remote folder "${this.smb.remoteDir}" not found on ${this.describe} (${cd[1]})`,
+            cd[1],
+          );
         return r;
       };
       return await fn({
@@ -162,7 +195,8 @@ export class SmbclientTransport implements Transport {
           const p = await run(`put ${q(local)} ${q(part)}`);
           if (p.code !== 0 || p.status) this.fail(`put ${part}`, p);
           const r = await run(`rename ${q(part)} ${q(checkRemoteName(name))}`);
-          if (r.status === 'NT_STATUS_OBJECT_NAME_COLLISION') throw new TransportError(`${name} appeared on the share during the run; not replaced`, 'EXISTS');
+          if (r.status === 'NT_STATUS_OBJECT_NAME_COLLISION')
+            throw new TransportError(`${name} appeared on the share during the run; not replaced`, 'EXISTS');
           if (r.code !== 0 || r.status) this.fail(`rename ${part} -> ${name}`, r);
         },
       });

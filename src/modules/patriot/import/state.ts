@@ -73,9 +73,13 @@ export class ImportStore {
          WHERE result = 'running'`,
       ),
       hasBatch: db.prepare(`SELECT 1 FROM patriot_import_items WHERE run_id = ? LIMIT 1`).pluck(),
-      listRuns: db.prepare(`SELECT run_id, trigger, started_at, finished_at, batch_time, result, clients, bytes, rejected, waiting, checked, check_failed, rotated_as, transport, error FROM patriot_import_runs ORDER BY id DESC LIMIT ?`),
+      listRuns: db.prepare(
+        `SELECT run_id, trigger, started_at, finished_at, batch_time, result, clients, bytes, rejected, waiting, checked, check_failed, rotated_as, transport, error FROM patriot_import_runs ORDER BY id DESC LIMIT ?`,
+      ),
       version: db.prepare(`SELECT xml_version FROM patriot_client_state WHERE key_name = ? AND client_id = ?`).pluck(),
-      insertItem: db.prepare(`INSERT OR REPLACE INTO patriot_import_items (run_id, xml_id, key_name, client_id, xml_version) VALUES (?, ?, ?, ?, ?)`),
+      insertItem: db.prepare(
+        `INSERT OR REPLACE INTO patriot_import_items (run_id, xml_id, key_name, client_id, xml_version) VALUES (?, ?, ?, ?, ?)`,
+      ),
       // included in a successful batch: pending_import, unless the API changed the client since the claim
       markPending: db.prepare(
         `INSERT INTO patriot_client_state (key_name, client_id, status, last_batch, attempts, xml_version, updated_at)
@@ -86,7 +90,9 @@ export class ImportStore {
            attempts = CASE WHEN status = 'changed' AND (@version IS NULL OR xml_version = @version) THEN 0 ELSE attempts END,
            last_batch = @batch, updated_at = @now`,
       ),
-      itemByXmlId: db.prepare(`SELECT key_name, client_id FROM patriot_import_items WHERE xml_id = ? ORDER BY rowid DESC LIMIT 1`),
+      itemByXmlId: db.prepare(
+        `SELECT key_name, client_id FROM patriot_import_items WHERE xml_id = ? ORDER BY rowid DESC LIMIT 1`,
+      ),
       markImported: db.prepare(
         `UPDATE patriot_client_state SET status = 'imported', attempts = 0, updated_at = @now
            WHERE key_name = @key_name AND client_id = @client_id AND status = 'pending_import'`,
@@ -167,7 +173,11 @@ export class ImportStore {
   /** `__id` -> {status, last_batch}, for client_state.json (clients that have been in a batch). */
   exportState(): Record<string, { status: ClientStatus; last_batch: string | null }> {
     const out: Record<string, { status: ClientStatus; last_batch: string | null }> = {};
-    for (const r of this.s.exportState.all() as Array<{ id: string | null; status: ClientStatus; last_batch: string | null }>) {
+    for (const r of this.s.exportState.all() as Array<{
+      id: string | null;
+      status: ClientStatus;
+      last_batch: string | null;
+    }>) {
       if (r.id) out[r.id] = { status: r.status, last_batch: r.last_batch };
     }
     return out;
@@ -195,7 +205,8 @@ export class ImportStore {
       params.id = f.id;
     }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) FROM patriot_client_state s ${w}`).pluck().get(params) as number) ?? 0;
+    const total =
+      (this.db.prepare(`SELECT COUNT(*) FROM patriot_client_state s ${w}`).pluck().get(params) as number) ?? 0;
     const items = this.db
       .prepare(
         `SELECT ${LATEST_ID} AS id, s.key_name, s.client_id, s.status, s.last_batch, s.attempts, s.xml_version, s.updated_at

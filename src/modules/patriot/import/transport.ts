@@ -37,7 +37,8 @@ export interface Transport {
 
 /** Remote names are built by the pipeline only; this refuses anything else reaching a command line. */
 export function checkRemoteName(name: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(name)) throw new TransportError(`unsafe remote file name ${JSON.stringify(name)}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(name))
+    throw new TransportError(`unsafe remote file name ${JSON.stringify(name)}`);
   return name;
 }
 

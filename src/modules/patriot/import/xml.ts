@@ -60,7 +60,13 @@ const cdataText = (t: unknown): string => (typeof t === 'string' || typeof t ===
 
 function textOf(n: Node): string {
   return children(n)
-    .map((c) => (typeof c['#text'] === 'string' ? c['#text'] : Array.isArray(c['#cdata']) ? cdataText((c['#cdata'] as Node[])[0]?.['#text']) : ''))
+    .map((c) =>
+      typeof c['#text'] === 'string'
+        ? c['#text']
+        : Array.isArray(c['#cdata'])
+          ? cdataText((c['#cdata'] as Node[])[0]?.['#text'])
+          : '',
+    )
     .join('');
 }
 
@@ -74,7 +80,12 @@ function parseRows(text: string): { body: string; rows: Array<{ id: string; node
   const roots = doc.filter((n) => tagOf(n) && !tagOf(n)!.startsWith('#'));
   if (roots.length !== 1) throw new XmlRejectError(`expected one root element, found ${roots.length}`);
   const root = roots[0]!;
-  const rows = tagOf(root) === 'Row' ? [root] : tagOf(root) === 'Clients' ? children(root).filter((c) => tagOf(c) === 'Row') : null;
+  const rows =
+    tagOf(root) === 'Row'
+      ? [root]
+      : tagOf(root) === 'Clients'
+        ? children(root).filter((c) => tagOf(c) === 'Row')
+        : null;
   if (!rows) throw new XmlRejectError(`root element is <${tagOf(root)}>, expected <Clients>`);
   if (rows.length === 0) throw new XmlRejectError('no <Row> element');
   return {

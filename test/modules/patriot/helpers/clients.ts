@@ -26,7 +26,13 @@ export function clientXml(clientId: number, port: string, name = `Kunde ${client
 }
 
 /** Writes one client file; `ageS` seconds in the past sets its mtime (oldest-first order). */
-export function writeClient(xmlDir: string, key: string, clientId: number, port: string, opts: { name?: string; ageS?: number; text?: string } = {}): string {
+export function writeClient(
+  xmlDir: string,
+  key: string,
+  clientId: number,
+  port: string,
+  opts: { name?: string; ageS?: number; text?: string } = {},
+): string {
   const file = path.join(xmlDir, key, `${clientId}.xml`);
   writeFileDurableSync(file, opts.text ?? clientXml(clientId, port, opts.name));
   if (opts.ageS !== undefined) {

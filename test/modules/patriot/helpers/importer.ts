@@ -18,8 +18,14 @@ export function patriotWith(hooks: ImportHooks) {
  * The app with the patriot module. The scheduler is not started unless asked (runs come from
  * POST /admin/patriot/import-runs), so the default cron (minute 59) never fires in the middle of a test.
  */
-export async function importApp(config: Record<string, unknown>, opts: { hooks?: ImportHooks; startScheduler?: boolean } = {}): Promise<TestApp> {
-  return makeApp(config, { startScheduler: opts.startScheduler ?? false, ...(opts.hooks ? { modules: [patriotWith(opts.hooks)] } : {}) });
+export async function importApp(
+  config: Record<string, unknown>,
+  opts: { hooks?: ImportHooks; startScheduler?: boolean } = {},
+): Promise<TestApp> {
+  return makeApp(config, {
+    startScheduler: opts.startScheduler ?? false,
+    ...(opts.hooks ? { modules: [patriotWith(opts.hooks)] } : {}),
+  });
 }
 
 export interface RunBody {
@@ -38,7 +44,10 @@ export async function runImport(t: TestApp): Promise<RunBody['run']> {
   return r.json<RunBody>().run;
 }
 
-export async function importState(t: TestApp, query = ''): Promise<{ total: number; counts: Record<string, number>; items: Array<Record<string, unknown>> }> {
+export async function importState(
+  t: TestApp,
+  query = '',
+): Promise<{ total: number; counts: Record<string, number>; items: Array<Record<string, unknown>> }> {
   const r = await t.app.inject({ url: `/admin/patriot/import-state${query}`, headers: ADMIN });
   if (r.statusCode !== 200) throw new Error(`GET import-state ${r.statusCode}: ${r.body}`);
   return r.json();
@@ -56,14 +65,18 @@ export function sharedIds(dir: string, name = 'clients.xml'): string[] {
 export function patriotImports(dir: string, fail: string[] = []): string[] {
   const ids = sharedIds(dir);
   const lines = ids.map((id) =>
-    fail.includes(id) ? `2025-01-01 12:00:00 Error processing client ${id}: invalid zone` : `2025-01-01 12:00:00 Completed processing client ${id}`,
+    fail.includes(id)
+      ? `2025-01-01 12:00:00 Error processing client ${id}: invalid zone`
+      : `2025-01-01 12:00:00 Completed processing client ${id}`,
   );
   writeFileSync(path.join(dir, 'clients_Import_Results.txt'), lines.join('\r\n') + '\r\n');
   return ids;
 }
 
 export function rotated(dir: string): string[] {
-  return readdirSync(dir).filter((n) => /^clients_\d{8}_\d{6}(_\d+)?\.xml$/.test(n)).sort();
+  return readdirSync(dir)
+    .filter((n) => /^clients_\d{8}_\d{6}(_\d+)?\.xml$/.test(n))
+    .sort();
 }
 
 export function xmlFiles(dir: string): string[] {
@@ -85,7 +98,16 @@ const repoRoot = path.join(import.meta.dirname, '..', '..', '..', '..');
 
 /** Runs the real CLI, `fieldhub patriot combine [--once] --config FILE`, from the repository's sources. */
 export function combineCli(cfg: string, opts: { once?: boolean } = {}): SpawnSyncReturns<string> {
-  const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts'), 'patriot', 'combine', ...(opts.once === false ? [] : ['--once']), '--config', cfg];
+  const args = [
+    '--import',
+    'tsx',
+    path.join(repoRoot, 'src', 'cli.ts'),
+    'patriot',
+    'combine',
+    ...(opts.once === false ? [] : ['--once']),
+    '--config',
+    cfg,
+  ];
   return spawnSync(process.execPath, args, {
     cwd: repoRoot,
     encoding: 'utf8',

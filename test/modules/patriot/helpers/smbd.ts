@@ -35,7 +35,8 @@ function which(bin: string): string | null {
 /** Why smbd tests cannot run here, or null when they can. */
 export function smbdUnavailable(): string | null {
   const missing = ['smbd', 'smbclient', IS_ROOT ? 'smbpasswd' : 'pdbedit'].filter((b) => !which(b));
-  if (missing.length) return `${missing.join(', ')} not found: install the Debian packages "samba" and "smbclient" (.ci/run does)`;
+  if (missing.length)
+    return `${missing.join(', ')} not found: install the Debian packages "samba" and "smbclient" (.ci/run does)`;
   return null;
 }
 
@@ -57,7 +58,11 @@ function ensureUnixUser(name: string): { uid: number; gid: number } {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
     try {
-      execFileSync(which('useradd') ?? 'useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { stdio: 'ignore' });
+      execFileSync(
+        which('useradd') ?? 'useradd',
+        ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name],
+        { stdio: 'ignore' },
+      );
     } catch {
       // a parallel test file may have created it a moment ago
     }
@@ -133,15 +138,22 @@ export class Smbd {
   async start(): Promise<void> {
     if (!this.port) {
       this.port = await freePort();
-      for (const n of ['state', 'lock', 'pid', 'cache', 'private', 'ncalrpc', 'share']) mkdirSync(path.join(this.root, n), { recursive: true });
+      for (const n of ['state', 'lock', 'pid', 'cache', 'private', 'ncalrpc', 'share'])
+        mkdirSync(path.join(this.root, n), { recursive: true });
       this.writeConf();
       const input = `${this.password}\n${this.password}\n`;
       if (IS_ROOT) {
         this.owner = ensureUnixUser(SMB_USER);
         chownSync(this.shareDir, this.owner.uid, this.owner.gid);
-        execFileSync(which('smbpasswd')!, ['-c', this.conf, '-a', '-s', SMB_USER], { input, stdio: ['pipe', 'ignore', 'pipe'] });
+        execFileSync(which('smbpasswd')!, ['-c', this.conf, '-a', '-s', SMB_USER], {
+          input,
+          stdio: ['pipe', 'ignore', 'pipe'],
+        });
       } else {
-        execFileSync(which('pdbedit')!, ['-s', this.conf, '-a', '-u', SMB_USER, '-t'], { input, stdio: ['pipe', 'ignore', 'pipe'] });
+        execFileSync(which('pdbedit')!, ['-s', this.conf, '-a', '-u', SMB_USER, '-t'], {
+          input,
+          stdio: ['pipe', 'ignore', 'pipe'],
+        });
       }
     }
     // detached: smbd gets a process group of its own. On SIGTERM smbd signals its whole process
@@ -173,7 +185,9 @@ export class Smbd {
   /** Runs one smbclient command as the test user (credentials in a 0600 file under the temp dir). */
   client(command: string, opts: { cwd?: string; password?: string } = {}): Promise<{ code: number; out: string }> {
     const auth = path.join(this.root, `auth-${Math.random().toString(36).slice(2)}`);
-    writeFileSync(auth, `username = ${SMB_USER}\npassword = ${opts.password ?? this.password}\ndomain = WORKGROUP\n`, { mode: 0o600 });
+    writeFileSync(auth, `username = ${SMB_USER}\npassword = ${opts.password ?? this.password}\ndomain = WORKGROUP\n`, {
+      mode: 0o600,
+    });
     return new Promise((resolve) => {
       execFile(
         which('smbclient')!,
