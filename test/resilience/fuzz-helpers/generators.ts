@@ -148,11 +148,25 @@ export const GENERATORS: Record<string, Gen> = {
   'GET /sync/devices': g('GET', '/sync/devices', queryOf(['node', 'mac', 'since', 'limit', 'offset']), 'sync'),
   'GET /sync/notifications': g('GET', '/sync/notifications', queryOf(['limit', 'after_id']), 'sync'),
   // push device side
-  'GET /push': g('GET', '/push', fc.oneof(deviceIdText.map((d) => `deviceId=${pct(d)}`), queryOf(['deviceId', 'uuid'])), 'none'),
+  'GET /push': g(
+    'GET',
+    '/push',
+    fc.oneof(
+      deviceIdText.map((d) => `deviceId=${pct(d)}`),
+      fc.tuple(deviceIdText, anyString).map(([d, u]) => `deviceId=${pct(d)}&uuid=${pct(u)}`),
+      queryOf(['deviceId', 'uuid']),
+    ),
+    'none',
+  ),
   'POST /result': g(
     'POST',
     '/result',
-    fc.oneof(fc.tuple(deviceIdText, fc.option(anyString)).map(([d, u]) => `deviceId=${pct(d)}${u === null ? '' : `&uuid=${pct(u)}`}`), queryOf(['deviceId', 'uuid'])),
+    fc.oneof(
+      fc
+        .tuple(deviceIdText, fc.option(anyString), fc.option(anyString))
+        .map(([d, u, e]) => `deviceId=${pct(d)}${u === null ? '' : `&uuid=${pct(u)}`}${e === null ? '' : `&endpoint=${pct(e)}`}`),
+      queryOf(['deviceId', 'uuid', 'endpoint']),
+    ),
     'none',
     jsonBody(fc.oneof(fc.record({ response: anyJson }), fc.record({ error: anyJson }), fc.record({ uuid: anyString, response: anyJson }), anyJson)),
   ),
