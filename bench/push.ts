@@ -1,10 +1,12 @@
 /**
  * Push: the empty poll (the hot path, 1,000 device ids) against a bare Fastify route returning an
- * empty 200 with the same query string, then polls that deliver queued commands (poll + result pairs).
+ * empty 200 with the same query string, then simulated Control iD devices (test/sim/controlid-device.ts)
+ * executing queued commands: commands done per second and the share of empty polls.
  *
  *   node --import tsx bench/push.ts            (PUSH_BENCH_SECONDS=N: seconds per workload, default 10)
  */
 import { readFileSync } from 'node:fs';
+import { ControlIdDevice } from '../test/sim/controlid-device.js';
 import {
   isMain,
   load,
@@ -19,6 +21,7 @@ import {
 
 const DEVICES = 1000;
 const SECONDS = Number(process.env.PUSH_BENCH_SECONDS ?? 10);
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ADMIN = { authorization: 'Bearer bench-admin', 'content-type': 'application/json' };
 
 /** autocannon request list that cycles over the device ids, one id per request */
@@ -90,49 +93,54 @@ export async function run(): Promise<BenchRow[]> {
     r.note = `bare: GET /bare/empty?deviceId=… (empty 200); server CPU/req: push ${e.cpuUs.toFixed(1)} µs, bare ${b.cpuUs.toFixed(1)} µs (ratio ${(b.cpuUs / e.cpuUs).toFixed(3)})`;
     rows.push(r);
 
-    // queued work: every device gets commands; each connection polls a device, then posts the result
-    const perDevice = 60;
+    // queued work, driven by the Control iD device simulator (test/sim): every device polls with its
+    // push_request_period (1 s) after an empty answer and at once after a result; 10% of the devices
+    // have commands queued; half the devices behave as the firmware (own uuid, response as a JSON
+    // string, endpoint on /result), half as the plain client (no uuid, response as an object)
     const deviceIds = Array.from({ length: DEVICES }, (_, i) => String(100_000_000_000 + i));
+    const busy = deviceIds.filter((_, i) => i % 10 === 0);
+    const perDevice = 200;
     for (let k = 0; k < perDevice; k++) {
       const res = await fetch(`${fh.url}/admin/push/commands`, {
         method: 'POST',
         headers: ADMIN,
-        body: JSON.stringify({ deviceIds, endpoint: 'load_objects', body: { object: 'users' } }),
+        body: JSON.stringify({ deviceIds: busy, endpoint: 'load_objects', body: { object: 'users' } }),
       });
       if (res.status !== 201) throw new Error(`enqueue: ${res.status} ${await res.text()}`);
     }
-    const before = await metric(fh.url, /fieldhub_push_results_total\{status="done"\} (\d+)/);
-    let n = 0;
-    const pairs = await load({
-      url: fh.url,
-      duration: SECONDS / 2,
-      requests: [
-        {
-          method: 'GET',
-          setupRequest: (req: { path: string }, ctx: Record<string, unknown>) => {
-            ctx.id = 100_000_000_000 + (n++ % DEVICES);
-            req.path = `/push?deviceId=${String(ctx.id)}`;
-            return req;
-          },
-        },
-        {
-          method: 'POST',
-          setupRequest: (
-            req: { path: string; body?: string; headers?: Record<string, string> },
-            ctx: Record<string, unknown>,
-          ) => {
-            req.path = `/result?deviceId=${String(ctx.id)}`;
-            req.body = '{"response":{"users":[]}}';
-            req.headers = { 'content-type': 'application/json' };
-            return req;
-          },
-        },
-      ] as never,
+    const sims = deviceIds.map(
+      (id, i) =>
+        new ControlIdDevice({
+          remoteAddress: fh.url,
+          deviceId: id,
+          mode: i % 20 < 10 ? 'firmware' : 'plain',
+          requestPeriodSeconds: 1,
+          requestTimeoutMs: 10_000,
+        }),
+    );
+    const done0 = await metric(fh.url, /fieldhub_push_results_total\{status="done"\} (\d+)/);
+    const unmatched0 = await metric(fh.url, /fieldhub_push_results_total\{status="unmatched"\} (\d+)/);
+    let stop = false;
+    const t0 = performance.now();
+    const loops = sims.map((d, i) => sleepMs((i * 1000) / DEVICES).then(() => d.run(() => stop))); // devices spread over one period
+    await sleepMs((SECONDS / 2) * 1000);
+    stop = true;
+    await Promise.all(loops);
+    const durationS = (performance.now() - t0) / 1000;
+    const done = (await metric(fh.url, /fieldhub_push_results_total\{status="done"\} (\d+)/)) - done0;
+    const unmatched = (await metric(fh.url, /fieldhub_push_results_total\{status="unmatched"\} (\d+)/)) - unmatched0;
+    const polls = sims.reduce((n, d) => n + d.stats.polls, 0);
+    const empty = sims.reduce((n, d) => n + d.stats.emptyPolls, 0);
+    const errors = sims.reduce((n, d) => n + d.stats.connectionErrors, 0);
+    rows.push({
+      bench: 'push',
+      workload: `Control iD simulator: ${DEVICES} devices (${busy.length} with work), poll + execute + result`,
+      rate: Math.round(done / durationS),
+      unit: 'commands/s',
+      peakRssMb: Math.round(fh.peakRssMb()),
+      failed: errors + unmatched,
+      note: `${done} commands done in ${durationS.toFixed(1)} s; ${polls} polls, empty poll ratio ${(empty / Math.max(1, polls)).toFixed(3)}; ${unmatched} unmatched, ${errors} connection errors (SQLite synchronous=FULL)`,
     });
-    const done = (await metric(fh.url, /fieldhub_push_results_total\{status="done"\} (\d+)/)) - before;
-    const q = row('push', 'GET /push delivering + POST /result', pairs, b, fh);
-    q.note = `${Math.round(done / pairs.durationS)} commands done/s (${done} in ${pairs.durationS}s, SQLite synchronous=FULL)`;
-    rows.push(q);
     return rows;
   } finally {
     await fh.stop();

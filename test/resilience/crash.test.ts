@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { XMLValidator } from 'fast-xml-parser';
 import { decryptData, encryptData } from '../../src/modules/sync/crypto.js';
+import { ControlIdDevice, type DeviceApi } from '../sim/controlid-device.js';
 import {
   ADMIN_AUTH,
   http,
@@ -18,10 +19,11 @@ import {
   report,
   SECRETS,
   startServer,
+  until,
   suiteDataDirs,
 } from './helpers/server.js';
 
-const { dataDir } = suiteDataDirs();
+const { dataDir, scratchDir } = suiteDataDirs();
 
 const openDb = (dir: string) => new Database(path.join(dir, 'fieldhub.sqlite'));
 
@@ -127,21 +129,33 @@ describe('crash during push result writes', () => {
     }
     const TOTAL = DEVICES * ROUNDS;
 
-    /** one device step: poll, and answer the command it got. true = a result was acknowledged */
+    /**
+     * One step of a simulated Control iD device (firmware mode: its own uuid on /push and /result,
+     * `response` as a JSON string, endpoint in the query; no retry here, the load driver counts).
+     * true = nothing to do, or a result was acknowledged.
+     */
     const acked = new Map<string, string>();
-    const step = async (base: string, dev: string, phase: string): Promise<boolean> => {
-      const p = await http(`${base}/push?deviceId=${dev}`);
-      if (p.status !== 200) return false;
-      if (p.text === '') return true; // nothing to do (counts as answered)
-      const cmd = p.json<{ uuid: string }>();
-      const response = JSON.stringify({ response: { uuid: cmd.uuid, dev, phase } });
-      const r = await http(`${base}/result?deviceId=${dev}&uuid=${cmd.uuid}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: response,
-      });
-      if (r.status !== 200) return false;
-      if (phase === 'before') acked.set(cmd.uuid, response);
+    let phase = 'before';
+    const api: DeviceApi = (c) => JSON.stringify({ dev: c.deviceId, body: c.body, phase });
+    const devices = new Map(
+      ids.map((id) => [
+        id,
+        new ControlIdDevice({
+          remoteAddress: server.url,
+          deviceId: id,
+          resultRetries: 0,
+          requestTimeoutMs: 10_000,
+          api,
+        }),
+      ]),
+    );
+    const step = async (base: string, dev: string): Promise<boolean> => {
+      const d = devices.get(dev)!;
+      d.remoteAddress = base;
+      const e = await d.cycle();
+      if (!e) return true;
+      if (!e.acked) return false;
+      if (phase === 'before') acked.set(e.command.uuid!, e.answer);
       return true;
     };
 
@@ -152,7 +166,7 @@ describe('crash during push result writes', () => {
       maxMs: 15_000,
       killAfterAcks: 350,
       killAfterMs: 4000,
-      op: (i) => step(url1, ids[i % DEVICES]!, 'before'),
+      op: (i) => step(url1, ids[i % DEVICES]!),
     });
     expect(acked.size).toBeGreaterThan(20);
     expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
@@ -195,10 +209,10 @@ describe('crash during push result writes', () => {
       }
     }
     const byId = new Map(cmds.map((c) => [c.id, c]));
-    for (const [uuid, body] of acked) {
+    for (const [uuid, answer] of acked) {
       const c = byId.get(uuid)!;
       expect(c.status, `acknowledged result of ${uuid}`).toBe('done');
-      expect(JSON.parse(c.response!)).toEqual((JSON.parse(body) as { response: unknown }).response);
+      expect(c.response).toBe(answer); // the device's response string, byte-exact
     }
     const doneAtKill = cmds.filter((c) => c.status === 'done').length;
     const inFlightAtKill = cmds.filter((c) => c.status === 'delivered').length;
@@ -206,11 +220,12 @@ describe('crash during push result writes', () => {
     // restart: the devices carry on until every command has its result (redelivery after the 1 s timeout)
     server = await startServer({ dataDir: dir, config: cfg, name: 'crash-push-restart' });
     const url2 = server.url;
+    phase = 'after';
     const t0 = Date.now();
     let finished = false;
     while (!finished && Date.now() - t0 < 30_000) {
       await pool(DEVICES, 24, async (i) => {
-        await step(url2, ids[i]!, 'after');
+        await step(url2, ids[i]!);
       });
       const d = await http(`${url2}/admin/push/devices`, { headers: ADMIN_AUTH });
       const devs = d.json<{ devices: Array<{ queued: number; inFlight: boolean }> }>().devices;
@@ -234,9 +249,9 @@ describe('crash during push result writes', () => {
     expect(after.filter((c) => c.status !== 'done')).toEqual([]);
     expect(doneEvents.length).toBe(TOTAL);
     expect(doneEvents.every((e) => e.n === 1)).toBe(true);
-    for (const [uuid, body] of acked) {
+    for (const [uuid, answer] of acked) {
       const c = after.find((x) => x.id === uuid)!;
-      expect(JSON.parse(c.response)).toEqual((JSON.parse(body) as { response: unknown }).response); // never overwritten
+      expect(c.response).toBe(answer); // never overwritten
     }
     report('crash.push', {
       ...stats,
@@ -357,7 +372,7 @@ describe('crash during sync POSTs', () => {
       }
     }
     expect(existsSync(path.join(dir, 'fieldhub.sqlite'))).toBe(true);
-    const tidied = server.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('sync: tidied'));
+    const tidied = server.json().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('sync: tidied'));
     report('crash.sync', {
       ...stats,
       tidiedAtStartup: tidied ? { temps: tidied.temps, finished: tidied.finished } : null,
@@ -439,7 +454,9 @@ describe('crash during Patriot API writes', () => {
       expect(XMLValidator.validate(readFileSync(path.join(xmlDir, `${id}.xml`), 'utf8')), `file of client ${id}`).toBe(
         true,
       );
-    const repaired = server.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('patriot: repaired'));
+    const repaired = server
+      .json()
+      .find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('patriot: repaired'));
     report('crash.patriotApi', {
       ...stats,
       clientsAcked: acked.size,

@@ -118,7 +118,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService): Promise<void
         await svc.waitFinished(row.id, wait * 1000);
         row = svc.store.byId(req.params.id)!;
       }
-      return commandView(row, svc.store.events(row.seq));
+      return commandView(row, svc.store.events(row.seq), svc.store.deliveries(row.seq));
     },
   );
 

@@ -7,7 +7,7 @@ import { commandView } from './rows.js';
 import { PushStore, UnknownDeviceError } from './store.js';
 
 const enqueue: CliCommand = {
-  usage: 'enqueue DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N]',
+  usage: 'enqueue DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N] [--body-encoding string|object]',
   summary: 'queue a command for a device; prints {"id","status"}',
   run(args, { config, store, out }) {
     let parsed;
@@ -22,6 +22,7 @@ const enqueue: CliCommand = {
           'query-string': { type: 'string' },
           'expires-at': { type: 'string' },
           'max-attempts': { type: 'string' },
+          'body-encoding': { type: 'string' },
         },
       });
     } catch (e) {
@@ -52,6 +53,7 @@ const enqueue: CliCommand = {
       queryString: v['query-string'],
       expiresAt: v['expires-at'],
       maxAttempts: v['max-attempts'] === undefined ? undefined : Number(v['max-attempts']),
+      bodyEncoding: v['body-encoding'],
     });
     if (!spec.success) {
       out(`error: ${spec.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ')}`);
@@ -61,6 +63,7 @@ const enqueue: CliCommand = {
       const [row] = new PushStore(store.db).enqueue([deviceId], spec.data, {
         defaultMaxAttempts: config.push.maxAttempts,
         register: config.push.allowUnknownDevices,
+        bodyEncoding: config.push.bodyEncoding,
       });
       out(JSON.stringify({ id: row!.id, status: row!.status }));
       return 0;
@@ -88,7 +91,7 @@ const status: CliCommand = {
       out(`error: no command ${args[0]}`);
       return 1;
     }
-    out(JSON.stringify(commandView(row, s.events(row.seq)), null, 2));
+    out(JSON.stringify(commandView(row, s.events(row.seq), s.deliveries(row.seq)), null, 2));
     return 0;
   },
 };

@@ -11,6 +11,18 @@ const schema = z
     pollPeriodSeconds: z.number().positive().default(5),
     /** last-seen writes are coalesced and flushed at most this often */
     lastSeenFlushMs: z.number().int().positive().default(2000),
+    /** path prefixes the device routes are served under ("" = /push and /result; "/api" = /api/push...) */
+    basePaths: z
+      .array(
+        z
+          .string()
+          .regex(/^(?:\/[A-Za-z0-9._~-]+)*$/, 'a base path is "" or /segment[/segment...] without a trailing slash'),
+      )
+      .min(1)
+      .refine((a) => new Set(a).size === a.length, 'basePaths must not repeat')
+      .default(['']),
+    /** how a JSON body the operator gave is sent in the push answer: a JSON-encoded string, or the object */
+    bodyEncoding: z.enum(['string', 'object']).default('string'),
   })
   .strict()
   .prefault({});

@@ -7,11 +7,14 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, 
 import { z } from 'zod';
 import { installErrorFormat } from '../../core/errors.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
+import { ENDPOINT_HINT, parseEndpoint, parseUuid, UUID_HINT } from './device-query.js';
 import { FORBIDDEN, type PushService } from './service.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const BAD_ID = JSON.stringify({ error: DEVICE_ID_HINT });
 const UNKNOWN = JSON.stringify({ error: 'unknown device (push.allowUnknownDevices is false)' });
+const BAD_UUID = JSON.stringify({ error: UUID_HINT });
+const BAD_ENDPOINT = JSON.stringify({ error: ENDPOINT_HINT });
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -52,7 +55,13 @@ export function deviceRoutes(svc: PushService) {
     // documented in OpenAPI; checked by hand (parseDeviceId) rather than by a validator on the hot path
     const querySchema = z.object({
       deviceId: z.string().describe('int64 device id, decimal'),
-      uuid: z.string().optional().describe('POST /result only: the command id the device echoes back'),
+      uuid: z
+        .string()
+        .optional()
+        .describe('the device\'s own uuid (bound to the delivery made in answer to this poll; sent again on /result), or on /result the command id'),
+    });
+    const resultQuery = querySchema.extend({
+      endpoint: z.string().optional().describe('the endpoint the device executed (with or without .fcgi)'),
     });
 
     // the hot path: no schema validation, no hooks; one Map lookup for an empty poll
@@ -72,7 +81,12 @@ export function deviceRoutes(svc: PushService) {
           reply.code(400).type(JSON_TYPE).send(BAD_ID);
           return;
         }
-        const out = svc.poll(id, req.ip);
+        const uuid = parseUuid((req.query as Query).uuid);
+        if (uuid === null) {
+          reply.code(400).type(JSON_TYPE).send(BAD_UUID);
+          return;
+        }
+        const out = svc.poll(id, req.ip, uuid);
         if (out === null) reply.send();
         else if (out === FORBIDDEN) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
         else reply.type(JSON_TYPE).send(out);
@@ -84,7 +98,7 @@ export function deviceRoutes(svc: PushService) {
       {
         logLevel: 'warn',
         childLoggerFactory: lazyWarnLogger,
-        schema: { summary: 'Control iD command result', tags: ['push device'], querystring: querySchema },
+        schema: { summary: 'Control iD command result', tags: ['push device'], querystring: resultQuery },
         validatorCompiler: () => () => true,
       },
       function result(req: FastifyRequest, reply: FastifyReply): void {
@@ -95,8 +109,13 @@ export function deviceRoutes(svc: PushService) {
           return;
         }
         const raw = typeof req.body === 'string' ? req.body : '';
-        const uuid = typeof q.uuid === 'string' && q.uuid !== '' ? q.uuid : undefined;
-        if (!svc.result(id, req.ip, raw, uuid)) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
+        const uuid = parseUuid(q.uuid);
+        const endpoint = parseEndpoint(q.endpoint);
+        if (uuid === null || endpoint === null) {
+          reply.code(400).type(JSON_TYPE).send(uuid === null ? BAD_UUID : BAD_ENDPOINT);
+          return;
+        }
+        if (!svc.result(id, req.ip, raw, { uuid, endpoint })) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
         else reply.send();
       },
     );

@@ -22,7 +22,8 @@ export default defineModule({
     svc.start();
     app.addHook('preClose', async () => svc.releaseWaiters());
     app.addHook('onClose', async () => svc.close());
-    await app.register(deviceRoutes(svc));
+    // the device appends /push and /result to the path of its push_remote_address: one scope per prefix
+    for (const prefix of app.config.push.basePaths) await app.register(deviceRoutes(svc), { prefix });
     await registerAdmin(app, '/admin/push', (admin) => adminRoutes(admin, svc));
   },
 });

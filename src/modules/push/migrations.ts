@@ -59,4 +59,29 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'device uuid bindings, result encodings and endpoints, body encoding',
+    sql: `
+      -- one row per delivery: the uuid the device sent on the GET /push that got the command
+      CREATE TABLE push_deliveries (
+        id INTEGER PRIMARY KEY,
+        command_seq INTEGER NOT NULL REFERENCES push_commands(seq),
+        device_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        device_uuid TEXT,                    -- NULL: the poll carried no uuid
+        delivered_at TEXT NOT NULL
+      );
+      CREATE INDEX push_deliveries_uuid ON push_deliveries(device_id, device_uuid) WHERE device_uuid IS NOT NULL;
+      CREATE INDEX push_deliveries_command ON push_deliveries(command_seq, attempt);
+
+      ALTER TABLE push_commands ADD COLUMN body_encoding TEXT;      -- 'string' | 'object' (NULL before v2: object)
+      ALTER TABLE push_commands ADD COLUMN response_encoding TEXT;  -- 'string': response holds the text as sent; else JSON text
+      ALTER TABLE push_commands ADD COLUMN error_encoding TEXT;     -- same for error
+      ALTER TABLE push_commands ADD COLUMN result_endpoint TEXT;    -- the endpoint the device reported on /result
+      ALTER TABLE push_commands ADD COLUMN result_uuid TEXT;        -- the uuid the device sent with the stored result
+
+      ALTER TABLE push_unmatched_results ADD COLUMN endpoint TEXT;
+    `,
+  },
 ];

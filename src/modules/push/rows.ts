@@ -1,5 +1,5 @@
 /** Row shapes of the push tables, the outcomes of store calls, and the operator view of a command. */
-import type { Status } from './command.js';
+import { decodeText, type Status, type TextEncoding } from './command.js';
 
 export interface CommandRow {
   seq: number;
@@ -22,6 +22,19 @@ export interface CommandRow {
   finished_at: string | null;
   response: string | null;
   error: string | null;
+  body_encoding: 'string' | 'object' | null;
+  response_encoding: TextEncoding | null;
+  error_encoding: TextEncoding | null;
+  result_endpoint: string | null;
+  result_uuid: string | null;
+}
+
+/** One delivery of a command, with the uuid the device sent on that poll. */
+export interface DeliveryRow {
+  command_seq: number;
+  attempt: number;
+  device_uuid: string | null;
+  delivered_at: string;
 }
 
 export interface DeviceRow {
@@ -72,9 +85,14 @@ export type ResultOutcome =
   | { matched: true; finished: Finished }
   | { matched: false; reason: string; commandId: string | null };
 
-/** The operator view of a command. */
-export function commandView(c: CommandRow, history?: EventRow[]) {
+/**
+ * The operator view of a command. `response`/`error` are the parsed JSON when the device's text is
+ * JSON (also when it came as a JSON-encoded string), else the text; `responseRaw`/`errorRaw` the text
+ * as stored. Rows from before migration 2 have no encodings: responses were JSON text, errors strings.
+ */
+export function commandView(c: CommandRow, history?: EventRow[], deliveries?: DeliveryRow[]) {
   const json = (t: string | null) => (t === null ? undefined : (JSON.parse(t) as unknown));
+  const done = c.status === 'done';
   return {
     id: c.id,
     deviceId: c.device_id,
@@ -83,6 +101,7 @@ export function commandView(c: CommandRow, history?: EventRow[]) {
     verb: c.verb ?? undefined,
     endpoint: c.endpoint,
     body: json(c.body),
+    bodyEncoding: c.body_encoding ?? 'object',
     contentType: c.content_type ?? undefined,
     queryString: c.query_string ?? undefined,
     attempts: c.attempts,
@@ -92,8 +111,14 @@ export function commandView(c: CommandRow, history?: EventRow[]) {
     deliveredAt: c.delivered_at ?? undefined,
     deadlineAt: c.status === 'delivered' ? (c.deadline_at ?? undefined) : undefined,
     finishedAt: c.finished_at ?? undefined,
-    response: c.status === 'done' ? (json(c.response) ?? null) : undefined,
-    error: c.error ?? undefined,
+    response: done ? (c.response === null ? null : decodeText(c.response, c.response_encoding ?? 'json')) : undefined,
+    responseRaw: done ? (c.response ?? undefined) : undefined,
+    responseEncoding: done && c.response !== null ? (c.response_encoding ?? 'json') : undefined,
+    error: c.error === null ? undefined : decodeText(c.error, c.error_encoding ?? 'string'),
+    errorRaw: c.error ?? undefined,
+    resultEndpoint: c.result_endpoint ?? undefined,
+    resultUuid: c.result_uuid ?? undefined,
     ...(history ? { history: history.map((e) => ({ status: e.status, at: e.at, attempt: e.attempt, detail: e.detail ?? undefined })) } : {}),
+    ...(deliveries ? { deliveries: deliveries.map((d) => ({ attempt: d.attempt, at: d.delivered_at, deviceUuid: d.device_uuid ?? undefined })) } : {}),
   };
 }

@@ -133,15 +133,18 @@ export class PushService {
     return d;
   }
 
-  /** GET /push: the payload to send, null for an empty answer, FORBIDDEN for an unknown device. */
-  poll(id: string, address: string | undefined): PollAnswer {
+  /**
+   * GET /push: the payload to send, null for an empty answer, FORBIDDEN for an unknown device. The
+   * device's own uuid of this poll, if any, is bound to a delivery made now.
+   */
+  poll(id: string, address: string | undefined, deviceUuid?: string): PollAnswer {
     const now = Date.now();
     this.polls++;
     const d = this.seen(id, address, now);
     if (d === undefined) return FORBIDDEN;
     const f = d.inFlight;
     if (f !== null ? f.deadlineMs > now : d.queued === 0) return null;
-    const out = this.store.deliverNext(id, now, this.timeoutMs);
+    const out = this.store.deliverNext(id, now, this.timeoutMs, deviceUuid);
     d.queued -= out.dequeued;
     if (d.queued < 0) d.queued = 0;
     if (out.delivery) {
@@ -155,11 +158,11 @@ export class PushService {
   }
 
   /** POST /result. Returns false for an unknown device when unknown devices are not allowed. */
-  result(id: string, address: string | undefined, raw: string, echoedId: string | undefined): boolean {
+  result(id: string, address: string | undefined, raw: string, q: { uuid?: string; endpoint?: string } = {}): boolean {
     const d = this.seen(id, address, Date.now());
     if (d === undefined) return false;
     const parsed = parseResult(raw);
-    const out = this.store.recordResult(id, parsed, echoedId ?? parsed.uuid, raw);
+    const out = this.store.recordResult(id, parsed, { uuid: q.uuid ?? parsed.uuid, endpoint: q.endpoint }, raw);
     if (out.matched) {
       if (d.inFlight?.seq === out.finished.seq) d.inFlight = null;
       this.finished([out.finished]);
@@ -172,7 +175,11 @@ export class PushService {
 
   /** Queues a command for each device (one transaction). */
   enqueue(deviceIds: readonly string[], spec: CommandSpec): CommandRow[] {
-    const rows = this.store.enqueue(deviceIds, spec, { defaultMaxAttempts: this.cfg.maxAttempts, register: this.cfg.allowUnknownDevices });
+    const rows = this.store.enqueue(deviceIds, spec, {
+      defaultMaxAttempts: this.cfg.maxAttempts,
+      register: this.cfg.allowUnknownDevices,
+      bodyEncoding: this.cfg.bodyEncoding,
+    });
     for (const r of rows) this.ensure(r.device_id).queued++;
     return rows;
   }

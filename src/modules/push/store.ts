@@ -4,8 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DB } from '../../core/db.js';
-import { pushPayload, type CommandSpec, type ParsedResult, type Status } from './command.js';
-import type { CommandRow, DeliverOutcome, Delivery, DeviceRow, EventRow, Finished, ResultOutcome } from './rows.js';
+import { pushPayload, type BodyEncoding, type CommandSpec, type ParsedResult, type Status } from './command.js';
+import { sameEndpoint } from './device-query.js';
+import type { CommandRow, DeliverOutcome, Delivery, DeliveryRow, DeviceRow, EventRow, Finished, ResultOutcome } from './rows.js';
 
 export type { CommandRow, DeviceRow } from './rows.js';
 
@@ -27,8 +28,8 @@ export class PushStore {
          ON CONFLICT(device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_address = excluded.last_address`,
       ),
       insert: p(
-        `INSERT INTO push_commands (id, device_id, verb, endpoint, body, content_type, query_string, payload, status, max_attempts, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+        `INSERT INTO push_commands (id, device_id, verb, endpoint, body, content_type, query_string, payload, status, max_attempts, expires_at, created_at, body_encoding)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
       ),
       event: p('INSERT INTO push_command_events (command_seq, at, status, attempt, detail) VALUES (?, ?, ?, ?, ?)'),
       events: p('SELECT at, status, attempt, detail FROM push_command_events WHERE command_seq = ? ORDER BY id'),
@@ -42,7 +43,15 @@ export class PushStore {
       finish: p(
         'UPDATE push_commands SET status = ?, reason = ?, finished_at = ?, response = ?, error = ? WHERE seq = ? AND status = ?',
       ),
-      unmatched: p('INSERT INTO push_unmatched_results (device_id, received_at, command_id, reason, body) VALUES (?, ?, ?, ?, ?)'),
+      finishResult: p(
+        `UPDATE push_commands SET status = ?, reason = ?, finished_at = ?, response = ?, response_encoding = ?, error = ?, error_encoding = ?,
+         result_endpoint = ?, result_uuid = ? WHERE seq = ? AND status = 'delivered'`,
+      ),
+      unmatched: p('INSERT INTO push_unmatched_results (device_id, received_at, command_id, reason, body, endpoint) VALUES (?, ?, ?, ?, ?, ?)'),
+      addDelivery: p('INSERT INTO push_deliveries (command_seq, device_id, attempt, device_uuid, delivered_at) VALUES (?, ?, ?, ?, ?)'),
+      deliveryByUuid: p('SELECT command_seq FROM push_deliveries WHERE device_id = ? AND device_uuid = ? ORDER BY id DESC LIMIT 1').pluck(),
+      lastDelivery: p('SELECT * FROM push_deliveries WHERE command_seq = ? ORDER BY id DESC LIMIT 1'),
+      deliveries: p('SELECT * FROM push_deliveries WHERE command_seq = ? ORDER BY id'),
       queuedCounts: p("SELECT device_id, COUNT(*) AS n FROM push_commands WHERE status = 'queued' GROUP BY device_id"),
       allInFlight: p("SELECT * FROM push_commands WHERE status = 'delivered' ORDER BY seq"),
       expiredQueued: p("SELECT seq, id, device_id FROM push_commands WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?"),
@@ -74,8 +83,13 @@ export class PushStore {
    * Queues one command per device in one transaction. Devices are registered as needed when
    * `register` is set, else every device must exist (or nothing is written).
    */
-  enqueue(deviceIds: readonly string[], spec: CommandSpec, opts: { defaultMaxAttempts: number; register: boolean; now?: number }): CommandRow[] {
+  enqueue(
+    deviceIds: readonly string[],
+    spec: CommandSpec,
+    opts: { defaultMaxAttempts: number; register: boolean; bodyEncoding: BodyEncoding; now?: number },
+  ): CommandRow[] {
     const now = opts.now ?? Date.now();
+    const encoding = spec.bodyEncoding ?? opts.bodyEncoding;
     const at = iso(now);
     return this.db.transaction(() => {
       const rows: CommandRow[] = [];
@@ -91,10 +105,11 @@ export class PushStore {
           spec.body === undefined ? null : JSON.stringify(spec.body),
           spec.contentType ?? null,
           spec.queryString ?? null,
-          pushPayload(id, spec),
+          pushPayload(id, spec, encoding),
           spec.maxAttempts ?? opts.defaultMaxAttempts,
           spec.expiresAt === undefined ? null : new Date(spec.expiresAt).toISOString(),
           at,
+          encoding,
         );
         const seq = Number(info.lastInsertRowid);
         this.s.event.run(seq, at, 'queued', 0, null);
@@ -111,11 +126,12 @@ export class PushStore {
     finished.push({ seq: c.seq, id: c.id, deviceId: c.device_id, status, reason });
   }
 
-  private deliverRow(c: CommandRow, now: number, timeoutMs: number): Delivery {
+  private deliverRow(c: CommandRow, now: number, timeoutMs: number, deviceUuid: string | undefined): Delivery {
     const at = iso(now);
     const deadlineMs = now + timeoutMs;
     this.s.deliver.run(at, iso(deadlineMs), c.seq);
-    this.s.event.run(c.seq, at, 'delivered', c.attempts + 1, null);
+    this.s.addDelivery.run(c.seq, c.device_id, c.attempts + 1, deviceUuid ?? null, at);
+    this.s.event.run(c.seq, at, 'delivered', c.attempts + 1, deviceUuid === undefined ? null : `device uuid ${deviceUuid}`);
     return {
       seq: c.seq,
       id: c.id,
@@ -129,9 +145,10 @@ export class PushStore {
 
   /**
    * Picks what a polling device gets: the in-flight command again once its result timed out (until
-   * max attempts, then failed/timeout), else the oldest queued command that has not expired.
+   * max attempts, then failed/timeout), else the oldest queued command that has not expired. The
+   * device's uuid of this poll, when it sent one, is bound to the delivery.
    */
-  readonly deliverNext = (deviceId: string, now: number, timeoutMs: number): DeliverOutcome =>
+  readonly deliverNext = (deviceId: string, now: number, timeoutMs: number, deviceUuid?: string): DeliverOutcome =>
     this.db.transaction((): DeliverOutcome => {
       const at = iso(now);
       const finished: Finished[] = [];
@@ -139,7 +156,7 @@ export class PushStore {
       if (cur) {
         if (cur.deadline_at !== null && cur.deadline_at > at) return { waiting: true, dequeued: 0, finished };
         if (cur.expires_at !== null && cur.expires_at <= at) this.finishRow(cur, 'expired', 'expired', at, null, null, finished);
-        else if (cur.attempts < cur.max_attempts) return { delivery: this.deliverRow(cur, now, timeoutMs), dequeued: 0, finished };
+        else if (cur.attempts < cur.max_attempts) return { delivery: this.deliverRow(cur, now, timeoutMs, deviceUuid), dequeued: 0, finished };
         else this.finishRow(cur, 'failed', 'timeout', at, null, null, finished);
       }
       let dequeued = 0;
@@ -151,36 +168,55 @@ export class PushStore {
           this.finishRow(next, 'expired', 'expired', at, null, null, finished);
           continue;
         }
-        return { delivery: this.deliverRow(next, now, timeoutMs), dequeued, finished };
+        return { delivery: this.deliverRow(next, now, timeoutMs, deviceUuid), dequeued, finished };
       }
     }).immediate();
 
-  /** Stores a device's result against the matching delivered command, or as unmatched. */
-  readonly recordResult = (deviceId: string, r: ParsedResult, echoedId: string | undefined, raw: string, now = Date.now()): ResultOutcome =>
+  /**
+   * Stores a device's result against the command it answers, or as unmatched (see docs/push.md,
+   * "Matching"): a uuid is a fieldhub command id, else a device uuid bound to a delivery, else — when
+   * the device's in-flight delivery has no bound uuid — that delivery; no uuid: the in-flight command.
+   * A reported endpoint must be the delivered command's (compared without ".fcgi").
+   */
+  readonly recordResult = (deviceId: string, r: ParsedResult, q: { uuid?: string; endpoint?: string }, raw: string, now = Date.now()): ResultOutcome =>
     this.db.transaction((): ResultOutcome => {
       const at = iso(now);
+      const { uuid, endpoint } = q;
       let cmd: CommandRow | undefined;
       let reason = 'no command in flight';
-      if (echoedId !== undefined) {
-        cmd = this.s.byId.get(echoedId) as CommandRow | undefined;
-        if (!cmd || cmd.device_id !== deviceId) {
-          cmd = undefined;
-          reason = 'unknown command id';
-        } else if (cmd.status !== 'delivered') {
-          reason = `command already ${cmd.status}`;
-          cmd = undefined;
+      if (uuid !== undefined) {
+        cmd = this.s.byId.get(uuid) as CommandRow | undefined;
+        if (cmd && cmd.device_id !== deviceId) cmd = undefined;
+        if (!cmd) {
+          const seq = this.s.deliveryByUuid.get(deviceId, uuid) as number | undefined;
+          if (seq !== undefined) cmd = this.s.bySeq.get(seq) as CommandRow | undefined;
+        }
+        if (!cmd) {
+          const cur = this.s.inFlight.get(deviceId) as CommandRow | undefined;
+          const last = cur && (this.s.lastDelivery.get(cur.seq) as DeliveryRow | undefined);
+          if (cur && last && last.device_uuid === null) cmd = cur;
+          else reason = cur ? 'unknown uuid; the delivery in flight is bound to another uuid' : 'unknown command id';
         }
       } else {
         cmd = this.s.inFlight.get(deviceId) as CommandRow | undefined;
       }
-      if (!cmd) {
-        this.s.unmatched.run(deviceId, at, echoedId ?? null, reason, raw);
-        return { matched: false, reason, commandId: echoedId ?? null };
+      if (cmd && cmd.status !== 'delivered') {
+        reason = `command already ${cmd.status}`;
+        cmd = undefined;
       }
-      const finished: Finished[] = [];
-      if (r.ok) this.finishRow(cmd, 'done', null, at, r.response, null, finished);
-      else this.finishRow(cmd, 'failed', 'device error', at, null, r.error, finished);
-      return { matched: true, finished: finished[0]! };
+      if (cmd && endpoint !== undefined && !sameEndpoint(endpoint, cmd.endpoint)) {
+        reason = `endpoint mismatch: reported ${endpoint}, delivered ${cmd.endpoint}`;
+        cmd = undefined;
+      }
+      if (!cmd) {
+        this.s.unmatched.run(deviceId, at, uuid ?? null, reason, raw, endpoint ?? null);
+        return { matched: false, reason, commandId: uuid ?? null };
+      }
+      const status: Status = r.ok ? 'done' : 'failed';
+      const why = r.ok ? null : 'device error';
+      this.s.finishResult.run(status, why, at, r.response, r.responseEncoding, r.error, r.errorEncoding, endpoint ?? null, uuid ?? null, cmd.seq);
+      this.s.event.run(cmd.seq, at, status, cmd.attempts, why ?? null);
+      return { matched: true, finished: { seq: cmd.seq, id: cmd.id, deviceId: cmd.device_id, status, reason: why } };
     }).immediate();
 
   /** Fails (timeout) or expires an in-flight command whose last delivery timed out and may not be retried. */
@@ -218,6 +254,10 @@ export class PushStore {
 
   byId(id: string): CommandRow | undefined {
     return this.s.byId.get(id) as CommandRow | undefined;
+  }
+
+  deliveries(seq: number): DeliveryRow[] {
+    return this.s.deliveries.all(seq) as DeliveryRow[];
   }
 
   events(seq: number): EventRow[] {

@@ -37,7 +37,8 @@ describe('push CLI', () => {
     expect(status).toBe('queued');
     await sleep(200); // the server notices the other connection's commit on its next tick
     const p = await new SimDevice(url, '9223372036854775807').poll();
-    expect(p.command).toEqual({ verb: 'POST', endpoint: 'load_objects', body: { object: 'users' }, uuid: id });
+    // push.bodyEncoding "string" (the default): the body goes JSON-encoded, as in Control iD's samples
+    expect(p.command).toEqual({ verb: 'POST', endpoint: 'load_objects', body: '{"object":"users"}', uuid: id });
     const s = await cli(dataDir, ['status', id]);
     expect(s.code).toBe(0);
     expect(JSON.parse(s.out)).toMatchObject({ id, deviceId: '9223372036854775807', status: 'delivered', history: [{ status: 'queued' }, { status: 'delivered' }] });

@@ -29,7 +29,7 @@ describe('push delivery', () => {
   });
 
   it('delivers 100 commands in FIFO order, each exactly once, and stores every result', async () => {
-    const url = await start();
+    const url = await start({ bodyEncoding: 'object' }); // the spec's example: body as an object
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) ids.push(await enqueueOk(url, '7', { endpoint: `cmd_${i}`, body: { i } }));
     const dev = new SimDevice(url, '7');

@@ -57,13 +57,14 @@ describe('parseResult', () => {
       fc.property(fc.jsonValue(), fc.option(fc.uuid(), { nil: undefined }), (v, uuid) => {
         const r = parseResult(JSON.stringify({ response: v, uuid }));
         expect(r.ok).toBe(true);
-        expect(JSON.parse(r.response!)).toEqual(JSON.parse(JSON.stringify(v)));
+        if (typeof v === 'string') expect(r).toMatchObject({ response: v, responseEncoding: 'string' }); // kept as sent, not re-encoded
+        else expect(JSON.parse(r.response!)).toEqual(JSON.parse(JSON.stringify(v)));
         expect(r.uuid).toBe(uuid);
       }),
     );
     fc.assert(
       fc.property(fc.string(), (e) => {
-        expect(parseResult(JSON.stringify({ error: e }))).toEqual({ ok: false, response: null, error: e, uuid: undefined });
+        expect(parseResult(JSON.stringify({ error: e }))).toEqual({ ok: false, response: null, responseEncoding: null, error: e, errorEncoding: 'string', uuid: undefined });
       }),
     );
   });
@@ -72,10 +73,11 @@ describe('parseResult', () => {
     fc.assert(
       fc.property(fc.string(), (s) => {
         const r = parseResult(s);
-        if (r.ok && r.response !== null) expect(() => JSON.parse(r.response!)).not.toThrow();
+        if (r.ok && r.responseEncoding === 'json') expect(() => JSON.parse(r.response!)).not.toThrow();
+        if (r.ok && r.responseEncoding === 'string') expect(typeof r.response).toBe('string');
       }),
     );
-    expect(parseResult('plain text')).toEqual({ ok: true, response: '"plain text"', error: null });
+    expect(parseResult('plain text')).toEqual({ ok: true, response: 'plain text', responseEncoding: 'string', error: null, errorEncoding: null });
   });
 });
 
@@ -100,5 +102,24 @@ describe('pushPayload', () => {
         expect(out.endpoint).toBe(s.endpoint);
       }),
     );
+  });
+});
+
+describe('response as a JSON-encoded string (Control iD samples)', () => {
+  it('keeps the string byte-exact (no double encoding) and decodes it for the operator view', async () => {
+    const { decodeText } = await import('../../../src/modules/push/command.js');
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom(0, 1, 2), (v, indent) => {
+        const text = JSON.stringify(v, null, indent);
+        fc.pre(text !== undefined);
+        const r = parseResult(JSON.stringify({ response: text }));
+        expect(r).toMatchObject({ ok: true, response: text, responseEncoding: 'string' });
+        expect(decodeText(r.response!, 'string')).toEqual(JSON.parse(text));
+      }),
+    );
+    expect(decodeText('not json', 'string')).toBe('not json');
+    const e = parseResult('{"error":"{\\"code\\":3}"}');
+    expect(e).toMatchObject({ ok: false, error: '{"code":3}', errorEncoding: 'string' });
+    expect(parseResult('{"error":{"code":3}}')).toMatchObject({ ok: false, error: '{"code":3}', errorEncoding: 'json' });
   });
 });

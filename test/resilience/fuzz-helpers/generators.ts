@@ -256,6 +256,7 @@ export const GENERATORS: Record<string, Gen> = {
     '/push',
     fc.oneof(
       deviceIdText.map((d) => `deviceId=${pct(d)}`),
+      fc.tuple(deviceIdText, anyString).map(([d, u]) => `deviceId=${pct(d)}&uuid=${pct(u)}`),
       queryOf(['deviceId', 'uuid']),
     ),
     'none',
@@ -265,9 +266,12 @@ export const GENERATORS: Record<string, Gen> = {
     '/result',
     fc.oneof(
       fc
-        .tuple(deviceIdText, fc.option(anyString))
-        .map(([d, u]) => `deviceId=${pct(d)}${u === null ? '' : `&uuid=${pct(u)}`}`),
-      queryOf(['deviceId', 'uuid']),
+        .tuple(deviceIdText, fc.option(anyString), fc.option(anyString))
+        .map(
+          ([d, u, e]) =>
+            `deviceId=${pct(d)}${u === null ? '' : `&uuid=${pct(u)}`}${e === null ? '' : `&endpoint=${pct(e)}`}`,
+        ),
+      queryOf(['deviceId', 'uuid', 'endpoint']),
     ),
     'none',
     jsonBody(
