@@ -17,6 +17,8 @@ import { Metrics } from './core/metrics.js';
 import type { FieldhubModule } from './core/module.js';
 import { opsRoutes } from './core/ops.js';
 import { Scheduler } from './core/scheduler.js';
+import { Sessions } from './core/session.js';
+import { consolePlugin } from './console/plugin.js';
 import { modules as allModules } from './modules/index.js';
 
 export interface BuildOptions {
@@ -89,12 +91,19 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       root.decorate('store', store);
       root.decorate('metrics', metrics);
       root.decorate('scheduler', scheduler);
-      const guard = adminGuard(() => config.admin.token);
-      root.decorate('requireAdmin', guard);
+      const sessions = new Sessions(() => config.admin.token, config.console.sessionHours * 3_600_000);
+      root.decorate('sessions', sessions);
+      root.decorate('requireAdmin', adminGuard(() => config.admin.token, sessions));
       root.addHook('onResponse', async (req, reply) => {
         const labels = { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
         metrics.httpRequests.inc(labels);
         metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+      });
+      // JSON and text answers never need a page's powers; the console sets its own policy, /docs its own
+      root.addHook('onSend', async (req, reply) => {
+        if (!reply.hasHeader('content-security-policy') && !req.url.startsWith('/docs')) {
+          reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+        }
       });
       const keepDays = config.store.notificationRetentionDays;
       if (keepDays !== null) {
@@ -140,5 +149,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   for (const m of modules) {
     if (config[m.name].enabled) await app.register(m.plugin);
   }
+  if (config.console.enabled) await app.register(consolePlugin, { prefix: '/console' });
   return app;
 }

@@ -49,6 +49,32 @@ export const configSchema = z
       .object({ token: secret, tokenFile: secretFile })
       .strict()
       .prefault({}),
+    /** the operator console at /console (src/console) */
+    console: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** a session cookie expires this long after sign-in */
+        sessionHours: z.number().positive().max(24 * 30).default(12),
+        /** failed sign-ins allowed per client address and window before 429 */
+        maxFailedSignIns: z.number().int().positive().default(5),
+        failedSignInWindowSeconds: z.number().int().positive().default(300),
+      })
+      .strict()
+      .prefault({}),
+    /** thresholds of the modules' /admin/<module>/health answers (the console's tiles) */
+    health: z
+      .object({
+        /** a push device not seen for this many poll periods is offline (red) */
+        pushOfflinePolls: z.number().positive().default(3),
+        /** a conduit device with no datapoint for this long is silent (red) */
+        conduitSilentMinutes: z.number().positive().default(60),
+        /** a sync node/hub with no successful pull/push/post for this long is stale (amber) */
+        syncStaleMinutes: z.number().positive().default(15),
+        /** patriot clients waiting for Patriot's confirmation longer than this are amber */
+        patriotUnconfirmedHours: z.number().positive().default(2),
+      })
+      .strict()
+      .prefault({}),
     sync: z
       .object({
         enabled: z.boolean().default(true),

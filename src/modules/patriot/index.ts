@@ -9,6 +9,7 @@ import { defineModule } from '../../core/module.js';
 import { importJson } from './import-json.js';
 import { importCommands, registerImport, type ImportHooks } from './import/index.js';
 import { migrations } from './migrations.js';
+import { patriotAdmin } from './admin.js';
 import { patriotRoutes, requestLogFile } from './routes.js';
 import { PatriotService } from './service.js';
 
@@ -43,7 +44,7 @@ export default defineModule({
     app.addHook('onClose', () => svc.close());
     const cfg = app.config.patriot;
     await app.register(patriotRoutes(svc, requestLogFile(app.config.dataDir), cfg.bodyLimitBytes), { prefix: '/clients', logLevel: 'warn' });
-    await registerImport(app, importHooks(() => svc));
+    await registerImport(app, importHooks(() => svc), patriotAdmin(svc, app.scheduler, app.config.health.patriotUnconfirmedHours));
     // after the importer's start-up recovery (its onReady hook is registered above, so it runs first)
     app.addHook('onReady', async () => void (await svc.repairAfterCrash()));
   },

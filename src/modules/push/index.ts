@@ -21,6 +21,6 @@ export default defineModule({
     app.addHook('preClose', async () => svc.releaseWaiters());
     app.addHook('onClose', async () => svc.close());
     await app.register(deviceRoutes(svc));
-    await registerAdmin(app, '/admin/push', (admin) => adminRoutes(admin, svc));
+    await registerAdmin(app, '/admin/push', (admin) => adminRoutes(admin, svc, app.config.health));
   },
 });
