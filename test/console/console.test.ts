@@ -155,16 +155,16 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
   });
 
   it('conduit: a silent device turns the tile red, a fresh datapoint green; the chart shows the datapoints written', async () => {
-    expect((await ingest([{ dev_netid: 'NET-1', dev_chid: 1, val_date: nowS() - 7200, val_raw: 1, dev_site: 'Site-1' }])).statusCode).toBeLessThan(300);
+    expect((await ingest([{ dev_netid: 'A0000001', dev_chid: 1, val_date: nowS() - 7200, val_raw: 1, dev_site: 'Site-1' }])).statusCode).toBeLessThan(300);
     await overview();
     await tile('conduit', 'red');
-    expect(await b.page.textContent('.tile[data-module="conduit"]')).toMatch(/silent for more than 30 min: NET-1/);
-    const pts = Array.from({ length: 40 }, (_, i) => ({ dev_netid: 'NET-1', dev_chid: 1, val_date: nowS() - (40 - i) * 60, val_raw: Math.sin(i / 5), dev_site: 'Site-1' }));
+    expect(await b.page.textContent('.tile[data-module="conduit"]')).toMatch(/silent for more than 30 min: A0000001/);
+    const pts = Array.from({ length: 40 }, (_, i) => ({ dev_netid: 'A0000001', dev_chid: 1, val_date: nowS() - (40 - i) * 60, val_raw: Math.sin(i / 5), dev_site: 'Site-1' }));
     expect((await ingest(pts)).statusCode).toBeLessThan(300);
     await tile('conduit', 'green');
 
     await b.page.goto(`${base}/console#/conduit`);
-    await b.page.click('#conduit-devices tr[data-netid="NET-1"] button.link');
+    await b.page.click('#conduit-devices tr[data-netid="A0000001"] button.link');
     await b.page.waitForSelector('.chart[data-points="41"] canvas');
     expect(await b.page.textContent('#point-count')).toBe('41 datapoint(s)');
     await b.shot('conduit');
@@ -234,8 +234,9 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
       const r = await t.app.inject({ method: 'PUT', url: '/clients', headers: { authorization: `Bearer ${KEY_A}` }, payload: { client_id: 2000 + i, info: { Name: h } } });
       expect(r.statusCode).toBe(201);
     }
-    // conduit: device tags and sites
-    const pts = HOSTILE.map((h, i) => ({ dev_netid: `X-${i}`, dev_chid: 1, val_date: nowS(), val_raw: i, dev_site: h.slice(0, 100), dev_tag: `${h} ${'T'.repeat(200)}`.slice(0, 256) }));
+    // conduit: device tags and sites (the sites granted to the user first)
+    for (const h of HOSTILE) expect((await admin('PUT', `/admin/conduit/users/ops/sites/${encodeURIComponent(h.slice(0, 100))}`)).statusCode).toBe(200);
+    const pts = HOSTILE.map((h, i) => ({ dev_netid: `B000000${i}`, dev_chid: 1, val_date: nowS(), val_raw: i, dev_site: h.slice(0, 100), dev_tag: `${h} ${'T'.repeat(200)}`.slice(0, 256) }));
     expect((await ingest(pts)).statusCode).toBeLessThan(300);
 
     const pages: Array<[string, string, string]> = [
@@ -243,7 +244,7 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
       ['push', '#/push', '#push-devices tr[data-device="77"]'],
       ['push-device-hostile', '#/push/77', '#commands tr[data-status="done"]'],
       ['patriot-clients-hostile', '#/patriot/Alarm24', '#patriot-clients tr[data-client="2000"]'],
-      ['conduit-hostile', '#/conduit', '#conduit-devices tr[data-netid="X-0"]'],
+      ['conduit-hostile', '#/conduit', '#conduit-devices tr[data-netid="B0000000"]'],
       ['sync', '#/sync', '#sync-peers'],
     ];
     for (const [name, hash, ready] of pages) {
@@ -263,7 +264,8 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
       expect(r.csp, name).toEqual([]);
       expect(r.injected, name).toBe(0);
       expect(r.overflow, name).toBeLessThanOrEqual(1);
-      if (name === 'push-device-hostile') for (const h of HOSTILE) expect(r.text).toContain(h);
+      // the device's answer is shown as JSON (quotes escaped), the rest as the text itself
+      if (name === 'push-device-hostile') for (const h of HOSTILE) expect(r.text).toContain(JSON.stringify(h).slice(1, -1));
       if (name === 'patriot-clients-hostile') for (const h of HOSTILE) expect(r.text).toContain(h);
       if (name === 'conduit-hostile') expect(r.text).toContain(HOSTILE[0]);
       await b.shot(name);
