@@ -7,13 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import type { Logger } from 'pino';
 import type { Config } from './config.js';
 
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
 /** Fills config.admin.token from the data dir when unset; returns the file path used, or undefined. */
-export function ensureAdminToken(config: Config, log: Pick<Logger, 'info' | 'warn'>): string | undefined {
+export function ensureAdminToken(config: Config, log: { info(obj: object, msg: string): void }): string | undefined {
   if (config.admin.token) return undefined;
   const file = path.join(config.dataDir, ADMIN_TOKEN_FILE);
   let token: string | undefined;
