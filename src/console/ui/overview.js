@@ -23,10 +23,15 @@ async function loadAll() {
   return out;
 }
 
+// numbers as "<n> name"; one level of nested counts (clients per key, payloads by state) as "<n> name: key"
 function counts(c) {
-  return Object.entries(c || {})
-    .filter(([, v]) => typeof v === 'number')
-    .map(([k, v]) => html`<span class="count"><b>${v}</b> ${k}</span>`);
+  return Object.entries(c || {}).flatMap(([k, v]) =>
+    typeof v === 'number'
+      ? [html`<span class="count"><b>${v}</b> ${k}</span>`]
+      : v && typeof v === 'object'
+        ? Object.entries(v).filter(([, n]) => typeof n === 'number').map(([sub, n]) => html`<span class="count"><b>${n}</b> ${k}: ${sub}</span>`)
+        : [],
+  );
 }
 
 export function Overview() {

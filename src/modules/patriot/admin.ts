@@ -110,7 +110,7 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
       async (req) => {
         const q = { key: req.params.keyName, status: req.query.status ?? null, q: req.query.q ?? null, limit: req.query.limit, offset: req.query.offset };
         if (q.status === null && q.q === null) {
-          return { total: s.countAll.get(q.key) as number, clients: s.pageAll.all({ key: q.key, limit: q.limit, offset: q.offset }) };
+          return { total: s.countAll.get(req.params.keyName) as number, clients: s.pageAll.all({ key: q.key, limit: q.limit, offset: q.offset }) };
         }
         return { total: s.count.get(q) as number, clients: s.clients.all(q) };
       },

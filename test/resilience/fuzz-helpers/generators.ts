@@ -201,6 +201,16 @@ export const GENERATORS: Record<string, Gen> = {
   // patriot import (admin)
   'GET /admin/patriot/import-runs': g('GET', '/admin/patriot/import-runs', queryOf(['limit', 'x']), 'admin'),
   'GET /admin/patriot/import-state': g('GET', '/admin/patriot/import-state', queryOf(['status', 'key_name', 'id', 'limit', 'offset']).map((q) => (q ? `${q}&key_name=${PATRIOT_KEY_NAME}` : q)), 'admin'),
+  // operator reads and actions the console uses (issue 15)
+  'GET /admin/push/devices': g('GET', '/admin/push/devices', queryOf(['q', 'sort', 'order', 'online', 'limit', 'offset']), 'admin'),
+  'GET /admin/sync/notifications': g('GET', '/admin/sync/notifications', queryOf(['limit', 'x']), 'admin'),
+  'GET /admin/sync/payloads': g('GET', '/admin/sync/payloads', queryOf(['status', 'node', 'limit', 'offset']), 'admin'),
+  'GET /admin/patriot/keys/:keyName/clients': g('GET', param(fc.constantFrom(PATRIOT_KEY_NAME, 'nobody')).map((k) => `/admin/patriot/keys/${k}/clients`), queryOf(['q', 'status', 'limit', 'offset']), 'admin'),
+  'POST /admin/patriot/keys/:keyName/clients/:clientId/resend': g('POST', fc.tuple(param(fc.constantFrom(PATRIOT_KEY_NAME, 'nobody')), param(fc.integer({ min: 1, max: 5 }).map(String))).map(([k, c]) => `/admin/patriot/keys/${k}/clients/${c}/resend`), noQuery, 'admin'),
+  'GET /admin/conduit/devices': g('GET', '/admin/conduit/devices', queryOf(['q', 'limit', 'offset']), 'admin'),
+  'GET /admin/conduit/datapoints': g('GET', '/admin/conduit/datapoints', queryOf(['netid', 'chid', 'from', 'to', 'limit']), 'admin'),
+  'POST /console/login': g('POST', '/console/login', noQuery, 'none', pj(mutated(fc.record({ token: anyString })))),
+  'GET /console/*': g('GET', fc.oneof(fc.constantFrom(...TRAVERSAL.filter((t) => !t.includes('\0'))), anyName.map(pct)).map((p) => `/console/assets/${p}`), noQuery, 'none'),
   // core: swagger-ui's static files, where a path is input
   'GET /docs/*': g('GET', fc.oneof(fc.constantFrom(...TRAVERSAL.filter((t) => !t.includes('\0'))), anyName.map(pct)).map((p) => `/docs/static/${p}`), noQuery, 'none'),
 };
@@ -222,7 +232,15 @@ export const NO_INPUT = new Set([
   'POST /admin/sync/push',
   'POST /admin/sync/process',
   'POST /admin/sync/retry',
-  'GET /admin/push/devices',
+  'GET /admin/push/health',
+  'GET /admin/sync/health',
+  'GET /admin/sync/nodes',
+  'GET /admin/patriot/health',
+  'GET /admin/patriot/keys',
+  'GET /admin/conduit/health',
+  'GET /console',
+  'GET /console/session',
+  'POST /console/logout',
   'GET /admin/conduit/users',
   'GET /admin/conduit/sites',
   'POST /admin/conduit/retention/run',
