@@ -6,7 +6,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-fund --no-audit && (node -e "require('better-sqlite3')" || npm rebuild better-sqlite3)
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# the build also bundles the operator console into dist/console/assets (shipped with dist below)
+RUN npm run build && test -s dist/console/assets/app.js && npm prune --omit=dev
 
 FROM node:20-slim
 RUN apt-get update && apt-get install -y --no-install-recommends smbclient tini && rm -rf /var/lib/apt/lists/* \

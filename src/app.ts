@@ -17,6 +17,7 @@ import type { FieldhubModule } from './core/module.js';
 import { opsRoutes } from './core/ops.js';
 import { corePlugin } from './core/plugin.js';
 import { Scheduler } from './core/scheduler.js';
+import { consolePlugin } from './console/plugin.js';
 import { modules as allModules } from './modules/index.js';
 
 export interface BuildOptions {
@@ -94,5 +95,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   for (const m of modules) {
     if (config[m.name].enabled) await app.register(m.plugin);
   }
+  if (config.console.enabled) await app.register(consolePlugin, { prefix: '/console' });
   return app;
 }

@@ -1,6 +1,7 @@
 /** Credential extraction and comparison shared by every module. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SAFE_METHODS, type Sessions } from './session.js';
 
 /**
  * Constant-time comparison of two secrets. Both sides are hashed first, so neither the
@@ -41,10 +42,11 @@ export function apiKey(req: FastifyRequest): string | undefined {
 }
 
 /**
- * preHandler for the operator API under /admin/: `Authorization: Bearer <admin.token>`.
+ * preHandler for the operator API under /admin/: `Authorization: Bearer <admin.token>`, or a
+ * console session cookie (then every state-changing method also needs its X-CSRF-Token).
  * With no admin token configured every request is refused.
  */
-export function adminGuard(getToken: () => string | undefined) {
+export function adminGuard(getToken: () => string | undefined, sessions?: Sessions) {
   return async function requireAdmin(req: FastifyRequest, reply: FastifyReply) {
     const expected = getToken();
     if (!expected) {
@@ -52,7 +54,15 @@ export function adminGuard(getToken: () => string | undefined) {
         .code(401)
         .send({ statusCode: 401, error: 'Unauthorized', message: 'admin API disabled: admin.token is not configured' });
     }
-    if (!safeEqual(bearerToken(req), expected)) {
+    const bearer = bearerToken(req);
+    const session = bearer === undefined ? sessions?.fromRequest(req) : undefined;
+    if (session) {
+      if (!SAFE_METHODS.has(req.method) && !sessions!.csrfOk(req, session)) {
+        return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'missing or wrong X-CSRF-Token for this session' });
+      }
+      return;
+    }
+    if (!safeEqual(bearer, expected)) {
       return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'missing or wrong admin token' });
     }
   };

@@ -56,6 +56,22 @@ const coreSections = {
     .strict()
     .prefault({}),
   admin: z.object({ token: secret, tokenFile: secretFile }).strict().prefault({}),
+  /** the operator console at /console (src/console) */
+  console: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** a session cookie expires this long after sign-in */
+      sessionHours: z
+        .number()
+        .positive()
+        .max(24 * 30)
+        .default(12),
+      /** failed sign-ins allowed per client address and window before 429 */
+      maxFailedSignIns: z.number().int().positive().default(5),
+      failedSignInWindowSeconds: z.number().int().positive().default(300),
+    })
+    .strict()
+    .prefault({}),
 };
 const coreSchema = z.object(coreSections).strict();
 const CORE_SECRET_FILES: ReadonlyArray<readonly string[]> = [['admin', 'token']];

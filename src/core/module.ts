@@ -19,6 +19,7 @@ import type { Config, ModuleConfigs, ModuleConfigSpec } from './config.js';
 import type { Migration, Store } from './db.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
+import type { Sessions } from './session.js';
 
 /** The modules' names: the keys of their config sections (core names none of them). */
 export type ModuleName = Extract<keyof ModuleConfigs, string>;
@@ -56,7 +57,9 @@ declare module 'fastify' {
     store: Store;
     scheduler: Scheduler;
     metrics: Metrics;
-    /** onRequest hook that requires the admin bearer token */
+    /** console sessions (src/console signs in; the admin guard accepts them) */
+    sessions: Sessions;
+    /** onRequest hook that requires the admin bearer token or a console session (+ CSRF) */
     requireAdmin: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The shared core as one plugin (wrapped with fastify-plugin so every module sees it): the
- * decorations (`config`, `store`, `metrics`, `scheduler`, `requireAdmin`), HTTP metrics, the
+ * decorations (`config`, `store`, `metrics`, `scheduler`, `sessions`, `requireAdmin`), HTTP metrics, the
  * notification retention job, and the close order (modules' onClose hooks, then jobs, then the database).
  */
 import fp from 'fastify-plugin';
@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { Store } from './db.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
+import { Sessions } from './session.js';
 
 export interface CorePluginOptions {
   config: Config;
@@ -27,15 +28,23 @@ export const corePlugin = fp<CorePluginOptions>(
     root.decorate('store', store);
     root.decorate('metrics', metrics);
     root.decorate('scheduler', scheduler);
+    const sessions = new Sessions(() => config.admin.token, config.console.sessionHours * 3_600_000);
+    root.decorate('sessions', sessions);
     root.decorate(
       'requireAdmin',
-      adminGuard(() => config.admin.token),
+      adminGuard(() => config.admin.token, sessions),
     );
     root.addHook('onResponse', async (req, reply) => {
       const route = req.routeOptions.url ?? 'unmatched';
       const labels = { method: req.method, route, status: String(reply.statusCode) };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    });
+    // JSON and text answers never need a page's powers; the console sets its own policy, /docs its own
+    root.addHook('onSend', async (req, reply) => {
+      if (!reply.hasHeader('content-security-policy') && !req.url.startsWith('/docs')) {
+        reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+      }
     });
     const keepDays = config.store.notificationRetentionDays;
     if (keepDays !== null) {

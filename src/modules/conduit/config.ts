@@ -5,6 +5,8 @@ import { MB, cron, defineModuleConfig } from '../../core/config.js';
 const schema = z
   .object({
     enabled: z.boolean().default(true),
+    /** health (console tile): a device with no datapoint for this long is silent (red) */
+    silentMinutes: z.number().positive().default(60),
     throttleSeconds: z.number().nonnegative().default(15),
     maxDatapoints: z.number().int().positive().default(10000),
     maxBodyBytes: z

@@ -6,6 +6,7 @@ import { registerAdmin } from '../../core/admin.js';
 import { defineModule } from '../../core/module.js';
 import { conduitConfig } from './config.js';
 import { adminRoutes } from './admin.js';
+import { healthRoutes } from './admin-health.js';
 import { commands } from './cli.js';
 import { migrations } from './migrations.js';
 import { retentionJob } from './retention.js';
@@ -27,6 +28,11 @@ export default defineModule({
     const retention = retentionJob(store, config, app.log);
     app.scheduler.register('conduit.retention', retention, config.retentionDays ? { cron: config.retentionCron } : {});
     await app.register(conduitApi({ config, store, query: new ConduitQuery(app.store.db), users, throttle: new Throttle(), metrics: app.metrics, db: app.store.db }), { prefix: PREFIX });
-    await registerAdmin(app, '/admin/conduit', adminRoutes(users, () => app.scheduler.run('conduit.retention')));
+    const userRoutes = adminRoutes(users, () => app.scheduler.run('conduit.retention'));
+    const readRoutes = healthRoutes(app.store.db, app.config.conduit.silentMinutes);
+    await registerAdmin(app, '/admin/conduit', async (admin) => {
+      await userRoutes(admin);
+      await readRoutes(admin);
+    });
   },
 });

@@ -10,6 +10,8 @@ import { cron, defineModuleConfig, port, secret, secretFile } from '../../core/c
 const schema = z
   .object({
     enabled: z.boolean().default(true),
+    /** health (console tile): clients waiting for Patriot's confirmation longer than this are amber */
+    unconfirmedHours: z.number().positive().default(2),
     /** keys.json of the original service; default <dataDir>/keys.json */
     keysFile: z.string().min(1).optional(),
     /** per-client XML output; default <dataDir>/out/clients */

@@ -10,6 +10,7 @@ import { patriotConfig } from './config.js';
 import { importJson } from './import-json.js';
 import { importCommands, registerImport, type ImportHooks } from './import/index.js';
 import { migrations } from './migrations.js';
+import { patriotAdmin } from './admin.js';
 import { patriotRoutes, requestLogFile } from './routes.js';
 import { PatriotService } from './service.js';
 
@@ -51,6 +52,7 @@ export default defineModule({
     await registerImport(
       app,
       importHooks(() => svc),
+      patriotAdmin(svc, app.scheduler, cfg.unconfirmedHours),
     );
     // after the importer's start-up recovery (its onReady hook is registered above, so it runs first)
     app.addHook('onReady', async () => void (await svc.repairAfterCrash()));

@@ -199,6 +199,10 @@ export class KeysRegistry {
     this.timer = undefined;
   }
 
+  list(): readonly ApiKey[] {
+    return this.keys;
+  }
+
   get(keyName: string): ApiKey | undefined {
     return this.byName.get(keyName);
   }

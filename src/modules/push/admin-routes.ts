@@ -7,6 +7,8 @@ import { deviceIdFromJson, DEVICE_ID_HINT, parseDeviceId } from './device-id.js'
 import type { PushService } from './service.js';
 import { commandView } from './rows.js';
 import { UnknownDeviceError } from './store.js';
+import { devicePage, devicePageQuery, pushHealth } from './health.js';
+import type { Config } from '../../core/config.js';
 
 const MAX_WAIT_SECONDS = 60;
 
@@ -19,7 +21,7 @@ function deviceIdParam(v: string): string {
   return id;
 }
 
-export async function adminRoutes(admin: ZodApp, svc: PushService): Promise<void> {
+export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls: number): Promise<void> {
   const tags = ['push admin'];
   const security = [{ bearer: [] }];
 
@@ -32,21 +34,21 @@ export async function adminRoutes(admin: ZodApp, svc: PushService): Promise<void
     }
   };
 
-  admin.get('/devices', { schema: { tags, security, summary: 'Devices with last seen, online and queue depth' } }, async () => {
-    const now = Date.now();
-    const rows = [...svc.devices.values()].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
-    return {
-      devices: rows.map((d) => ({
-        deviceId: d.id,
-        registeredAt: new Date(d.registeredMs).toISOString(),
-        lastSeenAt: d.lastSeenMs > 0 ? new Date(d.lastSeenMs).toISOString() : null,
-        address: d.address,
-        online: svc.isOnline(d, now),
-        queued: d.queued,
-        inFlight: d.inFlight !== null,
-      })),
-    };
-  });
+  admin.get(
+    '/devices',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Devices with last seen, online and queue depth; search (q), sort and page (limit, offset) on the server',
+        querystring: devicePageQuery,
+      },
+    },
+    async (req) => devicePage(svc, req.query),
+  );
+
+  const health = pushHealth(svc.store.db, svc, offlinePolls);
+  admin.get('/health', { schema: { tags, security, summary: 'green / amber / red with the reasons: offline devices, failed commands, queue' } }, async () => health());
 
   admin.put(
     '/devices/:deviceId',

@@ -5,6 +5,8 @@ import { defineModuleConfig } from '../../core/config.js';
 const schema = z
   .object({
     enabled: z.boolean().default(true),
+    /** health (console tile): a device not seen for this many poll periods is offline (red) */
+    offlinePolls: z.number().positive().default(3),
     allowUnknownDevices: z.boolean().default(true),
     resultTimeoutSeconds: z.number().positive().default(60),
     maxAttempts: z.number().int().min(1).default(3),

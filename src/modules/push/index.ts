@@ -24,6 +24,6 @@ export default defineModule({
     app.addHook('onClose', async () => svc.close());
     // the device appends /push and /result to the path of its push_remote_address: one scope per prefix
     for (const prefix of app.config.push.basePaths) await app.register(deviceRoutes(svc), { prefix });
-    await registerAdmin(app, '/admin/push', (admin) => adminRoutes(admin, svc));
+    await registerAdmin(app, '/admin/push', (admin) => adminRoutes(admin, svc, app.config.push.offlinePolls));
   },
 });

@@ -5,6 +5,8 @@ import { MB, cron, secret, secretFile, defineModuleConfig } from '../../core/con
 const schema = z
   .object({
     enabled: z.boolean().default(true),
+    /** health (console tile): a node/hub with no successful pull/push/post for this long is stale (amber) */
+    staleMinutes: z.number().positive().default(15),
     apiToken: secret,
     apiTokenFile: secretFile,
     nodeName: z.string().min(1).max(64).default('fieldhub'),

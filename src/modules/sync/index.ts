@@ -3,6 +3,7 @@
  * Routes under /sync, admin triggers under /admin/sync, jobs `sync.pull` and `sync.push`.
  */
 import { registerAdmin } from '../../core/admin.js';
+import { PeerStatus, syncReadRoutes } from './admin.js';
 import { defineModule } from '../../core/module.js';
 import { syncConfig } from './config.js';
 import { commands, requeueFailed } from './commands.js';
@@ -26,10 +27,23 @@ export default defineModule({
     const peers = new SyncPeers(cfg, hub, app.store, log);
     await app.register(async (scope) => syncRoutes(scope, hub), { prefix: '/sync' });
 
-    app.scheduler.register('sync.pull', (signal) => peers.pull(signal), cfg.pullNodes.length ? { cron: cfg.pullCron } : {});
-    app.scheduler.register('sync.push', (signal) => peers.push(signal), cfg.hubUrl ? { cron: cfg.pushCron } : {});
+    const status = new PeerStatus();
+    const pull = async (signal: AbortSignal) => {
+      const r = await peers.pull(signal);
+      status.recordPull(r);
+      return r;
+    };
+    const push = async (signal: AbortSignal) => {
+      const r = await peers.push(signal);
+      if (r && cfg.hubUrl) status.record(cfg.hubUrl, 'hub', r);
+      return r;
+    };
+    app.scheduler.register('sync.pull', pull, cfg.pullNodes.length ? { cron: cfg.pullCron } : {});
+    app.scheduler.register('sync.push', push, cfg.hubUrl ? { cron: cfg.pushCron } : {});
 
+    const reads = syncReadRoutes(app.store, status, { pullNodes: cfg.pullNodes, hubUrl: cfg.hubUrl, staleMinutes: cfg.staleMinutes });
     await registerAdmin(app, '/admin/sync', (admin) => {
+      reads(admin);
       admin.post('/pull', { schema: { summary: 'Run the pull job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.pull'));
       admin.post('/push', { schema: { summary: 'Run the push job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.push'));
       admin.post('/retry', { schema: { summary: 'Queue the failed payloads again and process them', tags: ['sync'] } }, async () => {

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { registerAdmin } from '../../../core/admin.js';
-import type { CliCommand } from '../../../core/module.js';
+import type { CliCommand, ZodApp } from '../../../core/module.js';
 import { importRoutes, IMPORT_JOB } from './routes.js';
 import { ImportService, type ImportDeps } from './service.js';
 
@@ -14,8 +14,11 @@ export { IMPORT_JOB } from './routes.js';
 
 export type ImportHooks = Pick<ImportDeps, 'regenerate' | 'resolveId'>;
 
-/** Registers the import job (cron from patriot.import.cron) and the admin routes. Returns the service. */
-export async function registerImport(app: FastifyInstance, hooks: ImportHooks = {}): Promise<ImportService> {
+/**
+ * Registers the import job (cron from patriot.import.cron) and the admin routes (with `moreAdmin`,
+ * the module's other /admin/patriot routes: one scope per prefix). Returns the service.
+ */
+export async function registerImport(app: FastifyInstance, hooks: ImportHooks = {}, moreAdmin?: (admin: ZodApp) => void): Promise<ImportService> {
   const log = app.log.child({ module: 'patriot', part: 'import' });
   const service = new ImportService({
     config: app.config,
@@ -45,7 +48,11 @@ export async function registerImport(app: FastifyInstance, hooks: ImportHooks = 
     }
     await service.start();
   });
-  await registerAdmin(app, '/admin/patriot', importRoutes(service));
+  const routes = importRoutes(service);
+  await registerAdmin(app, '/admin/patriot', async (admin) => {
+    await routes(admin);
+    moreAdmin?.(admin);
+  });
   return service;
 }
 
