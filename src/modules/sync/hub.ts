@@ -11,6 +11,7 @@ import { HttpError } from '../../core/errors.js';
 import { safeJoin } from '../../core/files.js';
 import type { Metrics } from '../../core/metrics.js';
 import { DurableDir } from './durable.js';
+import { fileComponent } from './names.js';
 import { decodePayload, PayloadError, type Decoded } from './payload.js';
 import { SyncStore, type ReceivedRow, type Source } from './store.js';
 import { errText, TAG } from './text.js';
@@ -30,12 +31,16 @@ interface Reservation {
   reject: (e: unknown) => void;
 }
 
-export const fileNames = (plugin: string, node: string, seq: number) => ({
-  encoded: `last_result.${plugin}.encoded.${node}.${seq}.log`,
-  decoded: `last_result.${plugin}.decoded.${node}.${seq}.log`,
-  processed: `processed_last_result.${plugin}.${node}.${seq}.log`,
-  failed: `failed_last_result.${plugin}.encoded.${node}.${seq}.log`,
-});
+/** The files of one payload; `node` is mapped to a safe file name component (names.ts). */
+export const fileNames = (plugin: string, node: string, seq: number) => {
+  const n = fileComponent(node);
+  return {
+    encoded: `last_result.${plugin}.encoded.${n}.${seq}.log`,
+    decoded: `last_result.${plugin}.decoded.${n}.${seq}.log`,
+    processed: `processed_last_result.${plugin}.${n}.${seq}.log`,
+    failed: `failed_last_result.${plugin}.encoded.${n}.${seq}.log`,
+  };
+};
 
 export interface SyncHubOptions {
   config: Config['sync'];
@@ -160,10 +165,13 @@ export class SyncHub {
         temps++;
         continue;
       }
-      const m = /^last_result\.([A-Za-z0-9_-]{1,64})\.encoded\.([A-Za-z0-9_-]{1,64})\.(\d+)\.log$/.exec(n);
+      // the plugin has no dots and the sequence is last: the node component is everything between
+      const m = /^last_result\.([A-Za-z0-9_-]{1,64})\.encoded\.(.*)\.(\d+)\.log$/.exec(n);
       if (!m) continue;
-      const status = this.db.statusOf(m[1]!, m[2]!, Number(m[3]));
-      const f = fileNames(m[1]!, m[2]!, Number(m[3]));
+      const row = this.db.rowsOf(m[1]!, Number(m[3])).find((r) => fileComponent(r.node) === m[2]);
+      if (!row) continue;
+      const status = row.status;
+      const f = fileNames(m[1]!, row.node, Number(m[3]));
       if (status === 'processed') {
         await rename(this.path(f.decoded), this.path(f.processed)).catch((e: NodeJS.ErrnoException) => {
           if (e.code !== 'ENOENT') throw e;
@@ -269,7 +277,7 @@ export class SyncHub {
     const { r, names } = p;
     const parsed = p.decoded.parsed;
     if (parsed.kind === 'devices') {
-      const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, (ins, upd) => {
+      const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, this.cfg.behavior, (ins, upd) => {
         const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
         return `${TAG} Processed ${names.encoded} from "${r.node}": inserted "${ins}" new devices, updated ${upd}${skipped}`;
       });
