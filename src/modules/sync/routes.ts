@@ -41,22 +41,33 @@ function jsonProblem(body: unknown): { success: false; error: string; details: u
   return { success: false, error, details };
 }
 
-/** "Data sent" notifications of the answers of one event-loop turn, written in one transaction. */
-function sentNotes(store: FastifyInstance['store'], log: FastifyInstance['log']): () => void {
+/**
+ * "Data sent" notifications, one per answer as the original writes them, but committed together at
+ * most once a second (and at close): a commit fsyncs, and one per GET would hold the event loop.
+ */
+function sentNotes(scope: FastifyInstance): () => void {
   let queued = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    const n = queued;
+    queued = 0;
+    if (n === 0) return;
+    try {
+      scope.store.db.transaction(() => {
+        for (let i = 0; i < n; i++) scope.store.notify('sync', 'info', `${TAG} Data sent`);
+      })();
+    } catch (err) {
+      scope.log.error({ err }, 'sync: writing "Data sent" notifications failed');
+    }
+  };
+  scope.addHook('onClose', async () => {
+    if (timer) clearTimeout(timer);
+    flush();
+  });
   return () => {
-    if (queued++ > 0) return;
-    setImmediate(() => {
-      const n = queued;
-      queued = 0;
-      try {
-        store.db.transaction(() => {
-          for (let i = 0; i < n; i++) store.notify('sync', 'info', `${TAG} Data sent`);
-        })();
-      } catch (err) {
-        log.error({ err }, 'sync: writing "Data sent" notifications failed');
-      }
-    });
+    queued++;
+    timer ??= setTimeout(flush, 1000);
   };
 }
 
@@ -88,7 +99,7 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
   // no text/plain parser: a text body is a 415 like every other type the hub does not read
   scope.removeContentTypeParser('text/plain');
   const served = new ServedDevices(hub.db, { extraKeys: cfg.serveExtraKeys, passphrase: cfg.serveEncrypted ? cfg.encryptionKey : '' });
-  const dataSent = sentNotes(scope.store, scope.log);
+  const dataSent = sentNotes(scope);
 
   // NetAlertX: `Authorization: Bearer <API_TOKEN>` or `?token=`; no token configured = nobody.
   scope.addHook('onRequest', async (req, reply) => {
