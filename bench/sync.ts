@@ -69,6 +69,7 @@ async function getRows(devices: number, connections: number, duration: number): 
   const bare = await startBare();
   try {
     await seedPlain(fh.url, devices);
+    const peakBeforeGet = fh.peakRssMb();
     const first = await fetch(`${fh.url}/sync`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const bytes = (await first.arrayBuffer()).byteLength;
     const measure = async (h: typeof fh, url: string, headers: Record<string, string>) => {
@@ -82,7 +83,7 @@ async function getRows(devices: number, connections: number, duration: number): 
     return [
       {
         ...row('sync', `GET /sync ${n} devices`, f.r, b.r, fh),
-        note: `${(bytes / 1024 / 1024).toFixed(1)} MB answer; CPU ${f.cpuPerReq.toFixed(2)} ms/req (bare ${b.cpuPerReq.toFixed(2)}); ${connections} connections`,
+        note: `${(bytes / 1024 / 1024).toFixed(1)} MB answer; peak RSS ${Math.round(peakBeforeGet)} MB after seeding, before GET; CPU ${f.cpuPerReq.toFixed(2)} ms/req (bare ${b.cpuPerReq.toFixed(2)}); ${connections} connections`,
       },
     ];
   } finally {
