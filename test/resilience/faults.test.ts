@@ -68,7 +68,8 @@ describe('NetAlertX nodes in pull mode', () => {
     const held: Array<import('node:http').ServerResponse> = [];
     const hang = await listen((_req, res) => void held.push(res)); // accepts, never answers
     const garbage = await listen((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>502 Bad Gateway</html>'));
-    const badJson = await listen((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ node_name: '../../etc', data_base64: 'x' })));
+    // issue 13: '../../etc' is a legal node name now (one percent-encoded file name component); a control character is not
+    const badJson = await listen((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ node_name: 'bad\u0001name', data_base64: 'x' })));
     const down = await listen(() => undefined);
     const downUrl = down.url;
     await new Promise<void>((r) => down.server.close(() => r()));
