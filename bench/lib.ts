@@ -23,6 +23,8 @@ export interface ServerHandle {
   dataDir: string;
   /** peak resident set size of the server process so far, MB (VmHWM) */
   peakRssMb(): number;
+  /** CPU time (user + system) the server process used so far, ms */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,15 @@ function handle(child: ChildProcess, port: number, dataDir: string): ServerHandl
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         return m ? Number(m[1]) / 1024 : NaN;
+      } catch {
+        return NaN;
+      }
+    },
+    cpuMs() {
+      try {
+        // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks (100 per second on Linux)
+        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(f[11]) + Number(f[12])) * 10;
       } catch {
         return NaN;
       }

@@ -3,7 +3,11 @@
  * Fastify form route with the same I/O shape (bench/bare/sync.ts) in the same run; plus the devices
  * per second the hub processes (decrypt, parse, upsert, rename) measured from its own metrics.
  *
- *   node --import tsx bench/sync.ts
+ * And the node side (issue 18): GET /sync of 1,000 and 100,000 devices beside a bare route sending a
+ * prepared buffer of the same size, with CPU per request and peak RSS.
+ *
+ *   node --import tsx bench/sync.ts        all
+ *   node --import tsx bench/sync.ts get    GET /sync only
  */
 import { encryptData } from '../src/modules/sync/crypto.js';
 import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow } from './lib.js';
@@ -57,7 +61,55 @@ async function drain(url: string): Promise<void> {
   if (r.status !== 200) throw new Error(`drain: ${r.status}`);
 }
 
+async function seedPlain(url: string, devices: number): Promise<void> {
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' };
+  for (let start = 0; start < devices; start += 10_000) {
+    const list = Array.from({ length: Math.min(10_000, devices - start) }, (_, i) => device(start + i));
+    const body = new URLSearchParams({ data: JSON.stringify({ data: list }), node_name: 'SEED', plugin: 'SYNC' }).toString();
+    const r = await fetch(`${url}/sync`, { method: 'POST', headers, body });
+    if (r.status !== 200) throw new Error(`seed: ${r.status}`);
+  }
+  await drain(url);
+}
+
+/** GET /sync of `devices` devices vs the bare prepared buffer of the same size; CPU ms per request of each. */
+async function getRows(devices: number, connections: number, duration: number): Promise<BenchRow[]> {
+  const fh = await startFieldhub({ sync: { apiToken: TOKEN, nodeName: 'BENCH' } });
+  const bare = await startBare();
+  try {
+    await seedPlain(fh.url, devices);
+    const peakBeforeGet = fh.peakRssMb();
+    const first = await fetch(`${fh.url}/sync`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const bytes = (await first.arrayBuffer()).byteLength;
+    const measure = async (h: typeof fh, url: string, headers: Record<string, string>) => {
+      const cpu0 = h.cpuMs();
+      const r = await load({ url, headers, connections, duration });
+      return { r, cpuPerReq: (h.cpuMs() - cpu0) / Math.max(1, r.requests) };
+    };
+    const b = await measure(bare, `${bare.url}/bare/sync-get?bytes=${bytes}`, {});
+    const f = await measure(fh, `${fh.url}/sync`, { authorization: `Bearer ${TOKEN}` });
+    const n = devices.toLocaleString('en');
+    return [
+      {
+        ...row('sync', `GET /sync ${n} devices`, f.r, b.r, fh),
+        note: `${(bytes / 1024 / 1024).toFixed(1)} MB answer; peak RSS ${Math.round(peakBeforeGet)} MB after seeding, before GET; CPU ${f.cpuPerReq.toFixed(2)} ms/req (bare ${b.cpuPerReq.toFixed(2)}); ${connections} connections`,
+      },
+    ];
+  } finally {
+    await fh.stop();
+    await bare.stop();
+  }
+}
+
+export async function runGet(): Promise<BenchRow[]> {
+  return [...(await getRows(1_000, 10, 8)), ...(await getRows(100_000, 2, 10))];
+}
+
 export async function run(): Promise<BenchRow[]> {
+  return [...(await runPost()), ...(await runGet())];
+}
+
+async function runPost(): Promise<BenchRow[]> {
   const fh = await startFieldhub({ sync: { apiToken: TOKEN, encryptionKey: KEY, nodeName: 'BENCH' } });
   const bare = await startBare();
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' };
@@ -104,4 +156,5 @@ export async function run(): Promise<BenchRow[]> {
   return rows;
 }
 
-if (isMain(import.meta.url)) printTable(await run());
+const only: Record<string, () => Promise<BenchRow[]>> = { get: runGet, get1k: () => getRows(1_000, 10, 8), get100k: () => getRows(100_000, 2, 10) };
+if (isMain(import.meta.url)) printTable(await (only[process.argv[2] ?? ''] ?? run)());

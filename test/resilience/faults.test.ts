@@ -102,7 +102,7 @@ describe('NetAlertX nodes in pull mode', () => {
     const badJson = await listen((_req, res) =>
       res
         .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ node_name: '../../etc', data_base64: 'x' })),
+        .end(JSON.stringify({ node_name: 'bad\u0001name', data_base64: 'x' })),
     );
     const down = await listen(() => undefined);
     const downUrl = down.url;

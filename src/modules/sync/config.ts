@@ -9,7 +9,12 @@ const schema = z
     staleMinutes: z.number().positive().default(15),
     apiToken: secret,
     apiTokenFile: secretFile,
-    nodeName: z.string().min(1).max(64).default('fieldhub'),
+    /** NetAlertX's SYNC_node_name: any printable name up to 64 characters, empty allowed (NetAlertX's default) */
+    nodeName: z
+      .string()
+      .max(64)
+      .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+      .default('fieldhub'),
     encryptionKey: z.string().default(''),
     encryptionKeyFile: secretFile,
     pullNodes: z.array(z.string().url()).default([]),
@@ -22,6 +27,14 @@ const schema = z
       .int()
       .positive()
       .default(50 * MB),
+    /** push: JSON (NetAlertX 26.2+ hubs), form (26.1), or auto (JSON, then form; remembered per hub for a day) */
+    hubFormat: z.enum(['auto', 'json', 'form']).default('auto'),
+    /** GET /sync and push: serve device keys that are not NetAlertX Devices columns (26.1-26.5 hubs fail on them) */
+    serveExtraKeys: z.boolean().default(false),
+    /** what a received device does to a known one: merge (fieldhub's), copy-new, carbon-copy, hub-defaults (26.6+) */
+    behavior: z.enum(['merge', 'copy-new', 'carbon-copy', 'hub-defaults']).default('merge'),
+    /** GET /sync: encrypt data_base64 with encryptionKey (fieldhub pullers only; NetAlertX hubs do not decrypt pulls) */
+    serveEncrypted: z.boolean().default(false),
   })
   .strict()
   .prefault({});

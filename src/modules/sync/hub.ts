@@ -11,6 +11,7 @@ import { HttpError } from '../../core/errors.js';
 import { safeJoin } from '../../core/files.js';
 import type { Metrics } from '../../core/metrics.js';
 import { DurableDir } from './durable.js';
+import { fileComponent } from './names.js';
 import { decodePayload, PayloadError, type Decoded } from './payload.js';
 import { SyncStore, type ReceivedRow, type Source } from './store.js';
 import { errText, TAG } from './text.js';
@@ -20,9 +21,12 @@ const GROUP_MAX = 64;
 const GROUP_BYTES = 4 * 1024 * 1024;
 
 type Names = ReturnType<typeof fileNames>;
+type Counts = { inserted: number; updated: number; skipped: number };
 type Prepared =
-  | { r: ReceivedRow; names: Names; outcome: 'ok'; decoded: Decoded; counts?: { inserted: number; updated: number; skipped: number } }
+  | { r: ReceivedRow; names: Names; outcome: 'ok'; decoded: Decoded }
   | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
+/** What became of a prepared payload once its transaction ran. */
+type Done = { r: ReceivedRow; names: Names; outcome: 'ok'; counts?: Counts } | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
 
 interface Reservation {
   item: { plugin: string; node: string; source: Source; bytes: number; clientFilePath?: string; note: (seq: number) => string };
@@ -30,12 +34,16 @@ interface Reservation {
   reject: (e: unknown) => void;
 }
 
-export const fileNames = (plugin: string, node: string, seq: number) => ({
-  encoded: `last_result.${plugin}.encoded.${node}.${seq}.log`,
-  decoded: `last_result.${plugin}.decoded.${node}.${seq}.log`,
-  processed: `processed_last_result.${plugin}.${node}.${seq}.log`,
-  failed: `failed_last_result.${plugin}.encoded.${node}.${seq}.log`,
-});
+/** The files of one payload; `node` is mapped to a safe file name component (names.ts). */
+export const fileNames = (plugin: string, node: string, seq: number) => {
+  const n = fileComponent(node);
+  return {
+    encoded: `last_result.${plugin}.encoded.${n}.${seq}.log`,
+    decoded: `last_result.${plugin}.decoded.${n}.${seq}.log`,
+    processed: `processed_last_result.${plugin}.${n}.${seq}.log`,
+    failed: `failed_last_result.${plugin}.encoded.${n}.${seq}.log`,
+  };
+};
 
 export interface SyncHubOptions {
   config: Config['sync'];
@@ -160,10 +168,13 @@ export class SyncHub {
         temps++;
         continue;
       }
-      const m = /^last_result\.([A-Za-z0-9_-]{1,64})\.encoded\.([A-Za-z0-9_-]{1,64})\.(\d+)\.log$/.exec(n);
+      // the plugin has no dots and the sequence is last: the node component is everything between
+      const m = /^last_result\.([A-Za-z0-9_-]{1,64})\.encoded\.(.*)\.(\d+)\.log$/.exec(n);
       if (!m) continue;
-      const status = this.db.statusOf(m[1]!, m[2]!, Number(m[3]));
-      const f = fileNames(m[1]!, m[2]!, Number(m[3]));
+      const row = this.db.rowsOf(m[1]!, Number(m[3])).find((r) => fileComponent(r.node) === m[2]);
+      if (!row) continue;
+      const status = row.status;
+      const f = fileNames(m[1]!, row.node, Number(m[3]));
       if (status === 'processed') {
         await rename(this.path(f.decoded), this.path(f.processed)).catch((e: NodeJS.ErrnoException) => {
           if (e.code !== 'ENOENT') throw e;
@@ -265,17 +276,27 @@ export class SyncHub {
   }
 
   /** Applies one prepared payload (inside the group's transaction: a savepoint of its own). */
-  private apply(p: Prepared & { outcome: 'ok' }): void {
+  private apply(p: Prepared & { outcome: 'ok' }): Counts | undefined {
     const { r, names } = p;
     const parsed = p.decoded.parsed;
     if (parsed.kind === 'devices') {
-      const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, (ins, upd) => {
+      const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, this.cfg.behavior, (ins, upd) => {
         const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
         return `${TAG} Processed ${names.encoded} from "${r.node}": inserted "${ins}" new devices, updated ${upd}${skipped}`;
       });
-      p.counts = { inserted, updated, skipped: parsed.skipped };
-    } else {
-      this.db.applyRows(r.id, r.plugin, r.node, r.seq, parsed.rows, `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`);
+      return { inserted, updated, skipped: parsed.skipped };
+    }
+    this.db.applyRows(r.id, r.plugin, r.node, r.seq, parsed.rows, `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`);
+    return undefined;
+  }
+
+  /** apply(), its failure turned into a `failed` outcome (the savepoint rolled back). */
+  private tryApply(p: Prepared & { outcome: 'ok' }): Done {
+    try {
+      return { r: p.r, names: p.names, outcome: 'ok', counts: this.apply(p) };
+    } catch (e) {
+      this.log.error({ err: e, plugin: p.r.plugin, node: p.r.node, seq: p.r.seq }, 'sync: applying a payload failed');
+      return { r: p.r, names: p.names, outcome: 'failed', reason: errText(e) };
     }
   }
 
@@ -289,31 +310,25 @@ export class SyncHub {
     const end = this.processSeconds.startTimer();
     try {
       const prepared = await Promise.all(rows.map((r) => this.prepare(r)));
+      let done: Done[];
       try {
-        this.db.batch(() => {
-          for (const p of prepared) {
-            if (p.outcome === 'ok') {
-              try {
-                this.apply(p);
-                continue;
-              } catch (e) {
-                this.log.error({ err: e, plugin: p.r.plugin, node: p.r.node, seq: p.r.seq }, 'sync: applying a payload failed');
-                (p as Prepared).outcome = 'failed';
-                (p as Prepared & { reason: string }).reason = errText(e);
-              }
+        done = this.db.batch(() =>
+          prepared.map((p): Done => {
+            const f: Done = p.outcome === 'ok' ? this.tryApply(p) : p;
+            if (f.outcome !== 'ok') {
+              this.log.warn({ plugin: f.r.plugin, node: f.r.node, seq: f.r.seq, reason: f.reason }, 'sync: payload not processed');
+              this.db.markFailed(f.r.id, f.outcome, f.reason, `${TAG} Failed to process ${f.names.encoded} from "${f.r.node}": ${f.reason}`);
             }
-            const f = p as Prepared & { outcome: 'failed' | 'lost'; reason: string };
-            this.log.warn({ plugin: f.r.plugin, node: f.r.node, seq: f.r.seq, reason: f.reason }, 'sync: payload not processed');
-            this.db.markFailed(f.r.id, f.outcome, f.reason, `${TAG} Failed to process ${f.names.encoded} from "${f.r.node}": ${f.reason}`);
-          }
-        });
+            return f;
+          }),
+        );
       } catch (e) {
         // the transaction itself failed (disk full, I/O error): nothing was recorded; the rows stay
         // `received` and are tried again on the next kick or at start-up
         this.log.error({ err: e }, 'sync: committing processed payloads failed');
         return;
       }
-      for (const p of prepared) {
+      for (const p of done) {
         const source = p.r.source;
         if (p.outcome === 'ok') {
           this.payloads.inc({ source, result: 'processed' });

@@ -9,7 +9,7 @@ import { syncConfig } from './config.js';
 import { commands, requeueFailed } from './commands.js';
 import { migrations } from './migrations.js';
 import { syncRoutes } from './routes.js';
-import { NAME_RE } from './schemas.js';
+import { nodeNameProblem } from './names.js';
 import { SyncHub } from './hub.js';
 import { SyncPeers } from './peers.js';
 
@@ -21,7 +21,8 @@ export default defineModule({
   plugin: async (app) => {
     const cfg = app.config.sync;
     const log = app.log.child({ module: 'sync' });
-    if (!NAME_RE.test(cfg.nodeName)) log.warn('sync.nodeName is not 1..64 characters of [A-Za-z0-9_-]: fieldhub hubs refuse such a node_name');
+    const nameProblem = nodeNameProblem(cfg.nodeName);
+    if (nameProblem) log.warn(`sync.nodeName ${nameProblem}: hubs refuse such a node_name`);
     if (!cfg.apiToken) log.warn('sync.apiToken is not configured: every /sync request is refused');
     const hub = new SyncHub({ config: cfg, dataDir: app.config.dataDir, store: app.store, metrics: app.metrics, log });
     const peers = new SyncPeers(cfg, hub, app.store, log);

@@ -60,4 +60,19 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'sync served devices version',
+    sql: `
+      -- bumped by every change of sync_devices (by any writer): GET /sync rebuilds its answer when it moved
+      CREATE TABLE sync_devices_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+      INSERT INTO sync_devices_version (id, version) VALUES (1, 0);
+      CREATE TRIGGER sync_devices_version_ins AFTER INSERT ON sync_devices
+        BEGIN UPDATE sync_devices_version SET version = version + 1 WHERE id = 1; END;
+      CREATE TRIGGER sync_devices_version_upd AFTER UPDATE ON sync_devices
+        BEGIN UPDATE sync_devices_version SET version = version + 1 WHERE id = 1; END;
+      CREATE TRIGGER sync_devices_version_del AFTER DELETE ON sync_devices
+        BEGIN UPDATE sync_devices_version SET version = version + 1 WHERE id = 1; END;
+    `,
+  },
 ];

@@ -137,7 +137,8 @@ export interface Decoded {
 
 /**
  * Decodes and parses a stored payload.
- * - `pull` (a node's GET /sync `data_base64`): base64 only.
+ * - `pull` (a node's GET /sync `data_base64`): base64 (as NetAlertX nodes serve it), else, with a
+ *   passphrase, base64 of encrypted data (a fieldhub node with sync.serveEncrypted).
  * - `post` with a passphrase: it must decrypt (as the original hub, which always decrypts then).
  * - `post` without one: plain text, else base64, else encrypted with the empty passphrase
  *   (what NetAlertX's encrypt_data produces when a node has no SYNC_encryption_key).
@@ -146,7 +147,11 @@ export function decodePayload(raw: string, opts: { plugin: string; passphrase: s
   const parse = parserFor(opts.plugin);
   const attempts: Array<[Encoding, () => string]> =
     opts.source === 'pull'
-      ? [['base64', () => decodeBase64Text(raw)]]
+      ? [
+          ['base64', () => decodeBase64Text(raw)],
+          // a fieldhub node with sync.serveEncrypted: base64 of encrypt_data's text
+          ...(opts.passphrase ? ([['encrypted', () => decryptData(decodeBase64Text(raw), opts.passphrase)]] as Array<[Encoding, () => string]>) : []),
+        ]
       : opts.passphrase
         ? [['encrypted', () => decryptData(raw, opts.passphrase)]]
         : [

@@ -11,21 +11,26 @@ import { encryptData } from './crypto.js';
 import { devicesJson } from './devices-out.js';
 import type { SyncHub } from './hub.js';
 import { DEVICES_PLUGIN } from './payload.js';
-import { NAME_RE } from './schemas.js';
+import { nodeName } from './schemas.js';
+import { encodeBody, HubFormats, type WireFormat } from './push.js';
 import { displayUrl, errText, TAG } from './text.js';
 
 const nodeAnswer = z.object({
-  node_name: z.string().regex(NAME_RE, 'node_name must be 1..64 characters of [A-Za-z0-9_-]'),
+  node_name: nodeName,
   data_base64: z.string().min(1),
 });
 
 export class SyncPeers {
+  readonly formats: HubFormats;
+
   constructor(
     private readonly cfg: Config['sync'],
     private readonly hub: SyncHub,
     private readonly store: Store,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.formats = new HubFormats(cfg.hubFormat);
+  }
 
   /**
    * A signal that aborts when `parent` does or after pullTimeoutSeconds; call done() afterwards.
@@ -110,18 +115,21 @@ export class SyncPeers {
       return { ok: false, error: 'no apiToken' };
     }
     try {
-      const json = devicesJson(this.hub.db);
-      const devices = (JSON.parse(json) as { data: unknown[] }).data.length;
+      const { json, count: devices } = devicesJson(this.hub.db, { extraKeys: this.cfg.serveExtraKeys });
       const data = this.cfg.encryptionKey ? encryptData(json, this.cfg.encryptionKey) : json;
-      const body = new URLSearchParams({ data, file_path: what, plugin: DEVICES_PLUGIN, node_name: this.cfg.nodeName });
-      const deadline = this.deadline(parent);
-      let res: Response;
-      try {
-        res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${this.cfg.apiToken}` }, signal: deadline.signal });
-        await res.arrayBuffer();
-      } finally {
-        deadline.done();
-      }
+      const fields = { data, node_name: this.cfg.nodeName, plugin: DEVICES_PLUGIN, file_path: what };
+      const post = async (format: WireFormat) => {
+        const { body, contentType } = encodeBody(format, fields);
+        const deadline = this.deadline(parent);
+        try {
+          const r = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${this.cfg.apiToken}`, 'content-type': contentType }, signal: deadline.signal });
+          return { status: r.status, body: await r.text() };
+        } finally {
+          deadline.done();
+        }
+      };
+      const res = await this.formats.send(url, post);
+      this.log.info({ hub: shown, status: res.status, format: res.format }, 'sync: push answered');
       if (res.status === 200) {
         this.notify('info', `${TAG} Data for "${what}" sent successfully to "${shown}" (${devices} devices)`);
         this.hub.payloads.inc({ source: 'push', result: 'sent' });

@@ -1,35 +1,74 @@
 /**
  * The NetAlertX /sync surface: GET /sync (node), POST /sync (hub), GET /sync/devices and
- * GET /sync/notifications. Own error shape; 403 exactly as NetAlertX's.
+ * GET /sync/notifications. Own error shape; 403, 404, 415 and 422 bodies as NetAlertX's.
  */
 import formbody from '@fastify/formbody';
 import multipart, { type MultipartFile } from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { bearerToken, queryParam, safeEqual } from '../../core/auth.js';
 import { HttpError, installErrorFormat, type Classified } from '../../core/errors.js';
-import { devicesQuery, errorAnswer, FORBIDDEN, getAnswer, notificationsQuery, postAnswer, postBody } from './schemas.js';
-import { deviceOut, devicesJson } from './devices-out.js';
+import { Readable } from 'node:stream';
+import { devicesQuery, errorAnswer, FORBIDDEN, getAnswer, NOT_FOUND, notificationsQuery, postAnswer, postBody, UNSUPPORTED } from './schemas.js';
+import { deviceOut, netalertxTime } from './devices-out.js';
 import type { SyncHub } from './hub.js';
+import { matchesIfNoneMatch, ServedDevices, type ServedAnswer } from './served.js';
+import { TAG } from './text.js';
 
-/** ISO 8601 in local time with the UTC offset, e.g. 2025-08-24T10:15:00+10:00 (as NetAlertX's timestamp). */
-export function isoLocal(d = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const off = -d.getTimezoneOffset();
-  const abs = Math.abs(off);
-  return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}` +
-    `${off >= 0 ? '+' : '-'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
-  );
-}
-
-/** The module's error shape: 403 as NetAlertX, everything else `{"success": false, "error": "..."}`. */
+/**
+ * The module's error shape, as NetAlertX's: 403 exactly, 404 `API route not found`, 415 as 26.2+
+ * (`Invalid Content-Type`), everything else `{"success": false, "error": "..."}`.
+ */
 export function syncShape(c: Classified): unknown {
   if (c.statusCode === 403) return FORBIDDEN;
+  if (c.statusCode === 404) return NOT_FOUND;
+  if (c.statusCode === 415) return UNSUPPORTED;
   if (c.validation) {
     return { success: false, error: c.validation.map((v) => `${v.loc.slice(1).join('.') || v.loc[0]}: ${v.msg}`).join('; ') };
   }
   return { success: false, error: c.message };
+}
+
+const isJson = (req: FastifyRequest) => /^application\/json\b/i.test(req.headers['content-type'] ?? '');
+
+/** A JSON POST /sync that does not validate: 422 with 26.6's body (`details` as the issues). */
+function jsonProblem(body: unknown): { success: false; error: string; details: unknown[] } | undefined {
+  const r = postBody.safeParse(body);
+  if (r.success) return undefined;
+  const details = r.error.issues.map((i) => ({ loc: ['body', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], msg: i.message, type: i.code }));
+  const missingData = !body || typeof body !== 'object' || (body as { data?: unknown }).data === undefined;
+  const error = missingData ? "Missing required 'data'" : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  return { success: false, error, details };
+}
+
+/**
+ * "Data sent" notifications, one per answer as the original writes them, but committed together at
+ * most once a second (and at close): a commit fsyncs, and one per GET would hold the event loop.
+ */
+function sentNotes(scope: FastifyInstance): () => void {
+  let queued = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    const n = queued;
+    queued = 0;
+    if (n === 0) return;
+    try {
+      scope.store.db.transaction(() => {
+        for (let i = 0; i < n; i++) scope.store.notify('sync', 'info', `${TAG} Data sent`);
+      })();
+    } catch (err) {
+      scope.log.error({ err }, 'sync: writing "Data sent" notifications failed');
+    }
+  };
+  scope.addHook('onClose', async () => {
+    if (timer) clearTimeout(timer);
+    flush();
+  });
+  return () => {
+    queued++;
+    timer ??= setTimeout(flush, 1000);
+  };
 }
 
 interface PartLike {
@@ -57,11 +96,21 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
   const cfg = scope.config.sync;
   const limit = cfg.bodyLimitBytes;
   installErrorFormat(scope, syncShape);
+  // no text/plain parser: a text body is a 415 like every other type the hub does not read
+  scope.removeContentTypeParser('text/plain');
+  const served = new ServedDevices(hub.db, { extraKeys: cfg.serveExtraKeys, passphrase: cfg.serveEncrypted ? cfg.encryptionKey : '' });
+  const dataSent = sentNotes(scope);
 
   // NetAlertX: `Authorization: Bearer <API_TOKEN>` or `?token=`; no token configured = nobody.
   scope.addHook('onRequest', async (req, reply) => {
     if (safeEqual(bearerToken(req), cfg.apiToken) || safeEqual(queryParam(req, 'token'), cfg.apiToken)) return;
-    return reply.code(403).type('application/json; charset=utf-8').send(FORBIDDEN);
+    return reply.code(403).type('application/json').send(FORBIDDEN);
+  });
+  // Flask's jsonify: `application/json`, no charset parameter
+  scope.addHook('onSend', async (_req, reply, payload) => {
+    const ct = reply.getHeader('content-type');
+    if (typeof ct === 'string' && ct.startsWith('application/json;')) reply.header('content-type', 'application/json');
+    return payload;
   });
   // multipart is parsed by busboy, outside Fastify's bodyLimit: refuse a declared oversize body up front
   scope.addHook('preParsing', async (req) => {
@@ -86,26 +135,21 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     {
       exposeHeadRoute: false, // a HEAD must not count as "Data sent"
       schema: {
-        summary: 'NetAlertX node: this instance devices as base64 JSON',
+        summary: 'NetAlertX node: this instance devices as base64 JSON (ETag / If-None-Match)',
         tags: ['sync'],
         security,
         response: { 200: getAnswer, 500: errorAnswer },
       },
     },
     async (req, reply) => {
+      let ans: ServedAnswer;
       try {
-        const json = devicesJson(hub.db);
-        scope.store.notify('sync', 'info', '[Plugin: SYNC] Data sent');
-        return reply.send({
-          node_name: cfg.nodeName,
-          status: 200,
-          message: 'OK',
-          data_base64: Buffer.from(json, 'utf8').toString('base64'),
-          timestamp: isoLocal(),
-        });
+        const now = served.etagNow();
+        if (matchesIfNoneMatch(req.headers['if-none-match'], now)) return (reply as FastifyReply).code(304).header('etag', now).send();
+        ans = served.answer();
       } catch (err) {
         req.log.error({ err }, 'sync: GET /sync failed');
-        const msg = '[Plugin: SYNC] Failed to read the devices table';
+        const msg = `${TAG} Failed to read the devices table`;
         try {
           scope.store.notify('sync', 'alert', msg);
         } catch {
@@ -113,6 +157,11 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
         }
         return reply.code(500).send({ error: msg });
       }
+      dataSent();
+      const head = Buffer.from(`{"node_name":${JSON.stringify(cfg.nodeName)},"status":200,"message":"OK","data_base64":"`, 'utf8');
+      const tail = Buffer.from(`","timestamp":"${netalertxTime()}"}`, 'latin1');
+      reply.header('content-type', 'application/json').header('etag', ans.etag).header('content-length', head.length + ans.bytes + tail.length);
+      return (reply as FastifyReply).send(Readable.from([head, ...ans.pieces, tail], { objectMode: false }));
     },
   );
 
@@ -120,12 +169,18 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     '/',
     {
       bodyLimit: limit,
-      preValidation: async (req) => flattenMultipart(req, limit),
+      preValidation: async (req, reply) => {
+        if (isJson(req)) {
+          const problem = jsonProblem(req.body);
+          if (problem) return (reply as FastifyReply).code(422).type('application/json').send(problem);
+        }
+        flattenMultipart(req, limit);
+      },
       schema: {
-        summary: 'NetAlertX hub: receive a node payload (form-urlencoded or multipart)',
+        summary: 'NetAlertX hub: receive a node payload (JSON as 26.6+ nodes, form-urlencoded or multipart as older ones)',
         tags: ['sync'],
         security,
-        consumes: ['application/x-www-form-urlencoded', 'multipart/form-data'],
+        consumes: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
         body: postBody,
         response: { 200: postAnswer },
       },
@@ -133,7 +188,9 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     async (req) => {
       const b = req.body;
       await hub.receive({ plugin: b.plugin, node: b.node_name, data: b.data, source: 'post', clientFilePath: b.file_path });
-      return { message: 'Data received and stored successfully' };
+      const message = 'Data received and stored successfully';
+      // JSON is what 26.2+ hubs take; their API answers carry `success`. A form is 26.1's, answered as 26.1 does.
+      return isJson(req) ? { success: true as const, message } : { message };
     },
   );
 

@@ -1,7 +1,10 @@
 /** The sync module's SQLite access: statements prepared once, writes grouped in transactions. */
 import type { Statement } from 'better-sqlite3';
 import type { DB, Store } from '../../core/db.js';
+import { HUB_OWNED } from './columns.js';
 import type { DeviceIn } from './payload.js';
+
+export type Behavior = 'merge' | 'copy-new' | 'carbon-copy' | 'hub-defaults';
 
 export type Source = 'post' | 'pull';
 
@@ -52,6 +55,19 @@ function int(v: unknown): number | null {
   return null;
 }
 
+/** A stored device as one record: the received fields with the columns the hub maintains laid over them. */
+export function deviceRecord(r: DeviceRow): Record<string, unknown> {
+  const f = JSON.parse(r.fields) as Record<string, unknown>;
+  f.devMac = r.mac;
+  if (r.name !== null) f.devName = r.name;
+  if (r.vendor !== null) f.devVendor = r.vendor;
+  if (r.last_ip !== null) f.devLastIP = r.last_ip;
+  if (r.present_last_scan !== null) f.devPresentLastScan = r.present_last_scan;
+  if (r.last_connection !== null) f.devLastConnection = r.last_connection;
+  f.devSyncHubNode = r.sync_hub_node;
+  return f;
+}
+
 export class SyncStore {
   private readonly db: DB;
   private readonly nextSeq;
@@ -63,6 +79,10 @@ export class SyncStore {
   private readonly statusStmt;
   private readonly upsertDevice;
   private readonly countDevices;
+  private readonly insertNew;
+  private readonly overwrite;
+  private readonly oneDevice;
+  private readonly versionStmt;
   private readonly deleteRows;
   private readonly insertRow;
   private readonly allDevices;
@@ -93,7 +113,7 @@ export class SyncStore {
     this.failed = db.prepare(
       `SELECT id, plugin, node, seq, source, received_at, bytes, status FROM sync_received WHERE status = 'failed' ORDER BY id`,
     );
-    this.statusStmt = db.prepare<[string, string, number], string>('SELECT status FROM sync_received WHERE plugin = ? AND node = ? AND seq = ?').pluck();
+    this.statusStmt = db.prepare<[string, number], { node: string; status: ReceivedRow['status'] }>('SELECT node, status FROM sync_received WHERE plugin = ? AND seq = ?');
     this.requeueStmt = db.prepare(
       "UPDATE sync_received SET status = 'received', error = NULL, processed_at = NULL, items = NULL WHERE id = ? AND status = 'failed'",
     );
@@ -109,6 +129,20 @@ export class SyncStore {
          sync_hub_node = excluded.sync_hub_node,
          updated_at = excluded.updated_at`,
     );
+    this.insertNew = db.prepare(
+      `INSERT INTO sync_devices (mac, name, vendor, last_ip, present_last_scan, last_connection, sync_hub_node, fields, created_at, updated_at)
+       VALUES (@mac, @name, @vendor, @last_ip, @present_last_scan, @last_connection, @node, @fields, @now, @now)
+       ON CONFLICT (mac) DO NOTHING`,
+    );
+    this.overwrite = db.prepare(
+      `INSERT INTO sync_devices (mac, name, vendor, last_ip, present_last_scan, last_connection, sync_hub_node, fields, created_at, updated_at)
+       VALUES (@mac, @name, @vendor, @last_ip, @present_last_scan, @last_connection, @node, @fields, @now, @now)
+       ON CONFLICT (mac) DO UPDATE SET name = excluded.name, vendor = excluded.vendor, last_ip = excluded.last_ip,
+         present_last_scan = excluded.present_last_scan, last_connection = excluded.last_connection,
+         sync_hub_node = excluded.sync_hub_node, fields = excluded.fields, updated_at = excluded.updated_at`,
+    );
+    this.oneDevice = db.prepare<[string], DeviceRow>('SELECT * FROM sync_devices WHERE mac = ?');
+    this.versionStmt = db.prepare<[], number>('SELECT version FROM sync_devices_version WHERE id = 1').pluck();
     this.countDevices = db.prepare('SELECT count(*) AS n FROM sync_devices').pluck();
     this.deleteRows = db.prepare<[string, string]>('DELETE FROM sync_plugin_rows WHERE plugin = ? AND node = ?');
     this.insertRow = db.prepare(
@@ -158,9 +192,9 @@ export class SyncStore {
     this.requeueStmt.run(id);
   }
 
-  /** The status of one stored payload, or undefined when no row has that name. */
-  statusOf(plugin: string, node: string, seq: number): ReceivedRow['status'] | undefined {
-    return this.statusStmt.get(plugin, node, seq) as ReceivedRow['status'] | undefined;
+  /** The payloads of a plugin with this sequence number (one per node), to match a file name against. */
+  rowsOf(plugin: string, seq: number): Array<{ node: string; status: ReceivedRow['status'] }> {
+    return this.statusStmt.all(plugin, seq);
   }
 
   pendingRows(limit = 100): ReceivedRow[] {
@@ -174,16 +208,37 @@ export class SyncStore {
     })();
   }
 
-  /** Upserts a devices payload and marks it processed, in one transaction. */
-  applyDevices(id: number, node: string, devices: DeviceIn[], note: (inserted: number, updated: number) => string) {
+  /**
+   * Applies a devices payload by `behavior` (docs/sync.md) and marks it processed, in one transaction.
+   * - merge: new devices inserted; known ones get the presence fields, a real name over a placeholder, the node.
+   * - copy-new: new devices inserted; known ones left as they are.
+   * - carbon-copy: every key the node sent overwrites the stored one.
+   * - hub-defaults: as carbon-copy, except the hub-owned fields of a known device (columns.ts HUB_OWNED).
+   */
+  applyDevices(id: number, node: string, devices: DeviceIn[], behavior: Behavior, note: (inserted: number, updated: number) => string) {
     return this.db
       .transaction(() => {
         const before = this.countDevices.get() as number;
         const now = new Date().toISOString();
+        let changed = 0;
         for (const d of devices) {
-          const f = d.fields;
+          let f: Record<string, unknown> = d.fields;
           f.devSyncHubNode = node;
-          this.upsertDevice.run({
+          let stmt = behavior === 'merge' ? this.upsertDevice : behavior === 'copy-new' ? this.insertNew : this.overwrite;
+          if (behavior === 'carbon-copy' || behavior === 'hub-defaults') {
+            const old = this.oneDevice.get(d.mac);
+            if (old) {
+              const kept = deviceRecord(old);
+              const merged: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+              Object.assign(merged, kept);
+              for (const [k, v] of Object.entries(f)) {
+                if (behavior === 'hub-defaults' && HUB_OWNED.has(k) && kept[k] !== undefined && kept[k] !== null) continue;
+                merged[k] = v;
+              }
+              f = merged;
+            } else stmt = this.insertNew;
+          }
+          changed += stmt.run({
             mac: d.mac,
             name: str(f.devName),
             vendor: str(f.devVendor),
@@ -193,15 +248,25 @@ export class SyncStore {
             node,
             fields: JSON.stringify(f),
             now,
-          });
+          }).changes;
         }
         const inserted = (this.countDevices.get() as number) - before;
-        const updated = devices.length - inserted;
+        const updated = changed - inserted;
         this.setStatus.run({ id, status: 'processed', error: null, at: now, items: devices.length });
         this.notify('sync', 'info', note(inserted, updated));
         return { inserted, updated };
       })
       .immediate();
+  }
+
+  /** Changes with every write to the devices table, by anyone (migration 2's triggers). */
+  devicesVersion(): number {
+    return this.versionStmt.get() as number;
+  }
+
+  /** Runs `fn` inside one read transaction (a consistent snapshot for a version and the rows). */
+  snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
   }
 
   /** Replaces the stored rows of (plugin, node) with this payload's and marks it processed. */

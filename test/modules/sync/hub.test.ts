@@ -1,6 +1,6 @@
 /** The hub: POST /sync, storage under log/plugins, processing, devices, notifications. */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
@@ -99,11 +99,12 @@ describe('sync hub: receiving', () => {
     ]);
   });
 
-  it('rejects bad node_name / plugin (dots, slashes, .., empty, too long) with 400 and writes nothing', async () => {
+  it('rejects bad node_name / plugin (plugin: dots, slashes, .., empty, too long; node_name: too long, control characters) with 400 and writes nothing', async () => {
     t = await syncApp();
-    const bad = ['', '.', '..', '../x', 'a/b', 'a\\b', 'a.b', '/etc', 'x'.repeat(65), 'a b', 'é', 'a\0b', '%2e%2e'];
-    for (const v of bad) {
-      for (const field of ['node_name', 'plugin']) {
+    const badPlugin = ['', '.', '..', '../x', 'a/b', 'a\\b', 'a.b', '/etc', 'x'.repeat(65), 'a b', 'é', 'a\0b', '%2e%2e'];
+    const badNode = ['x'.repeat(65), 'é'.repeat(65), 'a\0b', 'a\nb', 'a\u0007', '\u0085'];
+    for (const [field, bad] of [['plugin', badPlugin], ['node_name', badNode]] as const) {
+      for (const v of bad) {
         const fields = { data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC', [field]: v };
         const r = await t.app.inject({ method: 'POST', url: '/sync', ...form(fields) });
         expect(r.statusCode, `${field}=${JSON.stringify(v)}`).toBe(400);
@@ -270,8 +271,9 @@ describe('sync hub: the real curl', () => {
     expect(b.code).toBe(200);
     const c = await curl([`${url}/sync?token=${TOKEN}`, '--data-urlencode', `data=${JSON.stringify({ data: [device(6)] })}`, '-d', 'node_name=NODE-03', '-d', 'plugin=SYNC']);
     expect(c.code).toBe(200);
+    // issue 13: any printable node_name is accepted; in the file name it is one percent-encoded component
     const d = await curl([`${url}/sync`, '-F', 'data=x', '-F', 'node_name=../../etc', '-F', 'plugin=SYNC', '-H', `Authorization: Bearer ${TOKEN}`]);
-    expect(d.code).toBe(400);
+    expect(d.code).toBe(200);
     const e = await curl([`${url}/sync`, '-F', 'data=x', '-F', 'node_name=N', '-F', 'plugin=SYNC']);
     expect(e).toEqual({ code: 403, body: '{"success":false,"message":"ERROR: Not authorized","error":"Forbidden"}' });
     await processNow(t);
@@ -281,7 +283,8 @@ describe('sync hub: the real curl', () => {
       ['aa:bb:cc:00:00:05', 'NODE-02'],
       ['aa:bb:cc:00:00:06', 'NODE-03'],
     ]);
-    expect(files(t).filter((f) => f.includes('etc'))).toEqual([]);
+    expect(files(t).filter((f) => f.includes('etc'))).toEqual(['failed_last_result.SYNC.encoded...%2F..%2Fetc.1.log']);
+    expect(readdirSync(path.dirname(pluginDir(t))).sort()).toEqual(['plugins']);
   });
 });
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
 import type { TestApp } from '../../helpers/app.js';
 import { ADMIN } from '../../helpers/app.js';
-import { AUTH, device, files, form, processNow, syncApp } from './helpers.js';
+import { AUTH, device, files, form, processNow, syncApp, waitFor } from './helpers.js';
 
 const apps: TestApp[] = [];
 const servers: Server[] = [];
@@ -50,8 +50,8 @@ async function job(a: TestApp, name: 'pull' | 'push') {
 }
 
 describe('sync node: GET /sync', () => {
-  it('answers node_name, status, message, data_base64 of {"data": [...]} and an ISO 8601 timestamp with offset', async () => {
-    const a = await app({ nodeName: 'NODE-01' });
+  it('answers node_name, status, message, data_base64 of {"data": [...]} and a NetAlertX timestamp (UTC)', async () => {
+    const a = await app({ nodeName: 'NODE-01', serveExtraKeys: true });
     await seed(a, 'FROM', [device(1, { devCustom: 'c1' }), device(2)]);
     const before = Date.now();
     const r = await a.app.inject({ url: '/sync', headers: AUTH });
@@ -60,14 +60,17 @@ describe('sync node: GET /sync', () => {
     const b = r.json();
     expect(Object.keys(b)).toEqual(['node_name', 'status', 'message', 'data_base64', 'timestamp']);
     expect(b).toMatchObject({ node_name: 'NODE-01', status: 200, message: 'OK' });
-    expect(b.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/);
-    expect(Math.abs(Date.parse(b.timestamp) - before)).toBeLessThan(5000);
+    // issue 13: `YYYY-MM-DD HH:MM:SS` in UTC as NetAlertX 26.4+ (was ISO 8601 with the offset)
+    expect(b.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(Math.abs(Date.parse(`${b.timestamp.replace(' ', 'T')}Z`) - before)).toBeLessThan(5000);
     const doc = JSON.parse(Buffer.from(b.data_base64, 'base64').toString('utf8'));
     expect(doc.data).toHaveLength(2);
     expect(doc.data[0]).toMatchObject({ devMac: 'aa:bb:cc:00:00:01', devName: 'Device 1', devVendor: 'Vendor A', devLastIP: '10.0.0.1', devPresentLastScan: 1, devGUID: 'guid-1', devSyncHubNode: 'FROM', devCustom: 'c1' });
     // every device carries the same keys in the same order (the original hub inserts by the first one's keys)
     expect(Object.keys(doc.data[1])).toEqual(Object.keys(doc.data[0]));
     expect(doc.data[1].devCustom).toBeNull();
+    // the "Data sent" notes of one event-loop turn are written together, right after the answers
+    await waitFor(async () => (await notes(a)).some((n) => n.text === '[Plugin: SYNC] Data sent') || undefined);
     expect((await notes(a)).map((n) => n.text)).toContain('[Plugin: SYNC] Data sent');
   });
 
@@ -129,7 +132,8 @@ describe('sync pull and push between two fieldhub instances', () => {
   it('pull turns refused connections, timeouts, 403 and non-JSON answers into alerts and carries on', async () => {
     const slow = createServer(() => {}); // never answers
     const junk = createServer((_req, res) => res.end('<html>not json</html>'));
-    const badName = createServer((_req, res) => res.end(JSON.stringify({ node_name: '../etc', data_base64: 'e30=' })));
+    // issue 13: '../etc' is a legal node name now (mapped to one file name component); a control character is not
+    const badName = createServer((_req, res) => res.end(JSON.stringify({ node_name: 'bad\u0001name', data_base64: 'e30=' })));
     for (const s of [slow, junk, badName]) {
       servers.push(s);
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -184,6 +188,6 @@ describe('sync OpenAPI', () => {
     const spec = (await a.app.inject('/docs/json')).json() as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>> };
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/sync', '/sync/devices', '/sync/notifications', '/admin/sync/pull', '/admin/sync/push']));
     const post = spec.paths['/sync']!.post!;
-    expect(Object.keys(post.requestBody!.content)).toEqual(['application/x-www-form-urlencoded', 'multipart/form-data']);
+    expect(Object.keys(post.requestBody!.content)).toEqual(['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']);
   });
 });

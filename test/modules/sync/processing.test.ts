@@ -187,14 +187,16 @@ describe('sync: notifications and device listing', () => {
     const page = await devices(t, '?limit=2&offset=2');
     expect(page).toMatchObject({ total: 5, limit: 2, offset: 2 });
     expect(page.devices.map((d) => d.devMac)).toEqual(['aa:bb:cc:00:00:03', 'aa:bb:cc:00:00:04']);
-    for (const q of ['?limit=5000', '?offset=-1', '?since=yesterday', '?node=../x']) {
+    for (const q of ['?limit=5000', '?offset=-1', '?since=yesterday', `?node=${'x'.repeat(65)}`]) {
       const r = await t.app.inject({ url: `/sync/devices${q}`, headers: AUTH });
       expect(r.statusCode, q).toBe(400);
       expect(r.json().success).toBe(false);
     }
     const nf = await t.app.inject({ url: '/sync/nothing', headers: AUTH });
     expect(nf.statusCode).toBe(404);
-    expect(nf.json()).toEqual({ success: false, error: 'Route GET /sync/nothing not found' });
+    // issue 13: NetAlertX's own 404 body (was 'Route GET /sync/nothing not found')
+    expect(nf.json()).toEqual({ success: false, error: 'API route not found' });
+    expect(nf.headers['content-type']).toBe('application/json');
   });
 });
 

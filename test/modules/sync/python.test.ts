@@ -114,7 +114,8 @@ print(json.dumps({'status': response.status_code, 'node': node_name, 'rows': row
       status: 200,
       node: 'FIELD-NODE',
       rows: [
-        ['11:22:33:44:55:66', '', 'bare', '', 'X', '', 0],
+        // devLastIP is NOT NULL (filled with ''), devVendor and devGUID are nullable in NetAlertX (served as null, issue 13)
+        ['11:22:33:44:55:66', '', 'bare', null, 'X', null, 0],
         ['aa:bb:cc:00:00:01', '10.0.0.1', 'Device 1', 'Vendor A', 'X', 'guid-1', 1],
       ],
       same_keys: true,
