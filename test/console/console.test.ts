@@ -70,7 +70,7 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
         push: { pollPeriodSeconds: 1, lastSeenFlushMs: 100 },
         sync: { apiToken: SYNC_TOKEN, pullNodes: [`http://127.0.0.1:${addr.port}`], pullTimeoutSeconds: 1 },
         patriot: { keysReloadMs: 100, smb: smbd.smbConfig() },
-        health: { conduitSilentMinutes: 30 },
+        conduit: { silentMinutes: 30 },
       },
       { dataDir, startScheduler: false },
     );

@@ -71,11 +71,10 @@ describe('conduit API: compression', () => {
     expect(gunzipSync(bomb.subarray(0, member.length * 3)).length).toBe(3 * 1024 * 1024);
     expect(bomb.length).toBeLessThan(5 * 1024 * 1024);
     const rssBefore = process.memoryUsage().rss;
-    const t0 = Date.now();
     const r = await raw(`${url}/conduitv6`, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: bomb });
     expect(r.status).toBe(413);
     expect(JSON.parse(r.body.toString())).toEqual({ code: '413', error: 'request body exceeds 5242880 bytes after decompression' });
-    expect(Date.now() - t0).toBeLessThan(1500); // inflating it all would take seconds
+    // not inflated: memory stays far below the 1 GB it would take (speed is measured in bench/, not here)
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 1024 * 1024);
     // just under the limit inflated is accepted
     const fits = JSON.stringify(series('A1', 1)).padEnd(5 * 1024 * 1024 - 1, ' ');

