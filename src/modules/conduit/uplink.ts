@@ -48,20 +48,20 @@ const value = z
   .refine((v) => digits(v) <= 16, 'at most 16 significant digits');
 const netid = z.string().regex(NETID_RE, 'expected a network id (hex)');
 /** 13-digit UTC milliseconds */
-const timestamp = z.number().int().min(1e12).max(9_999_999_999_999, 'expected 13-digit UTC milliseconds');
+const timestamp = z.number().int().min(1e12, 'expected 13-digit UTC milliseconds').max(9_999_999_999_999, 'expected 13-digit UTC milliseconds');
 
 export const uplinkSchema = z
   .object({
     token: z.string().max(256).optional(),
     networkId: netid,
     timestamp: timestamp.optional(),
-    data: z.union([
-      z.string().max(2 * (8 + 4 * MAX_V1_CHANNELS) + 2),
-      z.array(z.object({ channelId: z.number().int().min(0).max(MAX_CHID), value }).strict()).min(1).max(10_000),
-    ]),
+    /** V1: a hex string; V2: an array (told apart by type, checked below for a precise message) */
+    data: z.unknown(),
   })
   .strict();
-export type Uplink = z.output<typeof uplinkSchema>;
+const v2Data = z.array(z.object({ channelId: z.number().int().min(0).max(MAX_CHID), value }).strict()).min(1).max(10_000);
+/** bounded well above 32 channels so that the decoder names the real fault */
+const v1Data = z.string().max(4096);
 
 /** ms -> the stored second: rounded down (the second the millisecond falls in) */
 export const msToSecond = (ms: number) => Math.floor(ms / 1000);
@@ -71,7 +71,16 @@ export function uplinkPoints(body: unknown, nowMs: number): Datapoint[] {
   const p = uplinkSchema.safeParse(body);
   if (!p.success) throw new HttpError(400, zodMessage(p.error, 'body'));
   const u = p.data;
-  const values = typeof u.data === 'string' ? decodeV1(u.data) : u.data;
+  let values: ChannelValue[];
+  if (typeof u.data === 'string') {
+    const d = v1Data.safeParse(u.data);
+    if (!d.success) throw new HttpError(400, zodMessage(d.error, 'body.data'));
+    values = decodeV1(d.data);
+  } else {
+    const d = v2Data.safeParse(u.data);
+    if (!d.success) throw new HttpError(400, zodMessage(d.error, 'body.data'));
+    values = d.data;
+  }
   const val_date = msToSecond(u.timestamp ?? nowMs);
   const dev_netid = u.networkId.toUpperCase();
   return values.map((v) => ({ dev_netid, dev_chid: v.channelId, val_date, val_raw: v.value }));
