@@ -68,6 +68,10 @@ export const msToSecond = (ms: number) => Math.floor(ms / 1000);
 
 /** An uplink body as datapoints; two values for the same channel: the last one wins (as in the store). */
 export function uplinkPoints(body: unknown, nowMs: number): Datapoint[] {
+  const o = body as Record<string, unknown>;
+  if (o.networkId === undefined && o.data === undefined) {
+    throw new HttpError(400, 'body: expected array of datapoints (the bulk format) or an uplink object {networkId, timestamp, data}');
+  }
   const p = uplinkSchema.safeParse(body);
   if (!p.success) throw new HttpError(400, zodMessage(p.error, 'body'));
   const u = p.data;
