@@ -66,6 +66,16 @@ const bulkSpec = fc.tuple(commandSpec, fc.array(fc.oneof(deviceIdText, anyNumber
 // ---- conduit ----
 const netid = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('A1', 'a1', 'B2', 'DEADBEEF', 'ff') }, { weight: 2, arbitrary: fc.stringMatching(/^[0-9A-F]{1,16}$/) }, { weight: 1, arbitrary: anyString });
 const text256 = fc.oneof(okText, fc.constant(null));
+/** an AlphaX uplink: V2 (array) or V1 (hex string) */
+const uplink = fc.record({
+  networkId: netid,
+  timestamp: fc.oneof(fc.integer({ min: 1e12, max: 9_999_999_999_999 }), fc.integer()),
+  data: fc.oneof(
+    fc.array(fc.record({ channelId: fc.integer({ min: 0, max: 255 }), value: fc.oneof(fc.double(), fc.string()) }), { maxLength: 40 }),
+    fc.uint8Array({ maxLength: 150 }).map((b) => Buffer.from(b).toString('hex')),
+    fc.string(),
+  ),
+});
 const datapoint = fc.record(
   {
     dev_netid: netid,
@@ -167,6 +177,7 @@ export const GENERATORS: Record<string, Gen> = {
   // conduit
   'GET /conduitv6': g('GET', fc.constantFrom('/conduitv6', '/conduitv6/'), conduitQuery(false), 'conduit'),
   'POST /conduitv6': g('POST', fc.constantFrom('/conduitv6', '/conduitv6/'), conduitQuery(true), 'conduit', jsonBody(fc.oneof({ weight: 6, arbitrary: fc.array(mutated(datapoint), { minLength: 1, maxLength: 6 }) }, { weight: 1, arbitrary: mutated(datapoint) }, { weight: 1, arbitrary: anyJson }), { gzip: true }), overrideHeader),
+  'POST /conduitv6/uplink': g('POST', '/conduitv6/uplink', conduitQuery(true), 'conduit', jsonBody(fc.oneof({ weight: 6, arbitrary: mutated(uplink) }, { weight: 1, arbitrary: anyJson }), { gzip: true })),
   'PUT /conduitv6': g('PUT', '/conduitv6', conduitQuery(true), 'conduit', jsonBody(metadata, { gzip: true })),
   'DELETE /conduitv6': g('DELETE', '/conduitv6', conduitQuery(true), 'conduit'),
   // conduit admin
