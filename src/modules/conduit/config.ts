@@ -17,6 +17,8 @@ const schema = z
     emptyStatus: z.union([z.literal(200), z.literal(204), z.literal(304)]).default(304),
     retentionDays: z.number().positive().nullable().default(null),
     retentionCron: cron.default('17 * * * *'),
+    /** an uplink for an unknown networkId creates the device (in the user's default site); false: 404 */
+    autoCreateDevices: z.boolean().default(true),
   })
   .strict()
   .prefault({});

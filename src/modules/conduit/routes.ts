@@ -26,12 +26,15 @@ import {
   type Query,
 } from './schemas.js';
 import { serializePoints } from './serialize.js';
+import { uplinkPoints } from './uplink.js';
 import type { ConduitQuery } from './query.js';
 import type { ConduitStore } from './store.js';
 import type { Throttle } from './throttle.js';
 import type { AuthUser, Users } from './users.js';
 
 export const PREFIX = '/conduitv6';
+/** the documented uplink path, under PREFIX */
+export const UPLINK_PATH = '/uplink';
 export const TRUNCATED_HEADER = 'x-conduit-truncated';
 export const NEXT_HEADER = 'x-conduit-next-fcdt';
 const ALLOW = 'GET, POST, PUT, DELETE';
@@ -77,9 +80,11 @@ export function conduitApi(deps: ApiDeps) {
   const refused = deps.metrics.counter('fieldhub_conduit_throttled_total', 'Requests refused by the conduit throttle');
   const userOf = new WeakMap<FastifyRequest, AuthUser>();
   const commits = new GroupCommit<{ user: number; points: Datapoint[] }>(deps.db, (a) => store.ingest(a.user, a.points));
+  const uplinks = new GroupCommit<{ user: number; points: Datapoint[] }>(deps.db, (a) =>
+    store.ingest(a.user, a.points, { uplink: { autoCreate: config.autoCreateDevices } }),
+  );
 
-  async function authenticate(req: FastifyRequest): Promise<void> {
-    const token = apiKey(req);
+  function authWith(req: FastifyRequest, token: string | undefined): void {
     if (!token) throw new HttpError(401, 'missing token: send it in the X-Api-Key header (or Token header, or token argument)');
     const user = users.byToken(token);
     if (!user) throw new HttpError(401, 'unknown token');
@@ -94,6 +99,22 @@ export function conduitApi(deps: ApiDeps) {
       });
     }
     userOf.set(req, user);
+  }
+
+  /** onRequest: a token in a header or the query is checked before the body is read */
+  async function authenticate(req: FastifyRequest): Promise<void> {
+    const token = apiKey(req);
+    // an uplink may carry its token in the body (AlphaX allows it): checked in the preHandler
+    if (!token && req.method === 'POST') return;
+    authWith(req, token);
+  }
+
+  /** preHandler: the body's token, for a POST that had none in headers or query */
+  async function bodyToken(req: FastifyRequest): Promise<void> {
+    if (userOf.has(req)) return;
+    const b = req.body as { token?: unknown } | undefined;
+    const token = b && typeof b === 'object' && !Array.isArray(b) && typeof b.token === 'string' ? b.token : undefined;
+    authWith(req, token);
   }
 
   function get(req: FastifyRequest, reply: FastifyReply) {
@@ -116,7 +137,19 @@ export function conduitApi(deps: ApiDeps) {
     return reply.type('application/json; charset=utf-8').send(serializePoints(rows, (d, c) => query.meta(d, c)));
   }
 
+  /** an AlphaX uplink (V1 or V2 JSON object): one device, one timestamp */
+  async function uplink(req: FastifyRequest) {
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw new HttpError(400, 'an uplink is a JSON object {networkId, timestamp, data} (Content-Type: application/json)');
+    }
+    const points = uplinkPoints(req.body, Date.now());
+    const n = await uplinks.submit({ user: userOf.get(req)!.id, points });
+    ingested.inc(n);
+    return { code: '200' as const, accepted: n };
+  }
+
   async function ingest(req: FastifyRequest) {
+    if (req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)) return uplink(req);
     if (req.body === undefined) throw new HttpError(400, 'a JSON array of datapoints is required (Content-Type: application/json)');
     const parsed = ingestSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
@@ -163,9 +196,10 @@ export function conduitApi(deps: ApiDeps) {
     await scope.register(compress, { global: true, threshold: 1024, encodings: ['gzip'] });
     installBodyParser(scope, config.maxBodyBytes);
     const api = scope.withTypeProvider<ZodTypeProvider>();
-    const common = { onRequest: authenticate, schema: { querystring: querySchema, tags: ['conduit'], security: [{ apiKey: [] }] } };
+    const common = { onRequest: authenticate, preHandler: bodyToken, schema: { querystring: querySchema, tags: ['conduit'], security: [{ apiKey: [] }] } };
     api.get('/', { ...common, schema: { ...common.schema, summary: 'datapoints (at most conduit.maxDatapoints, by time)' } }, get);
     api.post('/', { ...common, schema: { ...common.schema, summary: 'ingest a JSON array of datapoints (X-HTTP-Method-Override: PUT|DELETE)' } }, post);
+    api.post(UPLINK_PATH, { ...common, schema: { ...common.schema, summary: 'an AlphaX uplink, Data Format V1 (data: hex) or V2 (data: [{channelId, value}])' } }, uplink);
     api.put('/', { ...common, schema: { ...common.schema, summary: 'update device (id) or channel (id, ch) metadata', response: { 200: ok.extend({ updated: z.number() }) } } }, put);
     api.delete('/', { ...common, schema: { ...common.schema, summary: 'delete datapoints of id (and ch) in fcdt..tcdt', response: { 200: ok.extend({ deleted: z.number() }) } } }, del);
     const others = scope.supportedMethods.filter((m) => !['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].includes(m));

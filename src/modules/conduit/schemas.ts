@@ -130,9 +130,12 @@ function one(name: string, v: string | string[] | undefined): string | undefined
   return v;
 }
 
+/** unix seconds, or 13-digit milliseconds (rounded down to the second) */
 function seconds(name: string, s: string): number {
-  if (!/^\d{1,11}$/.test(s.trim())) throw bad(`${name}: expected unix seconds, got "${s.slice(0, 40)}"`);
-  return Number(s.trim());
+  const t = s.trim();
+  if (/^\d{13}$/.test(t)) return Math.floor(Number(t) / 1000);
+  if (!/^\d{1,11}$/.test(t)) throw bad(`${name}: expected unix seconds (or 13-digit milliseconds), got "${s.slice(0, 40)}"`);
+  return Number(t);
 }
 
 /**

@@ -52,6 +52,14 @@ function pick<F extends string>(fields: Record<F, string>, src: object): Partial
   return out;
 }
 
+export interface IngestOptions {
+  /**
+   * An AlphaX uplink (no dev_site): an unknown device is created in the user's default site (its
+   * only site; with several, the one made first, lowest id) when autoCreate, else 404.
+   */
+  uplink?: { autoCreate: boolean };
+}
+
 export class ConduitStore {
   private readonly deviceByNetid;
   private readonly userSites;
@@ -115,7 +123,7 @@ export class ConduitStore {
    * site) and channels, applies metadata (the last value given in the batch wins) and upserts
    * the datapoints. Any refused datapoint refuses the whole batch.
    */
-  ingest(user: number, points: readonly Datapoint[]): number {
+  ingest(user: number, points: readonly Datapoint[], opts: IngestOptions = {}): number {
     const run = this.db.transaction(() => {
       const sites = this.sitesOf(user);
       const devices = new Map<string, DeviceRow>();
@@ -137,7 +145,9 @@ export class ConduitStore {
           dev = this.deviceByNetid.get(netid);
           if (!dev) {
             let site: number;
-            if (p.dev_site !== undefined) site = granted(p.dev_site);
+            if (opts.uplink && !opts.uplink.autoCreate) throw new HttpError(404, `device ${netid} not found (conduit.autoCreateDevices is off)`);
+            if (opts.uplink && sites.size > 0) site = Math.min(...sites); // the user's default site
+            else if (p.dev_site !== undefined) site = granted(p.dev_site);
             else if (sites.size === 1) site = [...sites][0]!;
             else throw new HttpError(sites.size === 0 ? 403 : 400, sites.size === 0 ? 'you have no site to write to' : `[${i}].dev_site: required for the new device ${netid} (you have several sites)`);
             dev = { id: Number(this.insertDevice.run(netid, site).lastInsertRowid), site_id: site };

@@ -98,6 +98,18 @@ const netid = fc.oneof(
   { weight: 1, arbitrary: anyString },
 );
 const text256 = fc.oneof(okText, fc.constant(null));
+/** an AlphaX uplink: V2 (array) or V1 (hex string) */
+const uplink = fc.record({
+  networkId: netid,
+  timestamp: fc.oneof(fc.integer({ min: 1e12, max: 9_999_999_999_999 }), fc.integer()),
+  data: fc.oneof(
+    fc.array(fc.record({ channelId: fc.integer({ min: 0, max: 255 }), value: fc.oneof(fc.double(), fc.string()) }), {
+      maxLength: 40,
+    }),
+    fc.uint8Array({ maxLength: 150 }).map((b) => Buffer.from(b).toString('hex')),
+    fc.string(),
+  ),
+});
 const datapoint = fc.record(
   {
     dev_netid: netid,
@@ -334,6 +346,13 @@ export const GENERATORS: Record<string, Gen> = {
     ),
     overrideHeader,
   ),
+  'POST /conduitv6/uplink': g(
+    'POST',
+    '/conduitv6/uplink',
+    conduitQuery(true),
+    'conduit',
+    jsonBody(fc.oneof({ weight: 6, arbitrary: mutated(uplink) }, { weight: 1, arbitrary: anyJson }), { gzip: true }),
+  ),
   'PUT /conduitv6': g('PUT', '/conduitv6', conduitQuery(true), 'conduit', jsonBody(metadata, { gzip: true })),
   'DELETE /conduitv6': g('DELETE', '/conduitv6', conduitQuery(true), 'conduit'),
   // conduit admin
@@ -490,17 +509,51 @@ export const GENERATORS: Record<string, Gen> = {
   ),
   // patriot import (admin)
   'GET /admin/patriot/import-runs': g('GET', '/admin/patriot/import-runs', queryOf(['limit', 'x']), 'admin'),
-  'GET /admin/patriot/import-state': g('GET', '/admin/patriot/import-state', queryOf(['status', 'key_name', 'id', 'limit', 'offset']).map((q) => (q ? `${q}&key_name=${PATRIOT_KEY_NAME}` : q)), 'admin'),
+  'GET /admin/patriot/import-state': g(
+    'GET',
+    '/admin/patriot/import-state',
+    queryOf(['status', 'key_name', 'id', 'limit', 'offset']).map((q) => (q ? `${q}&key_name=${PATRIOT_KEY_NAME}` : q)),
+    'admin',
+  ),
   // operator reads and actions the console uses (issue 15)
-  'GET /admin/push/devices': g('GET', '/admin/push/devices', queryOf(['q', 'sort', 'order', 'online', 'limit', 'offset']), 'admin'),
+  'GET /admin/push/devices': g(
+    'GET',
+    '/admin/push/devices',
+    queryOf(['q', 'sort', 'order', 'online', 'limit', 'offset']),
+    'admin',
+  ),
   'GET /admin/sync/notifications': g('GET', '/admin/sync/notifications', queryOf(['limit', 'x']), 'admin'),
   'GET /admin/sync/payloads': g('GET', '/admin/sync/payloads', queryOf(['status', 'node', 'limit', 'offset']), 'admin'),
-  'GET /admin/patriot/keys/:keyName/clients': g('GET', param(fc.constantFrom(PATRIOT_KEY_NAME, 'nobody')).map((k) => `/admin/patriot/keys/${k}/clients`), queryOf(['q', 'status', 'limit', 'offset']), 'admin'),
-  'POST /admin/patriot/keys/:keyName/clients/:clientId/resend': g('POST', fc.tuple(param(fc.constantFrom(PATRIOT_KEY_NAME, 'nobody')), param(fc.integer({ min: 1, max: 5 }).map(String))).map(([k, c]) => `/admin/patriot/keys/${k}/clients/${c}/resend`), noQuery, 'admin'),
+  'GET /admin/patriot/keys/:keyName/clients': g(
+    'GET',
+    param(fc.constantFrom(PATRIOT_KEY_NAME, 'nobody')).map((k) => `/admin/patriot/keys/${k}/clients`),
+    queryOf(['q', 'status', 'limit', 'offset']),
+    'admin',
+  ),
+  'POST /admin/patriot/keys/:keyName/clients/:clientId/resend': g(
+    'POST',
+    fc
+      .tuple(param(fc.constantFrom(PATRIOT_KEY_NAME, 'nobody')), param(fc.integer({ min: 1, max: 5 }).map(String)))
+      .map(([k, c]) => `/admin/patriot/keys/${k}/clients/${c}/resend`),
+    noQuery,
+    'admin',
+  ),
   'GET /admin/conduit/devices': g('GET', '/admin/conduit/devices', queryOf(['q', 'limit', 'offset']), 'admin'),
-  'GET /admin/conduit/datapoints': g('GET', '/admin/conduit/datapoints', queryOf(['netid', 'chid', 'from', 'to', 'limit']), 'admin'),
+  'GET /admin/conduit/datapoints': g(
+    'GET',
+    '/admin/conduit/datapoints',
+    queryOf(['netid', 'chid', 'from', 'to', 'limit']),
+    'admin',
+  ),
   'POST /console/login': g('POST', '/console/login', noQuery, 'none', pj(mutated(fc.record({ token: anyString })))),
-  'GET /console/*': g('GET', fc.oneof(fc.constantFrom(...TRAVERSAL.filter((t) => !t.includes('\0'))), anyName.map(pct)).map((p) => `/console/assets/${p}`), noQuery, 'none'),
+  'GET /console/*': g(
+    'GET',
+    fc
+      .oneof(fc.constantFrom(...TRAVERSAL.filter((t) => !t.includes('\0'))), anyName.map(pct))
+      .map((p) => `/console/assets/${p}`),
+    noQuery,
+    'none',
+  ),
   // core: swagger-ui's static files, where a path is input
   'GET /docs/*': g(
     'GET',

@@ -1,0 +1,91 @@
+/**
+ * AlphaX uplinks: Uplink Data Format V2 (`data` an array of {channelId, value}) and V1 (`data` a
+ * hex byte string), in the envelope `{token?, networkId, timestamp (13-digit UTC ms), data}`.
+ * V1 is little-endian (the published example `0A10010001000000A00F0000` is 4106, 1, 1, 0 and
+ * channel 1 = 4000): bytes 1-2 voltage (mV, unsigned) -> channel 255, 3-4 RSSI (signed) -> 254,
+ * 5-6 message id (unsigned) -> 253, 7-8 error code (unsigned) -> 252, then one signed 32-bit
+ * integer per channel 1..32, stored divided by 1000.
+ */
+import { z } from 'zod';
+import { HttpError } from '../../core/errors.js';
+import { NETID_RE, zodMessage, type Datapoint } from './schemas.js';
+
+export const MAX_V1_CHANNELS = 32;
+const MAX_CHID = 2 ** 31 - 1;
+
+export interface ChannelValue {
+  channelId: number;
+  value: number;
+}
+
+/** Decodes a V1 hex byte string; throws a 400 HttpError on malformed hex, a bad length or more than 32 channels. */
+export function decodeV1(hex: string): ChannelValue[] {
+  if (!/^(?:[0-9A-Fa-f]{2})*$/.test(hex)) throw new HttpError(400, 'data: not a hex byte string');
+  const buf = Buffer.from(hex, 'hex');
+  if (buf.length < 8 || (buf.length - 8) % 4 !== 0) throw new HttpError(400, `data: ${buf.length} bytes; V1 is 8 + 4n bytes`);
+  const n = (buf.length - 8) / 4;
+  if (n > MAX_V1_CHANNELS) throw new HttpError(400, `data: ${n} channels; at most ${MAX_V1_CHANNELS}`);
+  const out: ChannelValue[] = [
+    { channelId: 255, value: buf.readUInt16LE(0) },
+    { channelId: 254, value: buf.readInt16LE(2) },
+    { channelId: 253, value: buf.readUInt16LE(4) },
+    { channelId: 252, value: buf.readUInt16LE(6) },
+  ];
+  for (let i = 0; i < n; i++) out.push({ channelId: i + 1, value: buf.readInt32LE(8 + 4 * i) / 1000 });
+  return out;
+}
+
+/** significant digits of a number as JSON writes it (17-digit values cannot be stored exactly) */
+function digits(v: number): number {
+  const m = /^-?(\d+)(?:\.(\d+))?(?:e[+-]?\d+)?$/i.exec(String(v));
+  if (!m) return Infinity;
+  return (m[1]! + (m[2] ?? '')).replace(/^0+/, '').replace(/0+$/, '').length || 1;
+}
+
+const value = z
+  .number()
+  .refine(Number.isFinite, 'expected a finite number')
+  .refine((v) => digits(v) <= 16, 'at most 16 significant digits');
+const netid = z.string().regex(NETID_RE, 'expected a network id (hex)');
+/** 13-digit UTC milliseconds */
+const timestamp = z.number().int().min(1e12, 'expected 13-digit UTC milliseconds').max(9_999_999_999_999, 'expected 13-digit UTC milliseconds');
+
+export const uplinkSchema = z
+  .object({
+    token: z.string().max(256).optional(),
+    networkId: netid,
+    timestamp: timestamp.optional(),
+    /** V1: a hex string; V2: an array (told apart by type, checked below for a precise message) */
+    data: z.unknown(),
+  })
+  .strict();
+const v2Data = z.array(z.object({ channelId: z.number().int().min(0).max(MAX_CHID), value }).strict()).min(1).max(10_000);
+/** bounded well above 32 channels so that the decoder names the real fault */
+const v1Data = z.string().max(4096);
+
+/** ms -> the stored second: rounded down (the second the millisecond falls in) */
+export const msToSecond = (ms: number) => Math.floor(ms / 1000);
+
+/** An uplink body as datapoints; two values for the same channel: the last one wins (as in the store). */
+export function uplinkPoints(body: unknown, nowMs: number): Datapoint[] {
+  const o = body as Record<string, unknown>;
+  if (o.networkId === undefined && o.data === undefined) {
+    throw new HttpError(400, 'body: expected array of datapoints (the bulk format) or an uplink object {networkId, timestamp, data}');
+  }
+  const p = uplinkSchema.safeParse(body);
+  if (!p.success) throw new HttpError(400, zodMessage(p.error, 'body'));
+  const u = p.data;
+  let values: ChannelValue[];
+  if (typeof u.data === 'string') {
+    const d = v1Data.safeParse(u.data);
+    if (!d.success) throw new HttpError(400, zodMessage(d.error, 'body.data'));
+    values = decodeV1(d.data);
+  } else {
+    const d = v2Data.safeParse(u.data);
+    if (!d.success) throw new HttpError(400, zodMessage(d.error, 'body.data'));
+    values = d.data;
+  }
+  const val_date = msToSecond(u.timestamp ?? nowMs);
+  const dev_netid = u.networkId.toUpperCase();
+  return values.map((v) => ({ dev_netid, dev_chid: v.channelId, val_date, val_raw: v.value }));
+}

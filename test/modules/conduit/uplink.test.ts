@@ -1,0 +1,135 @@
+/** AlphaX senders: V1/V2 uplinks from a simulator (real HTTP client over a socket), read back through GET /conduitv6. */
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { conduitApp, T0, type ConduitApp } from './helpers.js';
+
+let c: ConduitApp | undefined;
+afterEach(async () => {
+  await c?.close();
+  c = undefined;
+});
+
+const count = (app: ConduitApp) => (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const netid = (d: number) => `70B3D5499${d.toString(16).padStart(7, '0').toUpperCase()}`;
+const le = (v: number, n: number) => {
+  const b = Buffer.alloc(n);
+  if (n === 2) b.writeUInt16LE(v);
+  else b.writeInt32LE(v);
+  return b;
+};
+const v1hex = (d: number, chs: number[]) => Buffer.concat([le(3000 + d, 2), le(1, 2), le(d, 2), le(0, 2), ...chs.map((v) => le(v, 4))]).toString('hex');
+
+/** The sender simulator: one real HTTP POST per uplink, plain or gzip, token in the body or a header. */
+async function send(url: string, body: unknown, o: { gzip?: boolean; token?: string; path?: string } = {}) {
+  const json = JSON.stringify(body);
+  const r = await fetch(`${url}${o.path ?? '/conduitv6'}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(o.gzip ? { 'content-encoding': 'gzip' } : {}), ...(o.token ? { 'x-api-key': o.token } : {}) },
+    body: o.gzip ? gzipSync(json) : json,
+  });
+  return { status: r.status, body: (await r.json()) as { code: string; error?: string; accepted?: number } };
+}
+
+describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
+  it('200 devices send V1 and V2, gzip and plain; every value reads back with its device, channel, second and value', async () => {
+    c = await conduitApp();
+    const tok = c.user('gw', ['Field']);
+    const url = await c.listen();
+    const expected = new Map<string, number>();
+    const ms = T0 * 1000;
+    for (let d = 0; d < 200; d++) {
+      const id = netid(d);
+      const gzip = d % 2 === 0;
+      const path = d % 3 === 0 ? '/conduitv6/uplink' : '/conduitv6';
+      if (d % 4 < 2) {
+        const data = [{ channelId: 1, value: d + 0.123456 }, { channelId: 255, value: 3.976 }];
+        const r = await send(url, { token: tok, networkId: id, timestamp: ms + d * 1000 + 999, data }, { gzip, path });
+        expect(r, `V2 device ${d}`).toEqual({ status: 200, body: { code: '200', accepted: 2 } });
+        for (const v of data) expected.set(`${id}:${v.channelId}:${T0 + d}`, v.value);
+      } else {
+        const chs = [d * 1000 + 1, -d, 42];
+        const r = await send(url, { networkId: id.toLowerCase(), timestamp: ms + d * 1000, data: v1hex(d, chs) }, { gzip, path, token: tok });
+        expect(r, `V1 device ${d}`).toEqual({ status: 200, body: { code: '200', accepted: 7 } });
+        const dev: Array<[number, number]> = [[255, 3000 + d], [254, 1], [253, d], [252, 0], ...chs.map((v, i) => [i + 1, v / 1000] as [number, number])];
+        for (const [ch, v] of dev) expected.set(`${id}:${ch}:${T0 + d}`, v);
+      }
+    }
+    const got = new Map<string, number>();
+    for (let from = T0; from < T0 + 200; from += 50) {
+      const r = await fetch(`${url}/conduitv6?fcdt=${from * 1000}&tcdt=${(from + 49) * 1000 + 999}`, { headers: { 'x-api-key': tok } });
+      expect(r.status).toBe(200);
+      for (const p of (await r.json()) as Array<{ dev_netid: string; dev_chid: number; val_date: number; val_raw: number; dev_site: string }>) {
+        expect(p.dev_site).toBe('Field');
+        got.set(`${p.dev_netid}:${p.dev_chid}:${p.val_date}`, p.val_raw);
+      }
+    }
+    expect(got).toEqual(expected);
+    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 200 });
+  });
+
+  it('the same second and channel twice: the last value wins; no timestamp: the second of receipt', async () => {
+    c = await conduitApp();
+    const tok = c.user('gw', ['A', 'B']);
+    const url = await c.listen();
+    await send(url, { networkId: 'AB01', timestamp: T0 * 1000 + 10, data: [{ channelId: 1, value: 1 }] }, { token: tok });
+    await send(url, { networkId: 'AB01', timestamp: T0 * 1000 + 900, data: [{ channelId: 1, value: 2 }, { channelId: 1, value: 3 }] }, { token: tok });
+    const before = Math.floor(Date.now() / 1000);
+    expect((await send(url, { networkId: 'AB01', data: [{ channelId: 2, value: 5 }] }, { token: tok })).status).toBe(200);
+    const after = Math.floor(Date.now() / 1000);
+    const rows = c.app.store.db.prepare('SELECT chid, val_date, val_raw FROM conduit_datapoints ORDER BY chid').all() as Array<{ chid: number; val_date: number; val_raw: number }>;
+    expect(rows[0]).toEqual({ chid: 1, val_date: T0, val_raw: 3 });
+    expect(rows[1]!.val_date).toBeGreaterThanOrEqual(before);
+    expect(rows[1]!.val_date).toBeLessThanOrEqual(after);
+    // a user with several sites: the new device goes to its default site (the first one made)
+    expect(c.app.store.db.prepare('SELECT s.name FROM conduit_devices d JOIN conduit_sites s ON s.id = d.site_id').get()).toEqual({ name: 'A' });
+  });
+
+  it('bad uplinks write nothing and answer {"code","error"}', async () => {
+    c = await conduitApp();
+    const tok = c.user('gw', ['S']);
+    const off = c.user('off', ['S']);
+    c.users.update('off', { enabled: false });
+    const url = await c.listen();
+    const ok = { networkId: 'AB01', timestamp: T0 * 1000 };
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{ ...ok, token: tok, data: [{ channelId: 1, value: '1.5' }] }, 400, /value/],
+      [{ ...ok, token: tok, data: [{ channelId: '1', value: 1 }] }, 400, /channelId/],
+      [{ ...ok, token: tok, data: [{ channelId: 1, value: 'NaN' }] }, 400, /value/],
+      [{ ...ok, token: tok, data: [{ channelId: 1, value: 'Infinity' }] }, 400, /value/],
+      [{ ...ok, token: tok, data: [{ channelId: 1, value: 12345678901234567 }] }, 400, /16 significant digits/],
+      [{ ...ok, token: tok, data: [{ channelId: 1, value: 1 }, { channelId: 2, value: 0.12345678901234567 }] }, 400, /16 significant digits/],
+      [{ ...ok, token: tok, timestamp: T0, data: [{ channelId: 1, value: 1 }] }, 400, /13-digit/],
+      [{ ...ok, token: tok, networkId: 'not hex', data: [{ channelId: 1, value: 1 }] }, 400, /networkId/],
+      [{ ...ok, token: tok, data: '0A10010001000000A00F00' }, 400, /8 \+ 4n bytes/],
+      [{ ...ok, token: tok, data: 'zz10010001000000' }, 400, /hex/],
+      [{ ...ok, token: tok, data: '00'.repeat(8 + 4 * 33) }, 400, /channels; at most 32/],
+      [{ ...ok, token: tok, data: [] }, 400, /data/],
+      [{ ...ok, token: 'unknown-token-0123456789', data: [{ channelId: 1, value: 1 }] }, 401, /unknown token/],
+      [{ ...ok, data: [{ channelId: 1, value: 1 }] }, 401, /missing token/],
+      [{ ...ok, token: off, data: [{ channelId: 1, value: 1 }] }, 403, /disabled/],
+    ];
+    for (const [body, status, msg] of cases) {
+      for (const path of ['/conduitv6', '/conduitv6/uplink']) {
+        const r = await send(url, body, { path, gzip: path === '/conduitv6' });
+        expect(r.status, JSON.stringify(body).slice(0, 120)).toBe(status);
+        expect(r.body).toEqual({ code: String(status), error: expect.stringMatching(msg) });
+      }
+    }
+    const big = await send(url, { ...ok, token: tok, data: Array.from({ length: 9000 }, (_, i) => ({ channelId: i, value: 1.25 })), pad: 'x'.repeat(6 * 1024 * 1024) });
+    expect(big.status).toBe(413);
+    expect(count(c)).toBe(0);
+    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 0 });
+  });
+
+  it('conduit.autoCreateDevices false: an uplink for an unknown device is a 404; a known one is stored', async () => {
+    c = await conduitApp({ autoCreateDevices: false });
+    const tok = c.user('gw', ['S']);
+    const url = await c.listen();
+    const r = await send(url, { networkId: 'AB01', timestamp: T0 * 1000, data: [{ channelId: 1, value: 1 }] }, { token: tok });
+    expect(r).toEqual({ status: 404, body: { code: '404', error: expect.stringMatching(/device AB01 not found/) } });
+    expect(count(c)).toBe(0);
+    expect((await c.ingest(tok, [{ dev_netid: 'AB01', dev_chid: 1, val_date: T0, val_raw: 0 }])).statusCode).toBe(200);
+    expect((await send(url, { networkId: 'ab01', timestamp: T0 * 1000 + 5000, data: [{ channelId: 1, value: 2 }] }, { token: tok })).status).toBe(200);
+    expect(count(c)).toBe(2);
+  });
+});
