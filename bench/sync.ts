@@ -65,7 +65,11 @@ async function seedPlain(url: string, devices: number): Promise<void> {
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' };
   for (let start = 0; start < devices; start += 10_000) {
     const list = Array.from({ length: Math.min(10_000, devices - start) }, (_, i) => device(start + i));
-    const body = new URLSearchParams({ data: JSON.stringify({ data: list }), node_name: 'SEED', plugin: 'SYNC' }).toString();
+    const body = new URLSearchParams({
+      data: JSON.stringify({ data: list }),
+      node_name: 'SEED',
+      plugin: 'SYNC',
+    }).toString();
     const r = await fetch(`${url}/sync`, { method: 'POST', headers, body });
     if (r.status !== 200) throw new Error(`seed: ${r.status}`);
   }
@@ -156,5 +160,9 @@ async function runPost(): Promise<BenchRow[]> {
   return rows;
 }
 
-const only: Record<string, () => Promise<BenchRow[]>> = { get: runGet, get1k: () => getRows(1_000, 10, 8), get100k: () => getRows(100_000, 2, 10) };
+const only: Record<string, () => Promise<BenchRow[]>> = {
+  get: runGet,
+  get1k: () => getRows(1_000, 10, 8),
+  get100k: () => getRows(100_000, 2, 10),
+};
 if (isMain(import.meta.url)) printTable(await (only[process.argv[2] ?? ''] ?? run)());

@@ -24,7 +24,10 @@ export async function startServer(config: Config, opts: BuildOptions = {}): Prom
     const port = a && typeof a === 'object' ? a.port : config.server.port;
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     const signIn = tokenFile ? `sign in with the token in ${tokenFile}` : 'sign in with admin.token';
-    app.log.info({ url: `http://${host}:${port}/console`, tokenFile }, `operator console at http://${host}:${port}/console: ${signIn}`);
+    app.log.info(
+      { url: `http://${host}:${port}/console`, tokenFile },
+      `operator console at http://${host}:${port}/console: ${signIn}`,
+    );
   }
   return app;
 }

@@ -13,16 +13,49 @@ const DEVICES = 10_000;
 const CLIENTS = 100_000;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldhub-console-bench-'));
 writeFileSync(path.join(dataDir, 'none.json'), '{}');
-writeFileSync(path.join(dataDir, 'keys.json'), JSON.stringify([{ key_name: 'Alarm24', key: 'k'.repeat(24), enabled: true, port: 'BASE11', installer_name: 'I', installer_email: 'i@x.no' }]));
-const config = loadConfig({ file: path.join(dataDir, 'none.json'), env: {}, overrides: { dataDir, server: { logLevel: 'warn' }, admin: { token: 'bench-admin-token' }, store: { synchronous: 'OFF' } } });
+writeFileSync(
+  path.join(dataDir, 'keys.json'),
+  JSON.stringify([
+    {
+      key_name: 'Alarm24',
+      key: 'k'.repeat(24),
+      enabled: true,
+      port: 'BASE11',
+      installer_name: 'I',
+      installer_email: 'i@x.no',
+    },
+  ]),
+);
+const config = loadConfig({
+  file: path.join(dataDir, 'none.json'),
+  env: {},
+  overrides: {
+    dataDir,
+    server: { logLevel: 'warn' },
+    admin: { token: 'bench-admin-token' },
+    store: { synchronous: 'OFF' },
+  },
+});
 
 const store = openStore(config);
 const now = Date.now();
 store.db.transaction(() => {
-  const dev = store.db.prepare("INSERT INTO push_devices (device_id, registered_at, registered_by, last_seen_at, last_address) VALUES (?, ?, 'poll', ?, ?)");
-  for (let i = 1; i <= DEVICES; i++) dev.run(String(1000 + i), new Date(now).toISOString(), new Date(now - (i % 600) * 1000).toISOString(), `10.0.${i >> 8}.${i & 255}`);
-  const c = store.db.prepare("INSERT INTO patriot_clients (key_name, client_id, info, created_at, updated_at) VALUES ('Alarm24', ?, ?, ?, ?)");
-  const s = store.db.prepare("INSERT INTO patriot_client_state (key_name, client_id, status, attempts, xml_version, updated_at) VALUES ('Alarm24', ?, ?, 0, 1, ?)");
+  const dev = store.db.prepare(
+    "INSERT INTO push_devices (device_id, registered_at, registered_by, last_seen_at, last_address) VALUES (?, ?, 'poll', ?, ?)",
+  );
+  for (let i = 1; i <= DEVICES; i++)
+    dev.run(
+      String(1000 + i),
+      new Date(now).toISOString(),
+      new Date(now - (i % 600) * 1000).toISOString(),
+      `10.0.${i >> 8}.${i & 255}`,
+    );
+  const c = store.db.prepare(
+    "INSERT INTO patriot_clients (key_name, client_id, info, created_at, updated_at) VALUES ('Alarm24', ?, ?, ?, ?)",
+  );
+  const s = store.db.prepare(
+    "INSERT INTO patriot_client_state (key_name, client_id, status, attempts, xml_version, updated_at) VALUES ('Alarm24', ?, ?, 0, 1, ?)",
+  );
   // no 'changed' rows: start-up would rewrite the XML file of every one (repairAfterCrash), not what is measured here
   const states = ['imported', 'pending_import', 'imported', 'import_failed'];
   for (let i = 1; i <= CLIENTS; i++) {

@@ -59,29 +59,59 @@ export async function consolePlugin(app: FastifyInstance): Promise<void> {
 
   const built = existsSync(ASSETS_DIR + 'index.html');
   if (!built) app.log.warn({ dir: ASSETS_DIR }, 'console assets are not built: run `npm run build`');
-  const indexHtml = built ? readFileSync(ASSETS_DIR + 'index.html', 'utf8') : '<!doctype html><title>fieldhub</title><p>console assets are not built: run npm run build</p>';
-  if (built) await app.register(fastifyStatic, { root: ASSETS_DIR, prefix: '/assets/', index: false, wildcard: true, cacheControl: true, maxAge: '1h' });
+  const indexHtml = built
+    ? readFileSync(ASSETS_DIR + 'index.html', 'utf8')
+    : '<!doctype html><title>fieldhub</title><p>console assets are not built: run npm run build</p>';
+  if (built)
+    await app.register(fastifyStatic, {
+      root: ASSETS_DIR,
+      prefix: '/assets/',
+      index: false,
+      wildcard: true,
+      cacheControl: true,
+      maxAge: '1h',
+    });
 
   const page = { schema: { hide: true }, logLevel: 'warn' as const };
   // every client-side route answers the same page (the app routes on location.hash)
-  app.get('/', page, async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(indexHtml));
+  app.get('/', page, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(indexHtml),
+  );
 
   app.post(
     '/login',
-    { schema: { summary: 'Console sign-in with the admin token: sets the session cookie, answers the CSRF token', tags: ['console'], body: loginBody } },
+    {
+      schema: {
+        summary: 'Console sign-in with the admin token: sets the session cookie, answers the CSRF token',
+        tags: ['console'],
+        body: loginBody,
+      },
+    },
     async (req, reply) => {
       const ip = req.ip;
       const wait = limiter.blockedSeconds(ip);
       if (wait > 0) {
-        return reply.code(429).header('retry-after', String(wait)).send({ statusCode: 429, error: 'Too Many Requests', message: `too many failed sign-ins; retry in ${wait} s` });
+        return reply
+          .code(429)
+          .header('retry-after', String(wait))
+          .send({
+            statusCode: 429,
+            error: 'Too Many Requests',
+            message: `too many failed sign-ins; retry in ${wait} s`,
+          });
       }
-      if (!sameOrigin(req)) return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'sign-in from another origin' });
+      if (!sameOrigin(req))
+        return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'sign-in from another origin' });
       const { token } = req.body as z.infer<typeof loginBody>;
       const expected = app.config.admin.token;
       if (!expected || !safeEqual(token, expected)) {
         const failures = limiter.fail(ip);
         req.log.warn({ remoteAddress: ip, failures }, 'console sign-in failed');
-        return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: expected ? 'wrong admin token' : 'admin.token is not configured' });
+        return reply.code(401).send({
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: expected ? 'wrong admin token' : 'admin.token is not configured',
+        });
       }
       limiter.clear(ip);
       const made = app.sessions.create()!;
@@ -94,16 +124,27 @@ export async function consolePlugin(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get('/session', { schema: { summary: "The console session's CSRF token and expiry (401 when signed out)", tags: ['console'] } }, async (req, reply) => {
-    const s = app.sessions.fromRequest(req);
-    if (!s) return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'not signed in' });
-    return reply.header('cache-control', 'no-store').send({ csrf: s.csrf, expiresAt: new Date(s.expiresMs).toISOString() });
-  });
+  app.get(
+    '/session',
+    { schema: { summary: "The console session's CSRF token and expiry (401 when signed out)", tags: ['console'] } },
+    async (req, reply) => {
+      const s = app.sessions.fromRequest(req);
+      if (!s) return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'not signed in' });
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ csrf: s.csrf, expiresAt: new Date(s.expiresMs).toISOString() });
+    },
+  );
 
-  app.post('/logout', { schema: { summary: 'Console sign-out (needs X-CSRF-Token)', tags: ['console'] } }, async (req, reply) => {
-    const s = app.sessions.fromRequest(req);
-    if (s && !app.sessions.csrfOk(req, s)) return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'missing or wrong X-CSRF-Token' });
-    if (s) app.sessions.revoke(s.id);
-    return reply.header('set-cookie', cookie(req, '', 0)).send({ signedOut: true });
-  });
+  app.post(
+    '/logout',
+    { schema: { summary: 'Console sign-out (needs X-CSRF-Token)', tags: ['console'] } },
+    async (req, reply) => {
+      const s = app.sessions.fromRequest(req);
+      if (s && !app.sessions.csrfOk(req, s))
+        return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'missing or wrong X-CSRF-Token' });
+      if (s) app.sessions.revoke(s.id);
+      return reply.header('set-cookie', cookie(req, '', 0)).send({ signedOut: true });
+    },
+  );
 }

@@ -58,7 +58,9 @@ export function adminGuard(getToken: () => string | undefined, sessions?: Sessio
     const session = bearer === undefined ? sessions?.fromRequest(req) : undefined;
     if (session) {
       if (!SAFE_METHODS.has(req.method) && !sessions!.csrfOk(req, session)) {
-        return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'missing or wrong X-CSRF-Token for this session' });
+        return reply
+          .code(403)
+          .send({ statusCode: 403, error: 'Forbidden', message: 'missing or wrong X-CSRF-Token for this session' });
       }
       return;
     }

@@ -38,7 +38,11 @@ export class Sessions {
     if (!secret) return undefined;
     this.prune(now);
     if (this.live.size >= MAX_SESSIONS) this.live.delete(this.live.keys().next().value!);
-    const session = { id: randomBytes(24).toString('base64url'), csrf: randomBytes(24).toString('base64url'), expiresMs: now + this.ttlMs };
+    const session = {
+      id: randomBytes(24).toString('base64url'),
+      csrf: randomBytes(24).toString('base64url'),
+      expiresMs: now + this.ttlMs,
+    };
     this.live.set(session.id, session);
     return { session, cookie: fastifyCookie.sign(session.id, secret) };
   }

@@ -13,15 +13,25 @@ afterEach(async () => {
 });
 
 const login = (token: string, headers: Record<string, string> = {}) =>
-  t!.app.inject({ method: 'POST', url: '/console/login', payload: { token }, headers: { 'content-type': 'application/json', ...headers } });
+  t!.app.inject({
+    method: 'POST',
+    url: '/console/login',
+    payload: { token },
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 const cookieOf = (r: { headers: Record<string, unknown> }) => String(r.headers['set-cookie']).split(';')[0]!;
 
 describe('console sign-in', () => {
   it('sets a signed HttpOnly SameSite=Strict expiring cookie, Secure behind TLS; the session authorises /admin with CSRF on changes', async () => {
-    t = await makeApp({ server: { trustProxy: true, logLevel: 'info' }, console: { sessionHours: 2 } }, { startScheduler: false });
+    t = await makeApp(
+      { server: { trustProxy: true, logLevel: 'info' }, console: { sessionHours: 2 } },
+      { startScheduler: false },
+    );
     const plain = await login('admin-secret-token');
     expect(plain.statusCode).toBe(200);
-    expect(plain.headers['set-cookie']).toMatch(/^fieldhub_session=[A-Za-z0-9_-]+\.[A-Za-z0-9+/_-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=71(99|98)$/);
+    expect(plain.headers['set-cookie']).toMatch(
+      /^fieldhub_session=[A-Za-z0-9_-]+\.[A-Za-z0-9+/_-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=71(99|98)$/,
+    );
     const tls = await login('admin-secret-token', { 'x-forwarded-proto': 'https' });
     expect(tls.headers['set-cookie']).toMatch(/; Secure$/);
 
@@ -29,8 +39,11 @@ describe('console sign-in', () => {
     const csrf = plain.json().csrf as string;
     expect((await t.app.inject({ url: '/admin/push/health', headers: { cookie } })).statusCode).toBe(200);
     // a forged or tampered cookie is no session
-    expect((await t.app.inject({ url: '/admin/push/health', headers: { cookie: cookie.slice(0, -2) + 'xx' } })).statusCode).toBe(401);
-    const put = (headers: Record<string, string>) => t!.app.inject({ method: 'PUT', url: '/admin/push/devices/7', headers: { cookie, ...headers } });
+    expect(
+      (await t.app.inject({ url: '/admin/push/health', headers: { cookie: cookie.slice(0, -2) + 'xx' } })).statusCode,
+    ).toBe(401);
+    const put = (headers: Record<string, string>) =>
+      t!.app.inject({ method: 'PUT', url: '/admin/push/devices/7', headers: { cookie, ...headers } });
     expect((await put({})).statusCode).toBe(403);
     expect((await put({ 'x-csrf-token': 'wrong' })).statusCode).toBe(403);
     expect((await put({ 'x-csrf-token': csrf })).statusCode).toBe(201);
@@ -39,7 +52,11 @@ describe('console sign-in', () => {
 
     // logout needs the CSRF token, then the session is gone
     expect((await t.app.inject({ method: 'POST', url: '/console/logout', headers: { cookie } })).statusCode).toBe(403);
-    const out = await t.app.inject({ method: 'POST', url: '/console/logout', headers: { cookie, 'x-csrf-token': csrf } });
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/console/logout',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
     expect(out.statusCode).toBe(200);
     expect(out.headers['set-cookie']).toMatch(/Max-Age=0/);
     expect((await t.app.inject({ url: '/admin/push/health', headers: { cookie } })).statusCode).toBe(401);
@@ -56,7 +73,12 @@ describe('console sign-in', () => {
     expect(failed).toHaveLength(3);
     expect(t.logs.text).not.toMatch(/guess-number|admin-secret-token/);
     const t2 = await makeApp({}, { startScheduler: false });
-    const other = await t2.app.inject({ method: 'POST', url: '/console/login', payload: { token: 'admin-secret-token' }, headers: { origin: 'https://evil.example' } });
+    const other = await t2.app.inject({
+      method: 'POST',
+      url: '/console/login',
+      payload: { token: 'admin-secret-token' },
+      headers: { origin: 'https://evil.example' },
+    });
     expect(other.statusCode).toBe(403);
     await t2.close();
   });
@@ -73,7 +95,9 @@ describe('console sign-in', () => {
     const js = await t.app.inject('/console/assets/app.js');
     expect(js.statusCode).toBe(200);
     expect(js.body).not.toMatch(/https?:\/\/(?!www\.w3\.org)[a-z0-9.-]+\.(com|net|org|io)\//i); // no CDN
-    expect((await t.app.inject({ url: '/admin/push/health', headers: ADMIN })).headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect((await t.app.inject({ url: '/admin/push/health', headers: ADMIN })).headers['content-security-policy']).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
   });
 
   it('documents the operator endpoints the console uses in OpenAPI', async () => {
@@ -81,10 +105,22 @@ describe('console sign-in', () => {
     const paths = Object.keys((await t.app.inject('/docs/json')).json().paths);
     expect(paths).toEqual(
       expect.arrayContaining([
-        '/console/login', '/console/logout', '/console/session',
-        '/admin/push/health', '/admin/push/devices', '/admin/patriot/health', '/admin/patriot/keys', '/admin/patriot/keys/{keyName}/clients',
-        '/admin/patriot/keys/{keyName}/clients/{clientId}/resend', '/admin/sync/health', '/admin/sync/nodes', '/admin/sync/payloads',
-        '/admin/sync/notifications', '/admin/conduit/health', '/admin/conduit/devices', '/admin/conduit/datapoints',
+        '/console/login',
+        '/console/logout',
+        '/console/session',
+        '/admin/push/health',
+        '/admin/push/devices',
+        '/admin/patriot/health',
+        '/admin/patriot/keys',
+        '/admin/patriot/keys/{keyName}/clients',
+        '/admin/patriot/keys/{keyName}/clients/{clientId}/resend',
+        '/admin/sync/health',
+        '/admin/sync/nodes',
+        '/admin/sync/payloads',
+        '/admin/sync/notifications',
+        '/admin/conduit/health',
+        '/admin/conduit/devices',
+        '/admin/conduit/datapoints',
       ]),
     );
   });
@@ -127,7 +163,9 @@ describe('first start', () => {
     const app = await startServer(config, { logStream: logs, startScheduler: false, defaultMetrics: false });
     try {
       const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-      const line = logs.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('operator console at http://127.0.0.1:'));
+      const line = logs
+        .json()
+        .find((l) => typeof l.msg === 'string' && l.msg.startsWith('operator console at http://127.0.0.1:'));
       expect(line).toMatchObject({ tokenFile: path.join(dataDir, 'admin.token') });
       expect(String(line!.msg)).toMatch(/\/console: sign in with the token in /);
       expect(logs.text).not.toContain(token);

@@ -38,15 +38,26 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
   const nowS = () => Math.floor(Date.now() / 1000);
 
   const admin = (method: string, url: string, payload?: unknown) =>
-    t.app.inject({ method: method as 'GET', url, headers: ADMIN, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  const tile = (m: string, status: string) => b.page.waitForSelector(`.tile[data-module="${m}"][data-status="${status}"]`, { timeout: 20_000 });
+    t.app.inject({
+      method: method as 'GET',
+      url,
+      headers: ADMIN,
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
+  const tile = (m: string, status: string) =>
+    b.page.waitForSelector(`.tile[data-module="${m}"][data-status="${status}"]`, { timeout: 20_000 });
   const overview = async () => {
     await b.page.goto(`${base}/console#/`);
     await b.page.waitForSelector('.tile');
   };
   let conduitToken = '';
   const ingest = (points: unknown[]) =>
-    t.app.inject({ method: 'POST', url: '/conduitv6', headers: { 'x-api-key': conduitToken, 'content-type': 'application/json' }, payload: points as object });
+    t.app.inject({
+      method: 'POST',
+      url: '/conduitv6',
+      headers: { 'x-api-key': conduitToken, 'content-type': 'application/json' },
+      payload: points as object,
+    });
 
   beforeAll(async () => {
     smbd = new Smbd();
@@ -56,9 +67,11 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     const nodeUrl = await node.listen();
     fakeNode = createServer((req, res) => {
       if (nodeMode === 'hang') return; // never answers
-      void fetch(`${nodeUrl}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } }).then(async (r) => {
-        res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
-      });
+      void fetch(`${nodeUrl}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } }).then(
+        async (r) => {
+          res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
+        },
+      );
     });
     await new Promise<void>((r) => fakeNode.listen(0, '127.0.0.1', r));
     const addr = fakeNode.address() as { port: number };
@@ -109,7 +122,9 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     expect(await b.page.evaluate(() => document.cookie)).toBe(''); // not readable by scripts
 
     // the session authorises the operator API; a state change without the CSRF token is refused
-    const noCsrf = await b.page.evaluate(() => fetch('/admin/push/devices/42', { method: 'PUT' }).then((r) => r.status));
+    const noCsrf = await b.page.evaluate(() =>
+      fetch('/admin/push/devices/42', { method: 'PUT' }).then((r) => r.status),
+    );
     expect(noCsrf).toBe(403);
     const withCsrf = await b.page.evaluate(async () => {
       const s = (await (await fetch('/console/session')).json()) as { csrf: string };
@@ -119,7 +134,9 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     expect(await b.page.evaluate(() => fetch('/admin/push/health').then((r) => r.status))).toBe(200);
     expect(t.logs.text).not.toContain('wrong-token');
     expect(t.logs.text).not.toContain(TOKEN);
-    const nav = await b.page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventEnd);
+    const nav = await b.page.evaluate(
+      () => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventEnd,
+    );
     console.log(`console page load (navigation loadEventEnd): ${nav.toFixed(0)} ms`);
   });
 
@@ -139,7 +156,7 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     await b.page.fill('#queue-command input[name=body]', '{"object":"users"}');
     await b.page.click('#queue-command button[type=submit]');
     await b.page.waitForSelector('#commands tr[data-status="queued"]');
-    expect(await dev.step()).toMatchObject({ endpoint: 'load_objects', body: { object: 'users' } });
+    expect(await dev.step()).toMatchObject({ endpoint: 'load_objects', body: '{"object":"users"}' }); // push.bodyEncoding "string" (issue 11)
     await b.page.waitForSelector('#commands tr[data-status="done"]');
     expect(await b.page.textContent('#commands tr[data-status="done"] pre.answer')).toContain('"object": "users"');
     // cancel a queued one
@@ -155,11 +172,20 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
   });
 
   it('conduit: a silent device turns the tile red, a fresh datapoint green; the chart shows the datapoints written', async () => {
-    expect((await ingest([{ dev_netid: 'A0000001', dev_chid: 1, val_date: nowS() - 7200, val_raw: 1, dev_site: 'Site-1' }])).statusCode).toBeLessThan(300);
+    expect(
+      (await ingest([{ dev_netid: 'A0000001', dev_chid: 1, val_date: nowS() - 7200, val_raw: 1, dev_site: 'Site-1' }]))
+        .statusCode,
+    ).toBeLessThan(300);
     await overview();
     await tile('conduit', 'red');
     expect(await b.page.textContent('.tile[data-module="conduit"]')).toMatch(/silent for more than 30 min: A0000001/);
-    const pts = Array.from({ length: 40 }, (_, i) => ({ dev_netid: 'A0000001', dev_chid: 1, val_date: nowS() - (40 - i) * 60, val_raw: Math.sin(i / 5), dev_site: 'Site-1' }));
+    const pts = Array.from({ length: 40 }, (_, i) => ({
+      dev_netid: 'A0000001',
+      dev_chid: 1,
+      val_date: nowS() - (40 - i) * 60,
+      val_raw: Math.sin(i / 5),
+      dev_site: 'Site-1',
+    }));
     expect((await ingest(pts)).statusCode).toBeLessThan(300);
     await tile('conduit', 'green');
 
@@ -191,7 +217,12 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
   });
 
   it('patriot: smbd down turns the tile red after the import run, green after a run with smbd back', async () => {
-    const put = await t.app.inject({ method: 'PUT', url: '/clients', headers: { authorization: `Bearer ${KEY_A}` }, payload: { client_id: 1001, info: { Name: 'Kari Nordmann' } } });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/clients',
+      headers: { authorization: `Bearer ${KEY_A}` },
+      payload: { client_id: 1001, info: { Name: 'Kari Nordmann' } },
+    });
     expect(put.statusCode).toBe(201);
     await smbd.stop();
     await b.page.goto(`${base}/console#/patriot`);
@@ -223,7 +254,10 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     // push: a command whose endpoint and device answer are hostile
     const dev = new SimDevice(base, '77');
     await dev.poll();
-    for (const h of HOSTILE) expect((await admin('POST', '/admin/push/devices/77/commands', { endpoint: 'hostile', body: h })).statusCode).toBe(201);
+    for (const h of HOSTILE)
+      expect(
+        (await admin('POST', '/admin/push/devices/77/commands', { endpoint: 'hostile', body: h })).statusCode,
+      ).toBe(201);
     for (let i = 0; i < HOSTILE.length; i++) {
       const p = await dev.poll();
       await dev.result(JSON.stringify({ response: { text: `${HOSTILE[i]} ${LONG}` } }));
@@ -231,12 +265,27 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     }
     // patriot: client names from installers
     for (const [i, h] of HOSTILE.entries()) {
-      const r = await t.app.inject({ method: 'PUT', url: '/clients', headers: { authorization: `Bearer ${KEY_A}` }, payload: { client_id: 2000 + i, info: { Name: h } } });
+      const r = await t.app.inject({
+        method: 'PUT',
+        url: '/clients',
+        headers: { authorization: `Bearer ${KEY_A}` },
+        payload: { client_id: 2000 + i, info: { Name: h } },
+      });
       expect(r.statusCode).toBe(201);
     }
     // conduit: device tags and sites (the sites granted to the user first)
-    for (const h of HOSTILE) expect((await admin('PUT', `/admin/conduit/users/ops/sites/${encodeURIComponent(h.slice(0, 100))}`)).statusCode).toBe(200);
-    const pts = HOSTILE.map((h, i) => ({ dev_netid: `B000000${i}`, dev_chid: 1, val_date: nowS(), val_raw: i, dev_site: h.slice(0, 100), dev_tag: `${h} ${'T'.repeat(200)}`.slice(0, 256) }));
+    for (const h of HOSTILE)
+      expect(
+        (await admin('PUT', `/admin/conduit/users/ops/sites/${encodeURIComponent(h.slice(0, 100))}`)).statusCode,
+      ).toBe(200);
+    const pts = HOSTILE.map((h, i) => ({
+      dev_netid: `B000000${i}`,
+      dev_chid: 1,
+      val_date: nowS(),
+      val_raw: i,
+      dev_site: h.slice(0, 100),
+      dev_tag: `${h} ${'T'.repeat(200)}`.slice(0, 256),
+    }));
     expect((await ingest(pts)).statusCode).toBeLessThan(300);
 
     const pages: Array<[string, string, string]> = [
@@ -265,7 +314,8 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
       expect(r.injected, name).toBe(0);
       expect(r.overflow, name).toBeLessThanOrEqual(1);
       // the device's answer is shown as JSON (quotes escaped), the rest as the text itself
-      if (name === 'push-device-hostile') for (const h of HOSTILE) expect(r.text).toContain(JSON.stringify(h).slice(1, -1));
+      if (name === 'push-device-hostile')
+        for (const h of HOSTILE) expect(r.text).toContain(JSON.stringify(h).slice(1, -1));
       if (name === 'patriot-clients-hostile') for (const h of HOSTILE) expect(r.text).toContain(h);
       if (name === 'conduit-hostile') expect(r.text).toContain(HOSTILE[0]);
       await b.shot(name);

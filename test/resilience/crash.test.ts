@@ -19,11 +19,10 @@ import {
   report,
   SECRETS,
   startServer,
-  until,
   suiteDataDirs,
 } from './helpers/server.js';
 
-const { dataDir, scratchDir } = suiteDataDirs();
+const { dataDir } = suiteDataDirs();
 
 const openDb = (dir: string) => new Database(path.join(dir, 'fieldhub.sqlite'));
 
@@ -372,7 +371,7 @@ describe('crash during sync POSTs', () => {
       }
     }
     expect(existsSync(path.join(dir, 'fieldhub.sqlite'))).toBe(true);
-    const tidied = server.json().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('sync: tidied'));
+    const tidied = server.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('sync: tidied'));
     report('crash.sync', {
       ...stats,
       tidiedAtStartup: tidied ? { temps: tidied.temps, finished: tidied.finished } : null,
@@ -454,9 +453,7 @@ describe('crash during Patriot API writes', () => {
       expect(XMLValidator.validate(readFileSync(path.join(xmlDir, `${id}.xml`), 'utf8')), `file of client ${id}`).toBe(
         true,
       );
-    const repaired = server
-      .json()
-      .find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('patriot: repaired'));
+    const repaired = server.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('patriot: repaired'));
     report('crash.patriotApi', {
       ...stats,
       clientsAcked: acked.size,

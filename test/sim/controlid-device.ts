@@ -87,11 +87,17 @@ export interface Execution {
 }
 
 export const isConnectionError = (e: unknown) =>
-  e instanceof Error && /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|timeout/i.test(`${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`);
+  e instanceof Error &&
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|timeout/i.test(
+    `${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`,
+  );
 
 export function deviceHttp(url: string, method: string, body: string | undefined, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+    const headers: Record<string, string> =
+      body === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
     const req = request(url, { method, headers, agent: deviceAgent, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -132,7 +138,12 @@ export class ControlIdDevice {
     const deviceUuid = this.mode === 'firmware' ? randomUUID() : undefined;
     const q = deviceUuid === undefined ? '' : `&uuid=${deviceUuid}`;
     this.stats.polls++;
-    const r = await deviceHttp(`${this.remoteAddress}/push?deviceId=${this.deviceId}${q}`, 'GET', undefined, this.timeoutMs);
+    const r = await deviceHttp(
+      `${this.remoteAddress}/push?deviceId=${this.deviceId}${q}`,
+      'GET',
+      undefined,
+      this.timeoutMs,
+    );
     if (r.status !== 200) throw new Error(`poll ${this.deviceId}: ${r.status} ${r.text}`);
     if (r.text.trim() === '' || r.text.trim() === '{}') {
       this.stats.emptyPolls++;
@@ -154,7 +165,14 @@ export class ControlIdDevice {
       }
     }
     try {
-      const answer = this.api({ deviceId: this.deviceId, verb: c.verb ?? 'POST', endpoint: c.endpoint, body, contentType, queryString: c.queryString ?? '' });
+      const answer = this.api({
+        deviceId: this.deviceId,
+        verb: c.verb ?? 'POST',
+        endpoint: c.endpoint,
+        body,
+        contentType,
+        queryString: c.queryString ?? '',
+      });
       return { ok: true, answer };
     } catch (e) {
       if (e instanceof DeviceApiError) return { ok: false, answer: e.message };
@@ -163,9 +181,15 @@ export class ControlIdDevice {
   }
 
   /** The /result URL and body the device sends for an executed command. */
-  resultRequest(c: PushCommand, deviceUuid: string | undefined, ok: boolean, answer: string): { url: string; body: string } {
+  resultRequest(
+    c: PushCommand,
+    deviceUuid: string | undefined,
+    ok: boolean,
+    answer: string,
+  ): { url: string; body: string } {
     let q = `deviceId=${this.deviceId}`;
-    if (this.mode === 'firmware') q += `&uuid=${encodeURIComponent(deviceUuid!)}&endpoint=${encodeURIComponent(c.endpoint)}`;
+    if (this.mode === 'firmware')
+      q += `&uuid=${encodeURIComponent(deviceUuid!)}&endpoint=${encodeURIComponent(c.endpoint)}`;
     const body = !ok
       ? JSON.stringify({ error: answer })
       : JSON.stringify({ response: this.mode === 'firmware' ? answer : (JSON.parse(answer) as unknown) });
@@ -173,7 +197,12 @@ export class ControlIdDevice {
   }
 
   /** POST /result, retried after a period on connection errors. Returns whether the server took it (200). */
-  async report(c: PushCommand, deviceUuid: string | undefined, ok: boolean, answer: string): Promise<{ acked: boolean; body: string }> {
+  async report(
+    c: PushCommand,
+    deviceUuid: string | undefined,
+    ok: boolean,
+    answer: string,
+  ): Promise<{ acked: boolean; body: string }> {
     for (let attempt = 0; ; attempt++) {
       const { url, body } = this.resultRequest(c, deviceUuid, ok, answer); // after a restart the address may have changed
       try {

@@ -11,7 +11,12 @@ export function Chart({ points, label }) {
     const ys = points.map((p) => p[1]);
     const width = Math.max(320, Math.min(1100, el.current.clientWidth || 800));
     const plot = new uPlot(
-      { width, height: 280, series: [{}, { label, stroke: '#2563eb', width: 2, points: { show: points.length < 200 } }], axes: [{}, {}] },
+      {
+        width,
+        height: 280,
+        series: [{}, { label, stroke: '#2563eb', width: 2, points: { show: points.length < 200 } }],
+        axes: [{}, {}],
+      },
       [xs, ys],
       el.current,
     );

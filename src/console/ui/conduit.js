@@ -6,7 +6,14 @@ import { Chart } from './chart.js';
 
 const LIMIT = 50;
 const enc = encodeURIComponent;
-const RANGES = [['1 h', 3600], ['24 h', 86400], ['7 d', 7 * 86400], ['30 d', 30 * 86400], ['1 y', 365 * 86400], ['all', 0]];
+const RANGES = [
+  ['1 h', 3600],
+  ['24 h', 86400],
+  ['7 d', 7 * 86400],
+  ['30 d', 30 * 86400],
+  ['1 y', 365 * 86400],
+  ['all', 0],
+];
 
 function Users() {
   const users = usePoll(() => get('/admin/conduit/users'), []);
@@ -21,7 +28,8 @@ function Users() {
     }
     users.reload();
   };
-  const rotate = (name) => run(async () => setShown({ name, token: (await post(`/admin/conduit/users/${enc(name)}/token`)).token }));
+  const rotate = (name) =>
+    run(async () => setShown({ name, token: (await post(`/admin/conduit/users/${enc(name)}/token`)).token }));
   const grant = (name) => (e) => {
     e.preventDefault();
     const site = String(new FormData(e.target).get('site') ?? '').trim();
@@ -33,15 +41,46 @@ function Users() {
     <${Err} error=${error || users.error} />
     ${shown && html`<p class="banner amber" id="new-token">New token of ${shown.name} (shown once): <code>${shown.token}</code> <button onClick=${() => setShown(null)}>hide</button></p>`}
     <table id="conduit-users">
-      <thead><tr><th>user</th><th>enabled</th><th>HTTP API</th><th>throttle (s)</th><th>sites</th><th></th></tr></thead>
-      <tbody>${(users.data ?? []).map((u) => html`<tr data-user=${u.name}>
-        <td>${u.name}</td>
-        <td><button onClick=${() => run(() => patch(`/admin/conduit/users/${enc(u.name)}`, { enabled: !u.enabled }))}>${u.enabled ? 'enabled — disable' : 'disabled — enable'}</button></td>
-        <td><button onClick=${() => run(() => patch(`/admin/conduit/users/${enc(u.name)}`, { httpApi: !u.httpApi }))}>${u.httpApi ? 'on' : 'off'}</button></td>
-        <td>${u.throttleSeconds ?? 'default'}</td>
-        <td class="wrap">${u.sites.join(', ')}<form class="inline small" onSubmit=${grant(u.name)}><input name="site" placeholder="site" /><button>grant</button></form></td>
-        <td><button onClick=${() => rotate(u.name)}>rotate token</button></td>
-      </tr>`)}</tbody>
+      <thead>
+        <tr>
+          <th>user</th>
+          <th>enabled</th>
+          <th>HTTP API</th>
+          <th>throttle (s)</th>
+          <th>sites</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        ${(users.data ?? []).map(
+          (u) =>
+            html`<tr data-user=${u.name}>
+              <td>${u.name}</td>
+              <td>
+                <button
+                  onClick=${() => run(() => patch(`/admin/conduit/users/${enc(u.name)}`, { enabled: !u.enabled }))}
+                >
+                  ${u.enabled ? 'enabled — disable' : 'disabled — enable'}
+                </button>
+              </td>
+              <td>
+                <button
+                  onClick=${() => run(() => patch(`/admin/conduit/users/${enc(u.name)}`, { httpApi: !u.httpApi }))}
+                >
+                  ${u.httpApi ? 'on' : 'off'}
+                </button>
+              </td>
+              <td>${u.throttleSeconds ?? 'default'}</td>
+              <td class="wrap">
+                ${u.sites.join(', ')}
+                <form class="inline small" onSubmit=${grant(u.name)}>
+                  <input name="site" placeholder="site" /><button>grant</button>
+                </form>
+              </td>
+              <td><button onClick=${() => rotate(u.name)}>rotate token</button></td>
+            </tr>`,
+        )}
+      </tbody>
     </table>
   </div>`;
 }
@@ -51,16 +90,30 @@ function Series({ netid }) {
   const [range, setRange] = useState(0);
   const to = Math.floor(Date.now() / 1000);
   const from = range ? to - range : 0;
-  const data = usePoll(() => get(`/admin/conduit/datapoints${qs({ netid, chid: chid ?? 1, from, to: range ? to : 4_102_444_800, limit: 10000 })}`), [netid, chid, range]);
+  const data = usePoll(
+    () =>
+      get(
+        `/admin/conduit/datapoints${qs({ netid, chid: chid ?? 1, from, to: range ? to : 4_102_444_800, limit: 10000 })}`,
+      ),
+    [netid, chid, range],
+  );
   const channels = data.data?.channels ?? [];
   const pts = data.data?.points ?? [];
   return html`<div class="series" id="conduit-series">
     <h3>${netid}</h3>
     <div class="toolbar">
-      <label>channel <select value=${chid ?? 1} onChange=${(e) => setChid(Number(e.target.value))}>
-        ${(channels.length ? channels : [{ chid: 1 }]).map((c) => html`<option value=${c.chid}>${c.chid}${c.description ? ` — ${c.description}` : ''}</option>`)}
-      </select></label>
-      <label>range <select value=${range} onChange=${(e) => setRange(Number(e.target.value))}>${RANGES.map(([l, s]) => html`<option value=${s}>${l}</option>`)}</select></label>
+      <label
+        >channel
+        <select value=${chid ?? 1} onChange=${(e) => setChid(Number(e.target.value))}>
+          ${(channels.length ? channels : [{ chid: 1 }]).map((c) => html`<option value=${c.chid}>${c.chid}${c.description ? ` — ${c.description}` : ''}</option>`)}
+        </select></label
+      >
+      <label
+        >range
+        <select value=${range} onChange=${(e) => setRange(Number(e.target.value))}>
+          ${RANGES.map(([l, s]) => html`<option value=${s}>${l}</option>`)}
+        </select></label
+      >
       <span class="count" id="point-count">${pts.length} datapoint(s)</span>
     </div>
     <${Err} error=${data.error} />
@@ -80,12 +133,37 @@ export function ConduitPage() {
     ${h && html`<p class=${`banner ${h.status}`} id="conduit-health">${h.reasons.join(' · ')}</p>`}
     <${Users} />
     <h2>Devices</h2>
-    <div class="toolbar"><input type="search" placeholder="search netid or tag" value=${q} onInput=${(e) => { setQ(e.target.value); setOffset(0); }} /></div>
+    <div class="toolbar">
+      <input
+        type="search"
+        placeholder="search netid or tag"
+        value=${q}
+        onInput=${(e) => {
+          setQ(e.target.value);
+          setOffset(0);
+        }}
+      />
+    </div>
     <table id="conduit-devices">
-      <thead><tr><th>netid</th><th>site</th><th>tag</th><th>last datapoint</th></tr></thead>
-      <tbody>${(devices.data?.devices ?? []).map((d) => html`<tr data-netid=${d.netid}>
-        <td><button class="link" onClick=${() => setNetid(d.netid)}>${d.netid}</button></td><td class="wrap">${d.site}</td><td class="wrap">${d.tag ?? ''}</td><td>${fmtTime(d.lastDatapoint)}</td>
-      </tr>`)}</tbody>
+      <thead>
+        <tr>
+          <th>netid</th>
+          <th>site</th>
+          <th>tag</th>
+          <th>last datapoint</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${(devices.data?.devices ?? []).map(
+          (d) =>
+            html`<tr data-netid=${d.netid}>
+              <td><button class="link" onClick=${() => setNetid(d.netid)}>${d.netid}</button></td>
+              <td class="wrap">${d.site}</td>
+              <td class="wrap">${d.tag ?? ''}</td>
+              <td>${fmtTime(d.lastDatapoint)}</td>
+            </tr>`,
+        )}
+      </tbody>
     </table>
     <${Pager} total=${devices.data?.total ?? 0} offset=${offset} limit=${LIMIT} onPage=${setOffset} />
     ${netid && html`<${Series} key=${netid} netid=${netid} />`}

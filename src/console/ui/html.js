@@ -19,7 +19,9 @@ export function Pager({ total, offset, limit, onPage }) {
   const page = Math.floor(offset / limit);
   return html`<div class="pager">
     <button disabled=${page === 0} onClick=${() => onPage(Math.max(0, offset - limit))}>‹ prev</button>
-    <span class="pageinfo">${total === 0 ? 'none' : `${offset + 1}–${Math.min(total, offset + limit)} of ${total}`}</span>
+    <span class="pageinfo"
+      >${total === 0 ? 'none' : `${offset + 1}–${Math.min(total, offset + limit)} of ${total}`}</span
+    >
     <button disabled=${page >= last} onClick=${() => onPage(offset + limit)}>next ›</button>
   </div>`;
 }

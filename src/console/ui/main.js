@@ -44,10 +44,15 @@ function SignIn({ onIn }) {
   return html`<main class="signin">
     <h1>fieldhub</h1>
     <form onSubmit=${submit} id="signin">
-      <label>Admin token <input name="token" type="password" autocomplete="current-password" required autofocus /></label>
+      <label
+        >Admin token <input name="token" type="password" autocomplete="current-password" required autofocus
+      /></label>
       <button type="submit">Sign in</button>
       <${Err} error=${error} />
-      <p class="hint">The token is in <code>admin.token</code> of the data directory (<code>cat data/admin.token</code>) unless one is configured.</p>
+      <p class="hint">
+        The token is in <code>admin.token</code> of the data directory (<code>cat data/admin.token</code>) unless one is
+        configured.
+      </p>
     </form>
   </main>`;
 }
@@ -61,12 +66,24 @@ function App() {
   }, []);
   if (state === 'checking') return null;
   if (state === 'out') return html`<${SignIn} onIn=${() => setState('in')} />`;
-  const nav = (to, label) => html`<a href=${`#${to}`} class=${hash === to || (to !== '/' && hash.startsWith(to)) ? 'active' : ''}>${label}</a>`;
+  const nav = (to, label) =>
+    html`<a href=${`#${to}`} class=${hash === to || (to !== '/' && hash.startsWith(to)) ? 'active' : ''}>${label}</a>`;
   return html`<div class="shell">
     <header>
       <strong class="brand">fieldhub</strong>
-      <nav>${nav('/', 'Overview')} ${nav('/push', 'Push')} ${nav('/patriot', 'Patriot')} ${nav('/sync', 'Sync')} ${nav('/conduit', 'Conduit')}</nav>
-      <button id="logout" onClick=${async () => { await logout(); setState('out'); }}>Sign out</button>
+      <nav>
+        ${nav('/', 'Overview')} ${nav('/push', 'Push')} ${nav('/patriot', 'Patriot')} ${nav('/sync', 'Sync')}
+        ${nav('/conduit', 'Conduit')}
+      </nav>
+      <button
+        id="logout"
+        onClick=${async () => {
+          await logout();
+          setState('out');
+        }}
+      >
+        Sign out
+      </button>
     </header>
     <main>${route(hash)}</main>
   </div>`;

@@ -16,7 +16,11 @@ async function loadAll() {
       try {
         out[m] = await get(`/admin/${m}/health`);
       } catch (e) {
-        out[m] = { status: e.status === 404 ? 'off' : 'red', reasons: [e.status === 404 ? 'module not enabled' : `health unavailable: ${e.message}`], counts: {} };
+        out[m] = {
+          status: e.status === 404 ? 'off' : 'red',
+          reasons: [e.status === 404 ? 'module not enabled' : `health unavailable: ${e.message}`],
+          counts: {},
+        };
       }
     }),
   );
@@ -29,7 +33,9 @@ function counts(c) {
     typeof v === 'number'
       ? [html`<span class="count"><b>${v}</b> ${k}</span>`]
       : v && typeof v === 'object'
-        ? Object.entries(v).filter(([, n]) => typeof n === 'number').map(([sub, n]) => html`<span class="count"><b>${n}</b> ${k}: ${sub}</span>`)
+        ? Object.entries(v)
+            .filter(([, n]) => typeof n === 'number')
+            .map(([sub, n]) => html`<span class="count"><b>${n}</b> ${k}: ${sub}</span>`)
         : [],
   );
 }
@@ -42,10 +48,17 @@ export function Overview() {
     <div class="tiles">
       ${MODULES.map(([m, title]) => {
         const h = data?.[m];
-        return html`<a class=${`tile ${h?.status ?? 'loading'}`} href=${`#/${m}`} data-module=${m} data-status=${h?.status ?? 'loading'}>
+        return html`<a
+          class=${`tile ${h?.status ?? 'loading'}`}
+          href=${`#/${m}`}
+          data-module=${m}
+          data-status=${h?.status ?? 'loading'}
+        >
           <h2>${title}</h2>
           <p class="status">${h?.status ?? '…'}</p>
-          <ul class="reasons">${(h?.reasons ?? []).map((r) => html`<li>${r}</li>`)}</ul>
+          <ul class="reasons">
+            ${(h?.reasons ?? []).map((r) => html`<li>${r}</li>`)}
+          </ul>
           <div class="counts">${counts(h?.counts)}</div>
         </a>`;
       })}

@@ -36,25 +36,87 @@ export function SyncPage() {
     <${Err} error=${error} />
     <h2>Pulled nodes and hub</h2>
     <table id="sync-peers">
-      <thead><tr><th>peer</th><th>role</th><th>last success</th><th>last attempt</th><th>last error</th></tr></thead>
-      <tbody>${(nodes.data?.peers ?? []).map((p) => html`<tr>
-        <td class="wrap">${p.peer}</td><td>${p.role}</td><td>${ago(p.lastSuccessAt)}</td><td>${ago(p.lastAttemptAt)}</td><td class="wrap">${p.lastError ?? ''}</td>
-      </tr>`)}</tbody>
+      <thead>
+        <tr>
+          <th>peer</th>
+          <th>role</th>
+          <th>last success</th>
+          <th>last attempt</th>
+          <th>last error</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${(nodes.data?.peers ?? []).map(
+          (p) =>
+            html`<tr>
+              <td class="wrap">${p.peer}</td>
+              <td>${p.role}</td>
+              <td>${ago(p.lastSuccessAt)}</td>
+              <td>${ago(p.lastAttemptAt)}</td>
+              <td class="wrap">${p.lastError ?? ''}</td>
+            </tr>`,
+        )}
+      </tbody>
     </table>
     <h2>Nodes seen</h2>
     <table id="sync-nodes">
-      <thead><tr><th>node</th><th>last received</th><th>payloads</th><th>failed</th></tr></thead>
-      <tbody>${(nodes.data?.nodes ?? []).map((n) => html`<tr><td class="wrap">${n.node}</td><td>${ago(n.lastReceivedAt)}</td><td>${n.payloads}</td><td>${n.failed}</td></tr>`)}</tbody>
+      <thead>
+        <tr>
+          <th>node</th>
+          <th>last received</th>
+          <th>payloads</th>
+          <th>failed</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${(nodes.data?.nodes ?? []).map(
+          (n) =>
+            html`<tr>
+              <td class="wrap">${n.node}</td>
+              <td>${ago(n.lastReceivedAt)}</td>
+              <td>${n.payloads}</td>
+              <td>${n.failed}</td>
+            </tr>`,
+        )}
+      </tbody>
     </table>
     <h2>Notifications</h2>
-    <ul class="notes" id="sync-notifications">${(notes.data?.notifications ?? []).map((n) => html`<li class=${n.level}><time>${fmtTime(n.time)}</time> ${n.text}</li>`)}</ul>
+    <ul class="notes" id="sync-notifications">
+      ${(notes.data?.notifications ?? []).map((n) => html`<li class=${n.level}><time>${fmtTime(n.time)}</time> ${n.text}</li>`)}
+    </ul>
     <h2>Received payloads</h2>
     <table id="sync-payloads">
-      <thead><tr><th>#</th><th>plugin</th><th>node</th><th>seq</th><th>source</th><th>received</th><th>bytes</th><th>state</th><th>items</th><th>error</th></tr></thead>
-      <tbody>${(payloads.data?.payloads ?? []).map((p) => html`<tr>
-        <td>${p.id}</td><td class="wrap">${p.plugin}</td><td class="wrap">${p.node}</td><td>${p.seq}</td><td>${p.source}</td><td>${fmtTime(p.receivedAt)}</td>
-        <td>${p.bytes}</td><td><span class=${`pill ${p.status}`}>${p.status}</span></td><td>${p.items ?? ''}</td><td class="wrap">${p.error ?? ''}</td>
-      </tr>`)}</tbody>
+      <thead>
+        <tr>
+          <th>#</th>
+          <th>plugin</th>
+          <th>node</th>
+          <th>seq</th>
+          <th>source</th>
+          <th>received</th>
+          <th>bytes</th>
+          <th>state</th>
+          <th>items</th>
+          <th>error</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${(payloads.data?.payloads ?? []).map(
+          (p) =>
+            html`<tr>
+              <td>${p.id}</td>
+              <td class="wrap">${p.plugin}</td>
+              <td class="wrap">${p.node}</td>
+              <td>${p.seq}</td>
+              <td>${p.source}</td>
+              <td>${fmtTime(p.receivedAt)}</td>
+              <td>${p.bytes}</td>
+              <td><span class=${`pill ${p.status}`}>${p.status}</span></td>
+              <td>${p.items ?? ''}</td>
+              <td class="wrap">${p.error ?? ''}</td>
+            </tr>`,
+        )}
+      </tbody>
     </table>
     <${Pager} total=${payloads.data?.total ?? 0} offset=${offset} limit=${LIMIT} onPage=${setOffset} />
   </section>`;

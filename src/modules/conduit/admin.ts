@@ -46,7 +46,13 @@ export function adminRoutes(users: Users, runRetention: () => Promise<unknown>) 
         schema: {
           tags,
           params,
-          body: z.object({ enabled: z.boolean().optional(), httpApi: z.boolean().optional(), throttleSeconds: throttle.optional() }).strict(),
+          body: z
+            .object({
+              enabled: z.boolean().optional(),
+              httpApi: z.boolean().optional(),
+              throttleSeconds: throttle.optional(),
+            })
+            .strict(),
           response: { 200: user },
         },
       },
@@ -57,11 +63,15 @@ export function adminRoutes(users: Users, runRetention: () => Promise<unknown>) 
       { schema: { tags, params, response: { 200: z.object({ token: z.string() }) } } },
       async (req) => ({ token: users.rotateToken(req.params.name) }),
     );
-    admin.put('/users/:name/sites/:site', { schema: { tags, params: siteParams, response: { 200: user } } }, async (req) =>
-      users.grantSite(req.params.name, req.params.site),
+    admin.put(
+      '/users/:name/sites/:site',
+      { schema: { tags, params: siteParams, response: { 200: user } } },
+      async (req) => users.grantSite(req.params.name, req.params.site),
     );
-    admin.delete('/users/:name/sites/:site', { schema: { tags, params: siteParams, response: { 200: user } } }, async (req) =>
-      users.revokeSite(req.params.name, req.params.site),
+    admin.delete(
+      '/users/:name/sites/:site',
+      { schema: { tags, params: siteParams, response: { 200: user } } },
+      async (req) => users.revokeSite(req.params.name, req.params.site),
     );
     admin.get('/sites', { schema: { tags } }, async () => users.sites());
     admin.post('/retention/run', { schema: { tags } }, async () => runRetention());

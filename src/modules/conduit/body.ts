@@ -11,7 +11,9 @@ import { HttpError } from '../../core/errors.js';
 const gunzipAsync = promisify(gunzip);
 
 export async function decodeBody(req: FastifyRequest, body: Buffer, limit: number): Promise<unknown> {
-  const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const enc = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
   let raw = body;
   if (enc === 'gzip' || enc === 'x-gzip') {
     try {
@@ -36,11 +38,20 @@ export async function decodeBody(req: FastifyRequest, body: Buffer, limit: numbe
 /** Replaces the scope's body parsers with the Conduit one. */
 export function installBodyParser(scope: FastifyInstance, limit: number): void {
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: limit }, async (req: FastifyRequest, body: Buffer) =>
-    decodeBody(req, body, limit),
+  scope.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: limit },
+    async (req: FastifyRequest, body: Buffer) => decodeBody(req, body, limit),
   );
   scope.addContentTypeParser('*', (req: FastifyRequest, _payload: unknown, done: (err: Error | null) => void) => {
     const type = String(req.headers['content-type'] ?? '').slice(0, 60);
-    done(new HttpError(415, type ? `Content-Type ${type} is not supported: send application/json` : 'a request body needs Content-Type: application/json'));
+    done(
+      new HttpError(
+        415,
+        type
+          ? `Content-Type ${type} is not supported: send application/json`
+          : 'a request body needs Content-Type: application/json',
+      ),
+    );
   });
 }

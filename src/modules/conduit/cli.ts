@@ -16,13 +16,16 @@ const USAGE = [
 ].join('\n         ');
 
 function table(users: ReturnType<Users['list']>): string[] {
-  const rows = [['NAME', 'ENABLED', 'HTTP_API', 'THROTTLE_S', 'SITES'], ...users.map((u) => [
-    u.name,
-    u.enabled ? 'yes' : 'no',
-    u.httpApi ? 'on' : 'off',
-    u.throttleSeconds === null ? 'default' : String(u.throttleSeconds),
-    u.sites.join(','),
-  ])];
+  const rows = [
+    ['NAME', 'ENABLED', 'HTTP_API', 'THROTTLE_S', 'SITES'],
+    ...users.map((u) => [
+      u.name,
+      u.enabled ? 'yes' : 'no',
+      u.httpApi ? 'on' : 'off',
+      u.throttleSeconds === null ? 'default' : String(u.throttleSeconds),
+      u.sites.join(','),
+    ]),
+  ];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]!) : c)).join('  '));
 }
@@ -47,10 +50,17 @@ function run(args: string[], ctx: CliContext): number {
             'no-http-api': { type: 'boolean' },
           },
         });
-        if (positionals.length !== 1) return fail('usage: add NAME [--site SITE]... [--token TOKEN] [--throttle SECONDS] [--no-http-api]');
+        if (positionals.length !== 1)
+          return fail('usage: add NAME [--site SITE]... [--token TOKEN] [--throttle SECONDS] [--no-http-api]');
         const throttle = values.throttle === undefined ? undefined : Number(values.throttle);
         if (throttle !== undefined && !Number.isFinite(throttle)) return fail('--throttle: expected seconds');
-        const r = users.add({ name: positionals[0]!, token: values.token, sites: values.site, throttleSeconds: throttle, httpApi: !values['no-http-api'] });
+        const r = users.add({
+          name: positionals[0]!,
+          token: values.token,
+          sites: values.site,
+          throttleSeconds: throttle,
+          httpApi: !values['no-http-api'],
+        });
         ctx.out(`user ${r.user.name} added; sites: ${r.user.sites.join(', ') || '(none)'}`);
         ctx.out(`token: ${r.token}`);
         return 0;
@@ -85,7 +95,8 @@ function run(args: string[], ctx: CliContext): number {
       ctx.out(`fieldhub conduit user: ${e.message}`);
       return 1;
     }
-    if (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return fail(e.message);
+    if (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))
+      return fail(e.message);
     throw e;
   }
 }

@@ -27,7 +27,18 @@ export default defineModule({
     const users = new Users(app.store.db);
     const retention = retentionJob(store, config, app.log);
     app.scheduler.register('conduit.retention', retention, config.retentionDays ? { cron: config.retentionCron } : {});
-    await app.register(conduitApi({ config, store, query: new ConduitQuery(app.store.db), users, throttle: new Throttle(), metrics: app.metrics, db: app.store.db }), { prefix: PREFIX });
+    await app.register(
+      conduitApi({
+        config,
+        store,
+        query: new ConduitQuery(app.store.db),
+        users,
+        throttle: new Throttle(),
+        metrics: app.metrics,
+        db: app.store.db,
+      }),
+      { prefix: PREFIX },
+    );
     const userRoutes = adminRoutes(users, () => app.scheduler.run('conduit.retention'));
     const readRoutes = healthRoutes(app.store.db, app.config.conduit.silentMinutes);
     await registerAdmin(app, '/admin/conduit', async (admin) => {

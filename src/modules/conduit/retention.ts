@@ -6,7 +6,12 @@ import type { ConduitStore } from './store.js';
 
 export const PRUNE_BATCH = 5000;
 
-export function retentionJob(store: ConduitStore, config: Config['conduit'], log: Pick<FastifyBaseLogger, 'info'>, now = () => Date.now()) {
+export function retentionJob(
+  store: ConduitStore,
+  config: Config['conduit'],
+  log: Pick<FastifyBaseLogger, 'info'>,
+  now = () => Date.now(),
+) {
   return async (signal: AbortSignal): Promise<{ deleted: number; before?: number }> => {
     if (!config.retentionDays) return { deleted: 0 };
     const before = Math.floor(now() / 1000 - config.retentionDays * 86400);

@@ -75,17 +75,26 @@ const ok = z.object({ code: z.literal('200') });
 export function conduitApi(deps: ApiDeps) {
   const { config, store, query, users, throttle } = deps;
   const nowSeconds = deps.now ?? (() => Math.floor(Date.now() / 1000));
-  const ingested = deps.metrics.counter('fieldhub_conduit_datapoints_ingested_total', 'Datapoints accepted by POST /conduitv6');
-  const returned = deps.metrics.counter('fieldhub_conduit_datapoints_returned_total', 'Datapoints answered by GET /conduitv6');
+  const ingested = deps.metrics.counter(
+    'fieldhub_conduit_datapoints_ingested_total',
+    'Datapoints accepted by POST /conduitv6',
+  );
+  const returned = deps.metrics.counter(
+    'fieldhub_conduit_datapoints_returned_total',
+    'Datapoints answered by GET /conduitv6',
+  );
   const refused = deps.metrics.counter('fieldhub_conduit_throttled_total', 'Requests refused by the conduit throttle');
   const userOf = new WeakMap<FastifyRequest, AuthUser>();
-  const commits = new GroupCommit<{ user: number; points: Datapoint[] }>(deps.db, (a) => store.ingest(a.user, a.points));
+  const commits = new GroupCommit<{ user: number; points: Datapoint[] }>(deps.db, (a) =>
+    store.ingest(a.user, a.points),
+  );
   const uplinks = new GroupCommit<{ user: number; points: Datapoint[] }>(deps.db, (a) =>
     store.ingest(a.user, a.points, { uplink: { autoCreate: config.autoCreateDevices } }),
   );
 
   function authWith(req: FastifyRequest, token: string | undefined): void {
-    if (!token) throw new HttpError(401, 'missing token: send it in the X-Api-Key header (or Token header, or token argument)');
+    if (!token)
+      throw new HttpError(401, 'missing token: send it in the X-Api-Key header (or Token header, or token argument)');
     const user = users.byToken(token);
     if (!user) throw new HttpError(401, 'unknown token');
     if (!user.enabled) throw new HttpError(403, 'conduit is disabled for this user');
@@ -94,9 +103,13 @@ export function conduitApi(deps: ApiDeps) {
     if (wait > 0) {
       refused.inc();
       const s = Math.max(1, Math.ceil(wait));
-      throw new ConduitError(429, `Too Many Requests: one request every ${user.throttle_seconds ?? config.throttleSeconds} s, retry in ${s} s`, {
-        'retry-after': String(s),
-      });
+      throw new ConduitError(
+        429,
+        `Too Many Requests: one request every ${user.throttle_seconds ?? config.throttleSeconds} s, retry in ${s} s`,
+        {
+          'retry-after': String(s),
+        },
+      );
     }
     userOf.set(req, user);
   }
@@ -140,7 +153,10 @@ export function conduitApi(deps: ApiDeps) {
   /** an AlphaX uplink (V1 or V2 JSON object): one device, one timestamp */
   async function uplink(req: FastifyRequest) {
     if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-      throw new HttpError(400, 'an uplink is a JSON object {networkId, timestamp, data} (Content-Type: application/json)');
+      throw new HttpError(
+        400,
+        'an uplink is a JSON object {networkId, timestamp, data} (Content-Type: application/json)',
+      );
     }
     const points = uplinkPoints(req.body, Date.now());
     const n = await uplinks.submit({ user: userOf.get(req)!.id, points });
@@ -150,7 +166,8 @@ export function conduitApi(deps: ApiDeps) {
 
   async function ingest(req: FastifyRequest) {
     if (req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)) return uplink(req);
-    if (req.body === undefined) throw new HttpError(400, 'a JSON array of datapoints is required (Content-Type: application/json)');
+    if (req.body === undefined)
+      throw new HttpError(400, 'a JSON array of datapoints is required (Content-Type: application/json)');
     const parsed = ingestSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
     const n = await commits.submit({ user: userOf.get(req)!.id, points: parsed.data });
@@ -163,7 +180,8 @@ export function conduitApi(deps: ApiDeps) {
     const ids = parseIds(q.id);
     if (!ids) throw new HttpError(400, 'id is required');
     const chs = parseChs(q.ch);
-    if (req.body === undefined) throw new HttpError(400, 'a JSON object of metadata fields is required (Content-Type: application/json)');
+    if (req.body === undefined)
+      throw new HttpError(400, 'a JSON object of metadata fields is required (Content-Type: application/json)');
     const parsed = metadataSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
     return { code: '200' as const, updated: store.updateMetadata(userOf.get(req)!.id, ids, chs, parsed.data) };
@@ -184,7 +202,9 @@ export function conduitApi(deps: ApiDeps) {
     if (!override || override === 'POST') return ingest(req);
     if (override === 'PUT') return put(req);
     if (override === 'DELETE') return del(req);
-    throw new ConduitError(405, `X-HTTP-Method-Override: ${override.slice(0, 20)} is not allowed (PUT or DELETE)`, { allow: ALLOW });
+    throw new ConduitError(405, `X-HTTP-Method-Override: ${override.slice(0, 20)} is not allowed (PUT or DELETE)`, {
+      allow: ALLOW,
+    });
   }
 
   return async function plugin(scope: FastifyInstance): Promise<void> {
@@ -196,12 +216,59 @@ export function conduitApi(deps: ApiDeps) {
     await scope.register(compress, { global: true, threshold: 1024, encodings: ['gzip'] });
     installBodyParser(scope, config.maxBodyBytes);
     const api = scope.withTypeProvider<ZodTypeProvider>();
-    const common = { onRequest: authenticate, preHandler: bodyToken, schema: { querystring: querySchema, tags: ['conduit'], security: [{ apiKey: [] }] } };
-    api.get('/', { ...common, schema: { ...common.schema, summary: 'datapoints (at most conduit.maxDatapoints, by time)' } }, get);
-    api.post('/', { ...common, schema: { ...common.schema, summary: 'ingest a JSON array of datapoints (X-HTTP-Method-Override: PUT|DELETE)' } }, post);
-    api.post(UPLINK_PATH, { ...common, schema: { ...common.schema, summary: 'an AlphaX uplink, Data Format V1 (data: hex) or V2 (data: [{channelId, value}])' } }, uplink);
-    api.put('/', { ...common, schema: { ...common.schema, summary: 'update device (id) or channel (id, ch) metadata', response: { 200: ok.extend({ updated: z.number() }) } } }, put);
-    api.delete('/', { ...common, schema: { ...common.schema, summary: 'delete datapoints of id (and ch) in fcdt..tcdt', response: { 200: ok.extend({ deleted: z.number() }) } } }, del);
+    const common = {
+      onRequest: authenticate,
+      preHandler: bodyToken,
+      schema: { querystring: querySchema, tags: ['conduit'], security: [{ apiKey: [] }] },
+    };
+    api.get(
+      '/',
+      { ...common, schema: { ...common.schema, summary: 'datapoints (at most conduit.maxDatapoints, by time)' } },
+      get,
+    );
+    api.post(
+      '/',
+      {
+        ...common,
+        schema: { ...common.schema, summary: 'ingest a JSON array of datapoints (X-HTTP-Method-Override: PUT|DELETE)' },
+      },
+      post,
+    );
+    api.post(
+      UPLINK_PATH,
+      {
+        ...common,
+        schema: {
+          ...common.schema,
+          summary: 'an AlphaX uplink, Data Format V1 (data: hex) or V2 (data: [{channelId, value}])',
+        },
+      },
+      uplink,
+    );
+    api.put(
+      '/',
+      {
+        ...common,
+        schema: {
+          ...common.schema,
+          summary: 'update device (id) or channel (id, ch) metadata',
+          response: { 200: ok.extend({ updated: z.number() }) },
+        },
+      },
+      put,
+    );
+    api.delete(
+      '/',
+      {
+        ...common,
+        schema: {
+          ...common.schema,
+          summary: 'delete datapoints of id (and ch) in fcdt..tcdt',
+          response: { 200: ok.extend({ deleted: z.number() }) },
+        },
+      },
+      del,
+    );
     const others = scope.supportedMethods.filter((m) => !['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].includes(m));
     scope.route({
       method: others,

@@ -31,7 +31,12 @@ export const DEVICE_FIELDS = {
   dev_error: 'error',
 } as const;
 /** channel metadata: wire field -> column of conduit_channels */
-export const CHANNEL_FIELDS = { val_type: 'type', val_description: 'description', val_cal: 'cal', val_offset: 'offset' } as const;
+export const CHANNEL_FIELDS = {
+  val_type: 'type',
+  val_description: 'description',
+  val_cal: 'cal',
+  val_offset: 'offset',
+} as const;
 export type DeviceField = keyof typeof DEVICE_FIELDS;
 export type ChannelField = keyof typeof CHANNEL_FIELDS;
 
@@ -48,7 +53,12 @@ const deviceShape = {
   dev_network: text,
   loc_lat: z.number().min(-90).max(90).nullable().optional(),
   loc_lng: z.number().min(-180).max(180).nullable().optional(),
-  dev_error: z.number().int().min(-(2 ** 31)).max(MAX_CHID).optional(),
+  dev_error: z
+    .number()
+    .int()
+    .min(-(2 ** 31))
+    .max(MAX_CHID)
+    .optional(),
   /** the site (by name) the device belongs to; must be one of the user's sites */
   dev_site: z.string().trim().min(1).max(100).optional(),
 };
@@ -94,7 +104,10 @@ export type Query = z.output<typeof querySchema>;
 
 function items(v: string | string[] | undefined): string[] {
   if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  return (Array.isArray(v) ? v : [v])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 const bad = (msg: string) => new HttpError(400, msg);
@@ -134,7 +147,8 @@ function one(name: string, v: string | string[] | undefined): string | undefined
 function seconds(name: string, s: string): number {
   const t = s.trim();
   if (/^\d{13}$/.test(t)) return Math.floor(Number(t) / 1000);
-  if (!/^\d{1,11}$/.test(t)) throw bad(`${name}: expected unix seconds (or 13-digit milliseconds), got "${s.slice(0, 40)}"`);
+  if (!/^\d{1,11}$/.test(t))
+    throw bad(`${name}: expected unix seconds (or 13-digit milliseconds), got "${s.slice(0, 40)}"`);
   return Number(t);
 }
 

@@ -30,7 +30,10 @@ function partialSet(cols: readonly string[]): string {
   return cols.map((c) => `${c} = CASE WHEN @has_${c} THEN @${c} ELSE ${c} END`).join(', ');
 }
 
-function partialParams<F extends string>(fields: Record<F, string>, values: Partial<Record<F, unknown>>): Record<string, unknown> {
+function partialParams<F extends string>(
+  fields: Record<F, string>,
+  values: Partial<Record<F, unknown>>,
+): Record<string, unknown> {
   const p: Record<string, unknown> = {};
   for (const [f, col] of Object.entries(fields) as Array<[F, string]>) {
     const has = values[f] !== undefined;
@@ -76,13 +79,17 @@ export class ConduitStore {
 
   constructor(private readonly db: DB) {
     this.deviceByNetid = db.prepare<[string], DeviceRow>('SELECT id, site_id FROM conduit_devices WHERE netid = ?');
-    this.userSites = db.prepare<[number], { site_id: number }>('SELECT site_id FROM conduit_user_sites WHERE user_id = ?');
+    this.userSites = db.prepare<[number], { site_id: number }>(
+      'SELECT site_id FROM conduit_user_sites WHERE user_id = ?',
+    );
     this.siteByName = db.prepare<[string], { id: number }>('SELECT id FROM conduit_sites WHERE name = ?');
     const devCols = Object.values(DEVICE_FIELDS);
     this.insertDevice = db.prepare<[string, number]>('INSERT INTO conduit_devices (netid, site_id) VALUES (?, ?)');
     this.updateDevice = db.prepare(`UPDATE conduit_devices SET ${partialSet(devCols)} WHERE id = @id`);
     this.moveDevice = db.prepare<[number, number]>('UPDATE conduit_devices SET site_id = ? WHERE id = ?');
-    this.ensureChannel = db.prepare<[number, number]>('INSERT OR IGNORE INTO conduit_channels (device_id, chid) VALUES (?, ?)');
+    this.ensureChannel = db.prepare<[number, number]>(
+      'INSERT OR IGNORE INTO conduit_channels (device_id, chid) VALUES (?, ?)',
+    );
     this.updateChannel = db.prepare(
       `UPDATE conduit_channels SET ${partialSet(Object.values(CHANNEL_FIELDS))} WHERE device_id = @device_id AND chid = @chid`,
     );
@@ -90,7 +97,9 @@ export class ConduitStore {
       `INSERT INTO conduit_datapoints (device_id, chid, val_date, val_raw) VALUES (?, ?, ?, ?)
        ON CONFLICT (device_id, chid, val_date) DO UPDATE SET val_raw = excluded.val_raw`,
     );
-    this.deleteAll = db.prepare<[number, number, number]>('DELETE FROM conduit_datapoints WHERE device_id = ? AND val_date BETWEEN ? AND ?');
+    this.deleteAll = db.prepare<[number, number, number]>(
+      'DELETE FROM conduit_datapoints WHERE device_id = ? AND val_date BETWEEN ? AND ?',
+    );
     this.deleteChs = db.prepare<[number, string, number, number]>(
       'DELETE FROM conduit_datapoints WHERE device_id = ? AND chid IN (SELECT value FROM json_each(?)) AND val_date BETWEEN ? AND ?',
     );
@@ -145,11 +154,19 @@ export class ConduitStore {
           dev = this.deviceByNetid.get(netid);
           if (!dev) {
             let site: number;
-            if (opts.uplink && !opts.uplink.autoCreate) throw new HttpError(404, `device ${netid} not found (conduit.autoCreateDevices is off)`);
-            if (opts.uplink && sites.size > 0) site = Math.min(...sites); // the user's default site
+            if (opts.uplink && !opts.uplink.autoCreate)
+              throw new HttpError(404, `device ${netid} not found (conduit.autoCreateDevices is off)`);
+            if (opts.uplink && sites.size > 0)
+              site = Math.min(...sites); // the user's default site
             else if (p.dev_site !== undefined) site = granted(p.dev_site);
             else if (sites.size === 1) site = [...sites][0]!;
-            else throw new HttpError(sites.size === 0 ? 403 : 400, sites.size === 0 ? 'you have no site to write to' : `[${i}].dev_site: required for the new device ${netid} (you have several sites)`);
+            else
+              throw new HttpError(
+                sites.size === 0 ? 403 : 400,
+                sites.size === 0
+                  ? 'you have no site to write to'
+                  : `[${i}].dev_site: required for the new device ${netid} (you have several sites)`,
+              );
             dev = { id: Number(this.insertDevice.run(netid, site).lastInsertRowid), site_id: site };
           } else if (!sites.has(dev.site_id)) {
             throw new HttpError(403, `device ${netid} is not in one of your sites`);
@@ -175,7 +192,8 @@ export class ConduitStore {
       }
       for (const [id, m] of devMeta) this.updateDevice.run({ id, ...partialParams(DEVICE_FIELDS, m) });
       for (const [id, site] of moves) this.moveDevice.run(site, id);
-      for (const c of chMeta.values()) this.updateChannel.run({ device_id: c.device_id, chid: c.chid, ...partialParams(CHANNEL_FIELDS, c.m) });
+      for (const c of chMeta.values())
+        this.updateChannel.run({ device_id: c.device_id, chid: c.chid, ...partialParams(CHANNEL_FIELDS, c.m) });
       return points.length;
     });
     return this.db.inTransaction ? run() : run.immediate();
@@ -212,7 +230,8 @@ export class ConduitStore {
       const devs = ids.map((netid) => this.visibleDevice(netid, sites));
       let n = 0;
       for (const dev of devs) {
-        n += (chs ? this.deleteChs.run(dev.id, JSON.stringify(chs), from, to) : this.deleteAll.run(dev.id, from, to)).changes;
+        n += (chs ? this.deleteChs.run(dev.id, JSON.stringify(chs), from, to) : this.deleteAll.run(dev.id, from, to))
+          .changes;
       }
       return n;
     });

@@ -22,7 +22,8 @@ export interface ChannelValue {
 export function decodeV1(hex: string): ChannelValue[] {
   if (!/^(?:[0-9A-Fa-f]{2})*$/.test(hex)) throw new HttpError(400, 'data: not a hex byte string');
   const buf = Buffer.from(hex, 'hex');
-  if (buf.length < 8 || (buf.length - 8) % 4 !== 0) throw new HttpError(400, `data: ${buf.length} bytes; V1 is 8 + 4n bytes`);
+  if (buf.length < 8 || (buf.length - 8) % 4 !== 0)
+    throw new HttpError(400, `data: ${buf.length} bytes; V1 is 8 + 4n bytes`);
   const n = (buf.length - 8) / 4;
   if (n > MAX_V1_CHANNELS) throw new HttpError(400, `data: ${n} channels; at most ${MAX_V1_CHANNELS}`);
   const out: ChannelValue[] = [
@@ -48,7 +49,11 @@ const value = z
   .refine((v) => digits(v) <= 16, 'at most 16 significant digits');
 const netid = z.string().regex(NETID_RE, 'expected a network id (hex)');
 /** 13-digit UTC milliseconds */
-const timestamp = z.number().int().min(1e12, 'expected 13-digit UTC milliseconds').max(9_999_999_999_999, 'expected 13-digit UTC milliseconds');
+const timestamp = z
+  .number()
+  .int()
+  .min(1e12, 'expected 13-digit UTC milliseconds')
+  .max(9_999_999_999_999, 'expected 13-digit UTC milliseconds');
 
 export const uplinkSchema = z
   .object({
@@ -59,7 +64,10 @@ export const uplinkSchema = z
     data: z.unknown(),
   })
   .strict();
-const v2Data = z.array(z.object({ channelId: z.number().int().min(0).max(MAX_CHID), value }).strict()).min(1).max(10_000);
+const v2Data = z
+  .array(z.object({ channelId: z.number().int().min(0).max(MAX_CHID), value }).strict())
+  .min(1)
+  .max(10_000);
 /** bounded well above 32 channels so that the decoder names the real fault */
 const v1Data = z.string().max(4096);
 
@@ -70,7 +78,10 @@ export const msToSecond = (ms: number) => Math.floor(ms / 1000);
 export function uplinkPoints(body: unknown, nowMs: number): Datapoint[] {
   const o = body as Record<string, unknown>;
   if (o.networkId === undefined && o.data === undefined) {
-    throw new HttpError(400, 'body: expected array of datapoints (the bulk format) or an uplink object {networkId, timestamp, data}');
+    throw new HttpError(
+      400,
+      'body: expected array of datapoints (the bulk format) or an uplink object {networkId, timestamp, data}',
+    );
   }
   const p = uplinkSchema.safeParse(body);
   if (!p.success) throw new HttpError(400, zodMessage(p.error, 'body'));

@@ -39,7 +39,9 @@ export function newToken(): string {
 
 function checkSiteName(site: string): string {
   const s = site.trim();
-  if (!s || s.length > 100 || /[\u0000-\u001f\u007f]/.test(s)) throw new HttpError(400, `invalid site name "${site.slice(0, 40)}"`);
+  // eslint-disable-next-line no-control-regex -- on purpose: control characters are what a site name must not hold
+  if (!s || s.length > 100 || /[\u0000-\u001f\u007f]/.test(s))
+    throw new HttpError(400, `invalid site name "${site.slice(0, 40)}"`);
   return s;
 }
 
@@ -72,9 +74,17 @@ export class Users {
       'SELECT id, name, enabled, http_api, throttle_seconds FROM conduit_users WHERE token_hash = ?',
     );
     this.byName = db.prepare<[string], { id: number }>('SELECT id FROM conduit_users WHERE name = ?');
-    this.all = db.prepare<[], { id: number; name: string; enabled: number; http_api: number; throttle_seconds: number | null; created_at: string }>(
-      'SELECT id, name, enabled, http_api, throttle_seconds, created_at FROM conduit_users ORDER BY name',
-    );
+    this.all = db.prepare<
+      [],
+      {
+        id: number;
+        name: string;
+        enabled: number;
+        http_api: number;
+        throttle_seconds: number | null;
+        created_at: string;
+      }
+    >('SELECT id, name, enabled, http_api, throttle_seconds, created_at FROM conduit_users ORDER BY name');
     this.sitesOf = db.prepare<[number], { name: string }>(
       'SELECT s.name FROM conduit_user_sites us JOIN conduit_sites s ON s.id = us.site_id WHERE us.user_id = ? ORDER BY s.name',
     );
@@ -83,7 +93,9 @@ export class Users {
     this.insertUser = db.prepare<[string, string, number, number | null, string]>(
       'INSERT INTO conduit_users (name, token_hash, enabled, http_api, throttle_seconds, created_at) VALUES (?, ?, 1, ?, ?, ?)',
     );
-    this.grant = db.prepare<[number, number]>('INSERT OR IGNORE INTO conduit_user_sites (user_id, site_id) VALUES (?, ?)');
+    this.grant = db.prepare<[number, number]>(
+      'INSERT OR IGNORE INTO conduit_user_sites (user_id, site_id) VALUES (?, ?)',
+    );
     this.revoke = db.prepare<[number, number]>('DELETE FROM conduit_user_sites WHERE user_id = ? AND site_id = ?');
   }
 
@@ -127,25 +139,40 @@ export class Users {
     user: ConduitUser;
     token: string;
   } {
-    if (!USER_NAME_RE.test(opts.name)) throw new HttpError(400, 'a user name is 1-64 characters of A-Z a-z 0-9 _ . @ -');
+    if (!USER_NAME_RE.test(opts.name))
+      throw new HttpError(400, 'a user name is 1-64 characters of A-Z a-z 0-9 _ . @ -');
     const token = opts.token === undefined ? newToken() : checkToken(opts.token);
     const throttle = checkThrottle(opts.throttleSeconds);
-    this.db.transaction(() => {
-      if (this.byName.get(opts.name)) throw new HttpError(409, `conduit user "${opts.name}" exists`);
-      if (this.byHash.get(hashToken(token))) throw new HttpError(409, 'that token is in use');
-      const id = Number(this.insertUser.run(opts.name, hashToken(token), opts.httpApi === false ? 0 : 1, throttle, new Date().toISOString()).lastInsertRowid);
-      for (const s of opts.sites ?? []) this.grant.run(id, this.ensureSite(s));
-    }).immediate();
+    this.db
+      .transaction(() => {
+        if (this.byName.get(opts.name)) throw new HttpError(409, `conduit user "${opts.name}" exists`);
+        if (this.byHash.get(hashToken(token))) throw new HttpError(409, 'that token is in use');
+        const id = Number(
+          this.insertUser.run(
+            opts.name,
+            hashToken(token),
+            opts.httpApi === false ? 0 : 1,
+            throttle,
+            new Date().toISOString(),
+          ).lastInsertRowid,
+        );
+        for (const s of opts.sites ?? []) this.grant.run(id, this.ensureSite(s));
+      })
+      .immediate();
     return { user: this.get(opts.name), token };
   }
 
   update(name: string, patch: { enabled?: boolean; httpApi?: boolean; throttleSeconds?: number | null }): ConduitUser {
     const id = this.idOf(name);
     this.db.transaction(() => {
-      if (patch.enabled !== undefined) this.db.prepare('UPDATE conduit_users SET enabled = ? WHERE id = ?').run(patch.enabled ? 1 : 0, id);
-      if (patch.httpApi !== undefined) this.db.prepare('UPDATE conduit_users SET http_api = ? WHERE id = ?').run(patch.httpApi ? 1 : 0, id);
+      if (patch.enabled !== undefined)
+        this.db.prepare('UPDATE conduit_users SET enabled = ? WHERE id = ?').run(patch.enabled ? 1 : 0, id);
+      if (patch.httpApi !== undefined)
+        this.db.prepare('UPDATE conduit_users SET http_api = ? WHERE id = ?').run(patch.httpApi ? 1 : 0, id);
       if (patch.throttleSeconds !== undefined) {
-        this.db.prepare('UPDATE conduit_users SET throttle_seconds = ? WHERE id = ?').run(checkThrottle(patch.throttleSeconds), id);
+        this.db
+          .prepare('UPDATE conduit_users SET throttle_seconds = ? WHERE id = ?')
+          .run(checkThrottle(patch.throttleSeconds), id);
       }
     })();
     return this.get(name);

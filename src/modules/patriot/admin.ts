@@ -27,8 +27,12 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
   const s = {
     perKey: db.prepare('SELECT key_name, COUNT(*) AS n FROM patriot_clients GROUP BY key_name'),
     byStatus: db.prepare('SELECT status, COUNT(*) AS n FROM patriot_client_state GROUP BY status'),
-    unconfirmed: db.prepare("SELECT COUNT(*) FROM patriot_client_state WHERE status = 'pending_import' AND updated_at < ?").pluck(),
-    lastRun: db.prepare("SELECT run_id, trigger, started_at, finished_at, result, clients, error FROM patriot_import_runs WHERE result <> 'running' ORDER BY id DESC LIMIT 1"),
+    unconfirmed: db
+      .prepare("SELECT COUNT(*) FROM patriot_client_state WHERE status = 'pending_import' AND updated_at < ?")
+      .pluck(),
+    lastRun: db.prepare(
+      "SELECT run_id, trigger, started_at, finished_at, result, clients, error FROM patriot_import_runs WHERE result <> 'running' ORDER BY id DESC LIMIT 1",
+    ),
     clients: db.prepare(
       `SELECT c.client_id AS clientId, json_extract(c.info, '$.Name') AS name, c.updated_at AS updatedAt,
               s.status, s.last_batch AS lastBatch, s.attempts
@@ -45,72 +49,118 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
          FROM (SELECT key_name, client_id, info, updated_at FROM patriot_clients WHERE key_name = @key ORDER BY client_id LIMIT @limit OFFSET @offset) c
          LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id ORDER BY c.client_id`,
     ),
-    count: db.prepare(
-      `SELECT COUNT(*) FROM patriot_clients c LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id
+    count: db
+      .prepare(
+        `SELECT COUNT(*) FROM patriot_clients c LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id
         WHERE c.key_name = @key AND (@status IS NULL OR s.status = @status)
           AND (@q IS NULL OR instr(CAST(c.client_id AS TEXT), @q) > 0 OR instr(COALESCE(json_extract(c.info, '$.Name'), ''), @q) > 0)`,
-    ).pluck(),
+      )
+      .pluck(),
   };
 
   return (admin: ZodApp) => {
-    admin.get('/health', { schema: { tags, summary: 'green / amber / red with the reasons: import failures, unconfirmed and waiting clients, last and next run' } }, async () => {
-      const now = Date.now();
-      const counts = Object.fromEntries((s.byStatus.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]));
-      const clientsPerKey = Object.fromEntries((s.perKey.all() as Array<{ key_name: string; n: number }>).map((r) => [r.key_name, r.n]));
-      const unconfirmed = s.unconfirmed.get(new Date(now - unconfirmedHours * 3_600_000).toISOString()) as number;
-      const last = s.lastRun.get() as { result: string; error: string | null; finished_at: string } | undefined;
-      const job = scheduler.list().find((j) => j.name === IMPORT_JOB);
-      const reasons: string[] = [];
-      let status: 'green' | 'amber' | 'red' = 'green';
-      if (last?.result === 'failed') {
-        status = 'red';
-        reasons.push(`last import run failed: ${last.error ?? 'unknown error'}`);
-      }
-      if (counts.import_failed) {
-        status = 'red';
-        reasons.push(`${counts.import_failed} client(s) rejected by Patriot`);
-      }
-      if (unconfirmed) {
-        if (status === 'green') status = 'amber';
-        reasons.push(`${unconfirmed} client(s) uploaded but not confirmed by Patriot for more than ${unconfirmedHours} h`);
-      }
-      if (counts.changed) reasons.push(`${counts.changed} client(s) changed, waiting for the next run`);
-      if (!reasons.length) reasons.push(last ? `last run ${last.result} at ${last.finished_at}` : 'no import run yet');
-      return {
-        module: 'patriot',
-        status,
-        reasons,
-        counts: { keys: svc.keys.list().length, clientsPerKey, state: counts, unconfirmed },
-        lastRun: last ?? null,
-        nextRunAt: job?.next ?? null,
-        running: job?.running ?? false,
-      };
-    });
+    admin.get(
+      '/health',
+      {
+        schema: {
+          tags,
+          summary:
+            'green / amber / red with the reasons: import failures, unconfirmed and waiting clients, last and next run',
+        },
+      },
+      async () => {
+        const now = Date.now();
+        const counts = Object.fromEntries(
+          (s.byStatus.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]),
+        );
+        const clientsPerKey = Object.fromEntries(
+          (s.perKey.all() as Array<{ key_name: string; n: number }>).map((r) => [r.key_name, r.n]),
+        );
+        const unconfirmed = s.unconfirmed.get(new Date(now - unconfirmedHours * 3_600_000).toISOString()) as number;
+        const last = s.lastRun.get() as { result: string; error: string | null; finished_at: string } | undefined;
+        const job = scheduler.list().find((j) => j.name === IMPORT_JOB);
+        const reasons: string[] = [];
+        let status: 'green' | 'amber' | 'red' = 'green';
+        if (last?.result === 'failed') {
+          status = 'red';
+          reasons.push(`last import run failed: ${last.error ?? 'unknown error'}`);
+        }
+        if (counts.import_failed) {
+          status = 'red';
+          reasons.push(`${counts.import_failed} client(s) rejected by Patriot`);
+        }
+        if (unconfirmed) {
+          if (status === 'green') status = 'amber';
+          reasons.push(
+            `${unconfirmed} client(s) uploaded but not confirmed by Patriot for more than ${unconfirmedHours} h`,
+          );
+        }
+        if (counts.changed) reasons.push(`${counts.changed} client(s) changed, waiting for the next run`);
+        if (!reasons.length)
+          reasons.push(last ? `last run ${last.result} at ${last.finished_at}` : 'no import run yet');
+        return {
+          module: 'patriot',
+          status,
+          reasons,
+          counts: { keys: svc.keys.list().length, clientsPerKey, state: counts, unconfirmed },
+          lastRun: last ?? null,
+          nextRunAt: job?.next ?? null,
+          running: job?.running ?? false,
+        };
+      },
+    );
 
-    admin.get('/keys', { schema: { tags, summary: 'The API keys of keys.json (name, enabled, valid to, port, installer; never the key)' } }, async () => {
-      const perKey = Object.fromEntries((s.perKey.all() as Array<{ key_name: string; n: number }>).map((r) => [r.key_name, r.n]));
-      const now = Date.now();
-      return {
-        keys: svc.keys.list().map((k) => ({
-          keyName: k.key_name,
-          enabled: k.enabled,
-          validTo: k.valid_to ?? null,
-          expired: k.validToMs !== null && k.validToMs <= now,
-          port: k.port,
-          installerName: k.installer_name,
-          installerEmail: k.installer_email,
-          clients: perKey[k.key_name] ?? 0,
-        })),
-      };
-    });
+    admin.get(
+      '/keys',
+      {
+        schema: {
+          tags,
+          summary: 'The API keys of keys.json (name, enabled, valid to, port, installer; never the key)',
+        },
+      },
+      async () => {
+        const perKey = Object.fromEntries(
+          (s.perKey.all() as Array<{ key_name: string; n: number }>).map((r) => [r.key_name, r.n]),
+        );
+        const now = Date.now();
+        return {
+          keys: svc.keys.list().map((k) => ({
+            keyName: k.key_name,
+            enabled: k.enabled,
+            validTo: k.valid_to ?? null,
+            expired: k.validToMs !== null && k.validToMs <= now,
+            port: k.port,
+            installerName: k.installer_name,
+            installerEmail: k.installer_email,
+            clients: perKey[k.key_name] ?? 0,
+          })),
+        };
+      },
+    );
 
     admin.get(
       '/keys/:keyName/clients',
-      { schema: { tags, summary: "A key's clients with their import state, paged (q searches id and name)", params: keyParams, querystring: clientsQuery } },
+      {
+        schema: {
+          tags,
+          summary: "A key's clients with their import state, paged (q searches id and name)",
+          params: keyParams,
+          querystring: clientsQuery,
+        },
+      },
       async (req) => {
-        const q = { key: req.params.keyName, status: req.query.status ?? null, q: req.query.q ?? null, limit: req.query.limit, offset: req.query.offset };
+        const q = {
+          key: req.params.keyName,
+          status: req.query.status ?? null,
+          q: req.query.q ?? null,
+          limit: req.query.limit,
+          offset: req.query.offset,
+        };
         if (q.status === null && q.q === null) {
-          return { total: s.countAll.get(req.params.keyName) as number, clients: s.pageAll.all({ key: q.key, limit: q.limit, offset: q.offset }) };
+          return {
+            total: s.countAll.get(req.params.keyName) as number,
+            clients: s.pageAll.all({ key: q.key, limit: q.limit, offset: q.offset }),
+          };
         }
         return { total: s.count.get(q) as number, clients: s.clients.all(q) };
       },
@@ -118,7 +168,13 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
 
     admin.post(
       '/keys/:keyName/clients/:clientId/resend',
-      { schema: { tags, summary: "Send this client again: rewrite its XML and mark it changed for the next import run", params: clientParams } },
+      {
+        schema: {
+          tags,
+          summary: 'Send this client again: rewrite its XML and mark it changed for the next import run',
+          params: clientParams,
+        },
+      },
       async (req) => {
         const { keyName, clientId } = req.params;
         if (!svc.keys.get(keyName)) throw new HttpError(404, `no key ${keyName}`);

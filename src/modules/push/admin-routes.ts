@@ -8,7 +8,6 @@ import type { PushService } from './service.js';
 import { commandView } from './rows.js';
 import { UnknownDeviceError } from './store.js';
 import { devicePage, devicePageQuery, pushHealth } from './health.js';
-import type { Config } from '../../core/config.js';
 
 const MAX_WAIT_SECONDS = 60;
 
@@ -40,7 +39,8 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
       schema: {
         tags,
         security,
-        summary: 'Devices with last seen, online and queue depth; search (q), sort and page (limit, offset) on the server',
+        summary:
+          'Devices with last seen, online and queue depth; search (q), sort and page (limit, offset) on the server',
         querystring: devicePageQuery,
       },
     },
@@ -48,11 +48,28 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
   );
 
   const health = pushHealth(svc.store.db, svc, offlinePolls);
-  admin.get('/health', { schema: { tags, security, summary: 'green / amber / red with the reasons: offline devices, failed commands, queue' } }, async () => health());
+  admin.get(
+    '/health',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'green / amber / red with the reasons: offline devices, failed commands, queue',
+      },
+    },
+    async () => health(),
+  );
 
   admin.put(
     '/devices/:deviceId',
-    { schema: { tags, security, summary: 'Register a device (needed when push.allowUnknownDevices is false)', params: deviceParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Register a device (needed when push.allowUnknownDevices is false)',
+        params: deviceParams,
+      },
+    },
     async (req, reply) => {
       const id = deviceIdParam(req.params.deviceId);
       const created = svc.register(id);
@@ -62,7 +79,15 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
 
   admin.post(
     '/devices/:deviceId/commands',
-    { schema: { tags, security, summary: 'Queue a command for a device', params: deviceParams, body: commandSpecSchema } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Queue a command for a device',
+        params: deviceParams,
+        body: commandSpecSchema,
+      },
+    },
     async (req, reply) => {
       const [row] = enqueue([deviceIdParam(req.params.deviceId)], req.body);
       return reply.code(201).send({ id: row!.id, status: row!.status });
@@ -71,12 +96,21 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
 
   admin.post(
     '/commands',
-    { schema: { tags, security, summary: 'Queue the same command for many devices (one transaction)', body: bulkSpecSchema } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Queue the same command for many devices (one transaction)',
+        body: bulkSpecSchema,
+      },
+    },
     async (req, reply) => {
       const { deviceIds, ...spec } = req.body;
       const ids = deviceIds.map((v) => deviceIdFromJson(v)!);
       const rows = enqueue(ids, spec);
-      return reply.code(201).send({ commands: rows.map((r) => ({ deviceId: r.device_id, id: r.id, status: r.status })) });
+      return reply
+        .code(201)
+        .send({ commands: rows.map((r) => ({ deviceId: r.device_id, id: r.id, status: r.status })) });
     },
   );
 
@@ -96,7 +130,12 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
       },
     },
     async (req) => {
-      const rows = svc.store.list(deviceIdParam(req.params.deviceId), req.query.status, req.query.limit, req.query.offset);
+      const rows = svc.store.list(
+        deviceIdParam(req.params.deviceId),
+        req.query.status,
+        req.query.limit,
+        req.query.offset,
+      );
       return { commands: rows.map((r) => commandView(r)) };
     },
   );
@@ -126,11 +165,19 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
 
   admin.delete(
     '/commands/:id',
-    { schema: { tags, security, summary: 'Cancel a queued command (409 once delivered or finished)', params: commandParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Cancel a queued command (409 once delivered or finished)',
+        params: commandParams,
+      },
+    },
     async (req) => {
       const { row, cancelled } = svc.cancel(req.params.id);
       if (!row) throw new HttpError(404, `no command ${req.params.id}`);
-      if (!cancelled) throw new HttpError(409, `command ${row.id} is ${row.status}; only queued commands can be cancelled`);
+      if (!cancelled)
+        throw new HttpError(409, `command ${row.id} is ${row.status}; only queued commands can be cancelled`);
       return commandView(row);
     },
   );

@@ -7,7 +7,8 @@ import { commandView } from './rows.js';
 import { PushStore, UnknownDeviceError } from './store.js';
 
 const enqueue: CliCommand = {
-  usage: 'enqueue DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N] [--body-encoding string|object]',
+  usage:
+    'enqueue DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N] [--body-encoding string|object]',
   summary: 'queue a command for a device; prints {"id","status"}',
   run(args, { config, store, out }) {
     let parsed;

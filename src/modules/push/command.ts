@@ -16,21 +16,33 @@ export const commandFields = {
   verb: z.enum(['GET', 'POST']).optional().describe('HTTP method the device uses; the device defaults to POST'),
   endpoint: z
     .string()
-    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'endpoint must be a command name: letters, digits, _ . - (1-128, not starting with . or -)')
+    .regex(
+      /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+      'endpoint must be a command name: letters, digits, _ . - (1-128, not starting with . or -)',
+    )
     .describe('device API command, e.g. load_objects'),
   body: z.unknown().optional().describe('any JSON value; a base64 string when contentType is application/octet-stream'),
   contentType: z
     .string()
     .max(200)
-    .regex(/^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;[^\r\n]*)?$/, 'contentType must be a media type, e.g. application/json')
+    .regex(
+      /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;[^\r\n]*)?$/,
+      'contentType must be a media type, e.g. application/json',
+    )
     .optional(),
-  queryString: z.string().max(4096).regex(/^[^\s#]*$/, 'queryString must not contain spaces or #').optional(),
+  queryString: z
+    .string()
+    .max(4096)
+    .regex(/^[^\s#]*$/, 'queryString must not contain spaces or #')
+    .optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional().describe('never delivered after this time (ISO-8601)'),
   maxAttempts: z.number().int().min(1).max(100).optional().describe('deliveries before failing with reason timeout'),
   bodyEncoding: z
     .enum(['string', 'object'])
     .optional()
-    .describe('how a JSON body goes to the device: JSON-encoded in a string (Control iD samples) or as the value; default push.bodyEncoding'),
+    .describe(
+      'how a JSON body goes to the device: JSON-encoded in a string (Control iD samples) or as the value; default push.bodyEncoding',
+    ),
 };
 
 export type BodyEncoding = 'string' | 'object';
@@ -45,7 +57,11 @@ function checkBody(v: Spec, ctx: z.RefinementCtx): void {
   if (v.body === undefined) return;
   if (mt === 'application/octet-stream') {
     if (typeof v.body !== 'string' || !BASE64.test(v.body)) {
-      ctx.addIssue({ code: 'custom', path: ['body'], message: 'body must be a base64 string for application/octet-stream' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['body'],
+        message: 'body must be a base64 string for application/octet-stream',
+      });
     }
   } else if (!mt.includes('json') && typeof v.body !== 'string') {
     ctx.addIssue({ code: 'custom', path: ['body'], message: `body must be a string for ${mt}` });
@@ -72,7 +88,8 @@ export function pushPayload(id: string, spec: CommandSpec, encoding: BodyEncodin
   const o: Record<string, unknown> = {};
   if (spec.verb !== undefined) o.verb = spec.verb;
   o.endpoint = spec.endpoint;
-  if (spec.body !== undefined) o.body = encoding === 'string' && typeof spec.body !== 'string' ? JSON.stringify(spec.body) : spec.body;
+  if (spec.body !== undefined)
+    o.body = encoding === 'string' && typeof spec.body !== 'string' ? JSON.stringify(spec.body) : spec.body;
   if (spec.contentType !== undefined) o.contentType = spec.contentType;
   if (spec.queryString !== undefined) o.queryString = spec.queryString;
   o.uuid = id;
@@ -95,7 +112,8 @@ export interface ParsedResult {
   uuid?: string;
 }
 
-const asText = (v: unknown): [string, TextEncoding] => (typeof v === 'string' ? [v, 'string'] : [JSON.stringify(v ?? null), 'json']);
+const asText = (v: unknown): [string, TextEncoding] =>
+  typeof v === 'string' ? [v, 'string'] : [JSON.stringify(v ?? null), 'json'];
 
 export function parseResult(raw: string): ParsedResult {
   const text = raw.trim();

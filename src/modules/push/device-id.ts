@@ -34,4 +34,5 @@ export function deviceIdFromJson(v: unknown): string | undefined {
   return parseDeviceId(v);
 }
 
-export const DEVICE_ID_HINT = 'deviceId must be an int64 integer in decimal (ids above 2^53 must be sent as strings in JSON)';
+export const DEVICE_ID_HINT =
+  'deviceId must be an int64 integer in decimal (ids above 2^53 must be sent as strings in JSON)';

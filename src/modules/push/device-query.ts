@@ -5,7 +5,8 @@ const UUID = /^[\x21-\x7e]{1,128}$/;
 const ENDPOINT = /^\/?[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export const UUID_HINT = 'uuid must be 1-128 visible ASCII characters';
-export const ENDPOINT_HINT = 'endpoint must be a command name (letters, digits, _ . -, at most 128), optionally with .fcgi';
+export const ENDPOINT_HINT =
+  'endpoint must be a command name (letters, digits, _ . -, at most 128), optionally with .fcgi';
 
 /** undefined: absent or empty (a device without one); null: present but invalid. */
 export function parseUuid(v: unknown): string | undefined | null {

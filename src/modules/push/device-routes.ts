@@ -33,8 +33,11 @@ const lazyWarnLogger: NonNullable<RouteShorthandOptions['childLoggerFactory']> =
     set level(l: string) {
       get().level = l;
     },
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- pino's LogFn overloads take no spread; tsc needs the cast
     fatal: (...a: unknown[]) => (get().fatal as (...x: unknown[]) => void)(...a),
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- pino's LogFn overloads take no spread; tsc needs the cast
     error: (...a: unknown[]) => (get().error as (...x: unknown[]) => void)(...a),
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- pino's LogFn overloads take no spread; tsc needs the cast
     warn: (...a: unknown[]) => (get().warn as (...x: unknown[]) => void)(...a),
     info: noop,
     debug: noop,
@@ -42,7 +45,7 @@ const lazyWarnLogger: NonNullable<RouteShorthandOptions['childLoggerFactory']> =
     silent: noop,
     child: (b: Record<string, unknown>, o?: Record<string, unknown>) => get().child(b, o),
   };
-  return lazy as unknown as FastifyBaseLogger;
+  return lazy;
 };
 
 export function deviceRoutes(svc: PushService) {
@@ -58,7 +61,9 @@ export function deviceRoutes(svc: PushService) {
       uuid: z
         .string()
         .optional()
-        .describe('the device\'s own uuid (bound to the delivery made in answer to this poll; sent again on /result), or on /result the command id'),
+        .describe(
+          "the device's own uuid (bound to the delivery made in answer to this poll; sent again on /result), or on /result the command id",
+        ),
     });
     const resultQuery = querySchema.extend({
       endpoint: z.string().optional().describe('the endpoint the device executed (with or without .fcgi)'),
@@ -112,7 +117,10 @@ export function deviceRoutes(svc: PushService) {
         const uuid = parseUuid(q.uuid);
         const endpoint = parseEndpoint(q.endpoint);
         if (uuid === null || endpoint === null) {
-          reply.code(400).type(JSON_TYPE).send(uuid === null ? BAD_UUID : BAD_ENDPOINT);
+          reply
+            .code(400)
+            .type(JSON_TYPE)
+            .send(uuid === null ? BAD_UUID : BAD_ENDPOINT);
           return;
         }
         if (!svc.result(id, req.ip, raw, { uuid, endpoint })) reply.code(403).type(JSON_TYPE).send(UNKNOWN);

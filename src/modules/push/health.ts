@@ -48,9 +48,9 @@ export function devicePage(svc: PushService, q: DevicePageQuery, now = Date.now(
 export type HealthStatus = 'green' | 'amber' | 'red';
 
 export function pushHealth(db: Database, svc: PushService, offlinePolls: number) {
-  const failedSince = db.prepare(
-    "SELECT COUNT(*) FROM push_commands WHERE status IN ('failed', 'expired') AND finished_at >= ?",
-  ).pluck();
+  const failedSince = db
+    .prepare("SELECT COUNT(*) FROM push_commands WHERE status IN ('failed', 'expired') AND finished_at >= ?")
+    .pluck();
   return (now = Date.now()) => {
     const offlineMs = offlinePolls * svc.cfg.pollPeriodSeconds * 1000;
     let online = 0;
@@ -72,13 +72,21 @@ export function pushHealth(db: Database, svc: PushService, offlinePolls: number)
     let status: HealthStatus = 'green';
     if (offline > 0) {
       status = 'red';
-      reasons.push(`${offline} device(s) not seen for more than ${offlinePolls} poll periods: ${offlineIds.join(', ')}${offline > offlineIds.length ? ', ...' : ''}`);
+      reasons.push(
+        `${offline} device(s) not seen for more than ${offlinePolls} poll periods: ${offlineIds.join(', ')}${offline > offlineIds.length ? ', ...' : ''}`,
+      );
     }
     if (failed24h > 0) {
       if (status === 'green') status = 'amber';
       reasons.push(`${failed24h} command(s) failed or expired in the last 24 h`);
     }
-    if (reasons.length === 0) reasons.push(svc.devices.size ? `all ${svc.devices.size} device(s) online` : 'no devices yet');
-    return { module: 'push', status, reasons, counts: { devices: svc.devices.size, online, offline, failed24h, queued, inFlight } };
+    if (reasons.length === 0)
+      reasons.push(svc.devices.size ? `all ${svc.devices.size} device(s) online` : 'no devices yet');
+    return {
+      module: 'push',
+      status,
+      reasons,
+      counts: { devices: svc.devices.size, online, offline, failed24h, queued, inFlight },
+    };
   };
 }

@@ -18,7 +18,12 @@ export default defineModule({
   migrations,
   commands,
   plugin: async (app) => {
-    const svc = new PushService(new PushStore(app.store.db), app.config.push, app.log.child({ module: 'push' }), app.metrics);
+    const svc = new PushService(
+      new PushStore(app.store.db),
+      app.config.push,
+      app.log.child({ module: 'push' }),
+      app.metrics,
+    );
     svc.start();
     app.addHook('preClose', async () => svc.releaseWaiters());
     app.addHook('onClose', async () => svc.close());

@@ -5,7 +5,11 @@ import type { PushService } from './service.js';
 
 /** Registers the gauges and counters; returns the results counter (by final status, and "unmatched"). */
 export function registerMetrics(svc: PushService, metrics: Metrics): Counter<'status'> {
-  const results = metrics.counter('fieldhub_push_results_total', 'Commands finished, by final status (and unmatched results)', ['status']);
+  const results = metrics.counter(
+    'fieldhub_push_results_total',
+    'Commands finished, by final status (and unmatched results)',
+    ['status'],
+  );
   // polls are counted in a plain number on the hot path and moved to the counter at scrape time
   new Counter({
     name: 'fieldhub_push_polls_total',

@@ -82,8 +82,7 @@ export interface DeliverOutcome {
 }
 
 export type ResultOutcome =
-  | { matched: true; finished: Finished }
-  | { matched: false; reason: string; commandId: string | null };
+  { matched: true; finished: Finished } | { matched: false; reason: string; commandId: string | null };
 
 /**
  * The operator view of a command. `response`/`error` are the parsed JSON when the device's text is
@@ -118,7 +117,24 @@ export function commandView(c: CommandRow, history?: EventRow[], deliveries?: De
     errorRaw: c.error ?? undefined,
     resultEndpoint: c.result_endpoint ?? undefined,
     resultUuid: c.result_uuid ?? undefined,
-    ...(history ? { history: history.map((e) => ({ status: e.status, at: e.at, attempt: e.attempt, detail: e.detail ?? undefined })) } : {}),
-    ...(deliveries ? { deliveries: deliveries.map((d) => ({ attempt: d.attempt, at: d.delivered_at, deviceUuid: d.device_uuid ?? undefined })) } : {}),
+    ...(history
+      ? {
+          history: history.map((e) => ({
+            status: e.status,
+            at: e.at,
+            attempt: e.attempt,
+            detail: e.detail ?? undefined,
+          })),
+        }
+      : {}),
+    ...(deliveries
+      ? {
+          deliveries: deliveries.map((d) => ({
+            attempt: d.attempt,
+            at: d.delivered_at,
+            deviceUuid: d.device_uuid ?? undefined,
+          })),
+        }
+      : {}),
   };
 }

@@ -149,7 +149,13 @@ export class PushService {
     if (d.queued < 0) d.queued = 0;
     if (out.delivery) {
       const x = out.delivery;
-      d.inFlight = { seq: x.seq, deadlineMs: x.deadlineMs, attempts: x.attempts, maxAttempts: x.maxAttempts, expiresMs: x.expiresMs };
+      d.inFlight = {
+        seq: x.seq,
+        deadlineMs: x.deadlineMs,
+        attempts: x.attempts,
+        maxAttempts: x.maxAttempts,
+        expiresMs: x.expiresMs,
+      };
     } else if (!out.waiting) {
       d.inFlight = null;
     }
@@ -241,7 +247,9 @@ export class PushService {
     this.dirty = [];
     for (const d of batch) d.dirty = false;
     try {
-      this.store.touchDevices(batch.map((d) => ({ id: d.id, registeredMs: d.registeredMs, lastSeenMs: d.lastSeenMs, address: d.address })));
+      this.store.touchDevices(
+        batch.map((d) => ({ id: d.id, registeredMs: d.registeredMs, lastSeenMs: d.lastSeenMs, address: d.address })),
+      );
     } catch (err) {
       this.log.error({ err }, 'push: last-seen flush failed; will retry');
       for (const d of batch) {

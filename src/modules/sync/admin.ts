@@ -47,7 +47,11 @@ const pageQuery = z
   .strict();
 const tags = ['sync'];
 
-export function syncReadRoutes(store: Store, status: PeerStatus, cfg: { pullNodes: string[]; hubUrl?: string; staleMinutes: number }) {
+export function syncReadRoutes(
+  store: Store,
+  status: PeerStatus,
+  cfg: { pullNodes: string[]; hubUrl?: string; staleMinutes: number },
+) {
   const db = store.db;
   const s = {
     nodes: db.prepare(
@@ -58,65 +62,131 @@ export function syncReadRoutes(store: Store, status: PeerStatus, cfg: { pullNode
       `SELECT id, plugin, node, seq, source, received_at AS receivedAt, bytes, status, error, processed_at AS processedAt, items
        FROM sync_received WHERE (@status IS NULL OR status = @status) AND (@node IS NULL OR node = @node) ORDER BY id DESC LIMIT @limit OFFSET @offset`,
     ),
-    count: db.prepare('SELECT COUNT(*) FROM sync_received WHERE (@status IS NULL OR status = @status) AND (@node IS NULL OR node = @node)').pluck(),
+    count: db
+      .prepare(
+        'SELECT COUNT(*) FROM sync_received WHERE (@status IS NULL OR status = @status) AND (@node IS NULL OR node = @node)',
+      )
+      .pluck(),
     byStatus: db.prepare('SELECT status, COUNT(*) AS n FROM sync_received GROUP BY status'),
-    alertsSince: db.prepare("SELECT COUNT(*) FROM notifications WHERE module = 'sync' AND level = 'alert' AND created_at >= ?").pluck(),
+    alertsSince: db
+      .prepare("SELECT COUNT(*) FROM notifications WHERE module = 'sync' AND level = 'alert' AND created_at >= ?")
+      .pluck(),
   };
   type NodeRow = { node: string; lastReceivedAt: string; payloads: number; failed: number };
 
   const peers = (): PeerState[] => {
-    const out: PeerState[] = cfg.pullNodes.map((u) => status.peers.get(`${u.replace(/\/+$/, '')}/sync`) ?? { peer: `${u.replace(/\/+$/, '')}/sync`, role: 'pulled node', lastAttemptAt: null, lastSuccessAt: null, lastError: null });
-    if (cfg.hubUrl) out.push([...status.peers.values()].find((p) => p.role === 'hub') ?? { peer: cfg.hubUrl, role: 'hub', lastAttemptAt: null, lastSuccessAt: null, lastError: null });
+    const out: PeerState[] = cfg.pullNodes.map(
+      (u) =>
+        status.peers.get(`${u.replace(/\/+$/, '')}/sync`) ?? {
+          peer: `${u.replace(/\/+$/, '')}/sync`,
+          role: 'pulled node',
+          lastAttemptAt: null,
+          lastSuccessAt: null,
+          lastError: null,
+        },
+    );
+    if (cfg.hubUrl)
+      out.push(
+        [...status.peers.values()].find((p) => p.role === 'hub') ?? {
+          peer: cfg.hubUrl,
+          role: 'hub',
+          lastAttemptAt: null,
+          lastSuccessAt: null,
+          lastError: null,
+        },
+      );
     return out;
   };
 
   return (admin: ZodApp) => {
-    admin.get('/health', { schema: { tags, summary: 'green / amber / red with the reasons: failing or stale nodes and hub, failed payloads' } }, async () => {
-      const now = Date.now();
-      const staleMs = cfg.staleMinutes * 60_000;
-      const reasons: string[] = [];
-      let red = 0;
-      let amber = 0;
-      for (const p of peers()) {
-        if (p.lastError) {
-          red++;
-          reasons.push(`${p.role} ${p.peer}: last ${p.role === 'hub' ? 'push' : 'pull'} failed: ${p.lastError}`);
-        } else if (p.lastSuccessAt && now - Date.parse(p.lastSuccessAt) > staleMs) {
-          amber++;
-          reasons.push(`${p.role} ${p.peer}: no successful ${p.role === 'hub' ? 'push' : 'pull'} for more than ${cfg.staleMinutes} min`);
+    admin.get(
+      '/health',
+      {
+        schema: {
+          tags,
+          summary: 'green / amber / red with the reasons: failing or stale nodes and hub, failed payloads',
+        },
+      },
+      async () => {
+        const now = Date.now();
+        const staleMs = cfg.staleMinutes * 60_000;
+        const reasons: string[] = [];
+        let red = 0;
+        let amber = 0;
+        for (const p of peers()) {
+          if (p.lastError) {
+            red++;
+            reasons.push(`${p.role} ${p.peer}: last ${p.role === 'hub' ? 'push' : 'pull'} failed: ${p.lastError}`);
+          } else if (p.lastSuccessAt && now - Date.parse(p.lastSuccessAt) > staleMs) {
+            amber++;
+            reasons.push(
+              `${p.role} ${p.peer}: no successful ${p.role === 'hub' ? 'push' : 'pull'} for more than ${cfg.staleMinutes} min`,
+            );
+          }
         }
-      }
-      const nodes = s.nodes.all() as NodeRow[];
-      for (const n of nodes) {
-        if (now - Date.parse(n.lastReceivedAt) > staleMs && !cfg.pullNodes.length) {
-          amber++;
-          reasons.push(`node ${n.node}: nothing received for more than ${cfg.staleMinutes} min`);
+        const nodes = s.nodes.all() as NodeRow[];
+        for (const n of nodes) {
+          if (now - Date.parse(n.lastReceivedAt) > staleMs && !cfg.pullNodes.length) {
+            amber++;
+            reasons.push(`node ${n.node}: nothing received for more than ${cfg.staleMinutes} min`);
+          }
         }
-      }
-      const counts = Object.fromEntries((s.byStatus.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]));
-      if (counts.failed) {
-        amber++;
-        reasons.push(`${counts.failed} payload(s) failed to process`);
-      }
-      const alerts24h = s.alertsSince.get(new Date(now - 86_400_000).toISOString()) as number;
-      const status = red ? 'red' : amber ? 'amber' : 'green';
-      if (!reasons.length) reasons.push(`${nodes.length} node(s); nothing failing`);
-      return { module: 'sync', status, reasons, counts: { nodes: nodes.length, peers: peers().length, alerts24h, payloads: counts } };
-    });
+        const counts = Object.fromEntries(
+          (s.byStatus.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]),
+        );
+        if (counts.failed) {
+          amber++;
+          reasons.push(`${counts.failed} payload(s) failed to process`);
+        }
+        const alerts24h = s.alertsSince.get(new Date(now - 86_400_000).toISOString()) as number;
+        const status = red ? 'red' : amber ? 'amber' : 'green';
+        if (!reasons.length) reasons.push(`${nodes.length} node(s); nothing failing`);
+        return {
+          module: 'sync',
+          status,
+          reasons,
+          counts: { nodes: nodes.length, peers: peers().length, alerts24h, payloads: counts },
+        };
+      },
+    );
 
-    admin.get('/nodes', { schema: { tags, summary: 'Pulled nodes and hub (last success, last error) and the nodes seen in received payloads' } }, async () => ({
-      peers: peers(),
-      nodes: s.nodes.all(),
-    }));
+    admin.get(
+      '/nodes',
+      {
+        schema: {
+          tags,
+          summary: 'Pulled nodes and hub (last success, last error) and the nodes seen in received payloads',
+        },
+      },
+      async () => ({
+        peers: peers(),
+        nodes: s.nodes.all(),
+      }),
+    );
 
-    admin.get('/payloads', { schema: { tags, summary: 'Received payloads with their state, newest first, paged', querystring: pageQuery } }, async (req) => {
-      const q = { status: req.query.status ?? null, node: req.query.node ?? null, limit: req.query.limit, offset: req.query.offset };
-      return { total: s.count.get(q) as number, payloads: s.page.all(q) };
-    });
+    admin.get(
+      '/payloads',
+      { schema: { tags, summary: 'Received payloads with their state, newest first, paged', querystring: pageQuery } },
+      async (req) => {
+        const q = {
+          status: req.query.status ?? null,
+          node: req.query.node ?? null,
+          limit: req.query.limit,
+          offset: req.query.offset,
+        };
+        return { total: s.count.get(q) as number, payloads: s.page.all(q) };
+      },
+    );
 
     admin.get(
       '/notifications',
-      { schema: { tags, summary: "The sync module's notifications, newest first", querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict() } },
+      {
+        schema: {
+          tags,
+          summary: "The sync module's notifications, newest first",
+          querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict(),
+        },
+      },
       async (req) => ({ notifications: store.listNotifications('sync', { limit: req.query.limit }) }),
     );
   };

@@ -81,9 +81,26 @@ export const COLUMN_NAMES: ReadonlySet<string> = new Set(DEVICE_COLUMNS.map((x) 
  * device (NetAlertX 26.6+ SYNC_BEHAVIOR; the list is fieldhub's reading of "hub-owned").
  */
 export const HUB_OWNED: ReadonlySet<string> = new Set([
-  'devName', 'devOwner', 'devType', 'devFavorite', 'devGroup', 'devComments', 'devLocation', 'devIcon', 'devSite',
-  'devParentMAC', 'devParentPort', 'devParentRelType', 'devScan', 'devLogEvents', 'devAlertEvents', 'devAlertDown',
-  'devSkipRepeated', 'devIsArchived', 'devForceStatus', 'devCustomProps',
+  'devName',
+  'devOwner',
+  'devType',
+  'devFavorite',
+  'devGroup',
+  'devComments',
+  'devLocation',
+  'devIcon',
+  'devSite',
+  'devParentMAC',
+  'devParentPort',
+  'devParentRelType',
+  'devScan',
+  'devLogEvents',
+  'devAlertEvents',
+  'devAlertDown',
+  'devSkipRepeated',
+  'devIsArchived',
+  'devForceStatus',
+  'devCustomProps',
 ]);
 
 /** 0/1 for a boolean column; undefined when the value says neither (the column default is used then). */

@@ -9,7 +9,11 @@ import { fileNames } from './hub.js';
 import { decodePayload, PayloadError } from './payload.js';
 import { SyncStore } from './store.js';
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Renames every failed_... payload back to its encoded name and marks it `received` again (file

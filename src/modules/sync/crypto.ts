@@ -34,7 +34,8 @@ export function decryptData(payload: string, passphrase: string): string {
   const iv = Buffer.from(ivB64, 'base64');
   const ct = Buffer.from(ctB64, 'base64');
   if (iv.length !== 16) throw new DecryptError('bad IV');
-  if (ct.length === 0 || ct.length % 16 !== 0) throw new DecryptError('ciphertext length is not a multiple of the block size');
+  if (ct.length === 0 || ct.length % 16 !== 0)
+    throw new DecryptError('ciphertext length is not a multiple of the block size');
   let plain: Buffer;
   try {
     const d = createDecipheriv('aes-256-cbc', prepareKey(passphrase), iv);

@@ -52,14 +52,22 @@ function extraKeys(db: SyncStore): string[] {
       if (!known.has(k) && !DROPPED.has(k)) seen.set(k, (seen.get(k) ?? 0) + 1);
     }
   }
-  return [...seen].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, MAX_EXTRA_KEYS).map(([k]) => k);
+  return [...seen]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, MAX_EXTRA_KEYS)
+    .map(([k]) => k);
 }
 
 /**
  * Writes `{"data": [...]}` to `sink` in pieces of about `piece` characters (the whole JSON is never
  * one string). Returns the number of devices. Call inside a read snapshot for a consistent table.
  */
-export function writeDevicesJson(db: SyncStore, opts: { extraKeys: boolean }, sink: (s: string) => void, piece = 256 * 1024): number {
+export function writeDevicesJson(
+  db: SyncStore,
+  opts: { extraKeys: boolean },
+  sink: (s: string) => void,
+  piece = 256 * 1024,
+): number {
   const extra = opts.extraKeys ? extraKeys(db) : [];
   let buf = '{"data":[';
   let n = 0;

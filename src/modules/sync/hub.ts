@@ -26,10 +26,19 @@ type Prepared =
   | { r: ReceivedRow; names: Names; outcome: 'ok'; decoded: Decoded }
   | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
 /** What became of a prepared payload once its transaction ran. */
-type Done = { r: ReceivedRow; names: Names; outcome: 'ok'; counts?: Counts } | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
+type Done =
+  | { r: ReceivedRow; names: Names; outcome: 'ok'; counts?: Counts }
+  | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
 
 interface Reservation {
-  item: { plugin: string; node: string; source: Source; bytes: number; clientFilePath?: string; note: (seq: number) => string };
+  item: {
+    plugin: string;
+    node: string;
+    source: Source;
+    bytes: number;
+    clientFilePath?: string;
+    note: (seq: number) => string;
+  };
   resolve: (v: { id: number; seq: number }) => void;
   reject: (e: unknown) => void;
 }
@@ -74,9 +83,19 @@ export class SyncHub {
     this.dir = safeJoin(o.dataDir, 'log', 'plugins');
     this.durable = new DurableDir(this.dir);
     this.db = new SyncStore(o.store);
-    this.payloads = o.metrics.counter('fieldhub_sync_payloads_total', 'Sync payloads by source and result', ['source', 'result'] as const);
-    this.deviceCounter = o.metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', ['result'] as const);
-    this.processSeconds = o.metrics.histogram('fieldhub_sync_process_seconds', 'Time to decode and apply one group of payloads', [], [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30]);
+    this.payloads = o.metrics.counter('fieldhub_sync_payloads_total', 'Sync payloads by source and result', [
+      'source',
+      'result',
+    ] as const);
+    this.deviceCounter = o.metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', [
+      'result',
+    ] as const);
+    this.processSeconds = o.metrics.histogram(
+      'fieldhub_sync_process_seconds',
+      'Time to decode and apply one group of payloads',
+      [],
+      [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    );
   }
 
   private path(name: string): string {
@@ -88,7 +107,13 @@ export class SyncHub {
    * the other requests of the same event-loop turn), then the raw data as
    * last_result.<plugin>.encoded.<node>.<seq>.log (atomic, fsynced). Resolves once stored.
    */
-  async receive(p: { plugin: string; node: string; data: string; source: Source; clientFilePath?: string }): Promise<{ seq: number; file: string }> {
+  async receive(p: {
+    plugin: string;
+    node: string;
+    data: string;
+    source: Source;
+    clientFilePath?: string;
+  }): Promise<{ seq: number; file: string }> {
     const bytes = Buffer.byteLength(p.data);
     const { id, seq } = await this.reserve({
       plugin: p.plugin,
@@ -98,7 +123,9 @@ export class SyncHub {
       clientFilePath: p.clientFilePath,
       note: (s) => {
         const file = fileNames(p.plugin, p.node, s).encoded;
-        return p.source === 'pull' ? `${TAG} Device data from node "${p.node}" received (${file})` : `${TAG} Data received (${file})`;
+        return p.source === 'pull'
+          ? `${TAG} Device data from node "${p.node}" received (${file})`
+          : `${TAG} Data received (${file})`;
       },
     });
     const names = fileNames(p.plugin, p.node, seq);
@@ -109,7 +136,12 @@ export class SyncHub {
       this.log.error({ err: e, plugin: p.plugin, node: p.node, seq }, 'sync: storing a payload failed');
       this.payloads.inc({ source: p.source, result: 'lost' });
       try {
-        this.db.markFailed(id, 'lost', `store failed: ${code}`, `${TAG} Failed to store data (${names.encoded}): ${code}`);
+        this.db.markFailed(
+          id,
+          'lost',
+          `store failed: ${code}`,
+          `${TAG} Failed to store data (${names.encoded}): ${code}`,
+        );
       } catch (e2) {
         this.log.error({ err: e2 }, 'sync: recording a store failure failed');
       }
@@ -157,7 +189,8 @@ export class SyncHub {
       names = await readdir(this.dir);
     } catch (e) {
       // no folder yet, or an unusable one (the first write will say why): nothing to tidy
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err: e }, 'sync: cannot list the plugin folder to tidy it');
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn({ err: e }, 'sync: cannot list the plugin folder to tidy it');
       return 0;
     }
     let temps = 0;
@@ -188,7 +221,10 @@ export class SyncHub {
     }
     if (temps || finished) {
       await this.durable.sync();
-      this.log.warn({ temps, finished }, 'sync: tidied the plugin folder after an interrupted run (temp files removed, renames of committed payloads finished)');
+      this.log.warn(
+        { temps, finished },
+        'sync: tidied the plugin folder after an interrupted run (temp files removed, renames of committed payloads finished)',
+      );
     }
     return temps + finished;
   }
@@ -228,7 +264,11 @@ export class SyncHub {
         if (this.closed) return;
         const group: ReceivedRow[] = [];
         let bytes = 0;
-        while (i < rows.length && group.length < GROUP_MAX && (group.length === 0 || bytes + rows[i]!.bytes <= GROUP_BYTES)) {
+        while (
+          i < rows.length &&
+          group.length < GROUP_MAX &&
+          (group.length === 0 || bytes + rows[i]!.bytes <= GROUP_BYTES)
+        ) {
           group.push(rows[i]!);
           bytes += rows[i]!.bytes;
           tried.add(rows[i]!.id);
@@ -256,7 +296,8 @@ export class SyncHub {
     try {
       raw = await readFile(this.path(names.encoded), 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { r, names, outcome: 'lost', reason: 'the stored file is missing (never acknowledged, or removed)' };
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        return { r, names, outcome: 'lost', reason: 'the stored file is missing (never acknowledged, or removed)' };
       this.log.error({ err: e, plugin: r.plugin, node: r.node, seq: r.seq }, 'sync: reading a payload failed');
       return { r, names, outcome: 'failed', reason: errText(e) };
     }
@@ -280,13 +321,26 @@ export class SyncHub {
     const { r, names } = p;
     const parsed = p.decoded.parsed;
     if (parsed.kind === 'devices') {
-      const { inserted, updated } = this.db.applyDevices(r.id, r.node, parsed.devices, this.cfg.behavior, (ins, upd) => {
-        const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
-        return `${TAG} Processed ${names.encoded} from "${r.node}": inserted "${ins}" new devices, updated ${upd}${skipped}`;
-      });
+      const { inserted, updated } = this.db.applyDevices(
+        r.id,
+        r.node,
+        parsed.devices,
+        this.cfg.behavior,
+        (ins, upd) => {
+          const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
+          return `${TAG} Processed ${names.encoded} from "${r.node}": inserted "${ins}" new devices, updated ${upd}${skipped}`;
+        },
+      );
       return { inserted, updated, skipped: parsed.skipped };
     }
-    this.db.applyRows(r.id, r.plugin, r.node, r.seq, parsed.rows, `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`);
+    this.db.applyRows(
+      r.id,
+      r.plugin,
+      r.node,
+      r.seq,
+      parsed.rows,
+      `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`,
+    );
     return undefined;
   }
 
@@ -316,8 +370,16 @@ export class SyncHub {
           prepared.map((p): Done => {
             const f: Done = p.outcome === 'ok' ? this.tryApply(p) : p;
             if (f.outcome !== 'ok') {
-              this.log.warn({ plugin: f.r.plugin, node: f.r.node, seq: f.r.seq, reason: f.reason }, 'sync: payload not processed');
-              this.db.markFailed(f.r.id, f.outcome, f.reason, `${TAG} Failed to process ${f.names.encoded} from "${f.r.node}": ${f.reason}`);
+              this.log.warn(
+                { plugin: f.r.plugin, node: f.r.node, seq: f.r.seq, reason: f.reason },
+                'sync: payload not processed',
+              );
+              this.db.markFailed(
+                f.r.id,
+                f.outcome,
+                f.reason,
+                `${TAG} Failed to process ${f.names.encoded} from "${f.r.node}": ${f.reason}`,
+              );
             }
             return f;
           }),

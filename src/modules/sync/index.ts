@@ -42,22 +42,38 @@ export default defineModule({
     app.scheduler.register('sync.pull', pull, cfg.pullNodes.length ? { cron: cfg.pullCron } : {});
     app.scheduler.register('sync.push', push, cfg.hubUrl ? { cron: cfg.pushCron } : {});
 
-    const reads = syncReadRoutes(app.store, status, { pullNodes: cfg.pullNodes, hubUrl: cfg.hubUrl, staleMinutes: cfg.staleMinutes });
+    const reads = syncReadRoutes(app.store, status, {
+      pullNodes: cfg.pullNodes,
+      hubUrl: cfg.hubUrl,
+      staleMinutes: cfg.staleMinutes,
+    });
     await registerAdmin(app, '/admin/sync', (admin) => {
       reads(admin);
-      admin.post('/pull', { schema: { summary: 'Run the pull job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.pull'));
-      admin.post('/push', { schema: { summary: 'Run the push job now', tags: ['sync'] } }, async () => app.scheduler.run('sync.push'));
-      admin.post('/retry', { schema: { summary: 'Queue the failed payloads again and process them', tags: ['sync'] } }, async () => {
-        const requeued = await requeueFailed(hub.db, hub.dir);
-        hub.kick();
-        await hub.idle();
-        return { requeued };
-      });
-      admin.post('/process', { schema: { summary: 'Process stored payloads now and wait for the queue to empty', tags: ['sync'] } }, async () => {
-        hub.kick();
-        await hub.idle();
-        return { pending: hub.db.pendingRows(1000).length };
-      });
+      admin.post('/pull', { schema: { summary: 'Run the pull job now', tags: ['sync'] } }, async () =>
+        app.scheduler.run('sync.pull'),
+      );
+      admin.post('/push', { schema: { summary: 'Run the push job now', tags: ['sync'] } }, async () =>
+        app.scheduler.run('sync.push'),
+      );
+      admin.post(
+        '/retry',
+        { schema: { summary: 'Queue the failed payloads again and process them', tags: ['sync'] } },
+        async () => {
+          const requeued = await requeueFailed(hub.db, hub.dir);
+          hub.kick();
+          await hub.idle();
+          return { requeued };
+        },
+      );
+      admin.post(
+        '/process',
+        { schema: { summary: 'Process stored payloads now and wait for the queue to empty', tags: ['sync'] } },
+        async () => {
+          hub.kick();
+          await hub.idle();
+          return { pending: hub.db.pendingRows(1000).length };
+        },
+      );
     });
 
     // anything left by a previous run is processed at start-up

@@ -17,14 +17,23 @@ export interface DeviceIn {
   fields: Record<string, unknown>;
 }
 
-export type Parsed =
-  | { kind: 'devices'; devices: DeviceIn[]; skipped: number }
-  | { kind: 'rows'; rows: unknown[] };
+export type Parsed = { kind: 'devices'; devices: DeviceIn[]; skipped: number } | { kind: 'rows'; rows: unknown[] };
 
 /** NetAlertX's last_result line: 9 required columns, then up to 4 helper values. */
 export const PLUGIN_COLUMNS = [
-  'primaryId', 'secondaryId', 'dateTime', 'watched1', 'watched2', 'watched3', 'watched4', 'extra', 'foreignKey',
-  'helpVal1', 'helpVal2', 'helpVal3', 'helpVal4',
+  'primaryId',
+  'secondaryId',
+  'dateTime',
+  'watched1',
+  'watched2',
+  'watched3',
+  'watched4',
+  'extra',
+  'foreignKey',
+  'helpVal1',
+  'helpVal2',
+  'helpVal3',
+  'helpVal4',
 ] as const;
 
 /** Keys the original hub drops before inserting (`rowid` is the node's, `devStatus` is computed). */
@@ -45,8 +54,9 @@ function jsonRows(text: string): unknown[] | undefined {
   } catch (e) {
     throw new PayloadError(`invalid JSON: ${(e as Error).message}`);
   }
-  if (Array.isArray(doc)) return doc;
-  if (doc && typeof doc === 'object' && Array.isArray((doc as { data?: unknown }).data)) return (doc as { data: unknown[] }).data;
+  if (Array.isArray(doc)) return doc as unknown[];
+  if (doc && typeof doc === 'object' && Array.isArray((doc as { data?: unknown }).data))
+    return (doc as { data: unknown[] }).data;
   throw new PayloadError('JSON payload has no "data" array');
 }
 
@@ -88,7 +98,9 @@ export function parsePluginRows(text: string): Parsed {
   try {
     return pipeRows(text);
   } catch (e) {
-    throw jsonError ? new PayloadError(`${jsonError.message}; not last_result lines either: ${(e as Error).message}`) : e;
+    throw jsonError
+      ? new PayloadError(`${jsonError.message}; not last_result lines either: ${(e as Error).message}`)
+      : e;
   }
 }
 
@@ -143,14 +155,21 @@ export interface Decoded {
  * - `post` without one: plain text, else base64, else encrypted with the empty passphrase
  *   (what NetAlertX's encrypt_data produces when a node has no SYNC_encryption_key).
  */
-export function decodePayload(raw: string, opts: { plugin: string; passphrase: string; source: 'post' | 'pull' }): Decoded {
+export function decodePayload(
+  raw: string,
+  opts: { plugin: string; passphrase: string; source: 'post' | 'pull' },
+): Decoded {
   const parse = parserFor(opts.plugin);
   const attempts: Array<[Encoding, () => string]> =
     opts.source === 'pull'
       ? [
           ['base64', () => decodeBase64Text(raw)],
           // a fieldhub node with sync.serveEncrypted: base64 of encrypt_data's text
-          ...(opts.passphrase ? ([['encrypted', () => decryptData(decodeBase64Text(raw), opts.passphrase)]] as Array<[Encoding, () => string]>) : []),
+          ...(opts.passphrase
+            ? ([['encrypted', () => decryptData(decodeBase64Text(raw), opts.passphrase)]] as Array<
+                [Encoding, () => string]
+              >)
+            : []),
         ]
       : opts.passphrase
         ? [['encrypted', () => decryptData(raw, opts.passphrase)]]

@@ -62,7 +62,9 @@ export class SyncPeers {
   }
 
   /** The pull job: GET <node>/sync of every configured node, stored and processed as that node's push. Never throws. */
-  async pull(parent: AbortSignal): Promise<Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }>> {
+  async pull(
+    parent: AbortSignal,
+  ): Promise<Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }>> {
     const out: Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }> = [];
     if (!this.cfg.apiToken) {
       if (this.cfg.pullNodes.length) this.notify('alert', `${TAG} Pull skipped: sync.apiToken is not configured`);
@@ -76,7 +78,10 @@ export class SyncPeers {
         let text: string;
         let res: Response;
         try {
-          res = await fetch(url, { headers: { authorization: `Bearer ${this.cfg.apiToken}`, accept: 'application/json' }, signal: deadline.signal });
+          res = await fetch(url, {
+            headers: { authorization: `Bearer ${this.cfg.apiToken}`, accept: 'application/json' },
+            signal: deadline.signal,
+          });
           text = await res.text();
         } finally {
           deadline.done();
@@ -89,8 +94,15 @@ export class SyncPeers {
           throw new Error('the answer is not JSON');
         }
         const ans = nodeAnswer.safeParse(body);
-        if (!ans.success) throw new Error(`unexpected answer: ${ans.error.issues[0]?.path.join('.')}: ${ans.error.issues[0]?.message}`);
-        const { seq } = await this.hub.receive({ plugin: DEVICES_PLUGIN, node: ans.data.node_name, data: ans.data.data_base64, source: 'pull', clientFilePath: shown });
+        if (!ans.success)
+          throw new Error(`unexpected answer: ${ans.error.issues[0]?.path.join('.')}: ${ans.error.issues[0]?.message}`);
+        const { seq } = await this.hub.receive({
+          plugin: DEVICES_PLUGIN,
+          node: ans.data.node_name,
+          data: ans.data.data_base64,
+          source: 'pull',
+          clientFilePath: shown,
+        });
         out.push({ url: shown, ok: true, node: ans.data.node_name, seq });
       } catch (e) {
         const reason = e instanceof HttpError ? e.message : errText(e);
@@ -104,7 +116,9 @@ export class SyncPeers {
   }
 
   /** The push job: POST this instance's devices to <hubUrl>/sync as a NetAlertX node does. Never throws. */
-  async push(parent: AbortSignal): Promise<{ ok: boolean; status?: number; error?: string; devices?: number } | undefined> {
+  async push(
+    parent: AbortSignal,
+  ): Promise<{ ok: boolean; status?: number; error?: string; devices?: number } | undefined> {
     const hub = this.cfg.hubUrl;
     if (!hub) return undefined;
     const url = `${hub.replace(/\/+$/, '')}/sync`;
@@ -122,7 +136,12 @@ export class SyncPeers {
         const { body, contentType } = encodeBody(format, fields);
         const deadline = this.deadline(parent);
         try {
-          const r = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${this.cfg.apiToken}`, 'content-type': contentType }, signal: deadline.signal });
+          const r = await fetch(url, {
+            method: 'POST',
+            body,
+            headers: { authorization: `Bearer ${this.cfg.apiToken}`, 'content-type': contentType },
+            signal: deadline.signal,
+          });
           return { status: r.status, body: await r.text() };
         } finally {
           deadline.done();

@@ -9,7 +9,17 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { bearerToken, queryParam, safeEqual } from '../../core/auth.js';
 import { HttpError, installErrorFormat, type Classified } from '../../core/errors.js';
 import { Readable } from 'node:stream';
-import { devicesQuery, errorAnswer, FORBIDDEN, getAnswer, NOT_FOUND, notificationsQuery, postAnswer, postBody, UNSUPPORTED } from './schemas.js';
+import {
+  devicesQuery,
+  errorAnswer,
+  FORBIDDEN,
+  getAnswer,
+  NOT_FOUND,
+  notificationsQuery,
+  postAnswer,
+  postBody,
+  UNSUPPORTED,
+} from './schemas.js';
 import { deviceOut, netalertxTime } from './devices-out.js';
 import type { SyncHub } from './hub.js';
 import { matchesIfNoneMatch, ServedDevices, type ServedAnswer } from './served.js';
@@ -24,7 +34,10 @@ export function syncShape(c: Classified): unknown {
   if (c.statusCode === 404) return NOT_FOUND;
   if (c.statusCode === 415) return UNSUPPORTED;
   if (c.validation) {
-    return { success: false, error: c.validation.map((v) => `${v.loc.slice(1).join('.') || v.loc[0]}: ${v.msg}`).join('; ') };
+    return {
+      success: false,
+      error: c.validation.map((v) => `${v.loc.slice(1).join('.') || v.loc[0]}: ${v.msg}`).join('; '),
+    };
   }
   return { success: false, error: c.message };
 }
@@ -35,9 +48,15 @@ const isJson = (req: FastifyRequest) => /^application\/json\b/i.test(req.headers
 function jsonProblem(body: unknown): { success: false; error: string; details: unknown[] } | undefined {
   const r = postBody.safeParse(body);
   if (r.success) return undefined;
-  const details = r.error.issues.map((i) => ({ loc: ['body', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], msg: i.message, type: i.code }));
+  const details = r.error.issues.map((i) => ({
+    loc: ['body', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+    msg: i.message,
+    type: i.code,
+  }));
   const missingData = !body || typeof body !== 'object' || (body as { data?: unknown }).data === undefined;
-  const error = missingData ? "Missing required 'data'" : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const error = missingData
+    ? "Missing required 'data'"
+    : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   return { success: false, error, details };
 }
 
@@ -98,7 +117,10 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
   installErrorFormat(scope, syncShape);
   // no text/plain parser: a text body is a 415 like every other type the hub does not read
   scope.removeContentTypeParser('text/plain');
-  const served = new ServedDevices(hub.db, { extraKeys: cfg.serveExtraKeys, passphrase: cfg.serveEncrypted ? cfg.encryptionKey : '' });
+  const served = new ServedDevices(hub.db, {
+    extraKeys: cfg.serveExtraKeys,
+    passphrase: cfg.serveEncrypted ? cfg.encryptionKey : '',
+  });
   const dataSent = sentNotes(scope);
 
   // NetAlertX: `Authorization: Bearer <API_TOKEN>` or `?token=`; no token configured = nobody.
@@ -115,7 +137,8 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
   // multipart is parsed by busboy, outside Fastify's bodyLimit: refuse a declared oversize body up front
   scope.addHook('preParsing', async (req) => {
     const len = Number(req.headers['content-length']);
-    if (Number.isFinite(len) && len > limit) throw new HttpError(413, `Request body is too large (limit ${limit} bytes)`);
+    if (Number.isFinite(len) && len > limit)
+      throw new HttpError(413, `Request body is too large (limit ${limit} bytes)`);
   });
 
   await scope.register(formbody, { bodyLimit: limit });
@@ -124,7 +147,15 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     async onFile(part: MultipartFile & { value?: unknown }) {
       part.value = (await part.toBuffer()).toString('utf8');
     },
-    limits: { fieldNameSize: 100, fieldSize: limit, fileSize: limit, fields: 10, files: 4, parts: 14, headerPairs: 100 },
+    limits: {
+      fieldNameSize: 100,
+      fieldSize: limit,
+      fileSize: limit,
+      fields: 10,
+      files: 4,
+      parts: 14,
+      headerPairs: 100,
+    },
   });
 
   const app = scope.withTypeProvider<ZodTypeProvider>();
@@ -145,7 +176,8 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
       let ans: ServedAnswer;
       try {
         const now = served.etagNow();
-        if (matchesIfNoneMatch(req.headers['if-none-match'], now)) return (reply as FastifyReply).code(304).header('etag', now).send();
+        if (matchesIfNoneMatch(req.headers['if-none-match'], now))
+          return (reply as FastifyReply).code(304).header('etag', now).send();
         ans = served.answer();
       } catch (err) {
         req.log.error({ err }, 'sync: GET /sync failed');
@@ -158,9 +190,15 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
         return reply.code(500).send({ error: msg });
       }
       dataSent();
-      const head = Buffer.from(`{"node_name":${JSON.stringify(cfg.nodeName)},"status":200,"message":"OK","data_base64":"`, 'utf8');
+      const head = Buffer.from(
+        `{"node_name":${JSON.stringify(cfg.nodeName)},"status":200,"message":"OK","data_base64":"`,
+        'utf8',
+      );
       const tail = Buffer.from(`","timestamp":"${netalertxTime()}"}`, 'latin1');
-      reply.header('content-type', 'application/json').header('etag', ans.etag).header('content-length', head.length + ans.bytes + tail.length);
+      reply
+        .header('content-type', 'application/json')
+        .header('etag', ans.etag)
+        .header('content-length', head.length + ans.bytes + tail.length);
       return (reply as FastifyReply).send(Readable.from([head, ...ans.pieces, tail], { objectMode: false }));
     },
   );
@@ -177,7 +215,8 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
         flattenMultipart(req, limit);
       },
       schema: {
-        summary: 'NetAlertX hub: receive a node payload (JSON as 26.6+ nodes, form-urlencoded or multipart as older ones)',
+        summary:
+          'NetAlertX hub: receive a node payload (JSON as 26.6+ nodes, form-urlencoded or multipart as older ones)',
         tags: ['sync'],
         security,
         consumes: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
@@ -187,7 +226,13 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     },
     async (req) => {
       const b = req.body;
-      await hub.receive({ plugin: b.plugin, node: b.node_name, data: b.data, source: 'post', clientFilePath: b.file_path });
+      await hub.receive({
+        plugin: b.plugin,
+        node: b.node_name,
+        data: b.data,
+        source: 'post',
+        clientFilePath: b.file_path,
+      });
       const message = 'Data received and stored successfully';
       // JSON is what 26.2+ hubs take; their API answers carry `success`. A form is 26.1's, answered as 26.1 does.
       return isJson(req) ? { success: true as const, message } : { message };
@@ -218,7 +263,14 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
 
   app.get(
     '/notifications',
-    { schema: { summary: 'Sync notifications, newest first', tags: ['sync'], security, querystring: notificationsQuery } },
+    {
+      schema: {
+        summary: 'Sync notifications, newest first',
+        tags: ['sync'],
+        security,
+        querystring: notificationsQuery,
+      },
+    },
     async (req) => ({
       success: true,
       notifications: scope.store.listNotifications('sync', { limit: req.query.limit, afterId: req.query.after_id }),

@@ -37,7 +37,11 @@ export const getAnswer = z.object({
   timestamp: z.string(),
 });
 
-export const errorAnswer = z.object({ success: z.literal(false).optional(), error: z.string(), message: z.string().optional() });
+export const errorAnswer = z.object({
+  success: z.literal(false).optional(),
+  error: z.string(),
+  message: z.string().optional(),
+});
 
 const tokenQuery = { token: z.string().optional() };
 

@@ -113,7 +113,9 @@ export class SyncStore {
     this.failed = db.prepare(
       `SELECT id, plugin, node, seq, source, received_at, bytes, status FROM sync_received WHERE status = 'failed' ORDER BY id`,
     );
-    this.statusStmt = db.prepare<[string, number], { node: string; status: ReceivedRow['status'] }>('SELECT node, status FROM sync_received WHERE plugin = ? AND seq = ?');
+    this.statusStmt = db.prepare<[string, number], { node: string; status: ReceivedRow['status'] }>(
+      'SELECT node, status FROM sync_received WHERE plugin = ? AND seq = ?',
+    );
     this.requeueStmt = db.prepare(
       "UPDATE sync_received SET status = 'received', error = NULL, processed_at = NULL, items = NULL WHERE id = ? AND status = 'failed'",
     );
@@ -156,7 +158,16 @@ export class SyncStore {
    * their "received" notifications, all in one transaction (one commit for a batch of requests).
    * A number is never handed out again.
    */
-  receiveMany(items: ReadonlyArray<{ plugin: string; node: string; source: Source; bytes: number; clientFilePath?: string; note: (seq: number) => string }>) {
+  receiveMany(
+    items: ReadonlyArray<{
+      plugin: string;
+      node: string;
+      source: Source;
+      bytes: number;
+      clientFilePath?: string;
+      note: (seq: number) => string;
+    }>,
+  ) {
     return this.db
       .transaction(() => {
         const at = new Date().toISOString();
@@ -215,7 +226,13 @@ export class SyncStore {
    * - carbon-copy: every key the node sent overwrites the stored one.
    * - hub-defaults: as carbon-copy, except the hub-owned fields of a known device (columns.ts HUB_OWNED).
    */
-  applyDevices(id: number, node: string, devices: DeviceIn[], behavior: Behavior, note: (inserted: number, updated: number) => string) {
+  applyDevices(
+    id: number,
+    node: string,
+    devices: DeviceIn[],
+    behavior: Behavior,
+    note: (inserted: number, updated: number) => string,
+  ) {
     return this.db
       .transaction(() => {
         const before = this.countDevices.get() as number;
@@ -224,7 +241,8 @@ export class SyncStore {
         for (const d of devices) {
           let f: Record<string, unknown> = d.fields;
           f.devSyncHubNode = node;
-          let stmt = behavior === 'merge' ? this.upsertDevice : behavior === 'copy-new' ? this.insertNew : this.overwrite;
+          let stmt =
+            behavior === 'merge' ? this.upsertDevice : behavior === 'copy-new' ? this.insertNew : this.overwrite;
           if (behavior === 'carbon-copy' || behavior === 'hub-defaults') {
             const old = this.oneDevice.get(d.mac);
             if (old) {
@@ -232,7 +250,8 @@ export class SyncStore {
               const merged: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
               Object.assign(merged, kept);
               for (const [k, v] of Object.entries(f)) {
-                if (behavior === 'hub-defaults' && HUB_OWNED.has(k) && kept[k] !== undefined && kept[k] !== null) continue;
+                if (behavior === 'hub-defaults' && HUB_OWNED.has(k) && kept[k] !== undefined && kept[k] !== null)
+                  continue;
                 merged[k] = v;
               }
               f = merged;
@@ -289,9 +308,18 @@ export class SyncStore {
   listDevices(f: DeviceFilter): { total: number; rows: DeviceRow[] } {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (f.node !== undefined) (where.push('sync_hub_node = ?'), args.push(f.node));
-    if (f.mac !== undefined) (where.push('mac = ?'), args.push(f.mac));
-    if (f.since !== undefined) (where.push('updated_at >= ?'), args.push(f.since));
+    if (f.node !== undefined) {
+      where.push('sync_hub_node = ?');
+      args.push(f.node);
+    }
+    if (f.mac !== undefined) {
+      where.push('mac = ?');
+      args.push(f.mac);
+    }
+    if (f.since !== undefined) {
+      where.push('updated_at >= ?');
+      args.push(f.since);
+    }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     let st = this.listCache.get(w);
     if (!st) {

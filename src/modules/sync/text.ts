@@ -24,4 +24,3 @@ export function displayUrl(url: string): string {
     return '(invalid URL)';
   }
 }
-

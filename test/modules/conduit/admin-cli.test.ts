@@ -21,31 +21,59 @@ describe('conduit admin API', () => {
   it('manages users, tokens and sites behind the admin token', async () => {
     c = await conduitApp({ throttleSeconds: 0 });
     expect((await c.app.inject({ url: '/admin/conduit/users' })).statusCode).toBe(401);
-    const add = await c.app.inject({ method: 'POST', url: '/admin/conduit/users', headers: ADMIN, payload: { name: 'alice', sites: ['North'] } });
+    const add = await c.app.inject({
+      method: 'POST',
+      url: '/admin/conduit/users',
+      headers: ADMIN,
+      payload: { name: 'alice', sites: ['North'] },
+    });
     expect(add.statusCode).toBe(201);
-    const { token, user } = add.json() as { token: string; user: { name: string; sites: string[]; enabled: boolean } };
-    expect(user).toMatchObject({ name: 'alice', sites: ['North'], enabled: true, httpApi: true, throttleSeconds: null });
+    const { token, user } = add.json<{ token: string; user: { name: string; sites: string[]; enabled: boolean } }>();
+    expect(user).toMatchObject({
+      name: 'alice',
+      sites: ['North'],
+      enabled: true,
+      httpApi: true,
+      throttleSeconds: null,
+    });
     expect(token).toMatch(/^[0-9a-f]{40}$/);
     // the token is not stored in clear
     expect(JSON.stringify(c.app.store.db.prepare('SELECT * FROM conduit_users').all())).not.toContain(token);
-    expect((await c.app.inject({ method: 'POST', url: '/admin/conduit/users', headers: ADMIN, payload: { name: 'alice' } })).statusCode).toBe(409);
+    expect(
+      (await c.app.inject({ method: 'POST', url: '/admin/conduit/users', headers: ADMIN, payload: { name: 'alice' } }))
+        .statusCode,
+    ).toBe(409);
     expect((await c.req({ token })).statusCode).toBe(304);
     const post = await c.ingest(token, [{ dev_netid: 'A1', dev_chid: 1, val_date: 1, val_raw: 1 }]);
     expect(post.statusCode).toBe(200);
 
-    const off = await c.app.inject({ method: 'PATCH', url: '/admin/conduit/users/alice', headers: ADMIN, payload: { httpApi: false } });
+    const off = await c.app.inject({
+      method: 'PATCH',
+      url: '/admin/conduit/users/alice',
+      headers: ADMIN,
+      payload: { httpApi: false },
+    });
     expect(off.json()).toMatchObject({ httpApi: false });
     expect((await c.req({ token })).statusCode).toBe(403);
-    await c.app.inject({ method: 'PATCH', url: '/admin/conduit/users/alice', headers: ADMIN, payload: { httpApi: true } });
+    await c.app.inject({
+      method: 'PATCH',
+      url: '/admin/conduit/users/alice',
+      headers: ADMIN,
+      payload: { httpApi: true },
+    });
 
     const rot = await c.app.inject({ method: 'POST', url: '/admin/conduit/users/alice/token', headers: ADMIN });
-    const fresh = (rot.json() as { token: string }).token;
+    const fresh = rot.json<{ token: string }>().token;
     expect((await c.req({ token })).statusCode).toBe(401);
     expect((await c.req({ token: fresh })).statusCode).toBe(304);
 
     const grant = await c.app.inject({ method: 'PUT', url: '/admin/conduit/users/alice/sites/South', headers: ADMIN });
     expect(grant.json()).toMatchObject({ sites: ['North', 'South'] });
-    const revoke = await c.app.inject({ method: 'DELETE', url: '/admin/conduit/users/alice/sites/North', headers: ADMIN });
+    const revoke = await c.app.inject({
+      method: 'DELETE',
+      url: '/admin/conduit/users/alice/sites/North',
+      headers: ADMIN,
+    });
     expect(revoke.json()).toMatchObject({ sites: ['South'] });
     expect((await c.req({ token: fresh, url: '/conduitv6?fcdt=0&tcdt=10' })).statusCode).toBe(304);
     const sites = await c.app.inject({ url: '/admin/conduit/sites', headers: ADMIN });
@@ -53,10 +81,20 @@ describe('conduit admin API', () => {
       { name: 'North', devices: 1, users: 0 },
       { name: 'South', devices: 0, users: 1 },
     ]);
-    const missing = await c.app.inject({ method: 'PATCH', url: '/admin/conduit/users/nobody', headers: ADMIN, payload: { enabled: false } });
+    const missing = await c.app.inject({
+      method: 'PATCH',
+      url: '/admin/conduit/users/nobody',
+      headers: ADMIN,
+      payload: { enabled: false },
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });
-    const bad = await c.app.inject({ method: 'POST', url: '/admin/conduit/users', headers: ADMIN, payload: { name: 'bad name' } });
+    const bad = await c.app.inject({
+      method: 'POST',
+      url: '/admin/conduit/users',
+      headers: ADMIN,
+      payload: { name: 'bad name' },
+    });
     expect(bad.statusCode).toBe(400);
   });
 });
@@ -104,7 +142,8 @@ describe('fieldhub conduit user ...', () => {
     const dataDir = tempDir();
     onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', FIELDHUB_DATA_DIR: dataDir };
-    const fh = (...args: string[]) => spawnSync(process.execPath, [cli, 'conduit', 'user', ...args], { cwd: root, env, encoding: 'utf8' });
+    const fh = (...args: string[]) =>
+      spawnSync(process.execPath, [cli, 'conduit', 'user', ...args], { cwd: root, env, encoding: 'utf8' });
     const add = fh('add', 'dana', '--site', 'Main Site');
     expect(add.status).toBe(0);
     expect(add.stdout).toMatch(/^user dana added; sites: Main Site\ntoken: [0-9a-f]{40}\n$/);

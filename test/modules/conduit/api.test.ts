@@ -11,7 +11,8 @@ afterEach(async () => {
 const { val_calibrated: _ignored, ...EXAMPLE_POST } = EXAMPLE;
 const range = (f: number, t: number) => `fcdt=${f}&tcdt=${t}`;
 const WIDE = range(0, 99_999_999_999);
-const count = (app: ConduitApp) => (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (app: ConduitApp) =>
+  (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
 
 describe('conduit API: the spec example', () => {
   it('answers the example datapoint byte for byte (fields, order and values)', async () => {
@@ -82,11 +83,15 @@ describe('conduit API: GET arguments', () => {
   it('id and ch filter, repeated or comma-separated, ids case-insensitive; no filter = all visible devices', async () => {
     c = await conduitApp();
     const tok = c.user('alice', ['S']);
-    await c.ingest(tok, [...series('A1', 6, { chs: 3 }), ...series('b2', 6, { chs: 3 }), ...series('C3', 6, { chs: 3 })]);
+    await c.ingest(tok, [
+      ...series('A1', 6, { chs: 3 }),
+      ...series('b2', 6, { chs: 3 }),
+      ...series('C3', 6, { chs: 3 }),
+    ]);
     const get = async (q: string) => {
       const r = await c!.req({ token: tok, url: `/conduitv6?${q}&${WIDE}` });
       expect(r.statusCode, q).toBe(200);
-      return (r.json() as Array<{ dev_netid: string; dev_chid: number }>).map((p) => `${p.dev_netid}:${p.dev_chid}`);
+      return r.json<Array<{ dev_netid: string; dev_chid: number }>>().map((p) => `${p.dev_netid}:${p.dev_chid}`);
     };
     expect(new Set(await get('id=a1&id=B2'))).toEqual(new Set(['A1:1', 'A1:2', 'A1:3', 'B2:1', 'B2:2', 'B2:3']));
     expect(new Set(await get('id=a1,B2'))).toEqual(new Set(await get('id=a1&id=B2')));
@@ -100,10 +105,18 @@ describe('conduit API: GET arguments', () => {
     c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const pts = [];
-    for (const id of ['FF', '0A', '7C']) for (const ch of [3, 1, 2]) for (const d of [T0 + 60, T0, T0 + 30]) pts.push({ dev_netid: id, dev_chid: ch, val_date: d, val_raw: 1 });
+    for (const id of ['FF', '0A', '7C'])
+      for (const ch of [3, 1, 2])
+        for (const d of [T0 + 60, T0, T0 + 30]) pts.push({ dev_netid: id, dev_chid: ch, val_date: d, val_raw: 1 });
     await c.ingest(tok, pts);
     for (const q of [WIDE, `id=FF,0A,7C&${WIDE}`]) {
-      const got = (await c.req({ token: tok, url: `/conduitv6?${q}` })).json() as Array<{ val_date: number; dev_netid: string; dev_chid: number }>;
+      const got = (await c.req({ token: tok, url: `/conduitv6?${q}` })).json<
+        Array<{
+          val_date: number;
+          dev_netid: string;
+          dev_chid: number;
+        }>
+      >();
       const keys = got.map((p) => [p.val_date, p.dev_netid, p.dev_chid] as const);
       const sorted = [...keys].sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]) || a[2] - b[2]);
       expect(keys).toHaveLength(27);
@@ -167,7 +180,7 @@ describe('conduit API: GET arguments', () => {
     for (const q of [WIDE, `id=A1,B2&${WIDE}`]) {
       const r = await c.req({ token: tok, url: `/conduitv6?${q}` });
       expect(r.statusCode).toBe(200);
-      const got = r.json() as Array<{ val_date: number; dev_netid: string }>;
+      const got = r.json<Array<{ val_date: number; dev_netid: string }>>();
       expect(got).toHaveLength(10000);
       expect(r.headers['x-conduit-truncated']).toBe('true');
       // 5000 minutes of both devices, the 5001st minute is where the next request starts
@@ -201,19 +214,22 @@ describe('conduit API: the cap with ids (bounded sort)', () => {
     expect(ch2.body).toBe((await c.req({ token: tok, url: `/conduitv6?ch=2&id=${ids.join(',')}&${WIDE}` })).body);
   });
 
-
   it('a dense and a sparse series: the first 10,000 by time, device, channel, and the right next fcdt', async () => {
     c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const pts: Array<{ dev_netid: string; dev_chid: number; val_date: number; val_raw: number }> = [];
     for (let i = 0; i < 10_050; i++) pts.push({ dev_netid: 'BB', dev_chid: 1, val_date: T0 + i, val_raw: i });
-    for (let i = 0; i < 300; i++) for (const ch of [1, 2]) pts.push({ dev_netid: 'AA', dev_chid: ch, val_date: T0 + 5 + i * 100, val_raw: -i });
+    for (let i = 0; i < 300; i++)
+      for (const ch of [1, 2]) pts.push({ dev_netid: 'AA', dev_chid: ch, val_date: T0 + 5 + i * 100, val_raw: -i });
     expect((await c.ingest(tok, pts)).statusCode).toBe(200);
-    const key = (p: { val_date: number; dev_netid: string; dev_chid: number }) => `${p.val_date}/${p.dev_netid}/${p.dev_chid}`;
-    const sorted = [...pts].sort((a, b) => a.val_date - b.val_date || a.dev_netid.localeCompare(b.dev_netid) || a.dev_chid - b.dev_chid);
+    const key = (p: { val_date: number; dev_netid: string; dev_chid: number }) =>
+      `${p.val_date}/${p.dev_netid}/${p.dev_chid}`;
+    const sorted = [...pts].sort(
+      (a, b) => a.val_date - b.val_date || a.dev_netid.localeCompare(b.dev_netid) || a.dev_chid - b.dev_chid,
+    );
     for (const q of [`id=AA,BB&${WIDE}`, `id=BB,AA&ch=1,2&${WIDE}`, WIDE]) {
       const r = await c.req({ token: tok, url: `/conduitv6?${q}` });
-      const got = r.json() as Array<{ val_date: number; dev_netid: string; dev_chid: number }>;
+      const got = r.json<Array<{ val_date: number; dev_netid: string; dev_chid: number }>>();
       expect(got.map(key), q).toEqual(sorted.slice(0, 10_000).map(key));
       expect(r.headers['x-conduit-truncated']).toBe('true');
       expect(r.headers['x-conduit-next-fcdt']).toBe(String(sorted[10_000]!.val_date));
@@ -232,7 +248,13 @@ describe('conduit API: errors', () => {
     c = await conduitApp();
     const tok = c.user('alice', ['S']);
     for (const method of ['PATCH', 'OPTIONS'] as const) {
-      const r = await c.req({ token: tok, method, url: '/conduitv6/', payload: 'x', headers: { 'content-type': 'text/plain' } });
+      const r = await c.req({
+        token: tok,
+        method,
+        url: '/conduitv6/',
+        payload: 'x',
+        headers: { 'content-type': 'text/plain' },
+      });
       expect(r.statusCode).toBe(405);
       expect(r.headers.allow).toBe('GET, POST, PUT, DELETE');
       expect(r.body).toBe('{"code":"405","error":"Method Not Allowed"}');
@@ -245,7 +267,8 @@ describe('conduit API: errors', () => {
   it('bodies: bad JSON 400, wrong or missing Content-Type 415, invalid datapoint 400 and nothing written', async () => {
     c = await conduitApp();
     const tok = c.user('alice', ['S']);
-    const post = (payload: string, headers: Record<string, string>) => c!.req({ token: tok, method: 'POST', payload, headers });
+    const post = (payload: string, headers: Record<string, string>) =>
+      c!.req({ token: tok, method: 'POST', payload, headers });
     const badJson = await post('[{"dev_netid":', { 'content-type': 'application/json' });
     expect(badJson.statusCode).toBe(400);
     expect(badJson.json()).toEqual({ code: '400', error: expect.stringMatching(/^request body is not valid JSON/) });

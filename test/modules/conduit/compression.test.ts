@@ -10,19 +10,22 @@ afterEach(async () => {
 });
 
 const WIDE = 'fcdt=0&tcdt=99999999999';
-const count = (app: ConduitApp) => (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (app: ConduitApp) =>
+  (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
 
 /** A raw HTTP request over the socket (fetch would inflate responses itself). */
 function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer }) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (b: Buffer) => chunks.push(b));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
+    (resolve, reject) => {
+      const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (b: Buffer) => chunks.push(b));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end(opts.body);
+    },
+  );
 }
 
 describe('conduit API: compression', () => {
@@ -32,7 +35,11 @@ describe('conduit API: compression', () => {
     const url = await c.listen();
     const pts = series('A1', 2000, { chs: 4 });
     const body = gzipSync(JSON.stringify(pts));
-    const r = await raw(`${url}/conduitv6`, { method: 'POST', headers: { 'x-api-key': tok, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+    const r = await raw(`${url}/conduitv6`, {
+      method: 'POST',
+      headers: { 'x-api-key': tok, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body,
+    });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body.toString())).toEqual({ code: '200', accepted: 2000 });
     expect(count(c)).toBe(2000);
@@ -51,7 +58,9 @@ describe('conduit API: compression', () => {
     expect(plain.body.length).toBeGreaterThan(1024);
     expect(gunzipSync(big.body).toString()).toBe(plain.body.toString());
     expect(big.body.length).toBeLessThan(plain.body.length / 4);
-    const small = await raw(`${url}/conduitv6?id=A1&fcdt=${T0}&tcdt=${T0}`, { headers: { 'x-api-key': tok, 'accept-encoding': 'gzip' } });
+    const small = await raw(`${url}/conduitv6?id=A1&fcdt=${T0}&tcdt=${T0}`, {
+      headers: { 'x-api-key': tok, 'accept-encoding': 'gzip' },
+    });
     expect(small.body.length).toBeLessThan(1024);
     expect(small.headers['content-encoding']).toBeUndefined();
     expect(JSON.parse(small.body.toString())).toHaveLength(1);
@@ -71,18 +80,37 @@ describe('conduit API: compression', () => {
     expect(gunzipSync(bomb.subarray(0, member.length * 3)).length).toBe(3 * 1024 * 1024);
     expect(bomb.length).toBeLessThan(5 * 1024 * 1024);
     const rssBefore = process.memoryUsage().rss;
-    const r = await raw(`${url}/conduitv6`, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: bomb });
+    const r = await raw(`${url}/conduitv6`, {
+      method: 'POST',
+      headers: { ...headers, 'content-encoding': 'gzip' },
+      body: bomb,
+    });
     expect(r.status).toBe(413);
-    expect(JSON.parse(r.body.toString())).toEqual({ code: '413', error: 'request body exceeds 5242880 bytes after decompression' });
+    expect(JSON.parse(r.body.toString())).toEqual({
+      code: '413',
+      error: 'request body exceeds 5242880 bytes after decompression',
+    });
     // not inflated: memory stays far below the 1 GB it would take (speed is measured in bench/, not here)
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 1024 * 1024);
     // just under the limit inflated is accepted
     const fits = JSON.stringify(series('A1', 1)).padEnd(5 * 1024 * 1024 - 1, ' ');
-    const ok = await raw(`${url}/conduitv6`, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(fits) });
+    const ok = await raw(`${url}/conduitv6`, {
+      method: 'POST',
+      headers: { ...headers, 'content-encoding': 'gzip' },
+      body: gzipSync(fits),
+    });
     expect(ok.status).toBe(200);
-    const notGzip = await raw(`${url}/conduitv6`, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: Buffer.from('[]') });
+    const notGzip = await raw(`${url}/conduitv6`, {
+      method: 'POST',
+      headers: { ...headers, 'content-encoding': 'gzip' },
+      body: Buffer.from('[]'),
+    });
     expect(JSON.parse(notGzip.body.toString())).toEqual({ code: '400', error: 'request body is not valid gzip' });
-    const br = await raw(`${url}/conduitv6`, { method: 'POST', headers: { ...headers, 'content-encoding': 'br' }, body: Buffer.from('[]') });
+    const br = await raw(`${url}/conduitv6`, {
+      method: 'POST',
+      headers: { ...headers, 'content-encoding': 'br' },
+      body: Buffer.from('[]'),
+    });
     expect(br.status).toBe(415);
     expect(JSON.parse(br.body.toString()).code).toBe('415');
   });
@@ -92,13 +120,22 @@ describe('conduit API: compression', () => {
     const tok = c.user('alice', ['S']);
     const url = await c.listen();
     const body = Buffer.from(JSON.stringify(series('A1', 1)).padEnd(5 * 1024 * 1024 + 10, ' '));
-    const r = await raw(`${url}/conduitv6`, { method: 'POST', headers: { 'x-api-key': tok, 'content-type': 'application/json' }, body });
+    const r = await raw(`${url}/conduitv6`, {
+      method: 'POST',
+      headers: { 'x-api-key': tok, 'content-type': 'application/json' },
+      body,
+    });
     expect(r.status).toBe(413);
     expect(JSON.parse(r.body.toString()).code).toBe('413');
     const small = await conduitApp({ maxBodyBytes: 1000 });
     try {
       const t2 = small.user('bob', ['S']);
-      const r2 = await small.req({ token: t2, method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gzipSync(JSON.stringify(series('A1', 30))) });
+      const r2 = await small.req({
+        token: t2,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        payload: gzipSync(JSON.stringify(series('A1', 30))),
+      });
       expect(r2.statusCode).toBe(413);
       expect(r2.json()).toEqual({ code: '413', error: 'request body exceeds 1000 bytes after decompression' });
     } finally {

@@ -42,15 +42,29 @@ export interface ConduitApp extends TestApp {
   ingest(token: string, points: unknown[]): Promise<LightMyRequestResponse>;
 }
 
-export async function conduitApp(conduitConfig: Record<string, unknown> = {}, opts: { dataDir?: string } = {}): Promise<ConduitApp> {
+export async function conduitApp(
+  conduitConfig: Record<string, unknown> = {},
+  opts: { dataDir?: string } = {},
+): Promise<ConduitApp> {
   const t = await makeApp({ conduit: conduitConfig }, { modules: [conduit], ...opts });
   const users = new Users(t.app.store.db);
   const c = t as ConduitApp;
   c.users = users;
-  c.user = (name, sites, o = {}) => users.add({ name, sites, throttleSeconds: o.throttleSeconds === undefined ? 0 : o.throttleSeconds, httpApi: o.httpApi }).token;
+  c.user = (name, sites, o = {}) =>
+    users.add({
+      name,
+      sites,
+      throttleSeconds: o.throttleSeconds === undefined ? 0 : o.throttleSeconds,
+      httpApi: o.httpApi,
+    }).token;
   c.req = ({ token, headers, ...rest }) =>
-    t.app.inject({ url: '/conduitv6', ...rest, headers: { ...(token ? { 'x-api-key': token } : {}), ...headers } } as InjectOptions);
-  c.ingest = (token, points) => c.req({ method: 'POST', token, payload: points as never, headers: { 'content-type': 'application/json' } });
+    t.app.inject({
+      url: '/conduitv6',
+      ...rest,
+      headers: { ...(token ? { 'x-api-key': token } : {}), ...headers },
+    } as InjectOptions);
+  c.ingest = (token, points) =>
+    c.req({ method: 'POST', token, payload: points, headers: { 'content-type': 'application/json' } });
   return c;
 }
 

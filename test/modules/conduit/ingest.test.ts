@@ -16,12 +16,17 @@ describe('conduit ingest and query at volume', () => {
     const tok = c.user('alice', ['S']);
     const url = await c.listen();
     // 20 devices x 5 channels x 1000 minutes
-    const devices = Array.from({ length: 20 }, (_, i) => `70B3D549900000${i.toString(16).padStart(2, '0').toUpperCase()}`);
+    const devices = Array.from(
+      { length: 20 },
+      (_, i) => `70B3D549900000${i.toString(16).padStart(2, '0').toUpperCase()}`,
+    );
     let accepted = 0;
     for (let minute = 0; minute < 1000; minute += 100) {
       const batch = [];
       for (let m = minute; m < minute + 100; m++) {
-        for (const d of devices) for (let ch = 1; ch <= 5; ch++) batch.push({ dev_netid: d, dev_chid: ch, val_date: T0 + m * 60, val_raw: m + ch / 10 });
+        for (const d of devices)
+          for (let ch = 1; ch <= 5; ch++)
+            batch.push({ dev_netid: d, dev_chid: ch, val_date: T0 + m * 60, val_raw: m + ch / 10 });
       }
       const r = await fetch(`${url}/conduitv6`, {
         method: 'POST',
@@ -35,7 +40,14 @@ describe('conduit ingest and query at volume', () => {
     expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get()).toEqual({ n: 100_000 });
     const get = async (q: string) => {
       const r = await fetch(`${url}/conduitv6?${q}`, { headers: { 'x-api-key': tok, 'accept-encoding': 'gzip' } });
-      return { status: r.status, truncated: r.headers.get('x-conduit-truncated'), body: r.status === 200 ? ((await r.json()) as Array<{ val_date: number; dev_netid: string; dev_chid: number; val_raw: number }>) : [] };
+      return {
+        status: r.status,
+        truncated: r.headers.get('x-conduit-truncated'),
+        body:
+          r.status === 200
+            ? ((await r.json()) as Array<{ val_date: number; dev_netid: string; dev_chid: number; val_raw: number }>)
+            : [],
+      };
     };
     const all = await get(`fcdt=0&tcdt=${T0 + 10 ** 6}`);
     expect(all.body).toHaveLength(10_000);
@@ -55,14 +67,20 @@ describe('conduit retention', () => {
     c = await conduitApp({ retentionDays: 30 });
     const tok = c.user('alice', ['S']);
     const now = Math.floor(Date.now() / 1000);
-    const old = series('A1', PRUNE_BATCH * 2 + 7, { from: now - 40 * 86400, chs: 3 }).map((p, i) => ({ ...p, val_date: now - 40 * 86400 + Math.floor(i / 3) }));
+    const old = series('A1', PRUNE_BATCH * 2 + 7, { from: now - 40 * 86400, chs: 3 }).map((p, i) => ({
+      ...p,
+      val_date: now - 40 * 86400 + Math.floor(i / 3),
+    }));
     const fresh = series('A1', 30, { from: now - 29 * 86400, chs: 3 });
     expect((await c.ingest(tok, [...old, ...fresh])).statusCode).toBe(200);
     expect(c.app.scheduler.list().find((j) => j.name === 'conduit.retention')).toMatchObject({ cron: '17 * * * *' });
     const r = await c.app.inject({ method: 'POST', url: '/admin/conduit/retention/run', headers: ADMIN });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({ ok: true, value: { deleted: PRUNE_BATCH * 2 + 7 } });
-    const left = c.app.store.db.prepare('SELECT MIN(val_date) AS min, COUNT(*) AS n FROM conduit_datapoints').get() as { min: number; n: number };
+    const left = c.app.store.db.prepare('SELECT MIN(val_date) AS min, COUNT(*) AS n FROM conduit_datapoints').get() as {
+      min: number;
+      n: number;
+    };
     expect(left).toEqual({ n: 30, min: now - 29 * 86400 });
   });
 

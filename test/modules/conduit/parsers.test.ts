@@ -20,33 +20,44 @@ function asArgs(list: string[], cuts: boolean[]): string | string[] {
 describe('conduit argument parsers (property)', () => {
   it('ids: repeated or comma-separated give the same upper-case set', () => {
     fc.assert(
-      fc.property(fc.array(hexId, { minLength: 1, maxLength: 30 }), fc.array(fc.boolean(), { minLength: 1 }), (ids, cuts) => {
-        const got = parseIds(asArgs(ids, cuts));
-        expect(new Set(got)).toEqual(new Set(ids.map((s) => s.toUpperCase())));
-        expect(got!.length).toBe(new Set(got).size);
-      }),
+      fc.property(
+        fc.array(hexId, { minLength: 1, maxLength: 30 }),
+        fc.array(fc.boolean(), { minLength: 1 }),
+        (ids, cuts) => {
+          const got = parseIds(asArgs(ids, cuts));
+          expect(new Set(got)).toEqual(new Set(ids.map((s) => s.toUpperCase())));
+          expect(got!.length).toBe(new Set(got).size);
+        },
+      ),
     );
   });
 
   it('ids: anything that is not hex is a 400 naming it', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !/^[0-9A-Fa-f,\s]*$/.test(s)), (bad) => {
-        try {
-          parseIds(['AB', bad]);
-          expect.unreachable();
-        } catch (e) {
-          expect(e).toBeInstanceOf(HttpError);
-          expect((e as HttpError).statusCode).toBe(400);
-        }
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !/^[0-9A-Fa-f,\s]*$/.test(s)),
+        (bad) => {
+          try {
+            parseIds(['AB', bad]);
+            expect.unreachable();
+          } catch (e) {
+            expect(e).toBeInstanceOf(HttpError);
+            expect((e as HttpError).statusCode).toBe(400);
+          }
+        },
+      ),
     );
   });
 
   it('channels: non-negative integers round-trip; others are a 400', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 20 }), fc.array(fc.boolean(), { minLength: 1 }), (chs, cuts) => {
-        expect(new Set(parseChs(asArgs(chs.map(String), cuts)))).toEqual(new Set(chs));
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.boolean(), { minLength: 1 }),
+        (chs, cuts) => {
+          expect(new Set(parseChs(asArgs(chs.map(String), cuts)))).toEqual(new Set(chs));
+        },
+      ),
     );
     for (const bad of ['-1', '1.5', '2147483648', 'x', '1e3']) expect(() => parseChs(bad)).toThrow(HttpError);
     expect(parseChs(undefined)).toBeUndefined();
@@ -93,38 +104,47 @@ const meta = fc.record<ChannelMeta>({
 describe('conduit answer serializer (property)', () => {
   it('equals JSON.stringify of the datapoint objects, in the spec field order', () => {
     fc.assert(
-      fc.property(fc.array(meta, { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 2 ** 40 }), num), { maxLength: 20 }), (metas, pts) => {
-        const rows: PointRow[] = pts.map(([m, date, raw]) => [m % metas.length, metas[m % metas.length]!.chid, date, raw]);
-        const expected = rows.map(([d, , date, raw]) => {
-          const m = metas[d]!;
-          return {
-            val_date: date,
-            dev_netid: m.netid,
-            dev_chid: m.chid,
-            val_raw: raw,
-            val_type: m.val_type,
-            dev_tag: m.tag,
-            val_description: m.val_description,
-            dev_site: m.site,
-            val_cal: m.val_cal,
-            val_offset: m.val_offset,
-            dev_error: m.error,
-            dev_type: m.type,
-            dev_label: m.label,
-            dev_category: m.category,
-            dev_powersource: m.powersource,
-            dev_manufacturer: m.manufacturer,
-            dev_supplier: m.supplier,
-            dev_model: m.model,
-            dev_serial: m.serial,
-            dev_network: m.network,
-            loc_lat: m.lat,
-            loc_lng: m.lng,
-            val_calibrated: calibrate(raw, m.val_cal, m.val_offset),
-          };
-        });
-        expect(serializePoints(rows, (d) => metas[d])).toBe(JSON.stringify(expected));
-      }),
+      fc.property(
+        fc.array(meta, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 2 ** 40 }), num), { maxLength: 20 }),
+        (metas, pts) => {
+          const rows: PointRow[] = pts.map(([m, date, raw]) => [
+            m % metas.length,
+            metas[m % metas.length]!.chid,
+            date,
+            raw,
+          ]);
+          const expected = rows.map(([d, , date, raw]) => {
+            const m = metas[d]!;
+            return {
+              val_date: date,
+              dev_netid: m.netid,
+              dev_chid: m.chid,
+              val_raw: raw,
+              val_type: m.val_type,
+              dev_tag: m.tag,
+              val_description: m.val_description,
+              dev_site: m.site,
+              val_cal: m.val_cal,
+              val_offset: m.val_offset,
+              dev_error: m.error,
+              dev_type: m.type,
+              dev_label: m.label,
+              dev_category: m.category,
+              dev_powersource: m.powersource,
+              dev_manufacturer: m.manufacturer,
+              dev_supplier: m.supplier,
+              dev_model: m.model,
+              dev_serial: m.serial,
+              dev_network: m.network,
+              loc_lat: m.lat,
+              loc_lng: m.lng,
+              val_calibrated: calibrate(raw, m.val_cal, m.val_offset),
+            };
+          });
+          expect(serializePoints(rows, (d) => metas[d])).toBe(JSON.stringify(expected));
+        },
+      ),
     );
   });
 

@@ -18,7 +18,10 @@ describe('conduit throttle', () => {
     expect(second.statusCode).toBe(429);
     expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(14);
     expect(Number(second.headers['retry-after'])).toBeLessThanOrEqual(15);
-    expect(second.json()).toEqual({ code: '429', error: expect.stringMatching(/^Too Many Requests: one request every 15 s/) });
+    expect(second.json()).toEqual({
+      code: '429',
+      error: expect.stringMatching(/^Too Many Requests: one request every 15 s/),
+    });
     // writes count too, and a refused request writes nothing
     const post = await c.ingest(alice, [{ dev_netid: 'A1', dev_chid: 1, val_date: 1, val_raw: 1 }]);
     expect(post.statusCode).toBe(429);

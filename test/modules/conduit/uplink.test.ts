@@ -9,7 +9,8 @@ afterEach(async () => {
   c = undefined;
 });
 
-const count = (app: ConduitApp) => (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (app: ConduitApp) =>
+  (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
 const netid = (d: number) => `70B3D5499${d.toString(16).padStart(7, '0').toUpperCase()}`;
 const le = (v: number, n: number) => {
   const b = Buffer.alloc(n);
@@ -17,14 +18,19 @@ const le = (v: number, n: number) => {
   else b.writeInt32LE(v);
   return b;
 };
-const v1hex = (d: number, chs: number[]) => Buffer.concat([le(3000 + d, 2), le(1, 2), le(d, 2), le(0, 2), ...chs.map((v) => le(v, 4))]).toString('hex');
+const v1hex = (d: number, chs: number[]) =>
+  Buffer.concat([le(3000 + d, 2), le(1, 2), le(d, 2), le(0, 2), ...chs.map((v) => le(v, 4))]).toString('hex');
 
 /** The sender simulator: one real HTTP POST per uplink, plain or gzip, token in the body or a header. */
 async function send(url: string, body: unknown, o: { gzip?: boolean; token?: string; path?: string } = {}) {
   const json = JSON.stringify(body);
   const r = await fetch(`${url}${o.path ?? '/conduitv6'}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(o.gzip ? { 'content-encoding': 'gzip' } : {}), ...(o.token ? { 'x-api-key': o.token } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(o.gzip ? { 'content-encoding': 'gzip' } : {}),
+      ...(o.token ? { 'x-api-key': o.token } : {}),
+    },
     body: o.gzip ? gzipSync(json) : json,
   });
   return { status: r.status, body: (await r.json()) as { code: string; error?: string; accepted?: number } };
@@ -42,23 +48,44 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
       const gzip = d % 2 === 0;
       const path = d % 3 === 0 ? '/conduitv6/uplink' : '/conduitv6';
       if (d % 4 < 2) {
-        const data = [{ channelId: 1, value: d + 0.123456 }, { channelId: 255, value: 3.976 }];
+        const data = [
+          { channelId: 1, value: d + 0.123456 },
+          { channelId: 255, value: 3.976 },
+        ];
         const r = await send(url, { token: tok, networkId: id, timestamp: ms + d * 1000 + 999, data }, { gzip, path });
         expect(r, `V2 device ${d}`).toEqual({ status: 200, body: { code: '200', accepted: 2 } });
         for (const v of data) expected.set(`${id}:${v.channelId}:${T0 + d}`, v.value);
       } else {
         const chs = [d * 1000 + 1, -d, 42];
-        const r = await send(url, { networkId: id.toLowerCase(), timestamp: ms + d * 1000, data: v1hex(d, chs) }, { gzip, path, token: tok });
+        const r = await send(
+          url,
+          { networkId: id.toLowerCase(), timestamp: ms + d * 1000, data: v1hex(d, chs) },
+          { gzip, path, token: tok },
+        );
         expect(r, `V1 device ${d}`).toEqual({ status: 200, body: { code: '200', accepted: 7 } });
-        const dev: Array<[number, number]> = [[255, 3000 + d], [254, 1], [253, d], [252, 0], ...chs.map((v, i) => [i + 1, v / 1000] as [number, number])];
+        const dev: Array<[number, number]> = [
+          [255, 3000 + d],
+          [254, 1],
+          [253, d],
+          [252, 0],
+          ...chs.map((v, i) => [i + 1, v / 1000] as [number, number]),
+        ];
         for (const [ch, v] of dev) expected.set(`${id}:${ch}:${T0 + d}`, v);
       }
     }
     const got = new Map<string, number>();
     for (let from = T0; from < T0 + 200; from += 50) {
-      const r = await fetch(`${url}/conduitv6?fcdt=${from * 1000}&tcdt=${(from + 49) * 1000 + 999}`, { headers: { 'x-api-key': tok } });
+      const r = await fetch(`${url}/conduitv6?fcdt=${from * 1000}&tcdt=${(from + 49) * 1000 + 999}`, {
+        headers: { 'x-api-key': tok },
+      });
       expect(r.status).toBe(200);
-      for (const p of (await r.json()) as Array<{ dev_netid: string; dev_chid: number; val_date: number; val_raw: number; dev_site: string }>) {
+      for (const p of (await r.json()) as Array<{
+        dev_netid: string;
+        dev_chid: number;
+        val_date: number;
+        val_raw: number;
+        dev_site: string;
+      }>) {
         expect(p.dev_site).toBe('Field');
         got.set(`${p.dev_netid}:${p.dev_chid}:${p.val_date}`, p.val_raw);
       }
@@ -71,17 +98,38 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
     c = await conduitApp();
     const tok = c.user('gw', ['A', 'B']);
     const url = await c.listen();
-    await send(url, { networkId: 'AB01', timestamp: T0 * 1000 + 10, data: [{ channelId: 1, value: 1 }] }, { token: tok });
-    await send(url, { networkId: 'AB01', timestamp: T0 * 1000 + 900, data: [{ channelId: 1, value: 2 }, { channelId: 1, value: 3 }] }, { token: tok });
+    await send(
+      url,
+      { networkId: 'AB01', timestamp: T0 * 1000 + 10, data: [{ channelId: 1, value: 1 }] },
+      { token: tok },
+    );
+    await send(
+      url,
+      {
+        networkId: 'AB01',
+        timestamp: T0 * 1000 + 900,
+        data: [
+          { channelId: 1, value: 2 },
+          { channelId: 1, value: 3 },
+        ],
+      },
+      { token: tok },
+    );
     const before = Math.floor(Date.now() / 1000);
-    expect((await send(url, { networkId: 'AB01', data: [{ channelId: 2, value: 5 }] }, { token: tok })).status).toBe(200);
+    expect((await send(url, { networkId: 'AB01', data: [{ channelId: 2, value: 5 }] }, { token: tok })).status).toBe(
+      200,
+    );
     const after = Math.floor(Date.now() / 1000);
-    const rows = c.app.store.db.prepare('SELECT chid, val_date, val_raw FROM conduit_datapoints ORDER BY chid').all() as Array<{ chid: number; val_date: number; val_raw: number }>;
+    const rows = c.app.store.db
+      .prepare('SELECT chid, val_date, val_raw FROM conduit_datapoints ORDER BY chid')
+      .all() as Array<{ chid: number; val_date: number; val_raw: number }>;
     expect(rows[0]).toEqual({ chid: 1, val_date: T0, val_raw: 3 });
     expect(rows[1]!.val_date).toBeGreaterThanOrEqual(before);
     expect(rows[1]!.val_date).toBeLessThanOrEqual(after);
     // a user with several sites: the new device goes to its default site (the first one made)
-    expect(c.app.store.db.prepare('SELECT s.name FROM conduit_devices d JOIN conduit_sites s ON s.id = d.site_id').get()).toEqual({ name: 'A' });
+    expect(
+      c.app.store.db.prepare('SELECT s.name FROM conduit_devices d JOIN conduit_sites s ON s.id = d.site_id').get(),
+    ).toEqual({ name: 'A' });
   });
 
   it('bad uplinks write nothing and answer {"code","error"}', async () => {
@@ -96,8 +144,21 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
       [{ ...ok, token: tok, data: [{ channelId: '1', value: 1 }] }, 400, /channelId/],
       [{ ...ok, token: tok, data: [{ channelId: 1, value: 'NaN' }] }, 400, /value/],
       [{ ...ok, token: tok, data: [{ channelId: 1, value: 'Infinity' }] }, 400, /value/],
+      // eslint-disable-next-line no-loss-of-precision -- on purpose: a 17-digit value, over AlphaX's 16
       [{ ...ok, token: tok, data: [{ channelId: 1, value: 12345678901234567 }] }, 400, /16 significant digits/],
-      [{ ...ok, token: tok, data: [{ channelId: 1, value: 1 }, { channelId: 2, value: 0.12345678901234567 }] }, 400, /16 significant digits/],
+      [
+        {
+          ...ok,
+          token: tok,
+          data: [
+            { channelId: 1, value: 1 },
+            // eslint-disable-next-line no-loss-of-precision -- on purpose: 17 significant digits
+            { channelId: 2, value: 0.12345678901234567 },
+          ],
+        },
+        400,
+        /16 significant digits/,
+      ],
       [{ ...ok, token: tok, timestamp: T0, data: [{ channelId: 1, value: 1 }] }, 400, /13-digit/],
       [{ ...ok, token: tok, networkId: 'not hex', data: [{ channelId: 1, value: 1 }] }, 400, /networkId/],
       [{ ...ok, token: tok, data: '0A10010001000000A00F00' }, 400, /8 \+ 4n bytes/],
@@ -115,7 +176,12 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
         expect(r.body).toEqual({ code: String(status), error: expect.stringMatching(msg) });
       }
     }
-    const big = await send(url, { ...ok, token: tok, data: Array.from({ length: 9000 }, (_, i) => ({ channelId: i, value: 1.25 })), pad: 'x'.repeat(6 * 1024 * 1024) });
+    const big = await send(url, {
+      ...ok,
+      token: tok,
+      data: Array.from({ length: 9000 }, (_, i) => ({ channelId: i, value: 1.25 })),
+      pad: 'x'.repeat(6 * 1024 * 1024),
+    });
     expect(big.status).toBe(413);
     expect(count(c)).toBe(0);
     expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 0 });
@@ -125,11 +191,23 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
     c = await conduitApp({ autoCreateDevices: false });
     const tok = c.user('gw', ['S']);
     const url = await c.listen();
-    const r = await send(url, { networkId: 'AB01', timestamp: T0 * 1000, data: [{ channelId: 1, value: 1 }] }, { token: tok });
+    const r = await send(
+      url,
+      { networkId: 'AB01', timestamp: T0 * 1000, data: [{ channelId: 1, value: 1 }] },
+      { token: tok },
+    );
     expect(r).toEqual({ status: 404, body: { code: '404', error: expect.stringMatching(/device AB01 not found/) } });
     expect(count(c)).toBe(0);
     expect((await c.ingest(tok, [{ dev_netid: 'AB01', dev_chid: 1, val_date: T0, val_raw: 0 }])).statusCode).toBe(200);
-    expect((await send(url, { networkId: 'ab01', timestamp: T0 * 1000 + 5000, data: [{ channelId: 1, value: 2 }] }, { token: tok })).status).toBe(200);
+    expect(
+      (
+        await send(
+          url,
+          { networkId: 'ab01', timestamp: T0 * 1000 + 5000, data: [{ channelId: 1, value: 2 }] },
+          { token: tok },
+        )
+      ).status,
+    ).toBe(200);
     expect(count(c)).toBe(2);
   });
 });

@@ -6,7 +6,13 @@ import { decodeV1 } from '../../../src/modules/conduit/uplink.js';
 function encodeV1(dev: { voltage: number; rssi: number; msgId: number; error: number }, channels: number[]): string {
   const le16 = (v: number) => [v & 0xff, (v >> 8) & 0xff];
   const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-  const bytes = [...le16(dev.voltage), ...le16(dev.rssi), ...le16(dev.msgId), ...le16(dev.error), ...channels.flatMap((c) => le32(c))];
+  const bytes = [
+    ...le16(dev.voltage),
+    ...le16(dev.rssi),
+    ...le16(dev.msgId),
+    ...le16(dev.error),
+    ...channels.flatMap((c) => le32(c)),
+  ];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
@@ -24,7 +30,12 @@ describe('conduit V1 uplink decoder', () => {
   it('round-trips any device values and up to 32 signed channel values (property)', () => {
     fc.assert(
       fc.property(
-        fc.record({ voltage: fc.nat(0xffff), rssi: fc.integer({ min: -0x8000, max: 0x7fff }), msgId: fc.nat(0xffff), error: fc.nat(0xffff) }),
+        fc.record({
+          voltage: fc.nat(0xffff),
+          rssi: fc.integer({ min: -0x8000, max: 0x7fff }),
+          msgId: fc.nat(0xffff),
+          error: fc.nat(0xffff),
+        }),
         fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 32 }),
         fc.boolean(),
         (dev, chs, upper) => {
@@ -44,9 +55,12 @@ describe('conduit V1 uplink decoder', () => {
 
   it('refuses malformed hex, a length that is not 8 + 4n bytes and more than 32 channels', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 200 }).filter((n) => n < 8 || (n - 8) % 4 !== 0), (n) => {
-        expect(() => decodeV1('00'.repeat(n))).toThrow(/bytes/);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 200 }).filter((n) => n < 8 || (n - 8) % 4 !== 0),
+        (n) => {
+          expect(() => decodeV1('00'.repeat(n))).toThrow(/bytes/);
+        },
+      ),
     );
     expect(() => decodeV1('0A1G010001000000')).toThrow(/hex/);
     expect(() => decodeV1('0A10010001000000A')).toThrow(/hex/);

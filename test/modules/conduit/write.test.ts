@@ -9,7 +9,8 @@ afterEach(async () => {
 
 const range = (f: number, t: number) => `fcdt=${f}&tcdt=${t}`;
 const WIDE = range(0, 99_999_999_999);
-const count = (app: ConduitApp) => (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (app: ConduitApp) =>
+  (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
 
 describe('conduit API: sites', () => {
   it('a user sees and writes only the devices of its sites', async () => {
@@ -20,7 +21,9 @@ describe('conduit API: sites', () => {
     expect((await c.ingest(alice, series('A1', 3))).statusCode).toBe(200);
     expect((await c.ingest(bob, series('B1', 2))).statusCode).toBe(200);
     const seen = async (tok: string, q = WIDE) =>
-      ((await c!.req({ token: tok, url: `/conduitv6?${q}` })).json() as Array<{ dev_netid: string; dev_site: string }>).map((p) => `${p.dev_netid}@${p.dev_site}`);
+      (await c!.req({ token: tok, url: `/conduitv6?${q}` }))
+        .json<Array<{ dev_netid: string; dev_site: string }>>()
+        .map((p) => `${p.dev_netid}@${p.dev_site}`);
     expect(new Set(await seen(alice))).toEqual(new Set(['A1@North']));
     expect(new Set(await seen(bob))).toEqual(new Set(['B1@South']));
     expect(new Set(await seen(boss))).toEqual(new Set(['A1@North', 'B1@South']));
@@ -61,7 +64,18 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
     ]);
     const got = (await c.req({ token: tok, url: `/conduitv6?${WIDE}` })).json();
     expect(got).toHaveLength(2);
-    expect(got[0]).toMatchObject({ val_date: T0, dev_netid: 'A1', dev_chid: 2, val_raw: 7, dev_tag: 'second', val_type: 'Temp', loc_lat: -33.5, loc_lng: null, dev_site: 'S', val_calibrated: 7 });
+    expect(got[0]).toMatchObject({
+      val_date: T0,
+      dev_netid: 'A1',
+      dev_chid: 2,
+      val_raw: 7,
+      dev_tag: 'second',
+      val_type: 'Temp',
+      loc_lat: -33.5,
+      loc_lng: null,
+      dev_site: 'S',
+      val_calibrated: 7,
+    });
     expect(Object.keys(got[0])).toEqual(Object.keys(EXAMPLE));
   });
 
@@ -88,12 +102,32 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
     c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, [...series('A1', 2, { chs: 2 }), ...series('B2', 1)]);
-    const put = await c.req({ token: tok, method: 'PUT', url: '/conduitv6?id=A1&ch=2', payload: { val_cal: 2, val_offset: 1, val_type: 'Current', dev_label: 'L' } });
+    const put = await c.req({
+      token: tok,
+      method: 'PUT',
+      url: '/conduitv6?id=A1&ch=2',
+      payload: { val_cal: 2, val_offset: 1, val_type: 'Current', dev_label: 'L' },
+    });
     expect(put.statusCode).toBe(200);
     expect(put.json()).toEqual({ code: '200', updated: 2 });
     const got = (await c.req({ token: tok, url: `/conduitv6?id=A1&${WIDE}` })).json();
-    expect(got[0]).toMatchObject({ dev_chid: 1, val_raw: 0, val_cal: 0, val_offset: 0, val_calibrated: 0, dev_label: 'L', val_type: null });
-    expect(got[1]).toMatchObject({ dev_chid: 2, val_raw: 0.1, val_cal: 2, val_offset: 1, val_calibrated: 0.1 * 2 + 1, val_type: 'Current' });
+    expect(got[0]).toMatchObject({
+      dev_chid: 1,
+      val_raw: 0,
+      val_cal: 0,
+      val_offset: 0,
+      val_calibrated: 0,
+      dev_label: 'L',
+      val_type: null,
+    });
+    expect(got[1]).toMatchObject({
+      dev_chid: 2,
+      val_raw: 0.1,
+      val_cal: 2,
+      val_offset: 1,
+      val_calibrated: 0.1 * 2 + 1,
+      val_type: 'Current',
+    });
     for (const [url, payload, status, msg] of [
       ['/conduitv6', { dev_tag: 'x' }, 400, 'id is required'],
       ['/conduitv6?id=A1', { val_cal: 3 }, 400, 'val_cal: channel fields need the ch argument'],
@@ -116,10 +150,18 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
     const r = await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?id=A1&ch=2&${range(T0, T0 + 120)}` });
     expect(r.json()).toEqual({ code: '200', deleted: 3 });
     expect(count(c)).toBe(11);
-    expect((await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?id=A1&${range(T0, T0 + 60)}` })).json()).toEqual({ code: '200', deleted: 2 });
+    expect(
+      (await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?id=A1&${range(T0, T0 + 60)}` })).json(),
+    ).toEqual({ code: '200', deleted: 2 });
     expect(count(c)).toBe(9);
-    expect((await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?${WIDE}` })).json()).toEqual({ code: '400', error: 'id is required' });
-    expect((await c.req({ token: tok, method: 'DELETE', url: '/conduitv6?id=A1' })).json()).toEqual({ code: '400', error: 'fcdt and tcdt are required' });
+    expect((await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?${WIDE}` })).json()).toEqual({
+      code: '400',
+      error: 'id is required',
+    });
+    expect((await c.req({ token: tok, method: 'DELETE', url: '/conduitv6?id=A1' })).json()).toEqual({
+      code: '400',
+      error: 'fcdt and tcdt are required',
+    });
     expect((await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?id=A1,FEED&${WIDE}` })).statusCode).toBe(404);
     expect(count(c)).toBe(9);
   });
@@ -129,16 +171,32 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, series('A1', 3));
     const json = { 'content-type': 'application/json' };
-    const put = await c.req({ token: tok, method: 'POST', url: '/conduitv6?id=A1', headers: { ...json, 'x-http-method-override': 'PUT' }, payload: { dev_tag: 'over' } });
+    const put = await c.req({
+      token: tok,
+      method: 'POST',
+      url: '/conduitv6?id=A1',
+      headers: { ...json, 'x-http-method-override': 'PUT' },
+      payload: { dev_tag: 'over' },
+    });
     expect(put.json()).toEqual({ code: '200', updated: 1 });
-    const del = await c.req({ token: tok, method: 'POST', url: `/conduitv6?id=A1&${range(T0, T0)}`, headers: { 'x-http-method-override': 'delete' } });
+    const del = await c.req({
+      token: tok,
+      method: 'POST',
+      url: `/conduitv6?id=A1&${range(T0, T0)}`,
+      headers: { 'x-http-method-override': 'delete' },
+    });
     expect(del.json()).toEqual({ code: '200', deleted: 1 });
     const left = (await c.req({ token: tok, url: `/conduitv6?${WIDE}` })).json();
     expect(left.map((p: { dev_tag: string; val_date: number }) => [p.val_date, p.dev_tag])).toEqual([
       [T0 + 60, 'over'],
       [T0 + 120, 'over'],
     ]);
-    const bad = await c.req({ token: tok, method: 'POST', headers: { ...json, 'x-http-method-override': 'PATCH' }, payload: [] });
+    const bad = await c.req({
+      token: tok,
+      method: 'POST',
+      headers: { ...json, 'x-http-method-override': 'PATCH' },
+      payload: [],
+    });
     expect(bad.statusCode).toBe(405);
     expect(bad.json().code).toBe('405');
   });

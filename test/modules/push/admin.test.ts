@@ -32,7 +32,11 @@ describe('push operator API', () => {
     ];
     for (const [method, path] of routes) {
       for (const headers of [{}, { authorization: 'Bearer wrong' }] as Array<Record<string, string>>) {
-        const r = await http(`${url}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, body: method === 'POST' ? '{"endpoint":"x"}' : undefined });
+        const r = await http(`${url}${path}`, {
+          method,
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: method === 'POST' ? '{"endpoint":"x"}' : undefined,
+        });
         expect(r.status, `${method} ${path}`).toBe(401);
         expect(JSON.parse(r.text)).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
       }
@@ -62,7 +66,11 @@ describe('push operator API', () => {
       expect(j).toMatchObject({ statusCode: 400, error: 'Bad Request' });
       expect(j.validation[0].loc, JSON.stringify(body)).toEqual(loc);
     }
-    const notJson = await http(`${url}/admin/push/devices/1/commands`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: '{"endpoint":' });
+    const notJson = await http(`${url}/admin/push/devices/1/commands`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: '{"endpoint":',
+    });
     expect(notJson.status).toBe(400);
     expect((await enqueue(url, '9223372036854775808', { endpoint: 'x' })).status).toBe(400);
     expect((await post(`${url}/admin/push/commands`, { deviceIds: [], endpoint: 'x' })).status).toBe(400);
@@ -75,19 +83,27 @@ describe('push operator API', () => {
 
   it('queues one command to many devices in one transaction (all or nothing)', async () => {
     const url = await start({ allowUnknownDevices: false });
-    for (const id of ['1', '2']) expect((await http(`${url}/admin/push/devices/${id}`, { method: 'PUT', headers: ADMIN })).status).toBe(201);
+    for (const id of ['1', '2'])
+      expect((await http(`${url}/admin/push/devices/${id}`, { method: 'PUT', headers: ADMIN })).status).toBe(201);
     const refused = await post(`${url}/admin/push/commands`, { deviceIds: ['1', '2', '3'], endpoint: 'x' });
     expect(refused.status).toBe(404);
     expect(JSON.parse(refused.text).message).toMatch(/device 3 is not registered/);
     expect(t!.app.store.db.prepare('SELECT COUNT(*) AS n FROM push_commands').get()).toEqual({ n: 0 });
-    const ok = await post(`${url}/admin/push/commands`, { deviceIds: ['1', '2'], endpoint: 'load_objects', body: { object: 'users' } });
+    const ok = await post(`${url}/admin/push/commands`, {
+      deviceIds: ['1', '2'],
+      endpoint: 'load_objects',
+      body: { object: 'users' },
+    });
     expect(ok.status).toBe(201);
     const cmds = JSON.parse(ok.text).commands as Array<{ deviceId: string; id: string; status: string }>;
-    expect(cmds.map((c) => [c.deviceId, c.status])).toEqual([['1', 'queued'], ['2', 'queued']]);
+    expect(cmds.map((c) => [c.deviceId, c.status])).toEqual([
+      ['1', 'queued'],
+      ['2', 'queued'],
+    ]);
     for (const c of cmds) expect((await new SimDevice(url, c.deviceId).poll()).command?.uuid).toBe(c.id);
   });
 
-  it('lists a device\'s commands in queue order, filtered by status, and devices with online state', async () => {
+  it("lists a device's commands in queue order, filtered by status, and devices with online state", async () => {
     const url = await start({ pollPeriodSeconds: 0.5 });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await enqueueOk(url, '3', { endpoint: `c${i}` }));
@@ -95,7 +111,11 @@ describe('push operator API', () => {
     await dev.step();
     await dev.poll();
     const list = async (q: string) =>
-      (JSON.parse((await http(`${url}/admin/push/devices/3/commands${q}`, { headers: ADMIN })).text) as { commands: Array<{ id: string; status: string }> }).commands;
+      (
+        JSON.parse((await http(`${url}/admin/push/devices/3/commands${q}`, { headers: ADMIN })).text) as {
+          commands: Array<{ id: string; status: string }>;
+        }
+      ).commands;
     expect((await list('')).map((c) => [c.id, c.status])).toEqual([
       [ids[0], 'done'],
       [ids[1], 'delivered'],
@@ -106,8 +126,15 @@ describe('push operator API', () => {
     expect((await list('?status=queued&limit=2')).map((c) => c.id)).toEqual([ids[2], ids[3]]);
     expect((await list('?status=queued&limit=2&offset=2')).map((c) => c.id)).toEqual([ids[4]]);
     expect((await http(`${url}/admin/push/devices/3/commands?status=bogus`, { headers: ADMIN })).status).toBe(400);
-    const devices = async () => (JSON.parse((await http(`${url}/admin/push/devices`, { headers: ADMIN })).text) as { devices: Array<Record<string, unknown>> }).devices;
-    expect(await devices()).toEqual([expect.objectContaining({ deviceId: '3', online: true, queued: 3, inFlight: true })]);
+    const devices = async () =>
+      (
+        JSON.parse((await http(`${url}/admin/push/devices`, { headers: ADMIN })).text) as {
+          devices: Array<Record<string, unknown>>;
+        }
+      ).devices;
+    expect(await devices()).toEqual([
+      expect.objectContaining({ deviceId: '3', online: true, queued: 3, inFlight: true }),
+    ]);
     await sleep(1600); // more than 3 poll periods
     expect(await devices()).toEqual([expect.objectContaining({ deviceId: '3', online: false })]);
   });
@@ -153,8 +180,15 @@ describe('push operator API', () => {
 
   it('documents the device and operator routes in OpenAPI', async () => {
     await start();
-    const spec = (await t!.app.inject('/docs/json')).json() as { paths: Record<string, Record<string, unknown>> };
-    for (const p of ['/push', '/result', '/admin/push/devices', '/admin/push/devices/{deviceId}/commands', '/admin/push/commands', '/admin/push/commands/{id}']) {
+    const spec = (await t!.app.inject('/docs/json')).json<{ paths: Record<string, Record<string, unknown>> }>();
+    for (const p of [
+      '/push',
+      '/result',
+      '/admin/push/devices',
+      '/admin/push/devices/{deviceId}/commands',
+      '/admin/push/commands',
+      '/admin/push/commands/{id}',
+    ]) {
       expect(spec.paths[p], p).toBeDefined();
     }
     expect(JSON.stringify(spec.paths['/admin/push/devices/{deviceId}/commands'])).toContain('endpoint');

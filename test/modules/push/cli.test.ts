@@ -19,7 +19,12 @@ async function cli(dataDir: string, args: string[], push: Record<string, unknown
   const lines: string[] = [];
   try {
     const [name, ...rest] = args;
-    const code = await pushModule.commands![name!]!.run(rest, { config, store, log: pino({ level: 'silent' }), out: (l) => lines.push(l) });
+    const code = await pushModule.commands![name!]!.run(rest, {
+      config,
+      store,
+      log: pino({ level: 'silent' }),
+      out: (l) => lines.push(l),
+    });
     return { code, out: lines.join('\n') };
   } finally {
     store.close();
@@ -31,7 +36,15 @@ describe('push CLI', () => {
     const dataDir = tempDir();
     t = await makeApp({ push: { lastSeenFlushMs: 50 } }, { dataDir });
     const url = await t.listen();
-    const r = await cli(dataDir, ['enqueue', '9223372036854775807', 'load_objects', '--body', '{"object":"users"}', '--verb', 'POST']);
+    const r = await cli(dataDir, [
+      'enqueue',
+      '9223372036854775807',
+      'load_objects',
+      '--body',
+      '{"object":"users"}',
+      '--verb',
+      'POST',
+    ]);
     expect(r.code).toBe(0);
     const { id, status } = JSON.parse(r.out) as { id: string; status: string };
     expect(status).toBe('queued');
@@ -41,7 +54,12 @@ describe('push CLI', () => {
     expect(p.command).toEqual({ verb: 'POST', endpoint: 'load_objects', body: '{"object":"users"}', uuid: id });
     const s = await cli(dataDir, ['status', id]);
     expect(s.code).toBe(0);
-    expect(JSON.parse(s.out)).toMatchObject({ id, deviceId: '9223372036854775807', status: 'delivered', history: [{ status: 'queued' }, { status: 'delivered' }] });
+    expect(JSON.parse(s.out)).toMatchObject({
+      id,
+      deviceId: '9223372036854775807',
+      status: 'delivered',
+      history: [{ status: 'queued' }, { status: 'delivered' }],
+    });
     expect(await command(url, id)).toMatchObject({ status: 'delivered' });
   });
 

@@ -16,7 +16,8 @@ async function start(push: Record<string, unknown> = {}) {
   return t.listen();
 }
 
-const rows = (sql: string, ...args: unknown[]) => t!.app.store.db.prepare(sql).all(...args) as Array<Record<string, unknown>>;
+const rows = (sql: string, ...args: unknown[]) =>
+  t!.app.store.db.prepare(sql).all(...args) as Array<Record<string, unknown>>;
 
 describe('push delivery', () => {
   it('an empty poll is 200 with no body and no content type', async () => {
@@ -53,10 +54,21 @@ describe('push delivery', () => {
 
   it('the push answer carries only what the command sets (verb, contentType, queryString when given)', async () => {
     const url = await start();
-    const id = await enqueueOk(url, '8', { verb: 'GET', endpoint: 'system_information', queryString: 'session=abc&x=1', contentType: 'application/json' });
+    const id = await enqueueOk(url, '8', {
+      verb: 'GET',
+      endpoint: 'system_information',
+      queryString: 'session=abc&x=1',
+      contentType: 'application/json',
+    });
     const p = await new SimDevice(url, '8').poll();
     expect(p.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(p.text)).toEqual({ verb: 'GET', endpoint: 'system_information', contentType: 'application/json', queryString: 'session=abc&x=1', uuid: id });
+    expect(JSON.parse(p.text)).toEqual({
+      verb: 'GET',
+      endpoint: 'system_information',
+      contentType: 'application/json',
+      queryString: 'session=abc&x=1',
+      uuid: id,
+    });
   });
 
   it('keeps one command in flight per device until its result arrives', async () => {
@@ -66,8 +78,12 @@ describe('push delivery', () => {
     const dev = new SimDevice(url, '11');
     expect((await dev.poll()).command?.uuid).toBe(a);
     for (let i = 0; i < 3; i++) expect((await dev.poll()).text).toBe('');
-    const devices = JSON.parse((await http(`${url}/admin/push/devices`, { headers: ADMIN })).text) as { devices: Array<Record<string, unknown>> };
-    expect(devices.devices).toEqual([expect.objectContaining({ deviceId: '11', queued: 1, inFlight: true, online: true, address: '127.0.0.1' })]);
+    const devices = JSON.parse((await http(`${url}/admin/push/devices`, { headers: ADMIN })).text) as {
+      devices: Array<Record<string, unknown>>;
+    };
+    expect(devices.devices).toEqual([
+      expect.objectContaining({ deviceId: '11', queued: 1, inFlight: true, online: true, address: '127.0.0.1' }),
+    ]);
     expect((await dev.result('{"response":{}}')).status).toBe(200);
     expect((await dev.poll()).command?.uuid).toBe(b);
     expect((await command(url, a)).status).toBe('done');
@@ -86,10 +102,17 @@ describe('push delivery', () => {
     await sleep(1000); // timed out again; the sweep fails it without another poll
     const failed = await command(url, a);
     expect(failed).toMatchObject({ status: 'failed', reason: 'timeout', attempts: 2 });
-    expect((failed.history as Array<{ status: string }>).map((h) => h.status)).toEqual(['queued', 'delivered', 'delivered', 'failed']);
+    expect((failed.history as Array<{ status: string }>).map((h) => h.status)).toEqual([
+      'queued',
+      'delivered',
+      'delivered',
+      'failed',
+    ]);
     // a late answer for the failed command is stored as unmatched, the next command is untouched
     expect((await dev.result('{"response":"late"}', { query: `&uuid=${a}` })).status).toBe(200);
-    expect(rows('SELECT reason, command_id FROM push_unmatched_results')).toEqual([{ reason: 'command already failed', command_id: a }]);
+    expect(rows('SELECT reason, command_id FROM push_unmatched_results')).toEqual([
+      { reason: 'command already failed', command_id: a },
+    ]);
     expect((await dev.poll()).command?.uuid).toBe(b);
     expect((await dev.result('{"response":"ok"}')).status).toBe(200);
     expect(await command(url, b)).toMatchObject({ status: 'done', attempts: 1, response: 'ok' });
@@ -158,8 +181,13 @@ describe('push delivery', () => {
       await dev.result('{"response":"pong"}');
       expect(await command(url, c)).toMatchObject({ deviceId: id, status: 'done', response: 'pong' });
     }
-    expect(rows('SELECT device_id FROM push_devices ORDER BY device_id')).toEqual([{ device_id: '9007199254740993' }, { device_id: '9223372036854775807' }]);
-    const listed = JSON.parse((await http(`${url}/admin/push/devices`, { headers: ADMIN })).text) as { devices: Array<{ deviceId: string }> };
+    expect(rows('SELECT device_id FROM push_devices ORDER BY device_id')).toEqual([
+      { device_id: '9007199254740993' },
+      { device_id: '9223372036854775807' },
+    ]);
+    const listed = JSON.parse((await http(`${url}/admin/push/devices`, { headers: ADMIN })).text) as {
+      devices: Array<{ deviceId: string }>;
+    };
     expect(listed.devices.map((d) => d.deviceId)).toEqual(['9007199254740993', '9223372036854775807']);
     // bulk with the id as a JSON string keeps it; as an unsafe JSON number it is refused
     const bulk = await http(`${url}/admin/push/commands`, {
@@ -168,7 +196,10 @@ describe('push delivery', () => {
       body: '{"deviceIds":["9223372036854775807", 5],"endpoint":"x"}',
     });
     expect(bulk.status).toBe(201);
-    expect(JSON.parse(bulk.text).commands.map((c: { deviceId: string }) => c.deviceId)).toEqual(['9223372036854775807', '5']);
+    expect(JSON.parse(bulk.text).commands.map((c: { deviceId: string }) => c.deviceId)).toEqual([
+      '9223372036854775807',
+      '5',
+    ]);
     const unsafe = await http(`${url}/admin/push/commands`, {
       method: 'POST',
       headers: { ...ADMIN, 'content-type': 'application/json' },
@@ -177,7 +208,10 @@ describe('push delivery', () => {
     expect(unsafe.status).toBe(400);
     for (const bad of ['9223372036854775808', '1.5', 'abc', '', '1e3', '0x10', '99999999999999999999']) {
       for (const path of ['/push', '/result']) {
-        const r = await http(`${url}${path}?deviceId=${encodeURIComponent(bad)}`, { method: path === '/push' ? 'GET' : 'POST', body: path === '/push' ? undefined : '{}' });
+        const r = await http(`${url}${path}?deviceId=${encodeURIComponent(bad)}`, {
+          method: path === '/push' ? 'GET' : 'POST',
+          body: path === '/push' ? undefined : '{}',
+        });
         expect(r.status, `${path} ${bad}`).toBe(400);
         expect(r.headers['content-type']).toMatch(/^application\/json/);
         expect(JSON.parse(r.text).error).toMatch(/int64/);
@@ -191,7 +225,11 @@ describe('push delivery', () => {
   it('octet-stream commands carry the bytes as base64', async () => {
     const url = await start();
     const bytes = randomBytes(300);
-    const id = await enqueueOk(url, '17', { endpoint: 'user_set_image', contentType: 'application/octet-stream', body: bytes.toString('base64') });
+    const id = await enqueueOk(url, '17', {
+      endpoint: 'user_set_image',
+      contentType: 'application/octet-stream',
+      body: bytes.toString('base64'),
+    });
     const p = await new SimDevice(url, '17').poll();
     expect(p.command).toMatchObject({ endpoint: 'user_set_image', contentType: 'application/octet-stream', uuid: id });
     expect(Buffer.from(p.command!.body as string, 'base64').equals(bytes)).toBe(true);
@@ -209,7 +247,11 @@ describe('push delivery', () => {
       [null, '{"response":{"users":[{"id":1}]}}', { status: 'done', response: { users: [{ id: 1 }] } }],
       ['text/plain', '{"response":"plain"}', { status: 'done', response: 'plain' }],
       ['application/x-www-form-urlencoded', '{"response":[1,2]}', { status: 'done', response: [1, 2] }],
-      ['application/octet-stream', '{"error":"invalid session"}', { status: 'failed', reason: 'device error', error: 'invalid session' }],
+      [
+        'application/octet-stream',
+        '{"error":"invalid session"}',
+        { status: 'failed', reason: 'device error', error: 'invalid session' },
+      ],
       ['application/json', 'not json at all', { status: 'done', response: 'not json at all' }],
       ['application/json', '', { status: 'done', response: null }],
     ];
@@ -233,7 +275,12 @@ describe('push delivery', () => {
     expect(u.status).toBe(200);
     expect(rows('SELECT device_id, reason, command_id, body FROM push_unmatched_results ORDER BY id')).toEqual([
       { device_id: '19', reason: 'no command in flight', command_id: null, body: '{"response":"orphan"}' },
-      { device_id: '19', reason: 'unknown command id', command_id: '00000000-0000-0000-0000-000000000000', body: '{"response":"x"}' },
+      {
+        device_id: '19',
+        reason: 'unknown command id',
+        command_id: '00000000-0000-0000-0000-000000000000',
+        body: '{"response":"x"}',
+      },
     ]);
     expect(t!.logs.text).toMatch(/push: unmatched result stored/);
     const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -271,7 +318,10 @@ describe('push device route errors', () => {
     t = await makeApp({ server: { bodyLimitBytes: 1024 } });
     const url = await t.listen();
     await enqueueOk(url, '61', { endpoint: 'x' });
-    const big = await http(`${url}/result?deviceId=61`, { method: 'POST', body: JSON.stringify({ response: 'x'.repeat(2000) }) });
+    const big = await http(`${url}/result?deviceId=61`, {
+      method: 'POST',
+      body: JSON.stringify({ response: 'x'.repeat(2000) }),
+    });
     expect(big.status).toBe(413);
     expect(JSON.parse(big.text)).toEqual({ error: expect.any(String) });
     t.app.store.db.close(); // the next delivery cannot be written

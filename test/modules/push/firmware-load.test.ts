@@ -36,7 +36,12 @@ describe('push with 100 Control iD devices (firmware simulator)', () => {
       const r = await http(`${url}/admin/push/commands`, {
         method: 'POST',
         headers: { ...ADMIN, 'content-type': 'application/json' },
-        body: JSON.stringify({ deviceIds: ids, endpoint: k % 2 ? 'create_objects' : 'load_objects', body, ...(k === 4 ? { bodyEncoding: 'object' } : {}) }),
+        body: JSON.stringify({
+          deviceIds: ids,
+          endpoint: k % 2 ? 'create_objects' : 'load_objects',
+          body,
+          ...(k === 4 ? { bodyEncoding: 'object' } : {}),
+        }),
       });
       expect(r.status).toBe(201);
       queued.push(...(JSON.parse(r.text) as { commands: Array<{ deviceId: string; id: string }> }).commands);
@@ -56,34 +61,62 @@ describe('push with 100 Control iD devices (firmware simulator)', () => {
     expect(devices.reduce((n, d) => n + d.stats.connectionErrors, 0)).toBe(0);
 
     const db = t.app.store.db;
-    expect(db.prepare('SELECT status, COUNT(*) AS n, MAX(attempts) AS maxAttempts FROM push_commands GROUP BY status').all()).toEqual([
-      { status: 'done', n: 1000, maxAttempts: 1 },
-    ]);
+    expect(
+      db.prepare('SELECT status, COUNT(*) AS n, MAX(attempts) AS maxAttempts FROM push_commands GROUP BY status').all(),
+    ).toEqual([{ status: 'done', n: 1000, maxAttempts: 1 }]);
     expect(db.prepare('SELECT COUNT(*) AS n FROM push_unmatched_results').get()).toEqual({ n: 0 });
-    expect(db.prepare("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'").get()).toEqual({ n: 1000 });
+    expect(db.prepare("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'").get()).toEqual({
+      n: 1000,
+    });
     const stored = new Map(
-      (db.prepare('SELECT id, device_id, response, response_encoding, result_uuid, result_endpoint FROM push_commands').all() as Array<Record<string, string | null>>).map((r) => [r.id!, r]),
+      (
+        db
+          .prepare('SELECT id, device_id, response, response_encoding, result_uuid, result_endpoint FROM push_commands')
+          .all() as Array<Record<string, string | null>>
+      ).map((r) => [r.id!, r]),
     );
     for (const d of devices) {
       const expected = queued.filter((c) => c.deviceId === d.deviceId).map((c) => c.id);
       // every command executed once by its device, in queue order, and every result acknowledged
-      expect(d.executions.map((e) => e.command.uuid), d.deviceId).toEqual(expected);
+      expect(
+        d.executions.map((e) => e.command.uuid),
+        d.deviceId,
+      ).toEqual(expected);
       expect(d.executions.every((e) => e.acked && e.ok)).toBe(true);
       for (const e of d.executions) {
         const row = stored.get(e.command.uuid!)!;
         if (d.mode === 'firmware') {
-          expect(row).toMatchObject({ response: e.answer, response_encoding: 'string', result_uuid: e.deviceUuid, result_endpoint: e.command.endpoint });
+          expect(row).toMatchObject({
+            response: e.answer,
+            response_encoding: 'string',
+            result_uuid: e.deviceUuid,
+            result_endpoint: e.command.endpoint,
+          });
         } else {
-          expect(row).toMatchObject({ response: JSON.stringify(JSON.parse(e.answer)), response_encoding: 'json', result_uuid: null });
+          expect(row).toMatchObject({
+            response: JSON.stringify(JSON.parse(e.answer)),
+            response_encoding: 'json',
+            result_uuid: null,
+          });
         }
       }
       // the default encoding sends the body as a JSON string, the per-command override as the object
-      expect(d.executions.map((e) => typeof e.command.body)).toEqual(Array.from({ length: PER_DEVICE }, (_, k) => (k === 4 ? 'object' : 'string')));
+      expect(d.executions.map((e) => typeof e.command.body)).toEqual(
+        Array.from({ length: PER_DEVICE }, (_, k) => (k === 4 ? 'object' : 'string')),
+      );
     }
     // the operator API gives the parsed answer and the text as the device sent it
     const one = devices[0]!.executions[3]!;
-    const view = JSON.parse((await http(`${url}/admin/push/commands/${one.command.uuid}`, { headers: ADMIN })).text) as Record<string, unknown>;
-    expect(view).toMatchObject({ status: 'done', response: JSON.parse(one.answer), responseRaw: one.answer, responseEncoding: 'string', resultUuid: one.deviceUuid });
+    const view = JSON.parse(
+      (await http(`${url}/admin/push/commands/${one.command.uuid}`, { headers: ADMIN })).text,
+    ) as Record<string, unknown>;
+    expect(view).toMatchObject({
+      status: 'done',
+      response: JSON.parse(one.answer),
+      responseRaw: one.answer,
+      responseEncoding: 'string',
+      resultUuid: one.deviceUuid,
+    });
     expect(view.deliveries).toEqual([{ attempt: 1, at: expect.any(String), deviceUuid: one.deviceUuid }]);
   }, 120_000);
 });

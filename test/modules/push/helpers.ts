@@ -16,7 +16,11 @@ export async function enqueueOk(base: string, deviceId: string, cmd: Record<stri
   return (JSON.parse(r.text) as { id: string }).id;
 }
 
-export async function command(base: string, id: string, query = ''): Promise<Record<string, unknown> & { status: string }> {
+export async function command(
+  base: string,
+  id: string,
+  query = '',
+): Promise<Record<string, unknown> & { status: string }> {
   const r = await http(`${base}/admin/push/commands/${id}${query}`, { headers: ADMIN });
   if (r.status !== 200) throw new Error(`command ${id}: ${r.status} ${r.text}`);
   return JSON.parse(r.text) as Record<string, unknown> & { status: string };

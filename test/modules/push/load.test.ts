@@ -41,13 +41,18 @@ describe('push under 1,000 concurrent devices', () => {
     };
     // devices come online in waves (a thousand SYNs in one millisecond overflow the accept queue of any
     // server on a busy loop and cost 1 s SYN retries); each keeps its keep-alive connection afterwards
-    for (let i = 0; i < ids.length; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => new SimDevice(url, id).poll()));
+    for (let i = 0; i < ids.length; i += 100)
+      await Promise.all(ids.slice(i, i + 100).map((id) => new SimDevice(url, id).poll()));
     const queued = [...(await bulk(0)), ...(await bulk(1))];
     const loops = ids.map(loop);
     await sleep(100);
     queued.push(...(await bulk(2))); // queued while the devices are polling
     const deadline = Date.now() + 100_000;
-    while ([...received.values()].reduce((n, l) => n + l.length, 0) < withWork.length * PER_DEVICE && Date.now() < deadline) await sleep(50);
+    while (
+      [...received.values()].reduce((n, l) => n + l.length, 0) < withWork.length * PER_DEVICE &&
+      Date.now() < deadline
+    )
+      await sleep(50);
     stop = true;
     const polls = await Promise.all(loops);
     expect(polls.every((n) => n >= 3)).toBe(true);
@@ -58,16 +63,21 @@ describe('push under 1,000 concurrent devices', () => {
       expect(received.get(id), id).toEqual(expected);
     }
     const db = t.app.store.db;
-    expect(db.prepare('SELECT status, COUNT(*) AS n, MAX(attempts) AS maxAttempts FROM push_commands GROUP BY status').all()).toEqual([
-      { status: 'done', n: 300, maxAttempts: 1 },
-    ]);
+    expect(
+      db.prepare('SELECT status, COUNT(*) AS n, MAX(attempts) AS maxAttempts FROM push_commands GROUP BY status').all(),
+    ).toEqual([{ status: 'done', n: 300, maxAttempts: 1 }]);
     expect(db.prepare("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'").get()).toEqual({ n: 300 });
     expect(db.prepare('SELECT COUNT(*) AS n FROM push_unmatched_results').get()).toEqual({ n: 0 });
-    const responses = db.prepare('SELECT endpoint, response FROM push_commands').all() as Array<{ endpoint: string; response: string }>;
+    const responses = db.prepare('SELECT endpoint, response FROM push_commands').all() as Array<{
+      endpoint: string;
+      response: string;
+    }>;
     for (const r of responses) expect(JSON.parse(r.response)).toMatchObject({ endpoint: r.endpoint });
     await t.app.close();
     const seen = db.open ? undefined : (await import('better-sqlite3')).default(t.app.store.file, { readonly: true });
-    expect(seen!.prepare('SELECT COUNT(*) AS n FROM push_devices WHERE last_seen_at IS NOT NULL').get()).toEqual({ n: 1000 });
+    expect(seen!.prepare('SELECT COUNT(*) AS n FROM push_devices WHERE last_seen_at IS NOT NULL').get()).toEqual({
+      n: 1000,
+    });
     seen!.close();
   }, 120_000);
 });

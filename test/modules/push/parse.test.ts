@@ -24,9 +24,12 @@ describe('parseDeviceId', () => {
 
   it('rejects integers outside int64 and anything that is not a decimal integer', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.bigInt({ min: MAX + 1n, max: 2n ** 80n }), fc.bigInt({ min: -(2n ** 80n), max: MIN - 1n })), (b) => {
-        expect(parseDeviceId(b.toString())).toBeUndefined();
-      }),
+      fc.property(
+        fc.oneof(fc.bigInt({ min: MAX + 1n, max: 2n ** 80n }), fc.bigInt({ min: -(2n ** 80n), max: MIN - 1n })),
+        (b) => {
+          expect(parseDeviceId(b.toString())).toBeUndefined();
+        },
+      ),
     );
     fc.assert(
       fc.property(fc.string(), (s) => {
@@ -40,7 +43,8 @@ describe('parseDeviceId', () => {
         expect(parseDeviceId(String(d))).toBeUndefined();
       }),
     );
-    for (const v of [undefined, null, 5, ['1'], '', '+1', ' 1', '1 ', '1e3', '0x1f']) expect(parseDeviceId(v)).toBeUndefined();
+    for (const v of [undefined, null, 5, ['1'], '', '+1', ' 1', '1 ', '1e3', '0x1f'])
+      expect(parseDeviceId(v)).toBeUndefined();
   });
 
   it('accepts JSON numbers only when they are safe integers', () => {
@@ -57,14 +61,22 @@ describe('parseResult', () => {
       fc.property(fc.jsonValue(), fc.option(fc.uuid(), { nil: undefined }), (v, uuid) => {
         const r = parseResult(JSON.stringify({ response: v, uuid }));
         expect(r.ok).toBe(true);
-        if (typeof v === 'string') expect(r).toMatchObject({ response: v, responseEncoding: 'string' }); // kept as sent, not re-encoded
+        if (typeof v === 'string')
+          expect(r).toMatchObject({ response: v, responseEncoding: 'string' }); // kept as sent, not re-encoded
         else expect(JSON.parse(r.response!)).toEqual(JSON.parse(JSON.stringify(v)));
         expect(r.uuid).toBe(uuid);
       }),
     );
     fc.assert(
       fc.property(fc.string(), (e) => {
-        expect(parseResult(JSON.stringify({ error: e }))).toEqual({ ok: false, response: null, responseEncoding: null, error: e, errorEncoding: 'string', uuid: undefined });
+        expect(parseResult(JSON.stringify({ error: e }))).toEqual({
+          ok: false,
+          response: null,
+          responseEncoding: null,
+          error: e,
+          errorEncoding: 'string',
+          uuid: undefined,
+        });
       }),
     );
   });
@@ -77,7 +89,13 @@ describe('parseResult', () => {
         if (r.ok && r.responseEncoding === 'string') expect(typeof r.response).toBe('string');
       }),
     );
-    expect(parseResult('plain text')).toEqual({ ok: true, response: 'plain text', responseEncoding: 'string', error: null, errorEncoding: null });
+    expect(parseResult('plain text')).toEqual({
+      ok: true,
+      response: 'plain text',
+      responseEncoding: 'string',
+      error: null,
+      errorEncoding: null,
+    });
   });
 });
 
@@ -97,7 +115,9 @@ describe('pushPayload', () => {
       fc.property(spec, fc.uuid(), (s, id) => {
         const parsed = commandSpecSchema.parse(s);
         const out = JSON.parse(pushPayload(id, parsed)) as Record<string, unknown>;
-        expect(Object.keys(out).sort()).toEqual([...Object.keys(s).filter((k) => (s as Record<string, unknown>)[k] !== undefined), 'uuid'].sort());
+        expect(Object.keys(out).sort()).toEqual(
+          [...Object.keys(s).filter((k) => (s as Record<string, unknown>)[k] !== undefined), 'uuid'].sort(),
+        );
         expect(out.uuid).toBe(id);
         expect(out.endpoint).toBe(s.endpoint);
       }),
@@ -120,6 +140,10 @@ describe('response as a JSON-encoded string (Control iD samples)', () => {
     expect(decodeText('not json', 'string')).toBe('not json');
     const e = parseResult('{"error":"{\\"code\\":3}"}');
     expect(e).toMatchObject({ ok: false, error: '{"code":3}', errorEncoding: 'string' });
-    expect(parseResult('{"error":{"code":3}}')).toMatchObject({ ok: false, error: '{"code":3}', errorEncoding: 'json' });
+    expect(parseResult('{"error":{"code":3}}')).toMatchObject({
+      ok: false,
+      error: '{"code":3}',
+      errorEncoding: 'json',
+    });
   });
 });

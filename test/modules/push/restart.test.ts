@@ -61,20 +61,27 @@ describe('push across a restart', () => {
     const t1 = await boot(dataDir, { lastSeenFlushMs: 60_000 });
     const beforePoll = new Date().toISOString();
     await new SimDevice(t1.url, '40').poll();
-    const row = () => t1.app.store.db.prepare("SELECT last_seen_at, last_address FROM push_devices WHERE device_id = '40'").get();
+    const row = () =>
+      t1.app.store.db.prepare("SELECT last_seen_at, last_address FROM push_devices WHERE device_id = '40'").get();
     expect(row()).toBeUndefined();
-    const listed = JSON.parse((await http(`${t1.url}/admin/push/devices`, { headers: ADMIN })).text) as { devices: unknown[] };
+    const listed = JSON.parse((await http(`${t1.url}/admin/push/devices`, { headers: ADMIN })).text) as {
+      devices: unknown[];
+    };
     expect(listed.devices).toEqual([expect.objectContaining({ deviceId: '40', online: true, address: '127.0.0.1' })]);
     await t1.app.close();
     const afterClose = new Date().toISOString();
     const t2 = await boot(dataDir, { lastSeenFlushMs: 50 });
-    const stored = t2.app.store.db.prepare("SELECT last_seen_at, last_address FROM push_devices WHERE device_id = '40'").get() as { last_seen_at: string };
+    const stored = t2.app.store.db
+      .prepare("SELECT last_seen_at, last_address FROM push_devices WHERE device_id = '40'")
+      .get() as { last_seen_at: string };
     expect(stored).toMatchObject({ last_address: '127.0.0.1' });
     // the flushed time is the poll's own: after the poll started, before the close ended (order, not elapsed time)
     expect(stored.last_seen_at >= beforePoll && stored.last_seen_at <= afterClose).toBe(true);
     await new SimDevice(t2.url, '41').poll();
     await sleep(200);
-    expect(t2.app.store.db.prepare("SELECT device_id FROM push_devices WHERE device_id = '41'").get()).toEqual({ device_id: '41' });
+    expect(t2.app.store.db.prepare("SELECT device_id FROM push_devices WHERE device_id = '41'").get()).toEqual({
+      device_id: '41',
+    });
   });
 
   it('close() releases a waiting long-poll at once', async () => {

@@ -10,14 +10,19 @@ export interface HttpAnswer {
 }
 
 /** One request with exactly the headers given (no implicit content type). */
-export function http(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<HttpAnswer> {
+export function http(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
     const req = request(url, { method: opts.method ?? 'GET', headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -64,7 +69,9 @@ export class SimDevice {
   async step(): Promise<PushCommand | undefined> {
     const p = await this.poll();
     if (!p.command) return undefined;
-    const r = await this.result(JSON.stringify({ response: { endpoint: p.command.endpoint, body: p.command.body ?? null } }));
+    const r = await this.result(
+      JSON.stringify({ response: { endpoint: p.command.endpoint, body: p.command.body ?? null } }),
+    );
     if (r.status !== 200 || r.text !== '') throw new Error(`result ${this.id}: ${r.status} ${r.text}`);
     return p.command;
   }

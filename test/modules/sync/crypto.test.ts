@@ -48,29 +48,45 @@ describe('sync codecs', () => {
   });
 
   it('pipe-delimited last_result lines parse to their NetAlertX columns', () => {
-    const cell = fc.string().filter((s) => !s.includes('|') && !s.includes('\n') && !s.includes('\r') && !s.includes('\0'));
+    const cell = fc
+      .string()
+      .filter((s) => !s.includes('|') && !s.includes('\n') && !s.includes('\r') && !s.includes('\0'));
     fc.assert(
-      fc.property(fc.array(fc.array(cell, { minLength: 9, maxLength: 13 }), { minLength: 1, maxLength: 20 }), (rows) => {
-        fc.pre(rows.every((r) => r.join('|').trim() !== ''));
-        const text = rows.map((r) => r.join('|')).join('\n') + '\n';
-        const parsed = parsePluginRows(text);
-        expect(parsed).toEqual({ kind: 'rows', rows: rows.map((r) => Object.fromEntries(r.map((c, i) => [PLUGIN_COLUMNS[i], c]))) });
-      }),
+      fc.property(
+        fc.array(fc.array(cell, { minLength: 9, maxLength: 13 }), { minLength: 1, maxLength: 20 }),
+        (rows) => {
+          fc.pre(rows.every((r) => r.join('|').trim() !== ''));
+          const text = rows.map((r) => r.join('|')).join('\n') + '\n';
+          const parsed = parsePluginRows(text);
+          expect(parsed).toEqual({
+            kind: 'rows',
+            rows: rows.map((r) => Object.fromEntries(r.map((c, i) => [PLUGIN_COLUMNS[i], c]))),
+          });
+        },
+      ),
     );
   });
 
   it('decodePayload: plain, base64 and empty-key encryption round-trip any devices JSON without a passphrase', () => {
-    const dev = fc.record({ devMac: fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() !== ''), devName: fc.string() });
+    const dev = fc.record({
+      devMac: fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() !== ''),
+      devName: fc.string(),
+    });
     fc.assert(
-      fc.property(fc.array(dev, { maxLength: 10 }), fc.constantFrom('plain', 'base64', 'encrypted-empty-key'), (list, how) => {
-        const json = JSON.stringify({ data: list });
-        const raw = how === 'plain' ? json : how === 'base64' ? Buffer.from(json).toString('base64') : encryptData(json, '');
-        const d = decodePayload(raw, { plugin: 'SYNC', passphrase: '', source: 'post' });
-        expect(d.text).toBe(json);
-        if (d.parsed.kind !== 'devices') throw new Error('kind');
-        const macs = new Set(list.map((x) => x.devMac.trim().toLowerCase()).filter((m) => m.length <= 64));
-        expect(d.parsed.devices.length).toBe(macs.size);
-      }),
+      fc.property(
+        fc.array(dev, { maxLength: 10 }),
+        fc.constantFrom('plain', 'base64', 'encrypted-empty-key'),
+        (list, how) => {
+          const json = JSON.stringify({ data: list });
+          const raw =
+            how === 'plain' ? json : how === 'base64' ? Buffer.from(json).toString('base64') : encryptData(json, '');
+          const d = decodePayload(raw, { plugin: 'SYNC', passphrase: '', source: 'post' });
+          expect(d.text).toBe(json);
+          if (d.parsed.kind !== 'devices') throw new Error('kind');
+          const macs = new Set(list.map((x) => x.devMac.trim().toLowerCase()).filter((m) => m.length <= 64));
+          expect(d.parsed.devices.length).toBe(macs.size);
+        },
+      ),
     );
   });
 });

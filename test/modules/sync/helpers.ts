@@ -8,7 +8,10 @@ import sync from '../../../src/modules/sync/index.js';
 export const TOKEN = 'sync-token-123';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-export async function syncApp(sync_: Record<string, unknown> = {}, opts: { dataDir?: string; startScheduler?: boolean } = {}): Promise<TestApp> {
+export async function syncApp(
+  sync_: Record<string, unknown> = {},
+  opts: { dataDir?: string; startScheduler?: boolean } = {},
+): Promise<TestApp> {
   return makeApp({ sync: { apiToken: TOKEN, ...sync_ } }, { modules: [sync], ...opts });
 }
 
@@ -18,12 +21,20 @@ export function pluginDir(t: TestApp): string {
 
 export function files(t: TestApp): string[] {
   const d = pluginDir(t);
-  return existsSync(d) ? readdirSync(d).filter((f) => !f.startsWith('.')).sort() : [];
+  return existsSync(d)
+    ? readdirSync(d)
+        .filter((f) => !f.startsWith('.'))
+        .sort()
+    : [];
 }
 
 /** Runs the admin trigger that processes stored payloads and waits until the queue is empty. */
 export async function processNow(t: TestApp): Promise<void> {
-  const r = await t.app.inject({ method: 'POST', url: '/admin/sync/process', headers: { authorization: 'Bearer admin-secret-token' } });
+  const r = await t.app.inject({
+    method: 'POST',
+    url: '/admin/sync/process',
+    headers: { authorization: 'Bearer admin-secret-token' },
+  });
   if (r.statusCode !== 200) throw new Error(`process: ${r.statusCode} ${r.body}`);
 }
 
@@ -64,10 +75,15 @@ export function pythonMissing(): string | null {
 
 export function runPython(script: string, args: string[] = [], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(PY, ['-c', script, ...args], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`python failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
+    const child = execFile(
+      PY,
+      ['-c', script, ...args],
+      { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`python failed: ${err.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }

@@ -20,17 +20,32 @@ const OK = { message: 'Data received and stored successfully' };
 async function devices(app: TestApp, query = '') {
   const r = await app.app.inject({ url: `/sync/devices${query}`, headers: AUTH });
   expect(r.statusCode).toBe(200);
-  return r.json() as { total: number; devices: Array<Record<string, unknown>> };
+  return r.json<{ total: number; devices: Array<Record<string, unknown>> }>();
 }
 
 describe('sync hub: auth', () => {
   it('refuses a missing, wrong or non-bearer token with NetAlertX 403 shape, and accepts Bearer or ?token=', async () => {
     t = await syncApp();
     const body = form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' });
-    const cases: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }];
+    const cases: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: TOKEN },
+      { authorization: `Basic ${TOKEN}` },
+    ];
     for (const h of cases) {
-      for (const [method, url] of [['GET', '/sync'], ['POST', '/sync'], ['GET', '/sync/devices'], ['GET', '/sync/notifications']] as const) {
-        const r = await t.app.inject({ method, url, headers: { ...h, 'content-type': 'application/x-www-form-urlencoded' }, payload: method === 'POST' ? body.payload : undefined });
+      for (const [method, url] of [
+        ['GET', '/sync'],
+        ['POST', '/sync'],
+        ['GET', '/sync/devices'],
+        ['GET', '/sync/notifications'],
+      ] as const) {
+        const r = await t.app.inject({
+          method,
+          url,
+          headers: { ...h, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: method === 'POST' ? body.payload : undefined,
+        });
         expect(r.statusCode, `${method} ${url} ${JSON.stringify(h)}`).toBe(403);
         expect(r.json()).toEqual(FORBIDDEN);
       }
@@ -55,7 +70,11 @@ describe('sync hub: receiving', () => {
   it('stores a form-urlencoded POST as last_result.<plugin>.encoded.<node>.<seq>.log, processes and renames it', async () => {
     t = await syncApp();
     const payload = JSON.stringify({ data: [device(1), device(2)] });
-    const r = await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: payload, node_name: 'NODE-01', plugin: 'SYNC', file_path: '/app/api/table_devices.json' }) });
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      ...form({ data: payload, node_name: 'NODE-01', plugin: 'SYNC', file_path: '/app/api/table_devices.json' }),
+    });
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toMatch(/application\/json/);
     expect(r.json()).toEqual(OK);
@@ -64,7 +83,14 @@ describe('sync hub: receiving', () => {
     expect(readFileSync(path.join(pluginDir(t), 'processed_last_result.SYNC.NODE-01.1.log'), 'utf8')).toBe(payload);
     const d = await devices(t);
     expect(d.total).toBe(2);
-    expect(d.devices[0]).toMatchObject({ devMac: 'aa:bb:cc:00:00:01', devName: 'Device 1', devVendor: 'Vendor A', devLastIP: '10.0.0.1', devSyncHubNode: 'NODE-01', devGUID: 'guid-1' });
+    expect(d.devices[0]).toMatchObject({
+      devMac: 'aa:bb:cc:00:00:01',
+      devName: 'Device 1',
+      devVendor: 'Vendor A',
+      devLastIP: '10.0.0.1',
+      devSyncHubNode: 'NODE-01',
+      devGUID: 'guid-1',
+    });
     const row = t.app.store.db.prepare('SELECT status, client_file_path, items, seq FROM sync_received').get();
     expect(row).toEqual({ status: 'processed', client_file_path: '/app/api/table_devices.json', items: 2, seq: 1 });
   });
@@ -73,7 +99,12 @@ describe('sync hub: receiving', () => {
     t = await syncApp();
     const url = await t.listen();
     const fd = new FormData();
-    fd.append('data', JSON.stringify({ data: [{ devMac: '00:11:22:33:44:55', devName: 'Device 1', devVendor: 'Vendor A', devLastIP: '192.168.1.10' }] }));
+    fd.append(
+      'data',
+      JSON.stringify({
+        data: [{ devMac: '00:11:22:33:44:55', devName: 'Device 1', devVendor: 'Vendor A', devLastIP: '192.168.1.10' }],
+      }),
+    );
     fd.append('node_name', 'NODE-01');
     fd.append('plugin', 'SYNC');
     const r = await fetch(`${url}/sync`, { method: 'POST', headers: AUTH, body: fd });
@@ -82,7 +113,11 @@ describe('sync hub: receiving', () => {
     const fd2 = new FormData();
     fd2.append('node_name', 'NODE-02');
     fd2.append('plugin', 'SYNC');
-    fd2.append('data', new Blob([JSON.stringify({ data: [device(7)] })], { type: 'application/octet-stream' }), 'table_devices.json');
+    fd2.append(
+      'data',
+      new Blob([JSON.stringify({ data: [device(7)] })], { type: 'application/octet-stream' }),
+      'table_devices.json',
+    );
     const r2 = await fetch(`${url}/sync`, { method: 'POST', headers: AUTH, body: fd2 });
     expect(r2.status).toBe(200);
     const fd3 = new FormData();
@@ -101,9 +136,26 @@ describe('sync hub: receiving', () => {
 
   it('rejects bad node_name / plugin (plugin: dots, slashes, .., empty, too long; node_name: too long, control characters) with 400 and writes nothing', async () => {
     t = await syncApp();
-    const badPlugin = ['', '.', '..', '../x', 'a/b', 'a\\b', 'a.b', '/etc', 'x'.repeat(65), 'a b', 'é', 'a\0b', '%2e%2e'];
+    const badPlugin = [
+      '',
+      '.',
+      '..',
+      '../x',
+      'a/b',
+      'a\\b',
+      'a.b',
+      '/etc',
+      'x'.repeat(65),
+      'a b',
+      'é',
+      'a\0b',
+      '%2e%2e',
+    ];
     const badNode = ['x'.repeat(65), 'é'.repeat(65), 'a\0b', 'a\nb', 'a\u0007', '\u0085'];
-    for (const [field, bad] of [['plugin', badPlugin], ['node_name', badNode]] as const) {
+    for (const [field, bad] of [
+      ['plugin', badPlugin],
+      ['node_name', badNode],
+    ] as const) {
       for (const v of bad) {
         const fields = { data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC', [field]: v };
         const r = await t.app.inject({ method: 'POST', url: '/sync', ...form(fields) });
@@ -118,9 +170,18 @@ describe('sync hub: receiving', () => {
       expect(r.statusCode).toBe(400);
       expect(r.json().error).toContain(missing);
     }
-    const empty = await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: '', node_name: 'N1', plugin: 'SYNC' }) });
+    const empty = await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      ...form({ data: '', node_name: 'N1', plugin: 'SYNC' }),
+    });
     expect(empty.statusCode).toBe(400);
-    const twice = await t.app.inject({ method: 'POST', url: '/sync', ...form({}), payload: 'data=a&data=b&node_name=N1&plugin=SYNC' });
+    const twice = await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      ...form({}),
+      payload: 'data=a&data=b&node_name=N1&plugin=SYNC',
+    });
     expect(twice.statusCode).toBe(400);
     expect(files(t)).toEqual([]);
     expect(t.app.store.db.prepare('SELECT count(*) AS n FROM sync_received').get()).toEqual({ n: 0 });
@@ -130,7 +191,11 @@ describe('sync hub: receiving', () => {
   it('answers 413 over the configured body limit (urlencoded and multipart) and 415 for other types', async () => {
     t = await syncApp({ bodyLimitBytes: 2000 });
     const url = await t.listen();
-    const big = await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: 'x'.repeat(3000), node_name: 'N1', plugin: 'SYNC' }) });
+    const big = await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      ...form({ data: 'x'.repeat(3000), node_name: 'N1', plugin: 'SYNC' }),
+    });
     expect(big.statusCode).toBe(413);
     expect(big.json()).toMatchObject({ success: false });
     const fd = new FormData();
@@ -139,11 +204,20 @@ describe('sync hub: receiving', () => {
     fd.append('data', 'y'.repeat(3000));
     const r = await fetch(`${url}/sync`, { method: 'POST', headers: AUTH, body: fd });
     expect(r.status).toBe(413);
-    const csv = await t.app.inject({ method: 'POST', url: '/sync', headers: { ...AUTH, 'content-type': 'text/csv' }, payload: 'a,b' });
+    const csv = await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      headers: { ...AUTH, 'content-type': 'text/csv' },
+      payload: 'a,b',
+    });
     expect(csv.statusCode).toBe(415);
     expect(csv.json()).toMatchObject({ success: false });
     expect(files(t)).toEqual([]);
-    const small = await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' }) });
+    const small = await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      ...form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' }),
+    });
     expect(small.statusCode).toBe(200);
   });
 
@@ -183,13 +257,19 @@ describe('sync hub: receiving', () => {
     const { seq } = t.app.store.db.transaction(() => {
       t!.app.store.db.prepare("INSERT INTO sync_sequences VALUES ('SYNC', 'N9', 1)").run();
       t!.app.store.db
-        .prepare("INSERT INTO sync_received (plugin, node, seq, source, received_at, bytes, status) VALUES ('SYNC', 'N9', 1, 'post', ?, 10, 'received')")
+        .prepare(
+          "INSERT INTO sync_received (plugin, node, seq, source, received_at, bytes, status) VALUES ('SYNC', 'N9', 1, 'post', ?, 10, 'received')",
+        )
         .run(new Date().toISOString());
       return { seq: 1 };
     })();
     await t.app.close();
     mkdirSync(path.join(dataDir, 'log', 'plugins'), { recursive: true });
-    writeFileSync(path.join(dataDir, 'log', 'plugins', `last_result.SYNC.encoded.N9.${seq}.log`), JSON.stringify({ data: [device(9)] }), { flag: 'w' });
+    writeFileSync(
+      path.join(dataDir, 'log', 'plugins', `last_result.SYNC.encoded.N9.${seq}.log`),
+      JSON.stringify({ data: [device(9)] }),
+      { flag: 'w' },
+    );
     t = await syncApp({}, { dataDir });
     await t.app.ready();
     await processNow(t);
@@ -204,18 +284,34 @@ describe('sync hub: failures and secrets', () => {
     t = await syncApp();
     mkdirSync(path.join(t.config.dataDir, 'log'), { recursive: true });
     writeFileSync(pluginDir(t), 'a file where the folder should be');
-    const r = await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' }) });
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      ...form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' }),
+    });
     expect(r.statusCode).toBe(500);
-    expect(r.json()).toEqual({ success: false, error: expect.stringMatching(/^\[Plugin: SYNC\] Failed to store data: E[A-Z]+$/) });
+    expect(r.json()).toEqual({
+      success: false,
+      error: expect.stringMatching(/^\[Plugin: SYNC\] Failed to store data: E[A-Z]+$/),
+    });
     rmSync(pluginDir(t));
-    const ok = await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' }) });
+    const ok = await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      ...form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' }),
+    });
     expect(ok.statusCode).toBe(200);
     await processNow(t);
     expect(files(t)).toEqual(['processed_last_result.SYNC.N1.2.log']);
     const rows = t.app.store.db.prepare('SELECT seq, status FROM sync_received ORDER BY id').all();
-    expect(rows).toEqual([{ seq: 1, status: 'lost' }, { seq: 2, status: 'processed' }]);
+    expect(rows).toEqual([
+      { seq: 1, status: 'lost' },
+      { seq: 2, status: 'processed' },
+    ]);
     const alerts = t.app.store.listNotifications('sync').filter((n) => n.level === 'alert');
-    expect(alerts.map((n) => n.text)).toEqual([expect.stringMatching(/^\[Plugin: SYNC\] Failed to store data \(last_result\.SYNC\.encoded\.N1\.1\.log\): E/)]);
+    expect(alerts.map((n) => n.text)).toEqual([
+      expect.stringMatching(/^\[Plugin: SYNC\] Failed to store data \(last_result\.SYNC\.encoded\.N1\.1\.log\): E/),
+    ]);
   });
 
   it('GET /sync answers 500 {"error": ...} when the devices table cannot be read', async () => {
@@ -227,19 +323,38 @@ describe('sync hub: failures and secrets', () => {
   });
 
   it('processes on its own right after the answer, and never logs the token, the passphrase or the data', async () => {
-    t = await makeApp({ server: { logLevel: 'trace' }, sync: { apiToken: 'TOKEN-SECRET-1', encryptionKey: 'PASSPHRASE-SECRET-1' } }, { modules: [syncModule] });
+    t = await makeApp(
+      { server: { logLevel: 'trace' }, sync: { apiToken: 'TOKEN-SECRET-1', encryptionKey: 'PASSPHRASE-SECRET-1' } },
+      { modules: [syncModule] },
+    );
     const url = await t.listen();
-    const data = encryptData(JSON.stringify({ data: [device(1, { devName: 'DATA-SECRET-1' })] }), 'PASSPHRASE-SECRET-1');
-    const r = await fetch(`${url}/sync?token=TOKEN-SECRET-1`, { method: 'POST', body: new URLSearchParams({ data, node_name: 'N1', plugin: 'SYNC' }) });
+    const data = encryptData(
+      JSON.stringify({ data: [device(1, { devName: 'DATA-SECRET-1' })] }),
+      'PASSPHRASE-SECRET-1',
+    );
+    const r = await fetch(`${url}/sync?token=TOKEN-SECRET-1`, {
+      method: 'POST',
+      body: new URLSearchParams({ data, node_name: 'N1', plugin: 'SYNC' }),
+    });
     expect(r.status).toBe(200);
     await fetch(`${url}/sync`, { headers: { authorization: 'Bearer TOKEN-SECRET-1' } });
-    await fetch(`${url}/sync`, { method: 'POST', headers: { authorization: 'Bearer TOKEN-SECRET-1' }, body: new URLSearchParams({ data: 'garbage', node_name: 'N2', plugin: 'SYNC' }) });
+    await fetch(`${url}/sync`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer TOKEN-SECRET-1' },
+      body: new URLSearchParams({ data: 'garbage', node_name: 'N2', plugin: 'SYNC' }),
+    });
     const seen = await waitFor(async () => {
-      const d = (await (await fetch(`${url}/sync/devices`, { headers: { authorization: 'Bearer TOKEN-SECRET-1' } })).json()) as { total: number };
+      const d = (await (
+        await fetch(`${url}/sync/devices`, { headers: { authorization: 'Bearer TOKEN-SECRET-1' } })
+      ).json()) as { total: number };
       return d.total === 1 ? d : undefined;
     });
     expect(seen.total).toBe(1);
-    await waitFor(() => (t!.app.store.db.prepare("SELECT count(*) FROM sync_received WHERE status = 'received'").pluck().get() === 0 ? true : undefined));
+    await waitFor(() =>
+      t!.app.store.db.prepare("SELECT count(*) FROM sync_received WHERE status = 'received'").pluck().get() === 0
+        ? true
+        : undefined,
+    );
     await t.app.close();
     expect(t.logs.lines.length).toBeGreaterThan(5);
     for (const secret of ['TOKEN-SECRET-1', 'PASSPHRASE-SECRET-1', 'DATA-SECRET-1', data.slice(30, 60), 'garbage']) {
@@ -252,40 +367,86 @@ describe('sync hub: the real curl', () => {
   const curl = (args: string[]) =>
     new Promise<{ code: number; body: string }>((resolve, reject) => {
       execFile('curl', ['-sS', '-w', '\n%{http_code}', ...args], { timeout: 20_000 }, (err, stdout) => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- err is node's ExecFileException, an Error (the rule cannot see through the callback's type)
         if (err) return reject(err);
         const i = stdout.lastIndexOf('\n');
         resolve({ body: stdout.slice(0, i), code: Number(stdout.slice(i + 1)) });
       });
     });
 
-  it.skipIf(!existsSync('/usr/bin/curl'))('accepts the spec example (-F fields), -F data=@file and --data-urlencode', async () => {
-    t = await syncApp();
-    const url = await t.listen();
-    const file = path.join(t.config.dataDir, 'payload.json');
-    writeFileSync(file, JSON.stringify({ data: [device(5)] }));
-    const a = await curl(['-X', 'POST', `${url}/sync`, '-H', `Authorization: Bearer ${TOKEN}`,
-      '-F', 'data={"data":[{"devMac":"00:11:22:33:44:55","devName":"Device 1","devVendor":"Vendor A","devLastIP":"192.168.1.10"}]}',
-      '-F', 'node_name=NODE-01', '-F', 'plugin=SYNC']);
-    expect(a).toEqual({ code: 200, body: '{"message":"Data received and stored successfully"}' });
-    const b = await curl([`${url}/sync`, '-H', `Authorization: Bearer ${TOKEN}`, '-F', `data=@${file}`, '-F', 'node_name=NODE-02', '-F', 'plugin=SYNC']);
-    expect(b.code).toBe(200);
-    const c = await curl([`${url}/sync?token=${TOKEN}`, '--data-urlencode', `data=${JSON.stringify({ data: [device(6)] })}`, '-d', 'node_name=NODE-03', '-d', 'plugin=SYNC']);
-    expect(c.code).toBe(200);
-    // issue 13: any printable node_name is accepted; in the file name it is one percent-encoded component
-    const d = await curl([`${url}/sync`, '-F', 'data=x', '-F', 'node_name=../../etc', '-F', 'plugin=SYNC', '-H', `Authorization: Bearer ${TOKEN}`]);
-    expect(d.code).toBe(200);
-    const e = await curl([`${url}/sync`, '-F', 'data=x', '-F', 'node_name=N', '-F', 'plugin=SYNC']);
-    expect(e).toEqual({ code: 403, body: '{"success":false,"message":"ERROR: Not authorized","error":"Forbidden"}' });
-    await processNow(t);
-    const list = (await t.app.inject({ url: '/sync/devices', headers: AUTH })).json().devices as Array<Record<string, unknown>>;
-    expect(list.map((x) => [x.devMac, x.devSyncHubNode])).toEqual([
-      ['00:11:22:33:44:55', 'NODE-01'],
-      ['aa:bb:cc:00:00:05', 'NODE-02'],
-      ['aa:bb:cc:00:00:06', 'NODE-03'],
-    ]);
-    expect(files(t).filter((f) => f.includes('etc'))).toEqual(['failed_last_result.SYNC.encoded...%2F..%2Fetc.1.log']);
-    expect(readdirSync(path.dirname(pluginDir(t))).sort()).toEqual(['plugins']);
-  });
+  it.skipIf(!existsSync('/usr/bin/curl'))(
+    'accepts the spec example (-F fields), -F data=@file and --data-urlencode',
+    async () => {
+      t = await syncApp();
+      const url = await t.listen();
+      const file = path.join(t.config.dataDir, 'payload.json');
+      writeFileSync(file, JSON.stringify({ data: [device(5)] }));
+      const a = await curl([
+        '-X',
+        'POST',
+        `${url}/sync`,
+        '-H',
+        `Authorization: Bearer ${TOKEN}`,
+        '-F',
+        'data={"data":[{"devMac":"00:11:22:33:44:55","devName":"Device 1","devVendor":"Vendor A","devLastIP":"192.168.1.10"}]}',
+        '-F',
+        'node_name=NODE-01',
+        '-F',
+        'plugin=SYNC',
+      ]);
+      expect(a).toEqual({ code: 200, body: '{"message":"Data received and stored successfully"}' });
+      const b = await curl([
+        `${url}/sync`,
+        '-H',
+        `Authorization: Bearer ${TOKEN}`,
+        '-F',
+        `data=@${file}`,
+        '-F',
+        'node_name=NODE-02',
+        '-F',
+        'plugin=SYNC',
+      ]);
+      expect(b.code).toBe(200);
+      const c = await curl([
+        `${url}/sync?token=${TOKEN}`,
+        '--data-urlencode',
+        `data=${JSON.stringify({ data: [device(6)] })}`,
+        '-d',
+        'node_name=NODE-03',
+        '-d',
+        'plugin=SYNC',
+      ]);
+      expect(c.code).toBe(200);
+      // issue 13: any printable node_name is accepted; in the file name it is one percent-encoded component
+      const d = await curl([
+        `${url}/sync`,
+        '-F',
+        'data=x',
+        '-F',
+        'node_name=../../etc',
+        '-F',
+        'plugin=SYNC',
+        '-H',
+        `Authorization: Bearer ${TOKEN}`,
+      ]);
+      expect(d.code).toBe(200);
+      const e = await curl([`${url}/sync`, '-F', 'data=x', '-F', 'node_name=N', '-F', 'plugin=SYNC']);
+      expect(e).toEqual({ code: 403, body: '{"success":false,"message":"ERROR: Not authorized","error":"Forbidden"}' });
+      await processNow(t);
+      const list = (await t.app.inject({ url: '/sync/devices', headers: AUTH })).json().devices as Array<
+        Record<string, unknown>
+      >;
+      expect(list.map((x) => [x.devMac, x.devSyncHubNode])).toEqual([
+        ['00:11:22:33:44:55', 'NODE-01'],
+        ['aa:bb:cc:00:00:05', 'NODE-02'],
+        ['aa:bb:cc:00:00:06', 'NODE-03'],
+      ]);
+      expect(files(t).filter((f) => f.includes('etc'))).toEqual([
+        'failed_last_result.SYNC.encoded...%2F..%2Fetc.1.log',
+      ]);
+      expect(readdirSync(path.dirname(pluginDir(t))).sort()).toEqual(['plugins']);
+    },
+  );
 });
 
 describe('sync hub: crash recovery', () => {
@@ -295,14 +456,19 @@ describe('sync hub: crash recovery', () => {
     const db = t.app.store.db;
     db.transaction(() => {
       db.prepare("INSERT INTO sync_sequences VALUES ('SYNC', 'C1', 2)").run();
-      const ins = db.prepare("INSERT INTO sync_received (plugin, node, seq, source, received_at, bytes, status) VALUES ('SYNC', 'C1', ?, 'post', ?, 10, 'received')");
+      const ins = db.prepare(
+        "INSERT INTO sync_received (plugin, node, seq, source, received_at, bytes, status) VALUES ('SYNC', 'C1', ?, 'post', ?, 10, 'received')",
+      );
       ins.run(1, new Date().toISOString());
       ins.run(2, new Date().toISOString());
     })();
     await t.app.close();
     const dir = path.join(dataDir, 'log', 'plugins');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'last_result.SYNC.encoded.C1.1.log'), JSON.stringify({ data: [device(1), device(2)] }));
+    writeFileSync(
+      path.join(dir, 'last_result.SYNC.encoded.C1.1.log'),
+      JSON.stringify({ data: [device(1), device(2)] }),
+    );
     writeFileSync(path.join(dir, 'last_result.SYNC.decoded.C1.1.log'), '{"data": [{"devMac"'); // the crash hit mid-write
     t = await syncApp({}, { dataDir });
     await t.app.ready();
@@ -314,9 +480,15 @@ describe('sync hub: crash recovery', () => {
       { seq: 2, status: 'lost' },
     ]);
     const alert = t.app.store.listNotifications('sync').find((n) => n.level === 'alert');
-    expect(alert?.text).toMatch(/Failed to process last_result\.SYNC\.encoded\.C1\.2\.log from "C1": the stored file is missing/);
+    expect(alert?.text).toMatch(
+      /Failed to process last_result\.SYNC\.encoded\.C1\.2\.log from "C1": the stored file is missing/,
+    );
     // the next payload of C1 still gets a new number
-    await t.app.inject({ method: 'POST', url: '/sync', ...form({ data: '{"data":[]}', node_name: 'C1', plugin: 'SYNC' }) });
+    await t.app.inject({
+      method: 'POST',
+      url: '/sync',
+      ...form({ data: '{"data":[]}', node_name: 'C1', plugin: 'SYNC' }),
+    });
     await processNow(t);
     expect(files(t)).toContain('processed_last_result.SYNC.C1.3.log');
     rmSync(dataDir, { recursive: true, force: true });

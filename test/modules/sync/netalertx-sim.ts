@@ -36,7 +36,11 @@ export function encrypt(plain: string, passphrase: string): string {
   return iv.toString('base64') + Buffer.concat([c.update(plain, 'utf8'), c.final()]).toString('base64');
 }
 export function decrypt(data: string, passphrase: string): string {
-  const d = createDecipheriv('aes-256-cbc', createHash('sha256').update(passphrase).digest(), Buffer.from(data.slice(0, 24), 'base64'));
+  const d = createDecipheriv(
+    'aes-256-cbc',
+    createHash('sha256').update(passphrase).digest(),
+    Buffer.from(data.slice(0, 24), 'base64'),
+  );
   return Buffer.concat([d.update(Buffer.from(data.slice(24), 'base64')), d.final()]).toString('utf8');
 }
 
@@ -94,24 +98,35 @@ export class SimHub {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    if (req.headers.authorization !== `Bearer ${this.o.token}`) return send(res, 403, { success: false, message: 'ERROR: Not authorized', error: 'Forbidden' });
-    if (req.method !== 'POST' || req.url !== '/sync') return send(res, 404, { success: false, error: 'API route not found' });
+    if (req.headers.authorization !== `Bearer ${this.o.token}`)
+      return send(res, 403, { success: false, message: 'ERROR: Not authorized', error: 'Forbidden' });
+    if (req.method !== 'POST' || req.url !== '/sync')
+      return send(res, 404, { success: false, error: 'API route not found' });
     const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     let f: Record<string, string>;
     if (this.release === '26.1') {
       // request.form: empty unless a form was posted
       f = ct === 'application/x-www-form-urlencoded' ? Object.fromEntries(new URLSearchParams(body)) : {};
     } else {
-      if (ct !== 'application/json') return send(res, 415, { error: 'Invalid Content-Type', message: 'Content-Type must be application/json', success: false });
+      if (ct !== 'application/json')
+        return send(res, 415, {
+          error: 'Invalid Content-Type',
+          message: 'Content-Type must be application/json',
+          success: false,
+        });
       f = JSON.parse(body) as Record<string, string>;
-      if (f.data === undefined) return send(res, 422, { success: false, error: "Missing required 'data'", details: [] });
+      if (f.data === undefined)
+        return send(res, 422, { success: false, error: "Missing required 'data'", details: [] });
     }
     const p: Posted = { contentType: ct, node_name: f.node_name ?? '', plugin: f.plugin ?? '', data: f.data ?? '' };
     this.posts.push(p);
     if (p.plugin === 'SYNC' && p.data) {
       const text = this.o.key ? decrypt(p.data, this.o.key) : p.data;
       // up to 26.5 the hub reads the wrong part of the file name for pushed devices
-      this.insert((JSON.parse(text) as { data: Array<Record<string, unknown>> }).data, this.release === '26.1' ? 'encoded' : p.node_name);
+      this.insert(
+        (JSON.parse(text) as { data: Array<Record<string, unknown>> }).data,
+        this.release === '26.1' ? 'encoded' : p.node_name,
+      );
     }
     const message = 'Data received and stored successfully';
     send(res, 200, this.o.answerSuccess ? { success: true, message } : { message });
@@ -122,7 +137,9 @@ export class SimHub {
     const r = await fetch(`${nodeUrl}/sync`, { headers: { authorization: `Bearer ${this.o.token}`, ...headers } });
     if (r.status !== 200) return { status: r.status };
     const j = (await r.json()) as { node_name: string; data_base64: string };
-    const doc = JSON.parse(Buffer.from(j.data_base64, 'base64').toString('utf8')) as { data: Array<Record<string, unknown>> };
+    const doc = JSON.parse(Buffer.from(j.data_base64, 'base64').toString('utf8')) as {
+      data: Array<Record<string, unknown>>;
+    };
     this.insert(doc.data, j.node_name);
     return { status: 200, node_name: j.node_name };
   }
@@ -133,16 +150,26 @@ export class SimHub {
       // the INSERT is built from the first device's keys; every device's values are taken by position
       const keys = Object.keys(devices[0]!).filter((k) => k !== 'devSyncHubNode');
       try {
-        const st = this.db.prepare(`INSERT INTO Devices (${[...keys, 'devSyncHubNode'].join(', ')}) VALUES (${[...keys, ''].map(() => '?').join(', ')})`);
+        const st = this.db.prepare(
+          `INSERT INTO Devices (${[...keys, 'devSyncHubNode'].join(', ')}) VALUES (${[...keys, ''].map(() => '?').join(', ')})`,
+        );
         this.db.transaction(() => {
-          for (const d of devices) st.run(...Object.entries(d).filter(([k]) => k !== 'devSyncHubNode').map(([, v]) => v), node);
+          for (const d of devices)
+            st.run(
+              ...Object.entries(d)
+                .filter(([k]) => k !== 'devSyncHubNode')
+                .map(([, v]) => v),
+              node,
+            );
         })();
       } catch (e) {
         this.errors.push((e as Error).message);
       }
       return;
     }
-    const cols = new Set((this.db.prepare('PRAGMA table_info(Devices)').all() as Array<{ name: string }>).map((c) => c.name));
+    const cols = new Set(
+      (this.db.prepare('PRAGMA table_info(Devices)').all() as Array<{ name: string }>).map((c) => c.name),
+    );
     for (const d of devices) {
       const kept = Object.entries(d).filter(([k]) => cols.has(k) && k !== 'devSyncHubNode');
       const rec = Object.fromEntries(kept);
@@ -150,7 +177,9 @@ export class SimHub {
       const keys = [...Object.keys(rec), 'devSyncHubNode'];
       try {
         // SYNC_BEHAVIOR copy-new: unknown MACs only
-        this.db.prepare(`INSERT OR IGNORE INTO Devices (${keys.join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`).run(...Object.values(rec), node);
+        this.db
+          .prepare(`INSERT OR IGNORE INTO Devices (${keys.join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`)
+          .run(...Object.values(rec), node);
       } catch (e) {
         this.errors.push((e as Error).message);
       }
@@ -174,9 +203,16 @@ export class SimNode {
   /** handle_sync_get: base64 of api/table_devices.json as it is */
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
-      if (req.headers.authorization !== `Bearer ${this.o.token}`) return send(res, 403, { success: false, message: 'ERROR: Not authorized', error: 'Forbidden' });
+      if (req.headers.authorization !== `Bearer ${this.o.token}`)
+        return send(res, 403, { success: false, message: 'ERROR: Not authorized', error: 'Forbidden' });
       const ts = new Date().toISOString().slice(0, 19).replace('T', ' ');
-      send(res, 200, { node_name: this.o.name, status: 200, message: 'OK', data_base64: Buffer.from(this.table()).toString('base64'), timestamp: ts });
+      send(res, 200, {
+        node_name: this.o.name,
+        status: 200,
+        message: 'OK',
+        data_base64: Buffer.from(this.table()).toString('base64'),
+        timestamp: ts,
+      });
     });
     this.url = await listen(this.server);
     return this.url;
@@ -194,7 +230,10 @@ export class SimNode {
     const json = this.release === '26.6';
     const r = await fetch(`${hubUrl}/sync`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.o.token}`, 'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Bearer ${this.o.token}`,
+        'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded',
+      },
       body: json ? JSON.stringify(fields) : new URLSearchParams(fields).toString(),
     });
     await r.arrayBuffer();

@@ -30,23 +30,33 @@ async function seed(a: TestApp, node: string, list: Array<Record<string, unknown
   const { apiToken, encryptionKey } = a.config.sync;
   const json = JSON.stringify({ data: list });
   const f = form({ data: encryptionKey ? encryptData(json, encryptionKey) : json, node_name: node, plugin: 'SYNC' });
-  const r = await a.app.inject({ method: 'POST', url: '/sync', payload: f.payload, headers: { ...f.headers, authorization: `Bearer ${apiToken}` } });
+  const r = await a.app.inject({
+    method: 'POST',
+    url: '/sync',
+    payload: f.payload,
+    headers: { ...f.headers, authorization: `Bearer ${apiToken}` },
+  });
   expect(r.statusCode).toBe(200);
   await processNow(a);
 }
 
 async function devices(a: TestApp) {
-  return (await a.app.inject({ url: '/sync/devices?limit=1000', headers: auth(a) })).json() as { total: number; devices: Array<Record<string, unknown>> };
+  return (await a.app.inject({ url: '/sync/devices?limit=1000', headers: auth(a) })).json<{
+    total: number;
+    devices: Array<Record<string, unknown>>;
+  }>();
 }
 
 async function notes(a: TestApp) {
-  return ((await a.app.inject({ url: '/sync/notifications?limit=1000', headers: auth(a) })).json() as { notifications: Array<{ level: string; text: string }> }).notifications;
+  return (await a.app.inject({ url: '/sync/notifications?limit=1000', headers: auth(a) })).json<{
+    notifications: Array<{ level: string; text: string }>;
+  }>().notifications;
 }
 
 async function job(a: TestApp, name: 'pull' | 'push') {
   const r = await a.app.inject({ method: 'POST', url: `/admin/sync/${name}`, headers: ADMIN });
   expect(r.statusCode).toBe(200);
-  return r.json() as { ok: boolean; value: unknown };
+  return r.json<{ ok: boolean; value: unknown }>();
 }
 
 describe('sync node: GET /sync', () => {
@@ -65,7 +75,16 @@ describe('sync node: GET /sync', () => {
     expect(Math.abs(Date.parse(`${b.timestamp.replace(' ', 'T')}Z`) - before)).toBeLessThan(5000);
     const doc = JSON.parse(Buffer.from(b.data_base64, 'base64').toString('utf8'));
     expect(doc.data).toHaveLength(2);
-    expect(doc.data[0]).toMatchObject({ devMac: 'aa:bb:cc:00:00:01', devName: 'Device 1', devVendor: 'Vendor A', devLastIP: '10.0.0.1', devPresentLastScan: 1, devGUID: 'guid-1', devSyncHubNode: 'FROM', devCustom: 'c1' });
+    expect(doc.data[0]).toMatchObject({
+      devMac: 'aa:bb:cc:00:00:01',
+      devName: 'Device 1',
+      devVendor: 'Vendor A',
+      devLastIP: '10.0.0.1',
+      devPresentLastScan: 1,
+      devGUID: 'guid-1',
+      devSyncHubNode: 'FROM',
+      devCustom: 'c1',
+    });
     // every device carries the same keys in the same order (the original hub inserts by the first one's keys)
     expect(Object.keys(doc.data[1])).toEqual(Object.keys(doc.data[0]));
     expect(doc.data[1].devCustom).toBeNull();
@@ -84,7 +103,7 @@ describe('sync node: GET /sync', () => {
 
 describe('sync pull and push between two fieldhub instances', () => {
   it('a hub pulls a node and a node pushes (encrypted) to a hub', async () => {
-    const node = await app({ nodeName: 'SITE-A' , encryptionKey: 'shared secret' });
+    const node = await app({ nodeName: 'SITE-A', encryptionKey: 'shared secret' });
     const nodeUrl = await node.listen();
     await seed(node, 'LOCAL', [device(1), device(2), device(3)]);
 
@@ -98,7 +117,9 @@ describe('sync pull and push between two fieldhub instances', () => {
     expect(d.total).toBe(3);
     expect(d.devices.every((x) => x.devSyncHubNode === 'SITE-A')).toBe(true);
     expect(files(hub)).toEqual(['processed_last_result.SYNC.SITE-A.1.log']);
-    expect((await notes(hub)).map((n) => n.text)).toContain('[Plugin: SYNC] Device data from node "SITE-A" received (last_result.SYNC.encoded.SITE-A.1.log)');
+    expect((await notes(hub)).map((n) => n.text)).toContain(
+      '[Plugin: SYNC] Device data from node "SITE-A" received (last_result.SYNC.encoded.SITE-A.1.log)',
+    );
 
     // push: a second node with a hub URL posts its devices, encrypted with the shared passphrase
     const pusher = await app({ nodeName: 'SITE-B', hubUrl: hubUrl, encryptionKey: 'shared secret' });
@@ -108,10 +129,15 @@ describe('sync pull and push between two fieldhub instances', () => {
     await processNow(hub);
     d = await devices(hub);
     expect(d.total).toBe(4);
-    expect(d.devices.find((x) => x.devMac === 'aa:bb:cc:00:00:03')).toMatchObject({ devLastIP: '10.99.0.3', devSyncHubNode: 'SITE-B' });
+    expect(d.devices.find((x) => x.devMac === 'aa:bb:cc:00:00:03')).toMatchObject({
+      devLastIP: '10.99.0.3',
+      devSyncHubNode: 'SITE-B',
+    });
     expect(d.devices.find((x) => x.devMac === 'aa:bb:cc:00:00:04')).toMatchObject({ devSyncHubNode: 'SITE-B' });
     expect(files(hub)).toContain('processed_last_result.SYNC.SITE-B.1.log');
-    expect((await notes(pusher)).map((n) => n.text)).toContain(`[Plugin: SYNC] Data for "table_devices.json" sent successfully to "${hubUrl}/sync" (2 devices)`);
+    expect((await notes(pusher)).map((n) => n.text)).toContain(
+      `[Plugin: SYNC] Data for "table_devices.json" sent successfully to "${hubUrl}/sync" (2 devices)`,
+    );
   });
 
   it('push with the wrong token or a different passphrase is reported, never crashes', async () => {
@@ -120,20 +146,27 @@ describe('sync pull and push between two fieldhub instances', () => {
     const wrongToken = await app({ nodeName: 'N1', hubUrl, apiToken: 'not-the-hub-token', encryptionKey: 'hub key' });
     await seed(wrongToken, 'L', [device(1)]);
     expect((await job(wrongToken, 'push')).value).toEqual({ ok: false, status: 403 });
-    expect((await notes(wrongToken))[0]).toMatchObject({ level: 'alert', text: `[Plugin: SYNC] Failed to send data for "table_devices.json" to "${hubUrl}/sync" (Status code: 403)` });
+    expect((await notes(wrongToken))[0]).toMatchObject({
+      level: 'alert',
+      text: `[Plugin: SYNC] Failed to send data for "table_devices.json" to "${hubUrl}/sync" (Status code: 403)`,
+    });
     const wrongKey = await app({ nodeName: 'N2', hubUrl, encryptionKey: 'other key' });
     await seed(wrongKey, 'L', [device(1)]);
     expect((await job(wrongKey, 'push')).value).toMatchObject({ ok: true });
     await processNow(hub);
     expect(files(hub)).toEqual(['failed_last_result.SYNC.encoded.N2.1.log']);
-    expect((await notes(hub)).find((n) => n.level === 'alert')?.text).toMatch(/Failed to process last_result\.SYNC\.encoded\.N2\.1\.log/);
+    expect((await notes(hub)).find((n) => n.level === 'alert')?.text).toMatch(
+      /Failed to process last_result\.SYNC\.encoded\.N2\.1\.log/,
+    );
   });
 
   it('pull turns refused connections, timeouts, 403 and non-JSON answers into alerts and carries on', async () => {
     const slow = createServer(() => {}); // never answers
     const junk = createServer((_req, res) => res.end('<html>not json</html>'));
     // issue 13: '../etc' is a legal node name now (mapped to one file name component); a control character is not
-    const badName = createServer((_req, res) => res.end(JSON.stringify({ node_name: 'bad\u0001name', data_base64: 'e30=' })));
+    const badName = createServer((_req, res) =>
+      res.end(JSON.stringify({ node_name: 'bad\u0001name', data_base64: 'e30=' })),
+    );
     for (const s of [slow, junk, badName]) {
       servers.push(s);
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -151,7 +184,14 @@ describe('sync pull and push between two fieldhub instances', () => {
 
     const hub = await app({
       pullTimeoutSeconds: 0.5,
-      pullNodes: [`http://127.0.0.1:${closedPort}`, `http://127.0.0.1:${port(slow)}`, otherUrl, `http://127.0.0.1:${port(junk)}`, `http://127.0.0.1:${port(badName)}`, goodUrl],
+      pullNodes: [
+        `http://127.0.0.1:${closedPort}`,
+        `http://127.0.0.1:${port(slow)}`,
+        otherUrl,
+        `http://127.0.0.1:${port(junk)}`,
+        `http://127.0.0.1:${port(badName)}`,
+        goodUrl,
+      ],
     });
     const r = await job(hub, 'pull');
     expect(r.ok).toBe(true);
@@ -164,7 +204,9 @@ describe('sync pull and push between two fieldhub instances', () => {
     expect(results[4]!.error).toMatch(/node_name/);
     const alerts = (await notes(hub)).filter((n) => n.level === 'alert');
     expect(alerts).toHaveLength(5);
-    expect(alerts.every((n) => n.text.startsWith('[Plugin: SYNC] Failed to pull data from "http://127.0.0.1:'))).toBe(true);
+    expect(alerts.every((n) => n.text.startsWith('[Plugin: SYNC] Failed to pull data from "http://127.0.0.1:'))).toBe(
+      true,
+    );
     await processNow(hub);
     expect((await devices(hub)).devices.map((x) => x.devSyncHubNode)).toEqual(['GOOD']);
     expect(files(hub)).toEqual(['processed_last_result.SYNC.GOOD.1.log']);
@@ -173,21 +215,39 @@ describe('sync pull and push between two fieldhub instances', () => {
   });
 
   it('registers the jobs with the configured crons only when there is something to pull or push', async () => {
-    const a = await app({ pullNodes: ['http://127.0.0.1:9'], pullCron: '*/7 * * * *', hubUrl: 'http://127.0.0.1:9', pushCron: '3 * * * *' });
+    const a = await app({
+      pullNodes: ['http://127.0.0.1:9'],
+      pullCron: '*/7 * * * *',
+      hubUrl: 'http://127.0.0.1:9',
+      pushCron: '3 * * * *',
+    });
     const jobs = a.app.scheduler.list();
     expect(jobs.find((j) => j.name === 'sync.pull')?.cron).toBe('*/7 * * * *');
     expect(jobs.find((j) => j.name === 'sync.push')?.cron).toBe('3 * * * *');
     const b = await app();
-    expect(b.app.scheduler.list().filter((j) => j.name.startsWith('sync.')).map((j) => j.cron)).toEqual([undefined, undefined]);
+    expect(
+      b.app.scheduler
+        .list()
+        .filter((j) => j.name.startsWith('sync.'))
+        .map((j) => j.cron),
+    ).toEqual([undefined, undefined]);
   });
 });
 
 describe('sync OpenAPI', () => {
   it('documents the /sync routes from their zod schemas', async () => {
     const a = await app();
-    const spec = (await a.app.inject('/docs/json')).json() as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>> };
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/sync', '/sync/devices', '/sync/notifications', '/admin/sync/pull', '/admin/sync/push']));
+    const spec = (await a.app.inject('/docs/json')).json<{
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>>;
+    }>();
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/sync', '/sync/devices', '/sync/notifications', '/admin/sync/pull', '/admin/sync/push']),
+    );
     const post = spec.paths['/sync']!.post!;
-    expect(Object.keys(post.requestBody!.content)).toEqual(['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']);
+    expect(Object.keys(post.requestBody!.content)).toEqual([
+      'application/json',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data',
+    ]);
   });
 });

@@ -22,13 +22,13 @@ async function post(app: TestApp, data: string, node = 'NODE-01', plugin = 'SYNC
 async function devices(app: TestApp, query = '') {
   const r = await app.app.inject({ url: `/sync/devices${query}`, headers: AUTH });
   expect(r.statusCode, r.body).toBe(200);
-  return r.json() as { total: number; limit: number; offset: number; devices: Array<Record<string, unknown>> };
+  return r.json<{ total: number; limit: number; offset: number; devices: Array<Record<string, unknown>> }>();
 }
 
 async function notes(app: TestApp) {
   const r = await app.app.inject({ url: '/sync/notifications?limit=1000', headers: AUTH });
   expect(r.statusCode).toBe(200);
-  return (r.json() as { notifications: Array<{ id: number; time: string; level: string; text: string }> }).notifications;
+  return r.json<{ notifications: Array<{ id: number; time: string; level: string; text: string }> }>().notifications;
 }
 
 const metric = async (app: TestApp, re: RegExp) => {
@@ -40,15 +40,34 @@ const metric = async (app: TestApp, re: RegExp) => {
 describe('sync processing: devices', () => {
   it('inserts new devices with all fields; updates presence fields of known ones, devName only when empty', async () => {
     t = await syncApp();
-    await post(t, JSON.stringify({ data: [device(1, { devName: '(unknown)', devOwner: 'ops', rowid: 5, devStatus: 'On-line' }), device(2)] }), 'N1');
+    await post(
+      t,
+      JSON.stringify({
+        data: [device(1, { devName: '(unknown)', devOwner: 'ops', rowid: 5, devStatus: 'On-line' }), device(2)],
+      }),
+      'N1',
+    );
     await processNow(t);
     let d = await devices(t);
-    expect(d.devices[0]).toMatchObject({ devMac: 'aa:bb:cc:00:00:01', devName: '(unknown)', devOwner: 'ops', devSyncHubNode: 'N1' });
+    expect(d.devices[0]).toMatchObject({
+      devMac: 'aa:bb:cc:00:00:01',
+      devName: '(unknown)',
+      devOwner: 'ops',
+      devSyncHubNode: 'N1',
+    });
     expect(d.devices[0]).not.toHaveProperty('rowid');
     expect(d.devices[0]).not.toHaveProperty('devStatus');
     // the same devices from another node, upper/lower case mixed, new presence, another vendor
     const again = [
-      device(1, { devMac: 'AA:bb:CC:00:00:01', devName: 'Printer', devLastIP: '10.9.9.1', devPresentLastScan: 0, devLastConnection: '2025-09-01 00:00:00', devVendor: 'Other', devOwner: 'x' }),
+      device(1, {
+        devMac: 'AA:bb:CC:00:00:01',
+        devName: 'Printer',
+        devLastIP: '10.9.9.1',
+        devPresentLastScan: 0,
+        devLastConnection: '2025-09-01 00:00:00',
+        devVendor: 'Other',
+        devOwner: 'x',
+      }),
       device(2, { devName: 'Renamed', devLastIP: '10.9.9.2' }),
       device(3),
       { devMac: 'aa:bb:cc:00:00:03', devName: 'duplicate, first wins' },
@@ -60,11 +79,22 @@ describe('sync processing: devices', () => {
     d = await devices(t);
     expect(d.total).toBe(3);
     const [one, two, three] = d.devices;
-    expect(one).toMatchObject({ devMac: 'aa:bb:cc:00:00:01', devName: 'Printer', devLastIP: '10.9.9.1', devPresentLastScan: 0, devLastConnection: '2025-09-01 00:00:00', devVendor: 'Vendor A', devOwner: 'ops', devSyncHubNode: 'N2' });
+    expect(one).toMatchObject({
+      devMac: 'aa:bb:cc:00:00:01',
+      devName: 'Printer',
+      devLastIP: '10.9.9.1',
+      devPresentLastScan: 0,
+      devLastConnection: '2025-09-01 00:00:00',
+      devVendor: 'Vendor A',
+      devOwner: 'ops',
+      devSyncHubNode: 'N2',
+    });
     expect(two).toMatchObject({ devName: 'Device 2', devLastIP: '10.9.9.2', devSyncHubNode: 'N2' });
     expect(three).toMatchObject({ devMac: 'aa:bb:cc:00:00:03', devName: 'Device 3' });
     const texts = (await notes(t)).map((n) => n.text);
-    expect(texts).toContain('[Plugin: SYNC] Processed last_result.SYNC.encoded.N2.1.log from "N2": inserted "1" new devices, updated 2, 3 skipped (no devMac or duplicate)');
+    expect(texts).toContain(
+      '[Plugin: SYNC] Processed last_result.SYNC.encoded.N2.1.log from "N2": inserted "1" new devices, updated 2, 3 skipped (no devMac or duplicate)',
+    );
     expect(await metric(t, /fieldhub_sync_devices_total\{result="inserted"\} (\d+)/)).toBe(3);
     expect(await metric(t, /fieldhub_sync_devices_total\{result="updated"\} (\d+)/)).toBe(2);
   });
@@ -101,11 +131,15 @@ describe('sync processing: devices', () => {
       'failed_last_result.SYNC.encoded.BAD.3.log',
       'processed_last_result.SYNC.GOOD.1.log',
     ]);
-    expect(readFileSync(path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.BAD.2.log'), 'utf8')).toBe('this is not encrypted at all');
+    expect(readFileSync(path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.BAD.2.log'), 'utf8')).toBe(
+      'this is not encrypted at all',
+    );
     expect((await devices(t)).devices.map((d) => d.devMac)).toEqual(['aa:bb:cc:00:00:02']);
     const alerts = (await notes(t)).filter((n) => n.level === 'alert').map((n) => n.text);
     expect(alerts).toHaveLength(3);
-    expect(alerts.join('\n')).toMatch(/Failed to process last_result\.SYNC\.encoded\.BAD\.1\.log from "BAD": .*(decryption failed|UTF-8)/);
+    expect(alerts.join('\n')).toMatch(
+      /Failed to process last_result\.SYNC\.encoded\.BAD\.1\.log from "BAD": .*(decryption failed|UTF-8)/,
+    );
     expect(alerts.join('\n')).toMatch(/BAD\.3\.log.*invalid JSON/);
     expect(await metric(t, /fieldhub_sync_payloads_total\{source="post",result="failed"\} (\d+)/)).toBe(3);
     const st = t.app.store.db.prepare('SELECT node, seq, status FROM sync_received ORDER BY id').all();
@@ -125,22 +159,59 @@ describe('sync processing: devices', () => {
     const d = await devices(t, '?node=BIG&limit=1000&offset=9000');
     expect(d.total).toBe(10_000);
     expect(d.devices).toHaveLength(1000);
-    expect(d.devices[999]).toMatchObject({ devMac: 'aa:bb:cc:00:27:0f', devName: 'Device 9999', devSyncHubNode: 'BIG' });
+    expect(d.devices[999]).toMatchObject({
+      devMac: 'aa:bb:cc:00:27:0f',
+      devName: 'Device 9999',
+      devSyncHubNode: 'BIG',
+    });
   });
 });
 
 describe('sync processing: other plugins', () => {
   it('stores pipe-delimited last_result rows and JSON rows per (plugin, node); the latest payload replaces the previous', async () => {
     t = await syncApp();
-    const lines = ['aa:bb:cc:dd:ee:01|192.168.1.5|2025-08-24 10:00:00|host1|null|null|null|extra|fk1', 'aa:bb:cc:dd:ee:02|192.168.1.6|2025-08-24 10:00:00|host2|a|b|c|x|fk2|h1|h2|h3|h4', ''].join('\n');
+    const lines = [
+      'aa:bb:cc:dd:ee:01|192.168.1.5|2025-08-24 10:00:00|host1|null|null|null|extra|fk1',
+      'aa:bb:cc:dd:ee:02|192.168.1.6|2025-08-24 10:00:00|host2|a|b|c|x|fk2|h1|h2|h3|h4',
+      '',
+    ].join('\n');
     await post(t, lines, 'N1', 'ARPSCAN');
     await post(t, JSON.stringify({ data: [{ a: 1 }, { a: 2 }] }), 'N1', 'PIHOLE');
     await processNow(t);
     const rows = (plugin: string) =>
-      (t!.app.store.db.prepare('SELECT data FROM sync_plugin_rows WHERE plugin = ? AND node = ? ORDER BY idx').pluck().all(plugin, 'N1') as string[]).map((s) => JSON.parse(s));
+      (
+        t!.app.store.db
+          .prepare('SELECT data FROM sync_plugin_rows WHERE plugin = ? AND node = ? ORDER BY idx')
+          .pluck()
+          .all(plugin, 'N1') as string[]
+      ).map((s) => JSON.parse(s));
     expect(rows('ARPSCAN')).toEqual([
-      { primaryId: 'aa:bb:cc:dd:ee:01', secondaryId: '192.168.1.5', dateTime: '2025-08-24 10:00:00', watched1: 'host1', watched2: 'null', watched3: 'null', watched4: 'null', extra: 'extra', foreignKey: 'fk1' },
-      { primaryId: 'aa:bb:cc:dd:ee:02', secondaryId: '192.168.1.6', dateTime: '2025-08-24 10:00:00', watched1: 'host2', watched2: 'a', watched3: 'b', watched4: 'c', extra: 'x', foreignKey: 'fk2', helpVal1: 'h1', helpVal2: 'h2', helpVal3: 'h3', helpVal4: 'h4' },
+      {
+        primaryId: 'aa:bb:cc:dd:ee:01',
+        secondaryId: '192.168.1.5',
+        dateTime: '2025-08-24 10:00:00',
+        watched1: 'host1',
+        watched2: 'null',
+        watched3: 'null',
+        watched4: 'null',
+        extra: 'extra',
+        foreignKey: 'fk1',
+      },
+      {
+        primaryId: 'aa:bb:cc:dd:ee:02',
+        secondaryId: '192.168.1.6',
+        dateTime: '2025-08-24 10:00:00',
+        watched1: 'host2',
+        watched2: 'a',
+        watched3: 'b',
+        watched4: 'c',
+        extra: 'x',
+        foreignKey: 'fk2',
+        helpVal1: 'h1',
+        helpVal2: 'h2',
+        helpVal3: 'h3',
+        helpVal4: 'h4',
+      },
     ]);
     expect(rows('PIHOLE')).toEqual([{ a: 1 }, { a: 2 }]);
     await post(t, 'aa:bb:cc:dd:ee:03|1.1.1.1|t|w1|w2|w3|w4|e|f', 'N1', 'ARPSCAN');
@@ -159,7 +230,10 @@ describe('sync: notifications and device listing', () => {
     await processNow(t);
     const n = await notes(t);
     expect(n.map((x) => [x.level, x.text])).toEqual([
-      ['info', '[Plugin: SYNC] Processed last_result.SYNC.encoded.N1.1.log from "N1": inserted "1" new devices, updated 0'],
+      [
+        'info',
+        '[Plugin: SYNC] Processed last_result.SYNC.encoded.N1.1.log from "N1": inserted "1" new devices, updated 0',
+      ],
       ['info', '[Plugin: SYNC] Data received (last_result.SYNC.encoded.N1.1.log)'],
     ]);
     expect(n[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -178,9 +252,16 @@ describe('sync: notifications and device listing', () => {
     await new Promise((r) => setTimeout(r, 5));
     await post(t, JSON.stringify({ data: [device(4), device(5)] }), 'N2');
     await processNow(t);
-    expect((await devices(t, '?node=N1')).devices.map((d) => d.devMac)).toEqual(['aa:bb:cc:00:00:01', 'aa:bb:cc:00:00:02', 'aa:bb:cc:00:00:03']);
+    expect((await devices(t, '?node=N1')).devices.map((d) => d.devMac)).toEqual([
+      'aa:bb:cc:00:00:01',
+      'aa:bb:cc:00:00:02',
+      'aa:bb:cc:00:00:03',
+    ]);
     expect((await devices(t, '?mac=AA:BB:CC:00:00:05')).devices.map((d) => d.devSyncHubNode)).toEqual(['N2']);
-    expect((await devices(t, `?since=${encodeURIComponent(mid)}`)).devices.map((d) => d.devMac)).toEqual(['aa:bb:cc:00:00:04', 'aa:bb:cc:00:00:05']);
+    expect((await devices(t, `?since=${encodeURIComponent(mid)}`)).devices.map((d) => d.devMac)).toEqual([
+      'aa:bb:cc:00:00:04',
+      'aa:bb:cc:00:00:05',
+    ]);
     const page = await devices(t, '?limit=2&offset=2');
     expect(page).toMatchObject({ total: 5, limit: 2, offset: 2 });
     expect(page.devices.map((d) => d.devMac)).toEqual(['aa:bb:cc:00:00:03', 'aa:bb:cc:00:00:04']);
@@ -206,13 +287,21 @@ describe('sync: concurrent posts', () => {
       fetch(`${url}/sync`, {
         method: 'POST',
         headers: AUTH,
-        body: new URLSearchParams({ data: JSON.stringify({ data: [device(i)] }), node_name: nodes[i % 6]!, plugin: 'SYNC' }),
+        body: new URLSearchParams({
+          data: JSON.stringify({ data: [device(i)] }),
+          node_name: nodes[i % 6]!,
+          plugin: 'SYNC',
+        }),
       }),
     );
     const answers = await Promise.all(posts);
     expect(answers.map((r) => r.status)).toEqual(Array(60).fill(200));
     await processNow(t);
-    const seqs = t.app.store.db.prepare("SELECT node, group_concat(seq) AS s FROM (SELECT node, seq FROM sync_received WHERE status = 'processed' ORDER BY node, seq) GROUP BY node").all();
+    const seqs = t.app.store.db
+      .prepare(
+        "SELECT node, group_concat(seq) AS s FROM (SELECT node, seq FROM sync_received WHERE status = 'processed' ORDER BY node, seq) GROUP BY node",
+      )
+      .all();
     expect(seqs).toEqual(nodes.map((n) => ({ node: n, s: '1,2,3,4,5,6,7,8,9,10' })));
     expect(files(t)).toHaveLength(60);
     expect(files(t).every((f) => f.startsWith('processed_last_result.SYNC.N'))).toBe(true);
@@ -231,7 +320,12 @@ describe('sync: retrying failed payloads', () => {
     // the decode command shows why: it cannot decrypt either
     const out: string[] = [];
     const ctx = { config: t.config, store: t.app.store, log: t.app.log as never, out: (l: string) => out.push(l) };
-    expect(await syncModule.commands!.decode!.run([path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R1.1.log'), 'SYNC'], ctx)).toBe(1);
+    expect(
+      await syncModule.commands!.decode!.run(
+        [path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R1.1.log'), 'SYNC'],
+        ctx,
+      ),
+    ).toBe(1);
     expect(out[0]).toMatch(/cannot decode .*decryption failed/);
     await t.app.close();
 
@@ -242,10 +336,20 @@ describe('sync: retrying failed payloads', () => {
     renameSync(path.join(dataDir, 'log', 'plugins', 'failed_last_result.SYNC.encoded.R2.1.log'), moved);
     const cliOut: string[] = [];
     try {
-      const code = await syncModule.commands!['retry-failed']!.run([], { config: cfg, store, log: t.app.log as never, out: (l) => cliOut.push(l) });
+      const code = await syncModule.commands!['retry-failed']!.run([], {
+        config: cfg,
+        store,
+        log: t.app.log as never,
+        out: (l) => cliOut.push(l),
+      });
       expect(code).toBe(0);
       const decoded: string[] = [];
-      expect(await syncModule.commands!.decode!.run([path.join(dataDir, 'log', 'plugins', 'last_result.SYNC.encoded.R1.1.log'), 'SYNC'], { config: cfg, store, log: t.app.log as never, out: (l) => decoded.push(l) })).toBe(0);
+      expect(
+        await syncModule.commands!.decode!.run(
+          [path.join(dataDir, 'log', 'plugins', 'last_result.SYNC.encoded.R1.1.log'), 'SYNC'],
+          { config: cfg, store, log: t.app.log as never, out: (l) => decoded.push(l) },
+        ),
+      ).toBe(0);
       expect(JSON.parse(decoded[0]!)).toEqual({ data: [device(1)] });
     } finally {
       store.close();
@@ -260,7 +364,10 @@ describe('sync: retrying failed payloads', () => {
     expect(r.json()).toEqual({ requeued: 1 });
     expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1', 'R2']);
     expect(files(t)).toEqual(['processed_last_result.SYNC.R1.1.log', 'processed_last_result.SYNC.R2.1.log']);
-    expect(t.app.store.db.prepare('SELECT status FROM sync_received ORDER BY id').pluck().all()).toEqual(['processed', 'processed']);
+    expect(t.app.store.db.prepare('SELECT status FROM sync_received ORDER BY id').pluck().all()).toEqual([
+      'processed',
+      'processed',
+    ]);
     rmSync(dataDir, { recursive: true, force: true });
   });
 });

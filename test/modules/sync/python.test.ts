@@ -39,8 +39,17 @@ for c in cases:
     out.append({'fixed': fixed, 'random': rnd, 'back': decrypt_data(c['node'], c['key'])})
 print(json.dumps(out))
 `;
-    const input = cases.map(([plain, key], i) => ({ plain, key, iv: ivs[i]!.toString('base64'), node: encryptData(plain!, key!) }));
-    const out = JSON.parse(await runPython(script, [], JSON.stringify(input))) as Array<{ fixed: string; random: string; back: string }>;
+    const input = cases.map(([plain, key], i) => ({
+      plain,
+      key,
+      iv: ivs[i]!.toString('base64'),
+      node: encryptData(plain!, key!),
+    }));
+    const out = JSON.parse(await runPython(script, [], JSON.stringify(input))) as Array<{
+      fixed: string;
+      random: string;
+      back: string;
+    }>;
     out.forEach((o, i) => {
       const [plain, key] = cases[i]!;
       expect(encryptData(plain!, key!, ivs[i])).toBe(o.fixed); // same IV: identical payload
@@ -92,7 +101,11 @@ print(json.dumps({'status': r.status_code, 'json': r.json(), 'bad_status': bad.s
       method: 'POST',
       url: '/sync',
       headers: { ...AUTH, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ data: JSON.stringify({ data: [device(1), { devMac: '11:22:33:44:55:66', devName: 'bare' }] }), node_name: 'X', plugin: 'SYNC' }).toString(),
+      payload: new URLSearchParams({
+        data: JSON.stringify({ data: [device(1), { devMac: '11:22:33:44:55:66', devName: 'bare' }] }),
+        node_name: 'X',
+        plugin: 'SYNC',
+      }).toString(),
     });
     await processNow(t);
     const script = `
@@ -152,7 +165,7 @@ s.serve_forever()
     const child = spawn(PY, ['-c', script, TOKEN], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise<number>((resolve, reject) => {
-        child.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
+        child.stdout.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
         child.once('exit', (code) => reject(new Error(`python node exited ${code}`)));
       });
       t = await syncApp({ pullNodes: [`http://127.0.0.1:${port}`] });
@@ -161,8 +174,18 @@ s.serve_forever()
       await processNow(t);
       const d = (await t.app.inject({ url: '/sync/devices', headers: AUTH })).json();
       expect(d.devices).toEqual([
-        expect.objectContaining({ devMac: '00:11:22:33:44:55', devName: 'Device 1', devLastIP: '192.168.1.10', devSyncHubNode: 'NAX-NODE' }),
-        expect.objectContaining({ devMac: '66:77:88:99:aa:bb', devName: '(unknown)', devPresentLastScan: 0, devSyncHubNode: 'NAX-NODE' }),
+        expect.objectContaining({
+          devMac: '00:11:22:33:44:55',
+          devName: 'Device 1',
+          devLastIP: '192.168.1.10',
+          devSyncHubNode: 'NAX-NODE',
+        }),
+        expect.objectContaining({
+          devMac: '66:77:88:99:aa:bb',
+          devName: '(unknown)',
+          devPresentLastScan: 0,
+          devSyncHubNode: 'NAX-NODE',
+        }),
       ]);
       expect(d.devices[0]).not.toHaveProperty('rowid');
       expect(files(t)).toEqual(['processed_last_result.SYNC.NAX-NODE.1.log']);

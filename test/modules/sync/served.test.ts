@@ -18,13 +18,21 @@ async function app(cfg: Record<string, unknown> = {}) {
 async function seed(a: TestApp, list: Array<Record<string, unknown>>, node = 'N') {
   const json = JSON.stringify({ data: list });
   const key = a.config.sync.encryptionKey;
-  const r = await a.app.inject({ method: 'POST', url: '/sync', ...form({ data: key ? encryptData(json, key) : json, node_name: node, plugin: 'SYNC' }) });
+  const r = await a.app.inject({
+    method: 'POST',
+    url: '/sync',
+    ...form({ data: key ? encryptData(json, key) : json, node_name: node, plugin: 'SYNC' }),
+  });
   expect(r.statusCode).toBe(200);
   await processNow(a);
 }
 
-const get = (a: TestApp, headers: Record<string, string> = {}) => a.app.inject({ url: '/sync', headers: { ...AUTH, ...headers } });
-const macs = (b64: string) => (JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as { data: Array<{ devMac: string }> }).data.map((d) => d.devMac);
+const get = (a: TestApp, headers: Record<string, string> = {}) =>
+  a.app.inject({ url: '/sync', headers: { ...AUTH, ...headers } });
+const macs = (b64: string) =>
+  (JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as { data: Array<{ devMac: string }> }).data.map(
+    (d) => d.devMac,
+  );
 
 describe('GET /sync answer cache', () => {
   it('never stale: a device written before the request is in the answer; the ETag moves with every change', async () => {
@@ -68,11 +76,14 @@ describe('GET /sync answer cache', () => {
     const node = await app({ encryptionKey: key, serveEncrypted: true, nodeName: 'ENC' });
     const url = await node.listen();
     await seed(node, [device(1)]);
-    const text = (r: { json(): { data_base64: string } }) => Buffer.from(r.json().data_base64, 'base64').toString('latin1');
+    const text = (r: { json(): { data_base64: string } }) =>
+      Buffer.from(r.json().data_base64, 'base64').toString('latin1');
     const a = text(await get(node));
     const b = text(await get(node));
     expect(b).toBe(a); // one build, served twice
-    expect(JSON.parse(decryptData(a, key)).data.map((d: { devMac: string }) => d.devMac)).toEqual(['aa:bb:cc:00:00:01']);
+    expect(JSON.parse(decryptData(a, key)).data.map((d: { devMac: string }) => d.devMac)).toEqual([
+      'aa:bb:cc:00:00:01',
+    ]);
     await seed(node, [device(2)]);
     const c = text(await get(node));
     expect(c.slice(0, 24)).not.toBe(a.slice(0, 24)); // a new plaintext, a new IV

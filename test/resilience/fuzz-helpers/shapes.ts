@@ -78,12 +78,20 @@ export function shapeProblem(group: Group, a: Answer): string | undefined {
       }
       // issue 13: NetAlertX 26.2+'s 415 body and 26.6's 422 body (JSON POST that does not validate)
       if (a.status === 415) {
-        return isObj(v) && v.success === false && v.error === 'Invalid Content-Type' && str(v.message) && Object.keys(v).length === 3
+        return isObj(v) &&
+          v.success === false &&
+          v.error === 'Invalid Content-Type' &&
+          str(v.message) &&
+          Object.keys(v).length === 3
           ? undefined
           : 'sync 415 is not {"success":false,"error":"Invalid Content-Type","message":...}';
       }
       if (a.status === 422) {
-        return isObj(v) && v.success === false && str(v.error) && Array.isArray(v.details) && Object.keys(v).length === 3
+        return isObj(v) &&
+          v.success === false &&
+          str(v.error) &&
+          Array.isArray(v.details) &&
+          Object.keys(v).length === 3
           ? undefined
           : 'sync 422 is not {"success":false,"error":...,"details":[...]}';
       }

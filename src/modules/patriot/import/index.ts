@@ -18,7 +18,11 @@ export type ImportHooks = Pick<ImportDeps, 'regenerate' | 'resolveId'>;
  * Registers the import job (cron from patriot.import.cron) and the admin routes (with `moreAdmin`,
  * the module's other /admin/patriot routes: one scope per prefix). Returns the service.
  */
-export async function registerImport(app: FastifyInstance, hooks: ImportHooks = {}, moreAdmin?: (admin: ZodApp) => void): Promise<ImportService> {
+export async function registerImport(
+  app: FastifyInstance,
+  hooks: ImportHooks = {},
+  moreAdmin?: (admin: ZodApp) => void,
+): Promise<ImportService> {
   const log = app.log.child({ module: 'patriot', part: 'import' });
   const service = new ImportService({
     config: app.config,
