@@ -158,7 +158,9 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     await b.page.waitForSelector('#commands tr[data-status="queued"]');
     expect(await dev.step()).toMatchObject({ endpoint: 'load_objects', body: '{"object":"users"}' }); // push.bodyEncoding "string" (issue 11)
     await b.page.waitForSelector('#commands tr[data-status="done"]');
-    expect(await b.page.textContent('#commands tr[data-status="done"] pre.answer')).toContain('"object": "users"');
+    expect(await b.page.textContent('#commands tr[data-status="done"] pre.answer')).toContain(
+      '"body": "{\\"object\\":\\"users\\"}"', // the command as delivered: body JSON-encoded (push.bodyEncoding "string")
+    );
     // cancel a queued one
     await b.page.fill('#queue-command input[name=endpoint]', 'reboot');
     await b.page.fill('#queue-command input[name=body]', '');
