@@ -13,7 +13,7 @@ import type { Metrics } from '../../core/metrics.js';
 import { DurableDir } from './durable.js';
 import { fileComponent } from './names.js';
 import { decodePayload, PayloadError, type Decoded } from './payload.js';
-import { SyncStore, type ReceivedRow, type Source } from './store.js';
+import { SyncStore, type ReceivedRow, type ReceiveItem, type Source } from './store.js';
 import { errText, TAG } from './text.js';
 
 /** A processing group: at most this many payloads, and this many bytes of stored data (one payload may exceed it). */
@@ -31,14 +31,7 @@ type Done =
   | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
 
 interface Reservation {
-  item: {
-    plugin: string;
-    node: string;
-    source: Source;
-    bytes: number;
-    clientFilePath?: string;
-    note: (seq: number) => string;
-  };
+  item: ReceiveItem;
   resolve: (v: { id: number; seq: number }) => void;
   reject: (e: unknown) => void;
 }

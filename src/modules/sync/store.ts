@@ -68,6 +68,16 @@ export function deviceRecord(r: DeviceRow): Record<string, unknown> {
   return f;
 }
 
+/** one received payload to number and record (receiveMany takes a batch of them) */
+export interface ReceiveItem {
+  plugin: string;
+  node: string;
+  source: Source;
+  bytes: number;
+  clientFilePath?: string;
+  note: (seq: number) => string;
+}
+
 export class SyncStore {
   private readonly db: DB;
   private readonly nextSeq;
@@ -158,16 +168,7 @@ export class SyncStore {
    * their "received" notifications, all in one transaction (one commit for a batch of requests).
    * A number is never handed out again.
    */
-  receiveMany(
-    items: ReadonlyArray<{
-      plugin: string;
-      node: string;
-      source: Source;
-      bytes: number;
-      clientFilePath?: string;
-      note: (seq: number) => string;
-    }>,
-  ) {
+  receiveMany(items: readonly ReceiveItem[]) {
     return this.db
       .transaction(() => {
         const at = new Date().toISOString();
