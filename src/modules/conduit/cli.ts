@@ -3,13 +3,15 @@
  * (the server may be running: SQLite WAL lets both write, and the API reads users per request).
  */
 import { parseArgs } from 'node:util';
-import { HttpError } from '../../core/errors.js';
 import type { CliCommand, CliContext } from '../../core/module.js';
+import { Refused } from './errors.js';
+import { PLANS, type Plan } from './plans.js';
 import { Users } from './users.js';
 
 const USAGE = [
-  'add NAME [--site SITE]... [--token TOKEN] [--throttle SECONDS] [--no-http-api]',
+  'add NAME [--site SITE]... [--token TOKEN] [--throttle SECONDS] [--plan PLAN] [--no-http-api]',
   'list',
+  `plan NAME PLAN   (${PLANS.join(' | ')})`,
   'disable NAME | enable NAME',
   'grant-site NAME SITE | revoke-site NAME SITE',
   'token NAME   (a new token; the old one stops working)',
@@ -17,11 +19,12 @@ const USAGE = [
 
 function table(users: ReturnType<Users['list']>): string[] {
   const rows = [
-    ['NAME', 'ENABLED', 'HTTP_API', 'THROTTLE_S', 'SITES'],
+    ['NAME', 'ENABLED', 'HTTP_API', 'PLAN', 'THROTTLE_S', 'SITES'],
     ...users.map((u) => [
       u.name,
       u.enabled ? 'yes' : 'no',
       u.httpApi ? 'on' : 'off',
+      u.plan,
       u.throttleSeconds === null ? 'default' : String(u.throttleSeconds),
       u.sites.join(','),
     ]),
@@ -47,11 +50,14 @@ function run(args: string[], ctx: CliContext): number {
             site: { type: 'string', multiple: true },
             token: { type: 'string' },
             throttle: { type: 'string' },
+            plan: { type: 'string' },
             'no-http-api': { type: 'boolean' },
           },
         });
         if (positionals.length !== 1)
-          return fail('usage: add NAME [--site SITE]... [--token TOKEN] [--throttle SECONDS] [--no-http-api]');
+          return fail(
+            'usage: add NAME [--site SITE]... [--token TOKEN] [--throttle SECONDS] [--plan PLAN] [--no-http-api]',
+          );
         const throttle = values.throttle === undefined ? undefined : Number(values.throttle);
         if (throttle !== undefined && !Number.isFinite(throttle)) return fail('--throttle: expected seconds');
         const r = users.add({
@@ -59,6 +65,7 @@ function run(args: string[], ctx: CliContext): number {
           token: values.token,
           sites: values.site,
           throttleSeconds: throttle,
+          plan: values.plan as Plan | undefined,
           httpApi: !values['no-http-api'],
         });
         ctx.out(`user ${r.user.name} added; sites: ${r.user.sites.join(', ') || '(none)'}`);
@@ -68,6 +75,12 @@ function run(args: string[], ctx: CliContext): number {
       case 'list':
         for (const l of table(users.list())) ctx.out(l);
         return 0;
+      case 'plan': {
+        if (rest.length !== 2) return fail(`usage: plan NAME PLAN (${PLANS.join(' | ')})`);
+        const u = users.update(rest[0]!, { plan: rest[1] as Plan });
+        ctx.out(`user ${u.name} plan ${u.plan}`);
+        return 0;
+      }
       case 'disable':
       case 'enable': {
         if (rest.length !== 1) return fail(`usage: ${verb} NAME`);
@@ -91,7 +104,7 @@ function run(args: string[], ctx: CliContext): number {
         return fail(`unknown subcommand "${verb ?? ''}"; usage:\n         ${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof HttpError) {
+    if (e instanceof Refused) {
       ctx.out(`fieldhub conduit user: ${e.message}`);
       return 1;
     }

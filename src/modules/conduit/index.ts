@@ -1,49 +1,57 @@
 /**
- * The conduit module: a Conduit HTTP API v6 telemetry store and query service at /conduitv6,
+ * The conduit module: a Conduit HTTP API v6 telemetry store and query service at /conduitv6, the
+ * AlphaX uplink forms (V1/V2 at /conduitv6, the V4 webhook at /conduitv4/post), per-user plans,
  * its operator API at /admin/conduit, `fieldhub conduit user ...`, and datapoint retention.
  */
 import { registerAdmin } from '../../core/admin.js';
-import { defineModule } from '../../core/module.js';
-import { conduitConfig } from './config.js';
-import { adminRoutes } from './admin.js';
-import { healthRoutes } from './admin-health.js';
+import { defineModule, type FieldhubModule } from '../../core/module.js';
+import { adminRoutes } from './admin-routes.js';
 import { commands } from './cli.js';
+import { conduitConfig } from './config.js';
 import { migrations } from './migrations.js';
-import { retentionJob } from './retention.js';
-import { conduitApi, PREFIX } from './routes.js';
 import { ConduitQuery } from './query.js';
+import { retentionJob } from './retention.js';
+import { conduitRoutes, PREFIX, V4_PREFIX, webhookRoutes } from './routes.js';
+import { ConduitService } from './service.js';
 import { ConduitStore } from './store.js';
-import { Throttle } from './throttle.js';
 import { Users } from './users.js';
 
-export default defineModule({
-  name: 'conduit',
-  config: conduitConfig,
-  migrations,
-  commands,
-  plugin: async (app) => {
-    const config = app.config.conduit;
-    const store = new ConduitStore(app.store.db);
-    const users = new Users(app.store.db);
-    const retention = retentionJob(store, config, app.log);
-    app.scheduler.register('conduit.retention', retention, config.retentionDays ? { cron: config.retentionCron } : {});
-    await app.register(
-      conduitApi({
-        config,
-        store,
-        query: new ConduitQuery(app.store.db),
+export interface ConduitModuleOptions {
+  /** the clock in ms (plans' windows, receipt time, default ranges); tests inject one */
+  now?: () => number;
+}
+
+export function conduitModule(opts: ConduitModuleOptions = {}): FieldhubModule {
+  return defineModule({
+    name: 'conduit',
+    config: conduitConfig,
+    migrations,
+    commands,
+    plugin: async (app) => {
+      const config = app.config.conduit;
+      const db = app.store.db;
+      const store = new ConduitStore(db);
+      const query = new ConduitQuery(db);
+      const users = new Users(db);
+      const svc = new ConduitService({ db, config, store, query, users, metrics: app.metrics, now: opts.now });
+      const retention = retentionJob(store, config, app.log);
+      app.scheduler.register(
+        'conduit.retention',
+        retention,
+        config.retentionDays ? { cron: config.retentionCron } : {},
+      );
+      await app.register(conduitRoutes(svc, config.maxBodyBytes, config.emptyStatus), { prefix: PREFIX });
+      await app.register(webhookRoutes(svc, config.maxBodyBytes), { prefix: V4_PREFIX });
+      const admin = adminRoutes({
         users,
-        throttle: new Throttle(),
-        metrics: app.metrics,
-        db: app.store.db,
-      }),
-      { prefix: PREFIX },
-    );
-    const userRoutes = adminRoutes(users, () => app.scheduler.run('conduit.retention'));
-    const readRoutes = healthRoutes(app.store.db, app.config.conduit.silentMinutes);
-    await registerAdmin(app, '/admin/conduit', async (admin) => {
-      await userRoutes(admin);
-      await readRoutes(admin);
-    });
-  },
-});
+        query,
+        svc,
+        silentMinutes: config.silentMinutes,
+        runRetention: () => app.scheduler.run('conduit.retention'),
+      });
+      await registerAdmin(app, '/admin/conduit', admin);
+    },
+  });
+}
+
+export default conduitModule();

@@ -53,4 +53,12 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX conduit_datapoints_date ON conduit_datapoints(val_date);
     `,
   },
+  {
+    version: 2,
+    name: 'conduit user plans (spec, standard, pro, enterprise)',
+    sql: `
+      ALTER TABLE conduit_users ADD COLUMN plan TEXT NOT NULL DEFAULT 'spec'
+        CHECK (plan IN ('spec', 'standard', 'pro', 'enterprise'));
+    `,
+  },
 ];

@@ -55,13 +55,51 @@ const IDS = 'AND v.netid IN (SELECT value FROM json_each(@ids))';
 /** without ids, users who see at most this many series are answered by series */
 export const SERIES_PLAN_MAX = 256;
 
+/** a device with its site and last datapoint (the operator API's list) */
+export interface DeviceSummary {
+  id: number;
+  netid: string;
+  site: string;
+  tag: string | null;
+  label: string | null;
+  /** val_date of its last datapoint, unix seconds */
+  last: number | null;
+}
+
+const LAST_PER_DEVICE = `SELECT v.id, v.netid, s.name AS site, v.tag, v.label,
+    (SELECT MAX(d.val_date) FROM conduit_channels c JOIN conduit_datapoints d ON d.device_id = c.device_id AND d.chid = c.chid
+      WHERE c.device_id = v.id) AS last
+  FROM conduit_devices v JOIN conduit_sites s ON s.id = v.site_id`;
+const MATCH = `(@q IS NULL OR instr(v.netid, @q) > 0 OR instr(COALESCE(v.tag, ''), @q) > 0)`;
+
 export class ConduitQuery {
   private readonly series;
   private readonly byDate;
   private readonly seriesCount;
   private readonly metaStmt;
+  private readonly ops;
 
   constructor(db: DB) {
+    this.ops = {
+      users: db.prepare<[], { n: number; enabled: number }>(
+        'SELECT COUNT(*) AS n, COALESCE(SUM(enabled), 0) AS enabled FROM conduit_users',
+      ),
+      devices: db.prepare<[], DeviceSummary>(`${LAST_PER_DEVICE} ORDER BY v.netid`),
+      page: db.prepare<{ q: string | null; limit: number; offset: number }, DeviceSummary>(
+        `${LAST_PER_DEVICE} WHERE ${MATCH} ORDER BY v.netid LIMIT @limit OFFSET @offset`,
+      ),
+      count: db.prepare<{ q: string | null }, number>(`SELECT COUNT(*) FROM conduit_devices v WHERE ${MATCH}`).pluck(),
+      recent: db.prepare<[number], number>('SELECT COUNT(*) FROM conduit_datapoints WHERE val_date >= ?').pluck(),
+      channels: db.prepare<[string], { chid: number; type: string | null; description: string | null }>(
+        'SELECT c.chid, c.type, c.description FROM conduit_channels c JOIN conduit_devices v ON v.id = c.device_id WHERE v.netid = ? ORDER BY c.chid',
+      ),
+      series: db
+        .prepare<{ netid: string; chid: number; from: number; to: number; limit: number }, [number, number]>(
+          `SELECT d.val_date, d.val_raw FROM conduit_devices v JOIN conduit_datapoints d ON d.device_id = v.id
+           WHERE v.netid = @netid AND d.chid = @chid AND d.val_date BETWEEN @from AND @to ORDER BY d.val_date LIMIT @limit`,
+        )
+        .raw(true),
+    };
     const cols = 'd.device_id, d.chid, d.val_date, d.val_raw';
     const byDate = (ch: boolean) =>
       db
@@ -124,5 +162,34 @@ export class ConduitQuery {
 
   meta(deviceId: number, chid: number): ChannelMeta | undefined {
     return this.metaStmt.get(deviceId, chid);
+  }
+
+  /** users (all, enabled) for the health tile */
+  userCounts(): { n: number; enabled: number } {
+    return this.ops.users.get()!;
+  }
+
+  /** every device with its last datapoint, by netid */
+  devices(): DeviceSummary[] {
+    return this.ops.devices.all();
+  }
+
+  /** a page of devices whose netid or tag contains `q` */
+  devicePage(q: string | null, limit: number, offset: number): { total: number; devices: DeviceSummary[] } {
+    return { total: this.ops.count.get({ q })!, devices: this.ops.page.all({ q, limit, offset }) };
+  }
+
+  /** datapoints with val_date >= since */
+  countSince(since: number): number {
+    return this.ops.recent.get(since)!;
+  }
+
+  channelsOf(netid: string): Array<{ chid: number; type: string | null; description: string | null }> {
+    return this.ops.channels.all(netid);
+  }
+
+  /** one (device, channel)'s [val_date, val_raw] in from..to, oldest first */
+  channelSeries(a: { netid: string; chid: number; from: number; to: number; limit: number }): Array<[number, number]> {
+    return this.ops.series.all(a);
   }
 }

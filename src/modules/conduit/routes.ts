@@ -1,19 +1,19 @@
 /**
- * The Conduit HTTP API v6 at /conduitv6 (and /conduitv6/): GET queries datapoints, POST ingests
- * them, PUT updates metadata, DELETE removes datapoints; X-HTTP-Method-Override on a POST acts
- * as PUT or DELETE. Token, enabled switches and the throttle are checked before the body is read.
+ * The peer-facing routes. `/conduitv6` (and `/conduitv6/`): GET queries datapoints, POST ingests
+ * them (an array: the bulk format; an object: an AlphaX uplink), PUT updates metadata, DELETE
+ * removes datapoints; X-HTTP-Method-Override on a POST acts as PUT or DELETE; `/conduitv6/uplink`
+ * takes uplinks only. `/conduitv4/post` is the V4 webhook. Token, switches and the plan's limits
+ * are checked before the body is read (a token in an uplink's body: right after it is read).
  */
 import compress from '@fastify/compress';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiKey } from '../../core/auth.js';
-import type { Config } from '../../core/config.js';
-import type { DB } from '../../core/db.js';
 import { HttpError, installErrorFormat, type Classified } from '../../core/errors.js';
-import type { Metrics } from '../../core/metrics.js';
+import { requestSlot, type RequestSlot } from '../../core/routing.js';
 import { installBodyParser } from './body.js';
-import { GroupCommit } from './group-commit.js';
+import { Refused, type RefusalKind } from './errors.js';
 import {
   ingestSchema,
   metadataSchema,
@@ -22,32 +22,46 @@ import {
   parseRange,
   querySchema,
   zodMessage,
-  type Datapoint,
   type Query,
 } from './schemas.js';
-import { serializePoints } from './serialize.js';
-import { uplinkPoints } from './uplink.js';
-import type { ConduitQuery } from './query.js';
-import type { ConduitStore } from './store.js';
-import type { Throttle } from './throttle.js';
-import type { AuthUser, Users } from './users.js';
+import type { ConduitService } from './service.js';
+import { webhookQuerySchema } from './uplink.js';
+import type { AuthUser } from './users.js';
 
 export const PREFIX = '/conduitv6';
 /** the documented uplink path, under PREFIX */
 export const UPLINK_PATH = '/uplink';
+/** the V4 webhook: POST /conduitv4/post */
+export const V4_PREFIX = '/conduitv4';
 export const TRUNCATED_HEADER = 'x-conduit-truncated';
 export const NEXT_HEADER = 'x-conduit-next-fcdt';
 const ALLOW = 'GET, POST, PUT, DELETE';
 
-/** An HttpError that also sets response headers (Retry-After, Allow). */
-class ConduitError extends HttpError {
-  constructor(
-    statusCode: number,
-    message: string,
-    override readonly headers: Record<string, string>,
-  ) {
-    super(statusCode, message);
-  }
+const STATUS: Record<RefusalKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'range-too-long': 413,
+  throttled: 429,
+};
+
+/** A domain refusal as the HttpError the scope's error format answers (429: with Retry-After). */
+export function toHttp(e: unknown): unknown {
+  if (!(e instanceof Refused)) return e;
+  const headers = e.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(e.retryAfterSeconds) };
+  return new HttpError(STATUS[e.kind], e.message, headers);
+}
+
+/** Registers `routes` in a child scope whose errors reach the parent's format as HttpErrors. */
+export async function mapRefusals<S extends FastifyInstance>(scope: S, routes: (s: S) => void | Promise<void>) {
+  await scope.register(async (inner) => {
+    inner.setErrorHandler((err) => {
+      throw toHttp(err);
+    });
+    await routes(inner as S);
+  });
 }
 
 /** `{"code": "<status>", "error": "<reason>"}`, the spec's error body */
@@ -58,155 +72,31 @@ export function conduitShape(c: Classified): { code: string; error: string } {
   return { code: String(c.statusCode), error: c.statusCode >= 500 ? c.error : c.message };
 }
 
-export interface ApiDeps {
-  config: Config['conduit'];
-  store: ConduitStore;
-  query: ConduitQuery;
-  users: Users;
-  throttle: Throttle;
-  metrics: Metrics;
-  db: DB;
-  /** unix seconds, for the default time range */
-  now?: () => number;
+const ok = z.object({ code: z.literal('200') });
+const accepted = ok.extend({ accepted: z.number() });
+
+const isObject = (b: unknown): b is Record<string, unknown> => b !== null && typeof b === 'object' && !Array.isArray(b);
+const kindOf = (req: FastifyRequest): 'read' | 'write' =>
+  req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write';
+
+/** onRequest + preHandler: the token of a header or the query before the body, of an uplink body after it */
+function auth(svc: ConduitService, slot: RequestSlot<AuthUser>) {
+  return {
+    onRequest: async (req: FastifyRequest) => {
+      const token = apiKey(req);
+      if (!token && req.method === 'POST') return; // an uplink may carry its token in the body
+      slot.set(req, svc.authenticate(token, kindOf(req)));
+    },
+    preHandler: async (req: FastifyRequest) => {
+      if (slot.get(req)) return;
+      const token = isObject(req.body) && typeof req.body.token === 'string' ? req.body.token : undefined;
+      slot.set(req, svc.authenticate(token, kindOf(req)));
+    },
+  };
 }
 
-const ok = z.object({ code: z.literal('200') });
-
-export function conduitApi(deps: ApiDeps) {
-  const { config, store, query, users, throttle } = deps;
-  const nowSeconds = deps.now ?? (() => Math.floor(Date.now() / 1000));
-  const ingested = deps.metrics.counter(
-    'fieldhub_conduit_datapoints_ingested_total',
-    'Datapoints accepted by POST /conduitv6',
-  );
-  const returned = deps.metrics.counter(
-    'fieldhub_conduit_datapoints_returned_total',
-    'Datapoints answered by GET /conduitv6',
-  );
-  const refused = deps.metrics.counter('fieldhub_conduit_throttled_total', 'Requests refused by the conduit throttle');
-  const userOf = new WeakMap<FastifyRequest, AuthUser>();
-  const commits = new GroupCommit<{ user: number; points: Datapoint[] }>(deps.db, (a) =>
-    store.ingest(a.user, a.points),
-  );
-  const uplinks = new GroupCommit<{ user: number; points: Datapoint[] }>(deps.db, (a) =>
-    store.ingest(a.user, a.points, { uplink: { autoCreate: config.autoCreateDevices } }),
-  );
-
-  function authWith(req: FastifyRequest, token: string | undefined): void {
-    if (!token)
-      throw new HttpError(401, 'missing token: send it in the X-Api-Key header (or Token header, or token argument)');
-    const user = users.byToken(token);
-    if (!user) throw new HttpError(401, 'unknown token');
-    if (!user.enabled) throw new HttpError(403, 'conduit is disabled for this user');
-    if (!user.http_api) throw new HttpError(403, 'the HTTP API service is switched off for this user');
-    const wait = throttle.take(user.id, user.throttle_seconds ?? config.throttleSeconds);
-    if (wait > 0) {
-      refused.inc();
-      const s = Math.max(1, Math.ceil(wait));
-      throw new ConduitError(
-        429,
-        `Too Many Requests: one request every ${user.throttle_seconds ?? config.throttleSeconds} s, retry in ${s} s`,
-        {
-          'retry-after': String(s),
-        },
-      );
-    }
-    userOf.set(req, user);
-  }
-
-  /** onRequest: a token in a header or the query is checked before the body is read */
-  async function authenticate(req: FastifyRequest): Promise<void> {
-    const token = apiKey(req);
-    // an uplink may carry its token in the body (AlphaX allows it): checked in the preHandler
-    if (!token && req.method === 'POST') return;
-    authWith(req, token);
-  }
-
-  /** preHandler: the body's token, for a POST that had none in headers or query */
-  async function bodyToken(req: FastifyRequest): Promise<void> {
-    if (userOf.has(req)) return;
-    const b = req.body as { token?: unknown } | undefined;
-    const token = b && typeof b === 'object' && !Array.isArray(b) && typeof b.token === 'string' ? b.token : undefined;
-    authWith(req, token);
-  }
-
-  function get(req: FastifyRequest, reply: FastifyReply) {
-    const user = userOf.get(req)!;
-    const q = req.query as Query;
-    const ids = parseIds(q.id);
-    const chs = parseChs(q.ch);
-    const { from, to } = parseRange(q, nowSeconds());
-    const max = config.maxDatapoints;
-    const rows = query.points(user.id, { ids, chs, from, to, limit: max + 1 });
-    if (rows.length === 0) {
-      if (config.emptyStatus === 200) return reply.type('application/json; charset=utf-8').send('[]');
-      return reply.code(config.emptyStatus).send();
-    }
-    if (rows.length > max) {
-      reply.header(TRUNCATED_HEADER, 'true').header(NEXT_HEADER, String(rows[max]![2]));
-      rows.length = max;
-    }
-    returned.inc(rows.length);
-    return reply.type('application/json; charset=utf-8').send(serializePoints(rows, (d, c) => query.meta(d, c)));
-  }
-
-  /** an AlphaX uplink (V1 or V2 JSON object): one device, one timestamp */
-  async function uplink(req: FastifyRequest) {
-    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-      throw new HttpError(
-        400,
-        'an uplink is a JSON object {networkId, timestamp, data} (Content-Type: application/json)',
-      );
-    }
-    const points = uplinkPoints(req.body, Date.now());
-    const n = await uplinks.submit({ user: userOf.get(req)!.id, points });
-    ingested.inc(n);
-    return { code: '200' as const, accepted: n };
-  }
-
-  async function ingest(req: FastifyRequest) {
-    if (req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)) return uplink(req);
-    if (req.body === undefined)
-      throw new HttpError(400, 'a JSON array of datapoints is required (Content-Type: application/json)');
-    const parsed = ingestSchema.safeParse(req.body);
-    if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
-    const n = await commits.submit({ user: userOf.get(req)!.id, points: parsed.data });
-    ingested.inc(n);
-    return { code: '200' as const, accepted: n };
-  }
-
-  function put(req: FastifyRequest) {
-    const q = req.query as Query;
-    const ids = parseIds(q.id);
-    if (!ids) throw new HttpError(400, 'id is required');
-    const chs = parseChs(q.ch);
-    if (req.body === undefined)
-      throw new HttpError(400, 'a JSON object of metadata fields is required (Content-Type: application/json)');
-    const parsed = metadataSchema.safeParse(req.body);
-    if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
-    return { code: '200' as const, updated: store.updateMetadata(userOf.get(req)!.id, ids, chs, parsed.data) };
-  }
-
-  function del(req: FastifyRequest) {
-    const q = req.query as Query;
-    const ids = parseIds(q.id);
-    if (!ids) throw new HttpError(400, 'id is required');
-    const chs = parseChs(q.ch);
-    const { from, to } = parseRange(q, nowSeconds(), true);
-    return { code: '200' as const, deleted: store.deletePoints(userOf.get(req)!.id, ids, chs, from, to) };
-  }
-
-  async function post(req: FastifyRequest) {
-    const h = req.headers['x-http-method-override'];
-    const override = (Array.isArray(h) ? h[0] : h)?.trim().toUpperCase();
-    if (!override || override === 'POST') return ingest(req);
-    if (override === 'PUT') return put(req);
-    if (override === 'DELETE') return del(req);
-    throw new ConduitError(405, `X-HTTP-Method-Override: ${override.slice(0, 20)} is not allowed (PUT or DELETE)`, {
-      allow: ALLOW,
-    });
-  }
-
+/** The Conduit API v6 scope (prefix PREFIX). */
+export function conduitRoutes(svc: ConduitService, maxBodyBytes: number, emptyStatus: 200 | 204 | 304) {
   return async function plugin(scope: FastifyInstance): Promise<void> {
     installErrorFormat(scope, conduitShape);
     // request bodies are inflated by body.ts (with a cap), never by @fastify/compress
@@ -214,68 +104,158 @@ export function conduitApi(deps: ApiDeps) {
       r.decompress = false;
     });
     await scope.register(compress, { global: true, threshold: 1024, encodings: ['gzip'] });
-    installBodyParser(scope, config.maxBodyBytes);
-    const api = scope.withTypeProvider<ZodTypeProvider>();
-    const common = {
-      onRequest: authenticate,
-      preHandler: bodyToken,
-      schema: { querystring: querySchema, tags: ['conduit'], security: [{ apiKey: [] }] },
+    installBodyParser(scope, maxBodyBytes);
+    const slot = requestSlot<AuthUser>(scope, 'conduitUser');
+    const user = (req: FastifyRequest) => slot.get(req)!;
+
+    const selection = (q: Query, required = false) => {
+      const ids = parseIds(q.id);
+      const chs = parseChs(q.ch);
+      return { ids, chs, ...parseRange(q, svc.nowSeconds(), required) };
     };
-    api.get(
-      '/',
-      { ...common, schema: { ...common.schema, summary: 'datapoints (at most conduit.maxDatapoints, by time)' } },
-      get,
-    );
-    api.post(
-      '/',
-      {
-        ...common,
-        schema: { ...common.schema, summary: 'ingest a JSON array of datapoints (X-HTTP-Method-Override: PUT|DELETE)' },
-      },
-      post,
-    );
-    api.post(
-      UPLINK_PATH,
-      {
-        ...common,
-        schema: {
-          ...common.schema,
-          summary: 'an AlphaX uplink, Data Format V1 (data: hex) or V2 (data: [{channelId, value}])',
+    const uplink = async (req: FastifyRequest) => {
+      if (!isObject(req.body))
+        throw new HttpError(
+          400,
+          'an uplink is a JSON object {networkId, timestamp, data} (Content-Type: application/json)',
+        );
+      return { code: '200' as const, accepted: await svc.uplink(user(req), req.body) };
+    };
+    const ingest = async (req: FastifyRequest) => {
+      if (isObject(req.body)) return uplink(req);
+      if (req.body === undefined)
+        throw new HttpError(400, 'a JSON array of datapoints is required (Content-Type: application/json)');
+      const parsed = ingestSchema.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
+      return { code: '200' as const, accepted: await svc.ingest(user(req), parsed.data) };
+    };
+    const put = (req: FastifyRequest, q: Query) => {
+      const { ids, chs } = { ids: parseIds(q.id), chs: parseChs(q.ch) };
+      if (!ids) throw new HttpError(400, 'id is required');
+      if (req.body === undefined)
+        throw new HttpError(400, 'a JSON object of metadata fields is required (Content-Type: application/json)');
+      const parsed = metadataSchema.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
+      return { code: '200' as const, updated: svc.updateMetadata(user(req), ids, chs, parsed.data) };
+    };
+    const del = (req: FastifyRequest, q: Query) => {
+      const s = selection(q, true);
+      if (!s.ids) throw new HttpError(400, 'id is required');
+      return { code: '200' as const, deleted: svc.deletePoints(user(req), s.ids, s.chs, s.from, s.to) };
+    };
+
+    await mapRefusals(scope.withTypeProvider<ZodTypeProvider>(), (api) => {
+      const common = {
+        ...auth(svc, slot),
+        schema: { querystring: querySchema, tags: ['conduit'], security: [{ apiKey: [] }] },
+      };
+      const summary = (s: string) => ({ ...common.schema, summary: s });
+      api.get('/', { ...common, schema: summary('datapoints (at most the plan allows, by time)') }, (req, reply) => {
+        const answer = svc.read(user(req), selection(req.query));
+        if (answer.json === null) {
+          if (emptyStatus === 200) return reply.type('application/json; charset=utf-8').send('[]');
+          return reply.code(emptyStatus).send();
+        }
+        if (answer.nextFcdt !== undefined)
+          reply.header(TRUNCATED_HEADER, 'true').header(NEXT_HEADER, String(answer.nextFcdt));
+        return reply.type('application/json; charset=utf-8').send(answer.json);
+      });
+      api.post(
+        '/',
+        {
+          ...common,
+          schema: summary('ingest a JSON array of datapoints or an uplink (X-HTTP-Method-Override: PUT|DELETE)'),
         },
-      },
-      uplink,
-    );
-    api.put(
-      '/',
-      {
-        ...common,
-        schema: {
-          ...common.schema,
-          summary: 'update device (id) or channel (id, ch) metadata',
-          response: { 200: ok.extend({ updated: z.number() }) },
+        async (req) => {
+          const h = req.headers['x-http-method-override'];
+          const override = (Array.isArray(h) ? h[0] : h)?.trim().toUpperCase();
+          if (!override || override === 'POST') return ingest(req);
+          if (override === 'PUT') return put(req, req.query);
+          if (override === 'DELETE') return del(req, req.query);
+          throw new HttpError(405, `X-HTTP-Method-Override: ${override.slice(0, 20)} is not allowed (PUT or DELETE)`, {
+            allow: ALLOW,
+          });
         },
-      },
-      put,
-    );
-    api.delete(
-      '/',
-      {
-        ...common,
-        schema: {
-          ...common.schema,
-          summary: 'delete datapoints of id (and ch) in fcdt..tcdt',
-          response: { 200: ok.extend({ deleted: z.number() }) },
+      );
+      api.post(
+        UPLINK_PATH,
+        {
+          ...common,
+          schema: {
+            ...summary('an AlphaX uplink, Data Format V1 (data: hex) or V2 (data: [{channelId, value}])'),
+            response: { 200: accepted },
+          },
         },
-      },
-      del,
-    );
+        uplink,
+      );
+      api.put(
+        '/',
+        {
+          ...common,
+          schema: {
+            ...summary('update device (id) or channel (id, ch) metadata'),
+            response: { 200: ok.extend({ updated: z.number() }) },
+          },
+        },
+        (req) => put(req, req.query),
+      );
+      api.delete(
+        '/',
+        {
+          ...common,
+          schema: {
+            ...summary('delete datapoints of id (and ch) in fcdt..tcdt'),
+            response: { 200: ok.extend({ deleted: z.number() }) },
+          },
+        },
+        (req) => del(req, req.query),
+      );
+    });
     const others = scope.supportedMethods.filter((m) => !['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].includes(m));
     scope.route({
       method: others,
       url: '/',
       schema: { hide: true },
       onRequest: async () => {
-        throw new ConduitError(405, 'Method Not Allowed', { allow: ALLOW });
+        throw new HttpError(405, 'Method Not Allowed', { allow: ALLOW });
+      },
+      handler: async () => undefined,
+    });
+  };
+}
+
+/**
+ * The Conduit V4 webhook scope (prefix V4_PREFIX): `POST /post` with everything in the query
+ * (token, then one value or V1 hex). A body, if any, is read up to the limit and ignored.
+ */
+export function webhookRoutes(svc: ConduitService, maxBodyBytes: number) {
+  return async function plugin(scope: FastifyInstance): Promise<void> {
+    installErrorFormat(scope, conduitShape);
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, async () => undefined);
+    const slot = requestSlot<AuthUser>(scope, 'conduitUser');
+    await mapRefusals(scope.withTypeProvider<ZodTypeProvider>(), (api) => {
+      api.post(
+        '/post',
+        {
+          onRequest: async (req) => slot.set(req, svc.authenticate(apiKey(req), 'write')),
+          schema: {
+            querystring: webhookQuerySchema,
+            response: { 200: accepted },
+            tags: ['conduit'],
+            security: [{ apiKey: [] }],
+            summary: 'Conduit V4 webhook: token, netid, chid, value (one value) or token, id, data (V1 hex), date?',
+          },
+        },
+        async (req) => ({ code: '200' as const, accepted: await svc.webhook(slot.get(req)!, req.query) }),
+      );
+    });
+    scope.route({
+      method: scope.supportedMethods.filter((m) => m !== 'POST' && m !== 'HEAD'),
+      url: '/post',
+      schema: { hide: true },
+      onRequest: async () => {
+        throw new HttpError(405, 'Method Not Allowed', { allow: 'POST' });
       },
       handler: async () => undefined,
     });

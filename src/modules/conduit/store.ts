@@ -2,8 +2,8 @@
  * Writes of devices, channels and datapoints (reads are in query.ts). Every statement is prepared
  * once; a request is one transaction. A user writes only the devices of the sites granted to it.
  */
-import { HttpError } from '../../core/errors.js';
 import type { DB } from '../../core/db.js';
+import { Refused, invalid } from './errors.js';
 import {
   CHANNEL_FIELDS,
   DEVICE_FIELDS,
@@ -116,14 +116,14 @@ export class ConduitStore {
   /** a granted site by name: 403 when it is not the user's (or does not exist) */
   private grantedSite(name: string, sites: Set<number>): number {
     const s = this.siteByName.get(name);
-    if (!s || !sites.has(s.id)) throw new HttpError(403, `site "${name.slice(0, 100)}" is not one of your sites`);
+    if (!s || !sites.has(s.id)) throw new Refused('forbidden', `site "${name.slice(0, 100)}" is not one of your sites`);
     return s.id;
   }
 
   private visibleDevice(netid: string, sites: Set<number>): DeviceRow {
     const dev = this.deviceByNetid.get(netid);
-    if (!dev) throw new HttpError(404, `device ${netid} not found`);
-    if (!sites.has(dev.site_id)) throw new HttpError(403, `device ${netid} is not in one of your sites`);
+    if (!dev) throw new Refused('not-found', `device ${netid} not found`);
+    if (!sites.has(dev.site_id)) throw new Refused('forbidden', `device ${netid} is not in one of your sites`);
     return dev;
   }
 
@@ -155,21 +155,18 @@ export class ConduitStore {
           if (!dev) {
             let site: number;
             if (opts.uplink && !opts.uplink.autoCreate)
-              throw new HttpError(404, `device ${netid} not found (conduit.autoCreateDevices is off)`);
+              throw new Refused('not-found', `device ${netid} not found (conduit.autoCreateDevices is off)`);
             if (opts.uplink && sites.size > 0)
               site = Math.min(...sites); // the user's default site
             else if (p.dev_site !== undefined) site = granted(p.dev_site);
             else if (sites.size === 1) site = [...sites][0]!;
             else
-              throw new HttpError(
-                sites.size === 0 ? 403 : 400,
-                sites.size === 0
-                  ? 'you have no site to write to'
-                  : `[${i}].dev_site: required for the new device ${netid} (you have several sites)`,
-              );
+              throw sites.size === 0
+                ? new Refused('forbidden', 'you have no site to write to')
+                : invalid(`[${i}].dev_site: required for the new device ${netid} (you have several sites)`);
             dev = { id: Number(this.insertDevice.run(netid, site).lastInsertRowid), site_id: site };
           } else if (!sites.has(dev.site_id)) {
-            throw new HttpError(403, `device ${netid} is not in one of your sites`);
+            throw new Refused('forbidden', `device ${netid} is not in one of your sites`);
           }
           devices.set(netid, dev);
         }
@@ -203,7 +200,7 @@ export class ConduitStore {
   updateMetadata(user: number, ids: string[], chs: number[] | undefined, m: MetadataUpdate): number {
     const dm = pick(DEVICE_FIELDS, m);
     const cm = pick(CHANNEL_FIELDS, m);
-    if (cm && !chs) throw new HttpError(400, `${Object.keys(cm).join(', ')}: channel fields need the ch argument`);
+    if (cm && !chs) throw invalid(`${Object.keys(cm).join(', ')}: channel fields need the ch argument`);
     const run = this.db.transaction(() => {
       const sites = this.sitesOf(user);
       let n = 0;

@@ -5,9 +5,11 @@
  * channel 1 = 4000): bytes 1-2 voltage (mV, unsigned) -> channel 255, 3-4 RSSI (signed) -> 254,
  * 5-6 message id (unsigned) -> 253, 7-8 error code (unsigned) -> 252, then one signed 32-bit
  * integer per channel 1..32, stored divided by 1000.
+ * The Conduit V4 webhook (`POST /conduitv4/post`) carries the same in its query: one value
+ * (`netid`, `chid`, `value`, timestamped on receipt) or V1 hex (`id`, `data`, optional `date` in ms).
  */
 import { z } from 'zod';
-import { HttpError } from '../../core/errors.js';
+import { invalid } from './errors.js';
 import { NETID_RE, zodMessage, type Datapoint } from './schemas.js';
 
 export const MAX_V1_CHANNELS = 32;
@@ -18,14 +20,13 @@ export interface ChannelValue {
   value: number;
 }
 
-/** Decodes a V1 hex byte string; throws a 400 HttpError on malformed hex, a bad length or more than 32 channels. */
+/** Decodes a V1 hex byte string; throws Refused('invalid') on malformed hex, a bad length or more than 32 channels. */
 export function decodeV1(hex: string): ChannelValue[] {
-  if (!/^(?:[0-9A-Fa-f]{2})*$/.test(hex)) throw new HttpError(400, 'data: not a hex byte string');
+  if (!/^(?:[0-9A-Fa-f]{2})*$/.test(hex)) throw invalid('data: not a hex byte string');
   const buf = Buffer.from(hex, 'hex');
-  if (buf.length < 8 || (buf.length - 8) % 4 !== 0)
-    throw new HttpError(400, `data: ${buf.length} bytes; V1 is 8 + 4n bytes`);
+  if (buf.length < 8 || (buf.length - 8) % 4 !== 0) throw invalid(`data: ${buf.length} bytes; V1 is 8 + 4n bytes`);
   const n = (buf.length - 8) / 4;
-  if (n > MAX_V1_CHANNELS) throw new HttpError(400, `data: ${n} channels; at most ${MAX_V1_CHANNELS}`);
+  if (n > MAX_V1_CHANNELS) throw invalid(`data: ${n} channels; at most ${MAX_V1_CHANNELS}`);
   const out: ChannelValue[] = [
     { channelId: 255, value: buf.readUInt16LE(0) },
     { channelId: 254, value: buf.readInt16LE(2) },
@@ -78,25 +79,84 @@ export const msToSecond = (ms: number) => Math.floor(ms / 1000);
 export function uplinkPoints(body: unknown, nowMs: number): Datapoint[] {
   const o = body as Record<string, unknown>;
   if (o.networkId === undefined && o.data === undefined) {
-    throw new HttpError(
-      400,
+    throw invalid(
       'body: expected array of datapoints (the bulk format) or an uplink object {networkId, timestamp, data}',
     );
   }
   const p = uplinkSchema.safeParse(body);
-  if (!p.success) throw new HttpError(400, zodMessage(p.error, 'body'));
+  if (!p.success) throw invalid(zodMessage(p.error, 'body'));
   const u = p.data;
   let values: ChannelValue[];
   if (typeof u.data === 'string') {
     const d = v1Data.safeParse(u.data);
-    if (!d.success) throw new HttpError(400, zodMessage(d.error, 'body.data'));
+    if (!d.success) throw invalid(zodMessage(d.error, 'body.data'));
     values = decodeV1(d.data);
   } else {
     const d = v2Data.safeParse(u.data);
-    if (!d.success) throw new HttpError(400, zodMessage(d.error, 'body.data'));
+    if (!d.success) throw invalid(zodMessage(d.error, 'body.data'));
     values = d.data;
   }
   const val_date = msToSecond(u.timestamp ?? nowMs);
   const dev_netid = u.networkId.toUpperCase();
   return values.map((v) => ({ dev_netid, dev_chid: v.channelId, val_date, val_raw: v.value }));
+}
+
+/** significant digits of a decimal written as text (the V4 query), leading and trailing zeros aside */
+function textDigits(t: string): number {
+  const mantissa = t.replace(/^[+-]/, '').replace(/[eE].*$/, '');
+  const [int = '', frac = ''] = mantissa.split('.');
+  return (int + frac).replace(/^0+/, '').replace(/0+$/, '').length || 1;
+}
+
+const chidText = z
+  .string()
+  .regex(/^\d{1,10}$/, 'expected a channel id (0..2147483647)')
+  .transform(Number)
+  .pipe(z.number().max(MAX_CHID, 'expected a channel id (0..2147483647)'));
+/** a decimal number as text: no NaN, Infinity, hex or 17-digit values */
+const valueText = z
+  .string()
+  .regex(/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?$/, 'expected a decimal number')
+  .refine((t) => textDigits(t) <= 16, 'at most 16 significant digits')
+  .transform(Number)
+  .pipe(z.number().refine(Number.isFinite, 'expected a finite number'));
+const dateText = z
+  .string()
+  .regex(/^\d{13}$/, 'expected 13-digit UTC milliseconds')
+  .transform(Number);
+
+/** the V4 query as the route declares it (for OpenAPI); the forms are checked by webhookPoints */
+export const webhookQuerySchema = z
+  .object({
+    token: z.string().max(256).optional().describe('the conduit token (or the X-Api-Key / Token header)'),
+    netid: z.string().optional().describe('one value: the device (network id)'),
+    chid: z.string().optional().describe('one value: the channel'),
+    value: z.string().optional().describe('one value: the value (stored with the second of receipt)'),
+    id: z.string().optional().describe('V1: the device (network id)'),
+    data: z.string().optional().describe('V1: the hex byte string'),
+    date: z.string().optional().describe('V1: 13-digit UTC milliseconds (default: receipt)'),
+  })
+  .strict();
+export type WebhookQuery = z.output<typeof webhookQuerySchema>;
+
+const valueForm = z.object({ token: z.string().optional(), netid, chid: chidText, value: valueText }).strict();
+const dataForm = z
+  .object({ token: z.string().optional(), id: netid, data: v1Data, date: dateText.optional() })
+  .strict();
+
+/** A V4 webhook query as datapoints: one value now, or a V1 payload at `date` (default now). */
+export function webhookPoints(q: WebhookQuery, nowMs: number): Datapoint[] {
+  if (q.netid !== undefined || q.chid !== undefined || q.value !== undefined) {
+    const p = valueForm.safeParse(q);
+    if (!p.success) throw invalid(zodMessage(p.error, 'query'));
+    const { netid: id, chid, value: v } = p.data;
+    return [{ dev_netid: id.toUpperCase(), dev_chid: chid, val_date: msToSecond(nowMs), val_raw: v }];
+  }
+  if (q.id === undefined && q.data === undefined)
+    throw invalid('query: expected token, netid, chid and value (one value) or token, id and data (V1 hex)');
+  const p = dataForm.safeParse(q);
+  if (!p.success) throw invalid(zodMessage(p.error, 'query'));
+  const val_date = msToSecond(p.data.date ?? nowMs);
+  const dev_netid = p.data.id.toUpperCase();
+  return decodeV1(p.data.data).map((v) => ({ dev_netid, dev_chid: v.channelId, val_date, val_raw: v.value }));
 }

@@ -3,8 +3,9 @@
  * the admin API. Tokens are stored as SHA-256 hashes: a token is shown once, when it is made.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { HttpError } from '../../core/errors.js';
 import type { DB } from '../../core/db.js';
+import { Refused, invalid } from './errors.js';
+import { DEFAULT_PLAN, PLANS, type Plan } from './plans.js';
 
 export const USER_NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 export const MIN_TOKEN_LENGTH = 16;
@@ -16,6 +17,8 @@ export interface ConduitUser {
   httpApi: boolean;
   /** null: the configured conduit.throttleSeconds */
   throttleSeconds: number | null;
+  /** usage limits (plans.ts); `spec` by default */
+  plan: Plan;
   createdAt: string;
   sites: string[];
 }
@@ -27,6 +30,7 @@ export interface AuthUser {
   enabled: number;
   http_api: number;
   throttle_seconds: number | null;
+  plan: Plan;
 }
 
 export function hashToken(token: string): string {
@@ -41,21 +45,26 @@ function checkSiteName(site: string): string {
   const s = site.trim();
   // eslint-disable-next-line no-control-regex -- on purpose: control characters are what a site name must not hold
   if (!s || s.length > 100 || /[\u0000-\u001f\u007f]/.test(s))
-    throw new HttpError(400, `invalid site name "${site.slice(0, 40)}"`);
+    throw invalid(`invalid site name "${site.slice(0, 40)}"`);
   return s;
 }
 
 function checkToken(token: string): string {
   if (token.length < MIN_TOKEN_LENGTH || token.length > 256 || /\s/.test(token)) {
-    throw new HttpError(400, `a token needs ${MIN_TOKEN_LENGTH} to 256 characters and no spaces`);
+    throw invalid(`a token needs ${MIN_TOKEN_LENGTH} to 256 characters and no spaces`);
   }
   return token;
 }
 
 function checkThrottle(t: number | null | undefined): number | null {
   if (t === undefined || t === null) return null;
-  if (!Number.isFinite(t) || t < 0 || t > 86400) throw new HttpError(400, 'throttle must be 0..86400 seconds');
+  if (!Number.isFinite(t) || t < 0 || t > 86400) throw invalid('throttle must be 0..86400 seconds');
   return t;
+}
+
+function checkPlan(p: string): Plan {
+  if (!(PLANS as readonly string[]).includes(p)) throw invalid(`plan must be one of ${PLANS.join(', ')}`);
+  return p as Plan;
 }
 
 export class Users {
@@ -71,7 +80,7 @@ export class Users {
 
   constructor(private readonly db: DB) {
     this.byHash = db.prepare<[string], AuthUser>(
-      'SELECT id, name, enabled, http_api, throttle_seconds FROM conduit_users WHERE token_hash = ?',
+      'SELECT id, name, enabled, http_api, throttle_seconds, plan FROM conduit_users WHERE token_hash = ?',
     );
     this.byName = db.prepare<[string], { id: number }>('SELECT id FROM conduit_users WHERE name = ?');
     this.all = db.prepare<
@@ -82,16 +91,17 @@ export class Users {
         enabled: number;
         http_api: number;
         throttle_seconds: number | null;
+        plan: Plan;
         created_at: string;
       }
-    >('SELECT id, name, enabled, http_api, throttle_seconds, created_at FROM conduit_users ORDER BY name');
+    >('SELECT id, name, enabled, http_api, throttle_seconds, plan, created_at FROM conduit_users ORDER BY name');
     this.sitesOf = db.prepare<[number], { name: string }>(
       'SELECT s.name FROM conduit_user_sites us JOIN conduit_sites s ON s.id = us.site_id WHERE us.user_id = ? ORDER BY s.name',
     );
     this.siteByName = db.prepare<[string], { id: number }>('SELECT id FROM conduit_sites WHERE name = ?');
     this.insertSite = db.prepare<[string]>('INSERT INTO conduit_sites (name) VALUES (?) ON CONFLICT(name) DO NOTHING');
-    this.insertUser = db.prepare<[string, string, number, number | null, string]>(
-      'INSERT INTO conduit_users (name, token_hash, enabled, http_api, throttle_seconds, created_at) VALUES (?, ?, 1, ?, ?, ?)',
+    this.insertUser = db.prepare<[string, string, number, number | null, Plan, string]>(
+      'INSERT INTO conduit_users (name, token_hash, enabled, http_api, throttle_seconds, plan, created_at) VALUES (?, ?, 1, ?, ?, ?, ?)',
     );
     this.grant = db.prepare<[number, number]>(
       'INSERT OR IGNORE INTO conduit_user_sites (user_id, site_id) VALUES (?, ?)',
@@ -106,7 +116,7 @@ export class Users {
 
   private idOf(name: string): number {
     const row = this.byName.get(name);
-    if (!row) throw new HttpError(404, `no conduit user "${name.slice(0, 64)}"`);
+    if (!row) throw new Refused('not-found', `no conduit user "${name.slice(0, 64)}"`);
     return row.id;
   }
 
@@ -129,30 +139,39 @@ export class Users {
       enabled: u.enabled === 1,
       httpApi: u.http_api === 1,
       throttleSeconds: u.throttle_seconds,
+      plan: u.plan,
       createdAt: u.created_at,
       sites: this.sitesOf.all(u.id).map((s) => s.name),
     }));
   }
 
   /** Creates a user (and its sites). Returns the user and its token, which is not stored. */
-  add(opts: { name: string; token?: string; sites?: string[]; httpApi?: boolean; throttleSeconds?: number | null }): {
+  add(opts: {
+    name: string;
+    token?: string;
+    sites?: string[];
+    httpApi?: boolean;
+    throttleSeconds?: number | null;
+    plan?: Plan;
+  }): {
     user: ConduitUser;
     token: string;
   } {
-    if (!USER_NAME_RE.test(opts.name))
-      throw new HttpError(400, 'a user name is 1-64 characters of A-Z a-z 0-9 _ . @ -');
+    if (!USER_NAME_RE.test(opts.name)) throw invalid('a user name is 1-64 characters of A-Z a-z 0-9 _ . @ -');
     const token = opts.token === undefined ? newToken() : checkToken(opts.token);
     const throttle = checkThrottle(opts.throttleSeconds);
+    const plan = checkPlan(opts.plan ?? DEFAULT_PLAN);
     this.db
       .transaction(() => {
-        if (this.byName.get(opts.name)) throw new HttpError(409, `conduit user "${opts.name}" exists`);
-        if (this.byHash.get(hashToken(token))) throw new HttpError(409, 'that token is in use');
+        if (this.byName.get(opts.name)) throw new Refused('conflict', `conduit user "${opts.name}" exists`);
+        if (this.byHash.get(hashToken(token))) throw new Refused('conflict', 'that token is in use');
         const id = Number(
           this.insertUser.run(
             opts.name,
             hashToken(token),
             opts.httpApi === false ? 0 : 1,
             throttle,
+            plan,
             new Date().toISOString(),
           ).lastInsertRowid,
         );
@@ -162,7 +181,10 @@ export class Users {
     return { user: this.get(opts.name), token };
   }
 
-  update(name: string, patch: { enabled?: boolean; httpApi?: boolean; throttleSeconds?: number | null }): ConduitUser {
+  update(
+    name: string,
+    patch: { enabled?: boolean; httpApi?: boolean; throttleSeconds?: number | null; plan?: Plan },
+  ): ConduitUser {
     const id = this.idOf(name);
     this.db.transaction(() => {
       if (patch.enabled !== undefined)
@@ -174,6 +196,8 @@ export class Users {
           .prepare('UPDATE conduit_users SET throttle_seconds = ? WHERE id = ?')
           .run(checkThrottle(patch.throttleSeconds), id);
       }
+      if (patch.plan !== undefined)
+        this.db.prepare('UPDATE conduit_users SET plan = ? WHERE id = ?').run(checkPlan(patch.plan), id);
     })();
     return this.get(name);
   }
@@ -182,7 +206,7 @@ export class Users {
   rotateToken(name: string, token?: string): string {
     const id = this.idOf(name);
     const t = token === undefined ? newToken() : checkToken(token);
-    if (this.byHash.get(hashToken(t))) throw new HttpError(409, 'that token is in use');
+    if (this.byHash.get(hashToken(t))) throw new Refused('conflict', 'that token is in use');
     this.db.prepare('UPDATE conduit_users SET token_hash = ? WHERE id = ?').run(hashToken(t), id);
     return t;
   }

@@ -116,9 +116,9 @@ describe('fieldhub conduit user ...', () => {
       lines.length = 0;
       expect(await user.run(['list'], ctx)).toBe(0);
       expect(lines).toEqual([
-        'NAME   ENABLED  HTTP_API  THROTTLE_S  SITES',
-        'bob    yes      on        0           Depot',
-        'carol  yes      off       default     Yard',
+        'NAME   ENABLED  HTTP_API  PLAN  THROTTLE_S  SITES',
+        'bob    yes      on        spec  0           Depot',
+        'carol  yes      off       spec  default     Yard',
       ]);
       expect(lines.join('\n')).not.toContain('carol-legacy-token-0001');
       expect(await user.run(['disable', 'bob'], ctx)).toBe(0);

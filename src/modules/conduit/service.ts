@@ -1,0 +1,187 @@
+/**
+ * The conduit logic, without Fastify: who a token is (and whether its plan lets it in now), the
+ * datapoints a query answers, and the writes of the three ingest forms (bulk array, AlphaX uplink
+ * V1/V2, V4 webhook), all through one group commit. Refusals are `Refused` (errors.ts).
+ */
+import type { DB } from '../../core/db.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { ConduitConfig } from './config.js';
+import { Refused } from './errors.js';
+import { GroupCommit } from './group-commit.js';
+import { Limits } from './plans.js';
+import type { ConduitQuery } from './query.js';
+import type { Datapoint, MetadataUpdate } from './schemas.js';
+import { serializePoints } from './serialize.js';
+import type { ConduitStore } from './store.js';
+import { uplinkPoints, webhookPoints, type WebhookQuery } from './uplink.js';
+import type { AuthUser, Users } from './users.js';
+
+export interface ServiceDeps {
+  db: DB;
+  config: ConduitConfig;
+  store: ConduitStore;
+  query: ConduitQuery;
+  users: Users;
+  metrics: Metrics;
+  /** the clock (ms): throttles, receipt time of uplinks, the default range */
+  now?: () => number;
+}
+
+export interface Selection {
+  ids?: string[];
+  chs?: number[];
+  from: number;
+  to: number;
+}
+
+export interface Answer {
+  /** the JSON array, or null when nothing matched */
+  json: string | null;
+  /** set when more matched than the plan answers: the val_date of the first datapoint left out */
+  nextFcdt?: number;
+}
+
+interface Batch {
+  user: number;
+  points: Datapoint[];
+  uplink: boolean;
+}
+
+export class ConduitService {
+  readonly now: () => number;
+  private readonly limits: Limits;
+  private readonly commits: GroupCommit<Batch>;
+  private readonly ingested;
+  private readonly returned;
+  private readonly refused;
+
+  constructor(private readonly d: ServiceDeps) {
+    this.now = d.now ?? Date.now;
+    this.limits = new Limits(d.config, this.now);
+    const uplink = { autoCreate: d.config.autoCreateDevices };
+    this.commits = new GroupCommit<Batch>(d.db, (b) => d.store.ingest(b.user, b.points, b.uplink ? { uplink } : {}));
+    this.ingested = d.metrics.counter(
+      'fieldhub_conduit_datapoints_ingested_total',
+      'Datapoints accepted by POST /conduitv6',
+    );
+    this.returned = d.metrics.counter(
+      'fieldhub_conduit_datapoints_returned_total',
+      'Datapoints answered by GET /conduitv6',
+    );
+    this.refused = d.metrics.counter('fieldhub_conduit_throttled_total', 'Requests refused by the conduit throttle');
+  }
+
+  nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  /** The token's user, once its switches and its plan's limits let the request in. */
+  authenticate(token: string | undefined, kind: 'read' | 'write'): AuthUser {
+    if (!token)
+      throw new Refused(
+        'unauthenticated',
+        'missing token: send it in the X-Api-Key header (or Token header, or token argument)',
+      );
+    const user = this.d.users.byToken(token);
+    if (!user) throw new Refused('unauthenticated', 'unknown token');
+    if (!user.enabled) throw new Refused('forbidden', 'conduit is disabled for this user');
+    if (!user.http_api) throw new Refused('forbidden', 'the HTTP API service is switched off for this user');
+    try {
+      this.limits.take(user, kind);
+    } catch (e) {
+      this.refused.inc();
+      throw e;
+    }
+    return user;
+  }
+
+  /** GET: at most the plan's records, in order; a range over the plan's maximum is refused. */
+  read(user: AuthUser, s: Selection): Answer {
+    const limits = this.limits.of(user);
+    if (limits.maxRangeSeconds !== null && s.to - s.from > limits.maxRangeSeconds) {
+      throw new Refused(
+        'range-too-long',
+        `tcdt - fcdt is ${s.to - s.from} s; at most ${limits.maxRangeSeconds} s (31 days) per request (plan ${user.plan})`,
+      );
+    }
+    const max = limits.maxRecords;
+    const rows = this.d.query.points(user.id, { ...s, limit: max + 1 });
+    if (rows.length === 0) return { json: null };
+    let nextFcdt: number | undefined;
+    if (rows.length > max) {
+      nextFcdt = rows[max]![2];
+      rows.length = max;
+    }
+    this.returned.inc(rows.length);
+    const json = serializePoints(rows, (dev, ch) => this.d.query.meta(dev, ch));
+    return nextFcdt === undefined ? { json } : { json, nextFcdt };
+  }
+
+  /** the bulk format (an array of datapoints, already validated) */
+  ingest(user: AuthUser, points: Datapoint[]): Promise<number> {
+    return this.commit({ user: user.id, points, uplink: false });
+  }
+
+  /** an AlphaX uplink object (V1 or V2) */
+  uplink(user: AuthUser, body: unknown): Promise<number> {
+    return this.commit({ user: user.id, points: uplinkPoints(body, this.now()), uplink: true });
+  }
+
+  /** a Conduit V4 webhook query */
+  webhook(user: AuthUser, q: WebhookQuery): Promise<number> {
+    return this.commit({ user: user.id, points: webhookPoints(q, this.now()), uplink: true });
+  }
+
+  private async commit(b: Batch): Promise<number> {
+    const n = await this.commits.submit(b);
+    this.ingested.inc(n);
+    return n;
+  }
+
+  updateMetadata(user: AuthUser, ids: string[], chs: number[] | undefined, m: MetadataUpdate): number {
+    return this.d.store.updateMetadata(user.id, ids, chs, m);
+  }
+
+  /** the console's tile: green / amber (no users) / red (silent devices), with the reasons */
+  health(silentMinutes: number) {
+    const nowS = this.nowSeconds();
+    const u = this.d.query.userCounts();
+    const devices = this.d.query.devices();
+    const silent = devices.filter((d) => d.last === null || d.last < nowS - silentMinutes * 60);
+    const lastHour = this.d.query.countSince(nowS - 3600);
+    const reasons: string[] = [];
+    let status: 'green' | 'amber' | 'red' = 'green';
+    if (silent.length) {
+      status = 'red';
+      const names = silent
+        .slice(0, 5)
+        .map((d) => d.netid)
+        .join(', ');
+      const more = silent.length > 5 ? ', ...' : '';
+      reasons.push(`${silent.length} device(s) silent for more than ${silentMinutes} min: ${names}${more}`);
+    }
+    if (u.n === 0) {
+      if (status === 'green') status = 'amber';
+      reasons.push('no users: nothing can be ingested');
+    }
+    if (!reasons.length)
+      reasons.push(`${devices.length} device(s) reporting; ${lastHour} datapoint(s) in the last hour`);
+    return {
+      module: 'conduit',
+      status,
+      reasons,
+      counts: {
+        users: u.n,
+        enabledUsers: u.enabled,
+        devices: devices.length,
+        silent: silent.length,
+        datapointsLastHour: lastHour,
+        ingestPerMinute: Math.round((lastHour / 60) * 10) / 10,
+      },
+    };
+  }
+
+  deletePoints(user: AuthUser, ids: string[], chs: number[] | undefined, from: number, to: number): number {
+    return this.d.store.deletePoints(user.id, ids, chs, from, to);
+  }
+}
