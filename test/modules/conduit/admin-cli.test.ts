@@ -1,25 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { openStore } from '../../../src/app.js';
 import type { CliContext } from '../../../src/core/module.js';
 import conduit from '../../../src/modules/conduit/index.js';
 import { ADMIN, tempDir } from '../../helpers/app.js';
-import { conduitApp, type ConduitApp } from './helpers.js';
-
-let c: ConduitApp | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+import { conduitApp } from './helpers.js';
 
 const root = path.join(import.meta.dirname, '..', '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
 
 describe('conduit admin API', () => {
   it('manages users, tokens and sites behind the admin token', async () => {
-    c = await conduitApp({ throttleSeconds: 0 });
+    const c = await conduitApp({ throttleSeconds: 0 });
     expect((await c.app.inject({ url: '/admin/conduit/users' })).statusCode).toBe(401);
     const add = await c.app.inject({
       method: 'POST',
@@ -101,7 +95,7 @@ describe('conduit admin API', () => {
 
 describe('fieldhub conduit user ...', () => {
   it('add, list, disable, enable, grant-site work on the store of a running server', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const store = openStore(c.config, [conduit]);
     const lines: string[] = [];
     const ctx = { config: c.config, store, log: c.app.log, out: (l: string) => lines.push(l) } as unknown as CliContext;

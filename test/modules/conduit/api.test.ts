@@ -1,12 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SERIES_PLAN_MAX } from '../../../src/modules/conduit/query.js';
 import { conduitApp, EXAMPLE, series, T0, type ConduitApp } from './helpers.js';
-
-let c: ConduitApp | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
 
 const { val_calibrated: _ignored, ...EXAMPLE_POST } = EXAMPLE;
 const range = (f: number, t: number) => `fcdt=${f}&tcdt=${t}`;
@@ -16,7 +10,7 @@ const count = (app: ConduitApp) =>
 
 describe('conduit API: the spec example', () => {
   it('answers the example datapoint byte for byte (fields, order and values)', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['Minnovation']);
     const post = await c.ingest(tok, [EXAMPLE_POST]);
     expect(post.statusCode).toBe(200);
@@ -29,7 +23,7 @@ describe('conduit API: the spec example', () => {
   });
 
   it('takes the token from X-Api-Key, a Token header or the token argument, at /conduitv6 and /conduitv6/', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['Minnovation']);
     await c.ingest(tok, [EXAMPLE_POST]);
     const q = `id=70B3D54990DC01DA&${range(T0, T0)}`;
@@ -46,7 +40,7 @@ describe('conduit API: the spec example', () => {
 
 describe('conduit API: authentication', () => {
   it('no log line carries the token (header or query argument)', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.req({ url: `/conduitv6?token=${tok}&fcdt=1` });
     await c.req({ url: '/conduitv6', headers: { token: tok } });
@@ -57,7 +51,7 @@ describe('conduit API: authentication', () => {
   });
 
   it('401 without or with an unknown token; 403 when disabled or the HTTP API is off', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const off = c.user('bob', ['S'], { httpApi: false });
     expect((await c.req({})).statusCode).toBe(401);
@@ -81,7 +75,7 @@ describe('conduit API: authentication', () => {
 
 describe('conduit API: GET arguments', () => {
   it('id and ch filter, repeated or comma-separated, ids case-insensitive; no filter = all visible devices', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, [
       ...series('A1', 6, { chs: 3 }),
@@ -89,7 +83,7 @@ describe('conduit API: GET arguments', () => {
       ...series('C3', 6, { chs: 3 }),
     ]);
     const get = async (q: string) => {
-      const r = await c!.req({ token: tok, url: `/conduitv6?${q}&${WIDE}` });
+      const r = await c.req({ token: tok, url: `/conduitv6?${q}&${WIDE}` });
       expect(r.statusCode, q).toBe(200);
       return r.json<Array<{ dev_netid: string; dev_chid: number }>>().map((p) => `${p.dev_netid}:${p.dev_chid}`);
     };
@@ -102,7 +96,7 @@ describe('conduit API: GET arguments', () => {
   });
 
   it('orders by val_date, then device, then channel', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const pts = [];
     for (const id of ['FF', '0A', '7C'])
@@ -125,7 +119,7 @@ describe('conduit API: GET arguments', () => {
   });
 
   it('fcdt/tcdt: inclusive; default the last hour; one alone, fcdt > tcdt or not seconds: 400', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const now = Math.floor(Date.now() / 1000);
     await c.ingest(tok, [
@@ -158,7 +152,7 @@ describe('conduit API: GET arguments', () => {
   });
 
   it('no datapoints: 304 with no body (conduit.emptyStatus); 200 [] when configured', async () => {
-    c = await conduitApp();
+    let c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const r = await c.req({ token: tok, headers: { 'accept-encoding': 'gzip' } });
     expect(r.statusCode).toBe(304);
@@ -172,7 +166,7 @@ describe('conduit API: GET arguments', () => {
   });
 
   it('answers at most 10,000 datapoints: the first by time, with X-Conduit-Truncated and X-Conduit-Next-Fcdt', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     // 10,050 datapoints over two devices, newest first in the body, to show the order is the server's
     const pts = [...series('A1', 5025, { from: T0 }), ...series('B2', 5025, { from: T0 })].reverse();
@@ -196,7 +190,7 @@ describe('conduit API: GET arguments', () => {
 
 describe('conduit API: the cap with ids (bounded sort)', () => {
   it(`a user who sees more than ${SERIES_PLAN_MAX} series is answered by time: same answer, same order, only its sites`, async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['North']);
     const other = c.user('bob', ['South']);
     const ids = Array.from({ length: 150 }, (_, i) => `A${i.toString(16).padStart(3, '0')}`);
@@ -215,7 +209,7 @@ describe('conduit API: the cap with ids (bounded sort)', () => {
   });
 
   it('a dense and a sparse series: the first 10,000 by time, device, channel, and the right next fcdt', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const pts: Array<{ dev_netid: string; dev_chid: number; val_date: number; val_raw: number }> = [];
     for (let i = 0; i < 10_050; i++) pts.push({ dev_netid: 'BB', dev_chid: 1, val_date: T0 + i, val_raw: i });
@@ -245,7 +239,7 @@ describe('conduit API: the cap with ids (bounded sort)', () => {
 
 describe('conduit API: errors', () => {
   it('405 for other methods, 404 under /conduitv6, in {"code","error"}', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     for (const method of ['PATCH', 'OPTIONS'] as const) {
       const r = await c.req({
@@ -265,10 +259,10 @@ describe('conduit API: errors', () => {
   });
 
   it('bodies: bad JSON 400, wrong or missing Content-Type 415, invalid datapoint 400 and nothing written', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const post = (payload: string, headers: Record<string, string>) =>
-      c!.req({ token: tok, method: 'POST', payload, headers });
+      c.req({ token: tok, method: 'POST', payload, headers });
     const badJson = await post('[{"dev_netid":', { 'content-type': 'application/json' });
     expect(badJson.statusCode).toBe(400);
     expect(badJson.json()).toEqual({ code: '400', error: expect.stringMatching(/^request body is not valid JSON/) });
@@ -297,7 +291,7 @@ describe('conduit API: errors', () => {
   });
 
   it('500 in the conduit shape, without internals', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, series('A1', 1));
     c.app.store.db.exec('DROP TABLE conduit_channels');

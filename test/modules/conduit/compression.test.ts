@@ -1,13 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { conduitApp, series, T0, type ConduitApp } from './helpers.js';
-
-let c: ConduitApp | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
 
 const WIDE = 'fcdt=0&tcdt=99999999999';
 const count = (app: ConduitApp) =>
@@ -30,7 +24,7 @@ function raw(url: string, opts: { method?: string; headers?: Record<string, stri
 
 describe('conduit API: compression', () => {
   it('accepts a gzip request body (Content-Encoding: gzip) over a real socket', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const url = await c.listen();
     const pts = series('A1', 2000, { chs: 4 });
@@ -46,7 +40,7 @@ describe('conduit API: compression', () => {
   });
 
   it('gzips answers over 1024 bytes when asked (Accept-Encoding: gzip), not smaller ones or when not asked', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const url = await c.listen();
     await c.ingest(tok, series('A1', 50));
@@ -70,7 +64,7 @@ describe('conduit API: compression', () => {
   });
 
   it('a gzip bomb answers 413 without inflating it; invalid gzip 400; other encodings 415', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const url = await c.listen();
     const headers = { 'x-api-key': tok, 'content-type': 'application/json' };
@@ -116,7 +110,7 @@ describe('conduit API: compression', () => {
   });
 
   it('a body over 5 MB before compression answers 413', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const url = await c.listen();
     const body = Buffer.from(JSON.stringify(series('A1', 1)).padEnd(5 * 1024 * 1024 + 10, ' '));

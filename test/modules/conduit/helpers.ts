@@ -1,8 +1,9 @@
 /** Conduit test helpers: an app with the real conduit module, users made through the real Users class. */
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import conduit from '../../../src/modules/conduit/index.js';
+import { conduitModule, type ConduitModuleOptions } from '../../../src/modules/conduit/index.js';
+import type { Plan } from '../../../src/modules/conduit/plans.js';
 import { Users } from '../../../src/modules/conduit/users.js';
-import { makeApp, type TestApp } from '../../helpers/app.js';
+import { closesItself, makeApp, type TestApp } from '../../helpers/app.js';
 
 export const T0 = 1_614_054_737; // the spec example's val_date
 
@@ -36,17 +37,30 @@ export const EXAMPLE = {
 export interface ConduitApp extends TestApp {
   users: Users;
   /** creates a user with these sites and returns its token */
-  user(name: string, sites: string[], opts?: { throttleSeconds?: number | null; httpApi?: boolean }): string;
+  user(
+    name: string,
+    sites: string[],
+    opts?: { throttleSeconds?: number | null; httpApi?: boolean; plan?: Plan },
+  ): string;
   req(opts: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
   /** POST a JSON array with the token; throttle off for tokens made by user() unless given */
   ingest(token: string, points: unknown[]): Promise<LightMyRequestResponse>;
 }
 
+/**
+ * An app with the conduit module (clock injectable), closed when the test finishes (closing it
+ * earlier is allowed: the second close does nothing).
+ */
 export async function conduitApp(
   conduitConfig: Record<string, unknown> = {},
-  opts: { dataDir?: string } = {},
+  opts: { dataDir?: string } & ConduitModuleOptions = {},
 ): Promise<ConduitApp> {
-  const t = await makeApp({ conduit: conduitConfig }, { modules: [conduit], ...opts });
+  const { now, ...appOpts } = opts;
+  const t = await makeApp({ conduit: conduitConfig }, { modules: [conduitModule({ now })], ...appOpts });
+  const close = t.close.bind(t);
+  let closed: Promise<void> | undefined;
+  t.close = () => (closed ??= close());
+  closesItself(t);
   const users = new Users(t.app.store.db);
   const c = t as ConduitApp;
   c.users = users;
@@ -56,6 +70,7 @@ export async function conduitApp(
       sites,
       throttleSeconds: o.throttleSeconds === undefined ? 0 : o.throttleSeconds,
       httpApi: o.httpApi,
+      plan: o.plan,
     }).token;
   c.req = ({ token, headers, ...rest }) =>
     t.app.inject({

@@ -1,18 +1,12 @@
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PRUNE_BATCH } from '../../../src/modules/conduit/retention.js';
 import { ADMIN } from '../../helpers/app.js';
-import { conduitApp, series, T0, type ConduitApp } from './helpers.js';
-
-let c: ConduitApp | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+import { conduitApp, series, T0 } from './helpers.js';
 
 describe('conduit ingest and query at volume', () => {
   it('ingests 100,000 datapoints in gzip batches over a real socket and answers queries over them', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     const url = await c.listen();
     // 20 devices x 5 channels x 1000 minutes
@@ -64,7 +58,7 @@ describe('conduit ingest and query at volume', () => {
 
 describe('conduit retention', () => {
   it('prunes datapoints older than conduit.retentionDays in batches (job run from the admin API)', async () => {
-    c = await conduitApp({ retentionDays: 30 });
+    const c = await conduitApp({ retentionDays: 30 });
     const tok = c.user('alice', ['S']);
     const now = Math.floor(Date.now() / 1000);
     const old = series('A1', PRUNE_BATCH * 2 + 7, { from: now - 40 * 86400, chs: 3 }).map((p, i) => ({
@@ -85,7 +79,7 @@ describe('conduit retention', () => {
   });
 
   it('does nothing when retention is off (the default)', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, series('A1', 5, { from: 1000 }));
     const r = await c.app.inject({ method: 'POST', url: '/admin/conduit/retention/run', headers: ADMIN });

@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Throttle } from '../../../src/modules/conduit/throttle.js';
-import { conduitApp, type ConduitApp } from './helpers.js';
-
-let c: ConduitApp | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
+import { conduitApp } from './helpers.js';
 
 describe('conduit throttle', () => {
   it('by default one request per 15 s per token: the second gets 429 with Retry-After; other tokens pass', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const alice = c.user('alice', ['S'], { throttleSeconds: null });
     const bob = c.user('bob', ['S'], { throttleSeconds: null });
     expect((await c.req({ token: alice })).statusCode).toBe(304);
@@ -32,7 +26,7 @@ describe('conduit throttle', () => {
   });
 
   it('passes again once the window is over (short configured window, real clock)', async () => {
-    c = await conduitApp({ throttleSeconds: 0.4 });
+    const c = await conduitApp({ throttleSeconds: 0.4 });
     const tok = c.user('alice', ['S'], { throttleSeconds: null });
     expect((await c.req({ token: tok })).statusCode).toBe(304);
     const refused = await c.req({ token: tok });
@@ -44,7 +38,7 @@ describe('conduit throttle', () => {
   });
 
   it('a per-user override wins over conduit.throttleSeconds; 0 turns it off', async () => {
-    c = await conduitApp({ throttleSeconds: 0 });
+    const c = await conduitApp({ throttleSeconds: 0 });
     const free = c.user('free', ['S'], { throttleSeconds: null });
     const slow = c.user('slow', ['S'], { throttleSeconds: 60 });
     for (let i = 0; i < 5; i++) expect((await c.req({ token: free })).statusCode).toBe(304);

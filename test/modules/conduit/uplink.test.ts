@@ -1,13 +1,7 @@
 /** AlphaX senders: V1/V2 uplinks from a simulator (real HTTP client over a socket), read back through GET /conduitv6. */
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { conduitApp, T0, type ConduitApp } from './helpers.js';
-
-let c: ConduitApp | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
 
 const count = (app: ConduitApp) =>
   (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
@@ -38,7 +32,7 @@ async function send(url: string, body: unknown, o: { gzip?: boolean; token?: str
 
 describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
   it('200 devices send V1 and V2, gzip and plain; every value reads back with its device, channel, second and value', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('gw', ['Field']);
     const url = await c.listen();
     const expected = new Map<string, number>();
@@ -95,7 +89,7 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
   });
 
   it('the same second and channel twice: the last value wins; no timestamp: the second of receipt', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('gw', ['A', 'B']);
     const url = await c.listen();
     await send(
@@ -133,7 +127,7 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
   });
 
   it('bad uplinks write nothing and answer {"code","error"}', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('gw', ['S']);
     const off = c.user('off', ['S']);
     c.users.update('off', { enabled: false });
@@ -188,7 +182,7 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
   });
 
   it('conduit.autoCreateDevices false: an uplink for an unknown device is a 404; a known one is stored', async () => {
-    c = await conduitApp({ autoCreateDevices: false });
+    const c = await conduitApp({ autoCreateDevices: false });
     const tok = c.user('gw', ['S']);
     const url = await c.listen();
     const r = await send(

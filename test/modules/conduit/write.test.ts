@@ -1,11 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { conduitApp, EXAMPLE, series, T0, type ConduitApp } from './helpers.js';
-
-let c: ConduitApp | undefined;
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
 
 const range = (f: number, t: number) => `fcdt=${f}&tcdt=${t}`;
 const WIDE = range(0, 99_999_999_999);
@@ -14,14 +8,14 @@ const count = (app: ConduitApp) =>
 
 describe('conduit API: sites', () => {
   it('a user sees and writes only the devices of its sites', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const alice = c.user('alice', ['North']);
     const bob = c.user('bob', ['South']);
     const boss = c.user('boss', ['North', 'South']);
     expect((await c.ingest(alice, series('A1', 3))).statusCode).toBe(200);
     expect((await c.ingest(bob, series('B1', 2))).statusCode).toBe(200);
     const seen = async (tok: string, q = WIDE) =>
-      (await c!.req({ token: tok, url: `/conduitv6?${q}` }))
+      (await c.req({ token: tok, url: `/conduitv6?${q}` }))
         .json<Array<{ dev_netid: string; dev_site: string }>>()
         .map((p) => `${p.dev_netid}@${p.dev_site}`);
     expect(new Set(await seen(alice))).toEqual(new Set(['A1@North']));
@@ -55,7 +49,7 @@ describe('conduit API: sites', () => {
 
 describe('conduit API: POST, PUT, DELETE and method override', () => {
   it('POST creates devices and channels, applies metadata (last value wins) and replaces a re-sent datapoint', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, [
       { dev_netid: 'a1', dev_chid: 2, val_date: T0, val_raw: 1, dev_tag: 'first', val_type: 'Temp' },
@@ -80,7 +74,7 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
   });
 
   it('concurrent batches commit together, yet a refused batch rolls back alone', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const alice = c.user('alice', ['North']);
     const bob = c.user('bob', ['South']);
     await c.ingest(alice, series('A1', 1));
@@ -99,7 +93,7 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
   });
 
   it('PUT updates device and channel metadata; val_calibrated follows val_cal and val_offset', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, [...series('A1', 2, { chs: 2 }), ...series('B2', 1)]);
     const put = await c.req({
@@ -144,7 +138,7 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
   });
 
   it('DELETE removes the datapoints of id (and ch) in fcdt..tcdt; id and the range are required', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, [...series('A1', 10, { chs: 2 }), ...series('B2', 4)]);
     const r = await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?id=A1&ch=2&${range(T0, T0 + 120)}` });
@@ -167,7 +161,7 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
   });
 
   it('X-HTTP-Method-Override: PUT or DELETE on a POST acts as that method; anything else 405', async () => {
-    c = await conduitApp();
+    const c = await conduitApp();
     const tok = c.user('alice', ['S']);
     await c.ingest(tok, series('A1', 3));
     const json = { 'content-type': 'application/json' };
