@@ -119,7 +119,7 @@ const valueText = z
   .regex(/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?$/, 'expected a decimal number')
   .refine((t) => textDigits(t) <= 16, 'at most 16 significant digits')
   .transform(Number)
-  .pipe(z.number().refine(Number.isFinite, 'expected a finite number'));
+  .pipe(z.number({ error: 'expected a finite number' })); // zod refuses Infinity (1e400)
 const dateText = z
   .string()
   .regex(/^\d{13}$/, 'expected 13-digit UTC milliseconds')

@@ -30,9 +30,16 @@ async function send(url: string, body: unknown, o: { gzip?: boolean; token?: str
   return { status: r.status, body: (await r.json()) as { code: string; error?: string; accepted?: number } };
 }
 
+/** The V4 webhook as a sender posts it: a real HTTP POST with an empty body. */
+async function webhook(url: string, query: string) {
+  const r = await fetch(`${url}/conduitv4/post?${query}`, { method: 'POST' });
+  return { status: r.status, body: (await r.json()) as { code: string; error?: string; accepted?: number } };
+}
+
 describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
-  it('200 devices send V1 and V2, gzip and plain; every value reads back with its device, channel, second and value', async () => {
-    const c = await conduitApp();
+  it('200 devices send V1 and V2 (gzip and plain) and V4; every value reads back with its device, channel, second and value', async () => {
+    let now = T0 * 1000; // the V4 value form is timestamped on receipt: by this clock
+    const c = await conduitApp({}, { now: () => now });
     const tok = c.user('gw', ['Field']);
     const url = await c.listen();
     const expected = new Map<string, number>();
@@ -66,9 +73,28 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
         ];
         for (const [ch, v] of dev) expected.set(`${id}:${ch}:${T0 + d}`, v);
       }
+      // and the V4 webhook (everything in the query, no body): one value, or V1 hex at `date`
+      const at = T0 + 300 + d;
+      if (d % 2 === 0) {
+        now = at * 1000 + 500;
+        const r = await webhook(url, `token=${tok}&netid=${id}&chid=9&value=${d}.25`);
+        expect(r, `V4 value device ${d}`).toEqual({ status: 200, body: { code: '200', accepted: 1 } });
+        expected.set(`${id}:9:${at}`, d + 0.25);
+      } else {
+        const r = await webhook(url, `token=${tok}&id=${id}&data=${v1hex(d, [d * 7])}&date=${at * 1000 + 999}`);
+        expect(r, `V4 V1 device ${d}`).toEqual({ status: 200, body: { code: '200', accepted: 5 } });
+        const dev: Array<[number, number]> = [
+          [255, 3000 + d],
+          [254, 1],
+          [253, d],
+          [252, 0],
+          [1, (d * 7) / 1000],
+        ];
+        for (const [ch, v] of dev) expected.set(`${id}:${ch}:${at}`, v);
+      }
     }
     const got = new Map<string, number>();
-    for (let from = T0; from < T0 + 200; from += 50) {
+    for (const from of [0, 50, 100, 150, 300, 350, 400, 450].map((s) => T0 + s)) {
       const r = await fetch(`${url}/conduitv6?fcdt=${from * 1000}&tcdt=${(from + 49) * 1000 + 999}`, {
         headers: { 'x-api-key': tok },
       });
