@@ -207,6 +207,47 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
     expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 0 });
   });
 
+  it('more bad uplinks: wrong types of every field, unknown fields, a switched-off service, a gzip bomb; nothing written', async () => {
+    const c = await conduitApp();
+    const tok = c.user('gw', ['S']);
+    const noApi = c.user('noapi', ['S'], { httpApi: false });
+    const url = await c.listen();
+    const ok = { networkId: 'AB01', timestamp: T0 * 1000, data: [{ channelId: 1, value: 1 }] };
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{ ...ok, data: 12 }, 400, /body\.data: .*expected array/],
+      [{ ...ok, data: { channelId: 1, value: 1 } }, 400, /body\.data: .*expected array/],
+      [{ ...ok, data: [{ channelId: 1, value: null }] }, 400, /value/],
+      [{ ...ok, data: [{ channelId: 1, value: true }] }, 400, /value/],
+      [{ ...ok, data: [{ channelId: 1.5, value: 1 }] }, 400, /channelId/],
+      [{ ...ok, data: [{ channelId: -1, value: 1 }] }, 400, /channelId/],
+      [{ ...ok, data: [{ channelId: 1, value: 1, unit: 'V' }] }, 400, /unit/],
+      [{ ...ok, timestamp: String(T0 * 1000) }, 400, /timestamp/],
+      [{ ...ok, timestamp: T0 * 1000 + 0.5 }, 400, /timestamp/],
+      [{ ...ok, networkId: 123 }, 400, /networkId/],
+      [{ ...ok, token: 42 }, 400, /token/],
+      [{ ...ok, extra: 1 }, 400, /extra/],
+    ];
+    for (const [body, status, msg] of cases) {
+      const r = await send(url, body, { token: tok });
+      expect(r.status, JSON.stringify(body).slice(0, 120)).toBe(status);
+      expect(r.body).toEqual({ code: String(status), error: expect.stringMatching(msg) });
+    }
+    expect(await send(url, { ...ok, token: noApi })).toEqual({
+      status: 403,
+      body: { code: '403', error: expect.stringMatching(/switched off/) },
+    });
+    // a gzip bomb of an uplink: 6 MB of padding inflated from a few KB
+    const bomb = gzipSync(JSON.stringify({ ...ok, token: tok, pad: ' '.repeat(6 * 1024 * 1024) }));
+    const r = await fetch(`${url}/conduitv6/uplink`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: bomb,
+    });
+    expect(r.status).toBe(413);
+    expect(((await r.json()) as { code: string }).code).toBe('413');
+    expect(count(c)).toBe(0);
+  });
+
   it('conduit.autoCreateDevices false: an uplink for an unknown device is a 404; a known one is stored', async () => {
     const c = await conduitApp({ autoCreateDevices: false });
     const tok = c.user('gw', ['S']);
