@@ -109,6 +109,111 @@ describe('crash during Conduit ingest', () => {
   });
 });
 
+describe('crash during Conduit uplink ingest', () => {
+  it('keeps every value of every acknowledged V2 uplink and V4 webhook, whole uplinks only', async () => {
+    const dir = dataDir();
+    let server = await startServer({ dataDir: dir, name: 'crash-conduit-uplink' });
+    const mk = await jsonReq(
+      `${server.url}/admin/conduit/users`,
+      'POST',
+      { name: 'gw', token: SECRETS.conduit, sites: ['S1'], plan: 'enterprise' },
+      ADMIN_AUTH,
+    );
+    expect(mk.status).toBe(201);
+    const T0 = 1_700_000_000;
+    const CHS = 8;
+    const DEVICES = 40;
+    const netid = (i: number) => `C0FFEE${(i % DEVICES).toString(16).padStart(2, '0').toUpperCase()}`;
+    // uplink i: its device, second T0 + i; V2 (even i): channels 1..8 = i + ch / 1000; V4 (odd i): V1 hex of the same
+    const v2 = (i: number) => ({
+      networkId: netid(i),
+      timestamp: (T0 + i) * 1000 + 250,
+      data: Array.from({ length: CHS }, (_, c) => ({ channelId: c + 1, value: i + (c + 1) / 1000 })),
+    });
+    const value = (i: number, c: number) => (i % 2 === 0 ? i + c / 1000 : (i * 1000 + c) / 1000);
+    const v1hex = (i: number) => {
+      const b = Buffer.alloc(8 + 4 * CHS);
+      b.writeUInt16LE(i & 0xffff, 4); // message id
+      for (let c = 0; c < CHS; c++) b.writeInt32LE(i * 1000 + c + 1, 8 + 4 * c);
+      return b.toString('hex');
+    };
+    const acked = new Set<number>();
+    const url = server.url;
+    const stats = await loadAndKill(server, {
+      concurrency: 8,
+      maxOps: 20_000,
+      maxMs: 15_000,
+      killAfterAcks: 600,
+      killAfterMs: 4000,
+      op: async (i) => {
+        const r =
+          i % 2 === 0
+            ? await jsonReq(`${url}/conduitv6/uplink`, 'POST', { token: SECRETS.conduit, ...v2(i) })
+            : await http(
+                `${url}/conduitv4/post?token=${SECRETS.conduit}&id=${netid(i)}&data=${v1hex(i)}&date=${(T0 + i) * 1000}`,
+                { method: 'POST' },
+              );
+        const want = i % 2 === 0 ? CHS : CHS + 4;
+        if (r.status === 200 && r.json<{ accepted: number }>().accepted === want) {
+          acked.add(i);
+          return true;
+        }
+        return false;
+      },
+    });
+    expect(acked.size).toBeGreaterThan(20);
+    expect(stats.refused).toBe(0);
+    expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
+
+    // straight from the SQLite file the killed process left
+    const db = openDb(dir);
+    const rows = db
+      .prepare(
+        `SELECT v.netid, d.chid, d.val_date, d.val_raw FROM conduit_datapoints d JOIN conduit_devices v ON v.id = d.device_id
+         WHERE d.chid BETWEEN 1 AND ${CHS}`,
+      )
+      .all() as Array<{ netid: string; chid: number; val_date: number; val_raw: number }>;
+    const check = db.pragma('integrity_check', { simple: true });
+    db.close();
+    expect(check).toBe('ok');
+    const stored = new Map<number, Map<number, number>>();
+    for (const r of rows) {
+      const i = r.val_date - T0;
+      expect(r.netid, `datapoint of uplink ${i} on its device`).toBe(netid(i));
+      if (!stored.has(i)) stored.set(i, new Map());
+      stored.get(i)!.set(r.chid, r.val_raw);
+    }
+    const partial = [...stored].filter(([, chs]) => chs.size !== CHS).map(([i]) => i);
+    expect(partial, 'uplinks stored in part').toEqual([]);
+    for (const i of acked) {
+      const chs = stored.get(i);
+      expect(chs?.size, `acknowledged uplink ${i}`).toBe(CHS);
+      for (let c = 1; c <= CHS; c++) expect(chs!.get(c), `uplink ${i} channel ${c}`).toBe(value(i, c));
+    }
+
+    // the restarted server answers them through the API
+    server = await startServer({ dataDir: dir, name: 'crash-conduit-uplink-restart' });
+    const sample = [...acked].slice(0, 5);
+    for (const i of sample) {
+      const r = await http(`${server.url}/conduitv6?id=${netid(i)}&fcdt=${T0 + i}&tcdt=${T0 + i}&ch=1,2,3,4,5,6,7,8`, {
+        headers: { 'x-api-key': SECRETS.conduit },
+      });
+      expect(r.status).toBe(200);
+      expect(r.json<Array<{ val_raw: number }>>().map((p) => p.val_raw)).toEqual(
+        Array.from({ length: CHS }, (_, c) => value(i, c + 1)),
+      );
+    }
+    await server.stop();
+    report('crash.conduitUplink', {
+      ...stats,
+      channelsPerUplink: CHS,
+      uplinksStored: stored.size,
+      ackedVerified: acked.size,
+      storedNotAcked: stored.size - acked.size,
+    });
+  });
+});
+
 describe('crash during push result writes', () => {
   it('keeps every acknowledged result; after restart every command ends with exactly one result', async () => {
     const dir = dataDir();
