@@ -1,6 +1,7 @@
 /**
  * Conduit: ingest throughput (datapoints/s over batched gzip POSTs, against a bare Fastify route
- * that only inflates and parses the same bodies) and a 10,000-datapoint query on a table of
+ * that only inflates and parses the same bodies), AlphaX V2 uplinks (32 channels, 1,000 devices,
+ * one uplink per request: datapoints/s against the bulk ingest of the same run) and a 10,000-datapoint query on a table of
  * 10 million datapoints (ms, against the same SELECT run directly with better-sqlite3 plus
  * JSON.stringify in this process). The table is generated straight into the data dir first.
  *
@@ -95,6 +96,26 @@ export function ingestBodies(count: number, perBody: number): Buffer[] {
   return bodies;
 }
 
+const UPLINK_DEVICES = 1000;
+const UPLINK_CHANNELS = 32;
+
+/** V2 uplinks (AlphaX Uplink Data Format V2): `count` bodies, devices in turn, one minute apart per device */
+export function uplinkBodies(count: number): string[] {
+  const bodies: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const d = k % UPLINK_DEVICES;
+    const minute = MINUTES + 100_000 + Math.floor(k / UPLINK_DEVICES);
+    bodies.push(
+      JSON.stringify({
+        networkId: `AC${d.toString(16).padStart(6, '0')}`,
+        timestamp: (START + minute * 60) * 1000,
+        data: Array.from({ length: UPLINK_CHANNELS }, (_, c) => ({ channelId: c + 1, value: (d + c + k) / 100 })),
+      }),
+    );
+  }
+  return bodies;
+}
+
 async function ingestLoad(url: string, bodies: Buffer[], headers: Record<string, string>): Promise<LoadResult> {
   let i = 0;
   return load({
@@ -181,6 +202,39 @@ export async function run(): Promise<BenchRow[]> {
       ratio: Number((dps(f) / dps(b)).toFixed(3)),
     });
     rows.push(ingest);
+
+    // AlphaX senders: one V2 uplink of 32 channels per request from 1,000 (new) devices, plain JSON
+    const up = uplinkBodies(UPLINK_DEVICES * 20);
+    let u = 0;
+    const ul = await load({
+      url: `${fh.url}/conduitv6/uplink`,
+      connections: 16,
+      amount: up.length,
+      requests: [
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: up[u++ % up.length] }),
+        },
+      ],
+    });
+    if (ul.errors + ul.non2xx > 0) throw new Error(`uplinks: ${ul.errors} errors, ${ul.non2xx} non-2xx`);
+    const uplinkRow = row(
+      'conduit',
+      `POST V2 uplinks, ${UPLINK_CHANNELS} channels, ${UPLINK_DEVICES} devices, 16 connections (ratio: vs bulk ingest)`,
+      ul,
+      undefined,
+      fh,
+    );
+    const uplinkDps = (ul.requests * UPLINK_CHANNELS) / ul.durationS;
+    Object.assign(uplinkRow, {
+      rate: Math.round(uplinkDps),
+      unit: 'datapoints/s',
+      bareRate: Math.round(dps(f)),
+      ratio: Number((uplinkDps / dps(f)).toFixed(3)),
+      note: `${ul.requests} uplinks (${Math.round(ul.rps)} req/s); bare = the bulk ingest above, same run`,
+    });
+    rows.push(uplinkRow);
 
     // queries of exactly 10,000 datapoints out of the generated table
     const mid = START + Math.floor(MINUTES / 2) * 60;

@@ -173,7 +173,7 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     await b.shot('push');
   });
 
-  it('conduit: a silent device turns the tile red, a fresh datapoint green; the chart shows the datapoints written', async () => {
+  it("conduit: a silent device turns the tile red, a fresh datapoint green; the chart shows the datapoints written; each user's plan shown and changed", async () => {
     expect(
       (await ingest([{ dev_netid: 'A0000001', dev_chid: 1, val_date: nowS() - 7200, val_raw: 1, dev_site: 'Site-1' }]))
         .statusCode,
@@ -196,6 +196,19 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     await b.page.waitForSelector('.chart[data-points="41"] canvas');
     expect(await b.page.textContent('#point-count')).toBe('41 datapoint(s)');
     await b.shot('conduit');
+
+    // each user's plan is shown and changed through the operator API
+    const plan = '#conduit-users tr[data-user="ops"] select.plan';
+    await b.page.waitForFunction((sel) => document.querySelector<HTMLSelectElement>(sel)?.value === 'spec', plan);
+    const patched = b.page.waitForResponse(
+      (r) => r.url().endsWith('/admin/conduit/users/ops') && r.request().method() === 'PATCH',
+    );
+    await b.page.selectOption(plan, 'pro');
+    expect((await patched).status()).toBe(200);
+    expect((await admin('GET', '/admin/conduit/users')).json()).toMatchObject([{ name: 'ops', plan: 'pro' }]);
+    await b.page.reload();
+    await b.page.waitForFunction((sel) => document.querySelector<HTMLSelectElement>(sel)?.value === 'pro', plan);
+    expect((await admin('PATCH', '/admin/conduit/users/ops', { plan: 'spec' })).statusCode).toBe(200);
   });
 
   it('sync: a node that hangs turns the tile red, the tile is green once it answers again', async () => {

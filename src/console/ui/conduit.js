@@ -6,6 +6,8 @@ import { Chart } from './chart.js';
 
 const LIMIT = 50;
 const enc = encodeURIComponent;
+/** the user plans of the operator API (docs/conduit.md, Plans) */
+const PLANS = ['spec', 'standard', 'pro', 'enterprise'];
 const RANGES = [
   ['1 h', 3600],
   ['24 h', 86400],
@@ -46,6 +48,7 @@ function Users() {
           <th>user</th>
           <th>enabled</th>
           <th>HTTP API</th>
+          <th>plan</th>
           <th>throttle (s)</th>
           <th>sites</th>
           <th></th>
@@ -69,6 +72,16 @@ function Users() {
                 >
                   ${u.httpApi ? 'on' : 'off'}
                 </button>
+              </td>
+              <td>
+                <select
+                  class="plan"
+                  aria-label=${`plan of ${u.name}`}
+                  value=${u.plan}
+                  onChange=${(e) => run(() => patch(`/admin/conduit/users/${enc(u.name)}`, { plan: e.target.value }))}
+                >
+                  ${PLANS.map((p) => html`<option value=${p}>${p}</option>`)}
+                </select>
               </td>
               <td>${u.throttleSeconds ?? 'default'}</td>
               <td class="wrap">
