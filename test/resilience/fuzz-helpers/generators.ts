@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { CONDUIT_SITE, PATRIOT_KEY_NAME } from './sandbox.js';
-import { formBody, jsonBody, mutated, request, type Cred, type FuzzRequest } from './request.js';
+import { formBody, jsonBody, mutated, request, type BodyFuzz, type Cred, type FuzzRequest } from './request.js';
 import { anyJson, anyName, anyNumberish, anyString, NUMBER_TEXTS, okText, pct, queryOf, TRAVERSAL } from './values.js';
 
 export type Gen = fc.Arbitrary<FuzzRequest>;
@@ -169,6 +169,49 @@ const conduitQuery = (needId: boolean) =>
         { weight: 1, arbitrary: queryOf(['id', 'ch', 'fcdt', 'tcdt']) },
       ),
     );
+/** the V4 webhook's query: one value (netid, chid, value) or V1 hex (id, data, date), mostly well-formed */
+const webhookQuery = fc
+  .oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        netid,
+        chid: fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom(...NUMBER_TEXTS)),
+        value: fc.oneof(
+          fc.double().map(String),
+          fc.constantFrom(...NUMBER_TEXTS, 'NaN', 'Infinity', '1e400', '12345678901234567'),
+        ),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record(
+        {
+          id: netid,
+          data: fc.oneof(
+            fc.uint8Array({ maxLength: 150 }).map((b) => Buffer.from(b).toString('hex')),
+            fc.string(),
+          ),
+          date: fc.oneof(
+            fc.integer({ min: 1e12, max: 9_999_999_999_999 }).map(String),
+            fc.constantFrom(...NUMBER_TEXTS),
+          ),
+        },
+        { requiredKeys: ['id', 'data'] },
+      ),
+    },
+  )
+  .map((q) =>
+    Object.entries(q)
+      .map(([k, v]) => `${k}=${pct(String(v))}`)
+      .join('&'),
+  )
+  .chain((q) =>
+    fc.oneof(
+      { weight: 5, arbitrary: fc.constant(q) },
+      { weight: 1, arbitrary: queryOf(['netid', 'chid', 'value', 'id', 'data', 'date']) },
+    ),
+  );
 const metadata = mutated(
   fc.record(
     {
@@ -352,6 +395,13 @@ export const GENERATORS: Record<string, Gen> = {
     conduitQuery(true),
     'conduit',
     jsonBody(fc.oneof({ weight: 6, arbitrary: mutated(uplink) }, { weight: 1, arbitrary: anyJson }), { gzip: true }),
+  ),
+  'POST /conduitv4/post': g(
+    'POST',
+    '/conduitv4/post',
+    webhookQuery,
+    'conduit',
+    fc.oneof({ weight: 4, arbitrary: fc.constant<BodyFuzz>({ headers: {} }) }, { weight: 1, arbitrary: pj(anyJson) }),
   ),
   'PUT /conduitv6': g('PUT', '/conduitv6', conduitQuery(true), 'conduit', jsonBody(metadata, { gzip: true })),
   'DELETE /conduitv6': g('DELETE', '/conduitv6', conduitQuery(true), 'conduit'),
@@ -603,6 +653,7 @@ export const NO_INPUT = new Set([
  */
 export const METHOD_NOT_ALLOWED_PATHS = [
   '/conduitv6',
+  '/conduitv4/post',
   '/clients',
   '/clients/zones',
   '/clients/zones/list',

@@ -18,7 +18,7 @@ export function groupOf(method: string, rawPath: string): Group {
   const p = rawPath.split(/[?#]/)[0]!;
   if (under(p, '/admin')) return 'admin';
   if (under(p, '/sync')) return 'sync';
-  if (under(p, '/conduitv6')) return 'conduit';
+  if (under(p, '/conduitv6') || under(p, '/conduitv4')) return 'conduit';
   if (under(p, '/clients')) return 'patriot';
   if ((p === '/push' || p === '/push/') && method === 'GET') return 'push';
   if ((p === '/result' || p === '/result/') && method === 'POST') return 'push';
