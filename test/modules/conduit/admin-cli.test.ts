@@ -144,6 +144,6 @@ describe('fieldhub conduit user ...', () => {
     expect(fh('grant-site', 'dana', 'Annex').status).toBe(0);
     expect(fh('disable', 'dana').status).toBe(0);
     const list = fh('list');
-    expect(list.stdout).toContain('dana  no       on        default     Annex,Main Site');
+    expect(list.stdout).toContain('dana  no       on        spec  default     Annex,Main Site');
   });
 });

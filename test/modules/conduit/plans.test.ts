@@ -3,6 +3,8 @@
  * 429 one millisecond before a window ends and a pass at its end, 413 one second over 31 days.
  */
 import { describe, expect, it } from 'vitest';
+import type { CliContext } from '../../../src/core/module.js';
+import conduit from '../../../src/modules/conduit/index.js';
 import type { Plan } from '../../../src/modules/conduit/plans.js';
 import { ADMIN } from '../../helpers/app.js';
 import { conduitApp, series, T0, type ConduitApp } from './helpers.js';
@@ -177,5 +179,22 @@ describe('conduit plans', () => {
     expect((await c.req({ token: tok })).statusCode).toBe(429);
     c.users.update('alice', { plan: 'enterprise' });
     expect((await c.req({ token: tok })).statusCode).toBe(304);
+
+    // the CLI: add --plan, plan NAME PLAN, list shows it
+    const lines: string[] = [];
+    const ctx = { config: c.config, store: c.app.store, log: c.app.log, out: (l: string) => lines.push(l) };
+    const cli = conduit.commands!.user!;
+    expect(await cli.run(['add', 'carol', '--plan', 'standard'], ctx as unknown as CliContext)).toBe(0);
+    expect(await cli.run(['plan', 'bob', 'pro'], ctx as unknown as CliContext)).toBe(0);
+    expect(await cli.run(['plan', 'bob', 'gold'], ctx as unknown as CliContext)).toBe(1);
+    expect(lines.at(-1)).toBe('fieldhub conduit user: plan must be one of spec, standard, pro, enterprise');
+    lines.length = 0;
+    expect(await cli.run(['list'], ctx as unknown as CliContext)).toBe(0);
+    expect(lines.map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual([
+      'NAME ENABLED HTTP_API PLAN',
+      'alice yes on enterprise',
+      'bob yes on pro',
+      'carol yes on standard',
+    ]);
   });
 });
