@@ -85,12 +85,14 @@ export class ConduitStore {
     this.siteByName = db.prepare<[string], { id: number }>('SELECT id FROM conduit_sites WHERE name = ?');
     const devCols = Object.values(DEVICE_FIELDS);
     this.insertDevice = db.prepare<[string, number]>('INSERT INTO conduit_devices (netid, site_id) VALUES (?, ?)');
-    this.updateDevice = db.prepare(`UPDATE conduit_devices SET ${partialSet(devCols)} WHERE id = @id`);
+    this.updateDevice = db.prepare<Record<string, unknown>>(
+      `UPDATE conduit_devices SET ${partialSet(devCols)} WHERE id = @id`,
+    );
     this.moveDevice = db.prepare<[number, number]>('UPDATE conduit_devices SET site_id = ? WHERE id = ?');
     this.ensureChannel = db.prepare<[number, number]>(
       'INSERT OR IGNORE INTO conduit_channels (device_id, chid) VALUES (?, ?)',
     );
-    this.updateChannel = db.prepare(
+    this.updateChannel = db.prepare<Record<string, unknown>>(
       `UPDATE conduit_channels SET ${partialSet(Object.values(CHANNEL_FIELDS))} WHERE device_id = @device_id AND chid = @chid`,
     );
     this.upsertPoint = db.prepare<[number, number, number, number]>(

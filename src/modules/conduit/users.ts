@@ -77,6 +77,9 @@ export class Users {
   private readonly insertUser;
   private readonly grant;
   private readonly revoke;
+  private readonly patch;
+  private readonly setToken;
+  private readonly siteList;
 
   constructor(private readonly db: DB) {
     this.byHash = db.prepare<[string], AuthUser>(
@@ -107,6 +110,26 @@ export class Users {
       'INSERT OR IGNORE INTO conduit_user_sites (user_id, site_id) VALUES (?, ?)',
     );
     this.revoke = db.prepare<[number, number]>('DELETE FROM conduit_user_sites WHERE user_id = ? AND site_id = ?');
+    /** one statement for any subset of the switches (null: unchanged) */
+    this.patch = db.prepare<{
+      id: number;
+      enabled: number | null;
+      http_api: number | null;
+      has_throttle: number;
+      throttle: number | null;
+      plan: Plan | null;
+    }>(
+      `UPDATE conduit_users SET enabled = COALESCE(@enabled, enabled), http_api = COALESCE(@http_api, http_api),
+         throttle_seconds = CASE WHEN @has_throttle THEN @throttle ELSE throttle_seconds END, plan = COALESCE(@plan, plan)
+       WHERE id = @id`,
+    );
+    this.setToken = db.prepare<[string, number]>('UPDATE conduit_users SET token_hash = ? WHERE id = ?');
+    this.siteList = db.prepare<[], { name: string; devices: number; users: number }>(
+      `SELECT s.name,
+         (SELECT COUNT(*) FROM conduit_devices d WHERE d.site_id = s.id) AS devices,
+         (SELECT COUNT(*) FROM conduit_user_sites us WHERE us.site_id = s.id) AS users
+       FROM conduit_sites s ORDER BY s.name`,
+    );
   }
 
   /** the user holding this token, or undefined */
@@ -186,19 +209,15 @@ export class Users {
     patch: { enabled?: boolean; httpApi?: boolean; throttleSeconds?: number | null; plan?: Plan },
   ): ConduitUser {
     const id = this.idOf(name);
-    this.db.transaction(() => {
-      if (patch.enabled !== undefined)
-        this.db.prepare('UPDATE conduit_users SET enabled = ? WHERE id = ?').run(patch.enabled ? 1 : 0, id);
-      if (patch.httpApi !== undefined)
-        this.db.prepare('UPDATE conduit_users SET http_api = ? WHERE id = ?').run(patch.httpApi ? 1 : 0, id);
-      if (patch.throttleSeconds !== undefined) {
-        this.db
-          .prepare('UPDATE conduit_users SET throttle_seconds = ? WHERE id = ?')
-          .run(checkThrottle(patch.throttleSeconds), id);
-      }
-      if (patch.plan !== undefined)
-        this.db.prepare('UPDATE conduit_users SET plan = ? WHERE id = ?').run(checkPlan(patch.plan), id);
-    })();
+    const bit = (b: boolean | undefined) => (b === undefined ? null : b ? 1 : 0);
+    this.patch.run({
+      id,
+      enabled: bit(patch.enabled),
+      http_api: bit(patch.httpApi),
+      has_throttle: patch.throttleSeconds === undefined ? 0 : 1,
+      throttle: checkThrottle(patch.throttleSeconds),
+      plan: patch.plan === undefined ? null : checkPlan(patch.plan),
+    });
     return this.get(name);
   }
 
@@ -207,7 +226,7 @@ export class Users {
     const id = this.idOf(name);
     const t = token === undefined ? newToken() : checkToken(token);
     if (this.byHash.get(hashToken(t))) throw new Refused('conflict', 'that token is in use');
-    this.db.prepare('UPDATE conduit_users SET token_hash = ? WHERE id = ?').run(hashToken(t), id);
+    this.setToken.run(hashToken(t), id);
     return t;
   }
 
@@ -225,13 +244,6 @@ export class Users {
   }
 
   sites(): Array<{ name: string; devices: number; users: number }> {
-    return this.db
-      .prepare(
-        `SELECT s.name,
-           (SELECT COUNT(*) FROM conduit_devices d WHERE d.site_id = s.id) AS devices,
-           (SELECT COUNT(*) FROM conduit_user_sites us WHERE us.site_id = s.id) AS users
-         FROM conduit_sites s ORDER BY s.name`,
-      )
-      .all() as Array<{ name: string; devices: number; users: number }>;
+    return this.siteList.all();
   }
 }
