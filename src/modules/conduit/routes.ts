@@ -108,10 +108,12 @@ export function conduitRoutes(svc: ConduitService, maxBodyBytes: number, emptySt
     const slot = requestSlot<AuthUser>(scope, 'conduitUser');
     const user = (req: FastifyRequest) => slot.get(req)!;
 
-    const selection = (q: Query, required = false) => {
+    /** id, ch, fcdt/tcdt; `needId`: id first (400 without it), the range required (no "last hour" default) */
+    const selection = (q: Query, needId = false) => {
       const ids = parseIds(q.id);
+      if (needId && !ids) throw new HttpError(400, 'id is required');
       const chs = parseChs(q.ch);
-      return { ids, chs, ...parseRange(q, svc.nowSeconds(), required) };
+      return { ids, chs, ...parseRange(q, svc.nowSeconds(), needId) };
     };
     const uplink = async (req: FastifyRequest) => {
       if (!isObject(req.body))
@@ -130,8 +132,9 @@ export function conduitRoutes(svc: ConduitService, maxBodyBytes: number, emptySt
       return { code: '200' as const, accepted: await svc.ingest(user(req), parsed.data) };
     };
     const put = (req: FastifyRequest, q: Query) => {
-      const { ids, chs } = { ids: parseIds(q.id), chs: parseChs(q.ch) };
+      const ids = parseIds(q.id);
       if (!ids) throw new HttpError(400, 'id is required');
+      const chs = parseChs(q.ch);
       if (req.body === undefined)
         throw new HttpError(400, 'a JSON object of metadata fields is required (Content-Type: application/json)');
       const parsed = metadataSchema.safeParse(req.body);
@@ -140,8 +143,7 @@ export function conduitRoutes(svc: ConduitService, maxBodyBytes: number, emptySt
     };
     const del = (req: FastifyRequest, q: Query) => {
       const s = selection(q, true);
-      if (!s.ids) throw new HttpError(400, 'id is required');
-      return { code: '200' as const, deleted: svc.deletePoints(user(req), s.ids, s.chs, s.from, s.to) };
+      return { code: '200' as const, deleted: svc.deletePoints(user(req), s.ids!, s.chs, s.from, s.to) };
     };
 
     await mapRefusals(scope.withTypeProvider<ZodTypeProvider>(), (api) => {
