@@ -2,13 +2,15 @@
  * Per-user plans: AlphaX's published limits (peer-notes.md, Conduit) and `spec`, the limits of
  * conduit-v6.md (the default, so that clients written against the spec see no change).
  *
- * | plan       | reads                  | records per answer | writes         | range > 31 days |
- * | ---------- | ---------------------- | ------------------ | -------------- | --------------- |
- * | spec       | one request per 15 s (`conduit.throttleSeconds`), every method counts | `conduit.maxDatapoints` | (same window) | answered (paged) |
- * | standard   | 1 per 10 s             | 1000               | 100 per second | 413             |
- * | pro        | 1 per second           | 1000               | 100 per second | 413             |
- * | enterprise | no limit               | 100,000 (memory bound) | no limit   | 413             |
+ * | plan       | reads          | records per answer        | writes              | range > 31 days |
+ * | ---------- | -------------- | ------------------------- | ------------------- | --------------- |
+ * | spec       | 1 per 15 s (1) | `conduit.maxDatapoints`   | (the same window)   | answered        |
+ * | standard   | 1 per 10 s     | 1000                      | 100 per second (2)  | 413             |
+ * | pro        | 1 per second   | 1000                      | 100 per second (2)  | 413             |
+ * | enterprise | no limit       | 100,000 (memory bound)    | no limit            | 413             |
  *
+ * (1) `conduit.throttleSeconds`; every method shares the one window, as conduit-v6.md says.
+ * (2) a sliding second, apart from the reads.
  * A user's own `throttleSeconds`, when set, replaces its plan's read window (spec: the one window).
  * Writes count uplinks (requests), not datapoints.
  */
