@@ -62,13 +62,16 @@ export class ConduitService {
     this.commits = new GroupCommit<Batch>(d.db, (b) => d.store.ingest(b.user, b.points, b.uplink ? { uplink } : {}));
     this.ingested = d.metrics.counter(
       'fieldhub_conduit_datapoints_ingested_total',
-      'Datapoints accepted by POST /conduitv6',
+      'Datapoints accepted by POST /conduitv6 (bulk, uplinks) and POST /conduitv4/post',
     );
     this.returned = d.metrics.counter(
       'fieldhub_conduit_datapoints_returned_total',
       'Datapoints answered by GET /conduitv6',
     );
-    this.refused = d.metrics.counter('fieldhub_conduit_throttled_total', 'Requests refused by the conduit throttle');
+    this.refused = d.metrics.counter(
+      'fieldhub_conduit_throttled_total',
+      'Requests refused by the conduit plan limits (429)',
+    );
   }
 
   nowSeconds(): number {
