@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 import type { Store } from '../../core/db.js';
+import { HttpError } from '../../core/errors.js';
 import type { ZodApp } from '../../core/module.js';
+import { SyncNotifications } from './notifications.js';
 
 type Outcome = { ok: boolean; error?: string };
 export interface PeerState {
@@ -46,6 +48,13 @@ const pageQuery = z
   })
   .strict();
 const tags = ['sync'];
+const notification = z.object({
+  id: z.number(),
+  time: z.string(),
+  level: z.enum(['info', 'alert']),
+  text: z.string(),
+  read: z.boolean(),
+});
 
 export function syncReadRoutes(
   store: Store,
@@ -53,6 +62,7 @@ export function syncReadRoutes(
   cfg: { pullNodes: string[]; hubUrl?: string; staleMinutes: number },
 ) {
   const db = store.db;
+  const notes = new SyncNotifications(db);
   const s = {
     nodes: db.prepare(
       `SELECT node, MAX(received_at) AS lastReceivedAt, COUNT(*) AS payloads, SUM(status = 'failed') AS failed
@@ -145,7 +155,7 @@ export function syncReadRoutes(
           module: 'sync',
           status,
           reasons,
-          counts: { nodes: nodes.length, peers: peers().length, alerts24h, payloads: counts },
+          counts: { nodes: nodes.length, peers: peers().length, alerts24h, ...notes.unread(), payloads: counts },
         };
       },
     );
@@ -183,11 +193,46 @@ export function syncReadRoutes(
       {
         schema: {
           tags,
-          summary: "The sync module's notifications, newest first",
+          summary: "The sync module's notifications, newest first, each with its read state; the unread counts",
           querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict(),
+          response: {
+            200: z.object({ notifications: z.array(notification), unread: z.number(), unreadAlerts: z.number() }),
+          },
         },
       },
-      async (req) => ({ notifications: store.listNotifications('sync', { limit: req.query.limit }) }),
+      async (req) => ({ notifications: notes.list(req.query.limit), ...notes.unread() }),
+    );
+
+    admin.post(
+      '/notifications/:id/read',
+      {
+        schema: {
+          tags,
+          summary: 'Mark one sync notification read (marking it again is no error)',
+          params: z.object({ id: z.coerce.number().int().min(1) }).strict(),
+          response: { 200: z.object({ id: z.number(), read: z.literal(true) }) },
+        },
+      },
+      async (req) => {
+        if (!notes.markRead(req.params.id)) throw new HttpError(404, `no sync notification ${req.params.id}`);
+        return { id: req.params.id, read: true as const };
+      },
+    );
+
+    admin.post(
+      '/notifications/read',
+      {
+        schema: {
+          tags,
+          summary: 'Mark every unread sync notification read, or those up to upToId (the newest one the operator saw)',
+          body: z
+            .object({ upToId: z.number().int().min(1).optional() })
+            .strict()
+            .default({}),
+          response: { 200: z.object({ marked: z.number() }) },
+        },
+      },
+      async (req) => ({ marked: notes.markAllRead(req.body.upToId) }),
     );
   };
 }
