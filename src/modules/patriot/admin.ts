@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import type { ZodApp } from '../../core/module.js';
+import { pageFields, pageFromSql } from '../../core/paging.js';
 import type { Scheduler } from '../../core/scheduler.js';
 import { IMPORT_JOB } from './import/index.js';
 import type { PatriotService } from './service.js';
@@ -17,8 +18,7 @@ const clientsQuery = z
   .object({
     q: z.string().max(200).optional(),
     status: z.enum(['changed', 'pending_import', 'imported', 'import_failed']).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageFields({ max: 1000, default: 100 }),
   })
   .strict();
 
@@ -42,7 +42,7 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
         ORDER BY c.client_id LIMIT @limit OFFSET @offset`,
     ),
     // without a filter: count and page on the primary key range alone, the state joined to the 50 rows only
-    countAll: db.prepare('SELECT COUNT(*) FROM patriot_clients WHERE key_name = ?').pluck(),
+    countAll: db.prepare('SELECT COUNT(*) FROM patriot_clients WHERE key_name = @key').pluck(),
     pageAll: db.prepare(
       `SELECT c.client_id AS clientId, json_extract(c.info, '$.Name') AS name, c.updated_at AS updatedAt,
               s.status, s.last_batch AS lastBatch, s.attempts
@@ -149,20 +149,17 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
         },
       },
       async (req) => {
-        const q = {
-          key: req.params.keyName,
-          status: req.query.status ?? null,
-          q: req.query.q ?? null,
-          limit: req.query.limit,
-          offset: req.query.offset,
-        };
-        if (q.status === null && q.q === null) {
-          return {
-            total: s.countAll.get(req.params.keyName) as number,
-            clients: s.pageAll.all({ key: q.key, limit: q.limit, offset: q.offset }),
-          };
-        }
-        return { total: s.count.get(q) as number, clients: s.clients.all(q) };
+        const { status, q } = req.query;
+        const { total, items } =
+          status === undefined && q === undefined
+            ? pageFromSql(s.countAll, s.pageAll, { key: req.params.keyName }, req.query)
+            : pageFromSql(
+                s.count,
+                s.clients,
+                { key: req.params.keyName, status: status ?? null, q: q ?? null },
+                req.query,
+              );
+        return { total, clients: items };
       },
     );
 

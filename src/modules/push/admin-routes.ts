@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import type { ZodApp } from '../../core/module.js';
+import { pageFields } from '../../core/paging.js';
 import { bulkSpecSchema, commandSpecSchema, STATUSES, FINAL_STATUSES, type CommandSpec } from './command.js';
 import { deviceIdFromJson, DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
 import type { PushService } from './service.js';
@@ -124,8 +125,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
         params: deviceParams,
         querystring: z.object({
           status: z.enum(STATUSES).optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
-          offset: z.coerce.number().int().min(0).default(0),
+          ...pageFields({ max: 1000, default: 100 }),
         }),
       },
     },

@@ -1,6 +1,7 @@
 /** The push module's health (the console's tile) and the paged device list, for /admin/push. */
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
+import { pageFields, pageFromArray } from '../../core/paging.js';
 import type { Device, PushService } from './service.js';
 
 export const devicePageQuery = z
@@ -9,8 +10,7 @@ export const devicePageQuery = z
     sort: z.enum(['id', 'lastSeen', 'queued', 'address']).default('id'),
     order: z.enum(['asc', 'desc']).default('asc'),
     online: z.enum(['true', 'false']).optional(),
-    limit: z.coerce.number().int().min(1).max(100_000).optional(),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageFields({ max: 100_000 }),
   })
   .strict();
 type DevicePageQuery = z.infer<typeof devicePageQuery>;
@@ -29,11 +29,10 @@ export function devicePage(svc: PushService, q: DevicePageQuery, now = Date.now(
   if (q.online) rows = rows.filter((d) => svc.isOnline(d, now) === (q.online === 'true'));
   rows.sort(SORTS[q.sort]);
   if (q.order === 'desc') rows.reverse();
-  const total = rows.length;
-  const page = q.limit === undefined ? rows.slice(q.offset) : rows.slice(q.offset, q.offset + q.limit);
+  const { total, items } = pageFromArray(rows, q);
   return {
     total,
-    devices: page.map((d) => ({
+    devices: items.map((d) => ({
       deviceId: d.id,
       registeredAt: new Date(d.registeredMs).toISOString(),
       lastSeenAt: d.lastSeenMs > 0 ? new Date(d.lastSeenMs).toISOString() : null,

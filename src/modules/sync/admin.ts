@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Store } from '../../core/db.js';
 import { HttpError } from '../../core/errors.js';
 import type { ZodApp } from '../../core/module.js';
+import { pageFields, pageFromSql } from '../../core/paging.js';
 import { SyncNotifications } from './notifications.js';
 
 type Outcome = { ok: boolean; error?: string };
@@ -43,8 +44,7 @@ const pageQuery = z
   .object({
     status: z.enum(['received', 'processed', 'failed', 'lost']).optional(),
     node: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(50),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageFields({ max: 1000, default: 50 }),
   })
   .strict();
 const tags = ['sync'];
@@ -178,13 +178,9 @@ export function syncReadRoutes(
       '/payloads',
       { schema: { tags, summary: 'Received payloads with their state, newest first, paged', querystring: pageQuery } },
       async (req) => {
-        const q = {
-          status: req.query.status ?? null,
-          node: req.query.node ?? null,
-          limit: req.query.limit,
-          offset: req.query.offset,
-        };
-        return { total: s.count.get(q) as number, payloads: s.page.all(q) };
+        const filter = { status: req.query.status ?? null, node: req.query.node ?? null };
+        const { total, items } = pageFromSql(s.count, s.page, filter, req.query);
+        return { total, payloads: items };
       },
     );
 

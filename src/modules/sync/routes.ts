@@ -244,7 +244,7 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     { schema: { summary: 'The hub devices, filtered and paged', tags: ['sync'], security, querystring: devicesQuery } },
     async (req) => {
       const q = req.query;
-      const { total, rows } = hub.db.listDevices({
+      const { total, items } = hub.db.listDevices({
         node: q.node,
         mac: q.mac?.trim().toLowerCase(),
         since: q.since ? new Date(q.since).toISOString() : undefined,
@@ -256,7 +256,7 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
         total,
         limit: q.limit,
         offset: q.offset,
-        devices: rows.map((r) => ({ ...deviceOut(r), hubFirstSeen: r.created_at, hubUpdated: r.updated_at })),
+        devices: items.map((r) => ({ ...deviceOut(r), hubFirstSeen: r.created_at, hubUpdated: r.updated_at })),
       };
     },
   );

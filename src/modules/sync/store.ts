@@ -1,6 +1,6 @@
 /** The sync module's SQLite access: statements prepared once, writes grouped in transactions. */
-import type { Statement } from 'better-sqlite3';
 import type { DB, Store } from '../../core/db.js';
+import { PagedList, type Page } from '../../core/paging.js';
 import { HUB_OWNED } from './columns.js';
 import type { DeviceIn } from './payload.js';
 
@@ -97,7 +97,7 @@ export class SyncStore {
   private readonly insertRow;
   private readonly allDevices;
   private readonly notify: Store['notify'];
-  private readonly listCache = new Map<string, { count: Statement; page: Statement }>();
+  private readonly deviceList;
 
   constructor(store: Store) {
     this.db = store.db;
@@ -161,6 +161,7 @@ export class SyncStore {
       'INSERT INTO sync_plugin_rows (plugin, node, idx, seq, data, received_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.allDevices = db.prepare('SELECT * FROM sync_devices ORDER BY mac');
+    this.deviceList = new PagedList<DeviceRow>(db, { select: '*', from: 'sync_devices', orderBy: 'mac' });
   }
 
   /**
@@ -306,32 +307,11 @@ export class SyncStore {
     return this.allDevices.iterate() as IterableIterator<DeviceRow>;
   }
 
-  listDevices(f: DeviceFilter): { total: number; rows: DeviceRow[] } {
+  listDevices(f: DeviceFilter): Page<DeviceRow> {
     const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.node !== undefined) {
-      where.push('sync_hub_node = ?');
-      args.push(f.node);
-    }
-    if (f.mac !== undefined) {
-      where.push('mac = ?');
-      args.push(f.mac);
-    }
-    if (f.since !== undefined) {
-      where.push('updated_at >= ?');
-      args.push(f.since);
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    let st = this.listCache.get(w);
-    if (!st) {
-      st = {
-        count: this.db.prepare(`SELECT count(*) FROM sync_devices ${w}`).pluck(),
-        page: this.db.prepare(`SELECT * FROM sync_devices ${w} ORDER BY mac LIMIT ? OFFSET ?`),
-      };
-      this.listCache.set(w, st);
-    }
-    const total = st.count.get(...args) as number;
-    const rows = st.page.all(...args, f.limit, f.offset) as DeviceRow[];
-    return { total, rows };
+    if (f.node !== undefined) where.push('sync_hub_node = @node');
+    if (f.mac !== undefined) where.push('mac = @mac');
+    if (f.since !== undefined) where.push('updated_at >= @since');
+    return this.deviceList.page(where, { node: f.node, mac: f.mac, since: f.since }, f);
   }
 }

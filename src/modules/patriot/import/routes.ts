@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { HttpError } from '../../../core/errors.js';
 import type { ZodApp } from '../../../core/module.js';
+import { pageFields } from '../../../core/paging.js';
 import type { ImportService, RunReport } from './service.js';
 
 export const IMPORT_JOB = 'patriot.import';
@@ -12,8 +13,7 @@ const stateQuery = z
     status: z.enum(['changed', 'pending_import', 'imported', 'import_failed']).optional(),
     key_name: z.string().min(1).max(200).optional(),
     id: z.string().min(1).max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(10000).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageFields({ max: 10_000, default: 100 }),
   })
   .strict();
 

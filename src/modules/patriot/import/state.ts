@@ -1,5 +1,6 @@
 /** The import pipeline's SQL: runs, batch items, and its columns of patriot_client_state. Statements prepared once. */
 import type { DB } from '../../../core/db.js';
+import { PagedList, type Page } from '../../../core/paging.js';
 
 export type ClientStatus = 'changed' | 'pending_import' | 'imported' | 'import_failed';
 export type RunResult = 'running' | 'ok' | 'empty' | 'local' | 'failed';
@@ -53,8 +54,14 @@ const LATEST_ID = `(SELECT i.xml_id FROM patriot_import_items i WHERE i.key_name
 
 export class ImportStore {
   private readonly s;
+  private readonly stateList;
 
   constructor(readonly db: DB) {
+    this.stateList = new PagedList<StateRow>(db, {
+      select: `${LATEST_ID} AS id, s.key_name, s.client_id, s.status, s.last_batch, s.attempts, s.xml_version, s.updated_at`,
+      from: 'patriot_client_state s',
+      orderBy: 's.key_name, s.client_id',
+    });
     this.s = {
       insertRun: db.prepare(
         `INSERT INTO patriot_import_runs (run_id, trigger, started_at, batch_time, result, transport) VALUES (@run_id, @trigger, @started_at, @batch_time, 'running', @transport)`,
@@ -189,7 +196,7 @@ export class ImportStore {
     return out;
   }
 
-  listState(f: StateFilter): { total: number; items: StateRow[] } {
+  listState(f: StateFilter): Page<StateRow> {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     if (f.status) {
@@ -204,15 +211,6 @@ export class ImportStore {
       where.push(`${LATEST_ID} = @id`);
       params.id = f.id;
     }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total =
-      (this.db.prepare(`SELECT COUNT(*) FROM patriot_client_state s ${w}`).pluck().get(params) as number) ?? 0;
-    const items = this.db
-      .prepare(
-        `SELECT ${LATEST_ID} AS id, s.key_name, s.client_id, s.status, s.last_batch, s.attempts, s.xml_version, s.updated_at
-           FROM patriot_client_state s ${w} ORDER BY s.key_name, s.client_id LIMIT @limit OFFSET @offset`,
-      )
-      .all({ ...params, limit: f.limit, offset: f.offset }) as StateRow[];
-    return { total, items };
+    return this.stateList.page(where, params, f);
   }
 }
