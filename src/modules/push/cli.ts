@@ -1,7 +1,7 @@
 /** `fieldhub push enqueue|status`: the operator API for scripts, straight on the store. */
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../../core/module.js';
-import { commandSpecSchema } from './command.js';
+import { commandSpecSchema } from './schemas.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
 import { commandView } from './rows.js';
 import { PushStore, UnknownDeviceError } from './store.js';

@@ -3,7 +3,7 @@
  * and processing them off the request path (one worker, restart-safe: the queue is the `received`
  * rows of sync_received).
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../../core/logger.js';
 import { readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import type { Config } from '../../core/config.js';
 import type { Store } from '../../core/db.js';
@@ -52,14 +52,14 @@ export interface SyncHubOptions {
   dataDir: string;
   store: Store;
   metrics: Metrics;
-  log: FastifyBaseLogger;
+  log: Log;
 }
 
 export class SyncHub {
   readonly dir: string;
   readonly db: SyncStore;
   private readonly cfg: Config['sync'];
-  private readonly log: FastifyBaseLogger;
+  private readonly log: Log;
   private readonly inflight = new Set<number>();
   private readonly reservations: Reservation[] = [];
   private readonly durable: DurableDir;

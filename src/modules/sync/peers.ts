@@ -2,7 +2,7 @@
  * The pull and push jobs: fieldhub as a NetAlertX hub pulling nodes' GET /sync, and as a node
  * posting its devices to a hub. Failures become alert notifications; the jobs never throw.
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../../core/logger.js';
 import { z } from 'zod';
 import type { Config } from '../../core/config.js';
 import type { Store } from '../../core/db.js';
@@ -27,7 +27,7 @@ export class SyncPeers {
     private readonly cfg: Config['sync'],
     private readonly hub: SyncHub,
     private readonly store: Store,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Log,
   ) {
     this.formats = new HubFormats(cfg.hubFormat);
   }
