@@ -6,10 +6,11 @@ import type { Log } from '../../core/logger.js';
 import { z } from 'zod';
 import type { Config } from '../../core/config.js';
 import type { Store } from '../../core/db.js';
-import { HttpError } from '../../core/errors.js';
+import { zodIssueText } from '../../core/errors.js';
 import { encryptData } from './crypto.js';
 import { devicesJson } from './devices-out.js';
-import type { SyncHub } from './hub.js';
+import { StoreFailedError } from './receiver.js';
+import type { SyncHub } from './service.js';
 import { DEVICES_PLUGIN } from './payload.js';
 import { nodeName } from './schemas.js';
 import { encodeBody, HubFormats, type WireFormat } from './push.js';
@@ -94,8 +95,7 @@ export class SyncPeers {
           throw new Error('the answer is not JSON');
         }
         const ans = nodeAnswer.safeParse(body);
-        if (!ans.success)
-          throw new Error(`unexpected answer: ${ans.error.issues[0]?.path.join('.')}: ${ans.error.issues[0]?.message}`);
+        if (!ans.success) throw new Error(`unexpected answer: ${zodIssueText(ans.error)}`);
         const { seq } = await this.hub.receive({
           plugin: DEVICES_PLUGIN,
           node: ans.data.node_name,
@@ -105,7 +105,7 @@ export class SyncPeers {
         });
         out.push({ url: shown, ok: true, node: ans.data.node_name, seq });
       } catch (e) {
-        const reason = e instanceof HttpError ? e.message : errText(e);
+        const reason = e instanceof StoreFailedError ? e.message : errText(e);
         this.log.warn({ node: shown, reason }, 'sync: pull failed');
         this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
         this.hub.payloads.inc({ source: 'pull', result: 'error' });

@@ -1,44 +1,14 @@
 /**
  * /admin/sync reads for operators and the console: health (the tile), nodes and hub with their last
- * successful pull/push/post and last error, notifications, received payloads (paged).
- * PeerStatus remembers the outcome of each pull/push run per peer (memory; a restart starts empty,
- * the received payloads in the store still give each node's last post).
+ * successful pull/push/post and last error, notifications (mark read), received payloads (paged).
  */
 import { z } from 'zod';
-import type { Store } from '../../core/db.js';
 import { HttpError } from '../../core/errors.js';
 import type { ZodApp } from '../../core/module.js';
-import { pageFields, pageFromSql } from '../../core/paging.js';
-import { SyncNotifications } from './notifications.js';
+import { pageFields } from '../../core/paging.js';
 
-type Outcome = { ok: boolean; error?: string };
-export interface PeerState {
-  peer: string;
-  role: 'pulled node' | 'hub';
-  lastAttemptAt: string | null;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  node?: string;
-}
-
-export class PeerStatus {
-  readonly peers = new Map<string, PeerState>();
-
-  record(peer: string, role: PeerState['role'], o: Outcome & { node?: string }, now = new Date()): void {
-    const s = this.peers.get(peer) ?? { peer, role, lastAttemptAt: null, lastSuccessAt: null, lastError: null };
-    s.lastAttemptAt = now.toISOString();
-    if (o.ok) {
-      s.lastSuccessAt = s.lastAttemptAt;
-      s.lastError = null;
-    } else s.lastError = o.error ?? 'failed';
-    if (o.node) s.node = o.node;
-    this.peers.set(peer, s);
-  }
-
-  recordPull(results: Array<Outcome & { url: string; node?: string }>): void {
-    for (const r of results) this.record(r.url, 'pulled node', r);
-  }
-}
+import { PeerStatus, type PeerState } from './peer-status.js';
+import type { SyncAdminStore } from './admin-store.js';
 
 const pageQuery = z
   .object({
@@ -57,32 +27,11 @@ const notification = z.object({
 });
 
 export function syncReadRoutes(
-  store: Store,
+  db: SyncAdminStore,
   status: PeerStatus,
   cfg: { pullNodes: string[]; hubUrl?: string; staleMinutes: number },
 ) {
-  const db = store.db;
-  const notes = new SyncNotifications(db);
-  const s = {
-    nodes: db.prepare(
-      `SELECT node, MAX(received_at) AS lastReceivedAt, COUNT(*) AS payloads, SUM(status = 'failed') AS failed
-       FROM sync_received GROUP BY node ORDER BY node`,
-    ),
-    page: db.prepare(
-      `SELECT id, plugin, node, seq, source, received_at AS receivedAt, bytes, status, error, processed_at AS processedAt, items
-       FROM sync_received WHERE (@status IS NULL OR status = @status) AND (@node IS NULL OR node = @node) ORDER BY id DESC LIMIT @limit OFFSET @offset`,
-    ),
-    count: db
-      .prepare(
-        'SELECT COUNT(*) FROM sync_received WHERE (@status IS NULL OR status = @status) AND (@node IS NULL OR node = @node)',
-      )
-      .pluck(),
-    byStatus: db.prepare('SELECT status, COUNT(*) AS n FROM sync_received GROUP BY status'),
-    alertsSince: db
-      .prepare("SELECT COUNT(*) FROM notifications WHERE module = 'sync' AND level = 'alert' AND created_at >= ?")
-      .pluck(),
-  };
-  type NodeRow = { node: string; lastReceivedAt: string; payloads: number; failed: number };
+  const notes = db.notifications;
 
   const peers = (): PeerState[] => {
     const out: PeerState[] = cfg.pullNodes.map(
@@ -134,21 +83,19 @@ export function syncReadRoutes(
             );
           }
         }
-        const nodes = s.nodes.all() as NodeRow[];
+        const nodes = db.nodes();
         for (const n of nodes) {
           if (now - Date.parse(n.lastReceivedAt) > staleMs && !cfg.pullNodes.length) {
             amber++;
             reasons.push(`node ${n.node}: nothing received for more than ${cfg.staleMinutes} min`);
           }
         }
-        const counts = Object.fromEntries(
-          (s.byStatus.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]),
-        );
+        const counts = db.countByStatus();
         if (counts.failed) {
           amber++;
           reasons.push(`${counts.failed} payload(s) failed to process`);
         }
-        const alerts24h = s.alertsSince.get(new Date(now - 86_400_000).toISOString()) as number;
+        const alerts24h = db.alertsSince(new Date(now - 86_400_000));
         const status = red ? 'red' : amber ? 'amber' : 'green';
         if (!reasons.length) reasons.push(`${nodes.length} node(s); nothing failing`);
         return {
@@ -170,7 +117,7 @@ export function syncReadRoutes(
       },
       async () => ({
         peers: peers(),
-        nodes: s.nodes.all(),
+        nodes: db.nodes(),
       }),
     );
 
@@ -179,7 +126,7 @@ export function syncReadRoutes(
       { schema: { tags, summary: 'Received payloads with their state, newest first, paged', querystring: pageQuery } },
       async (req) => {
         const filter = { status: req.query.status ?? null, node: req.query.node ?? null };
-        const { total, items } = pageFromSql(s.count, s.page, filter, req.query);
+        const { total, items } = db.payloadPage(filter, req.query);
         return { total, payloads: items };
       },
     );

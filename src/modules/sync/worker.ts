@@ -1,26 +1,24 @@
 /**
- * The hub: storing received payloads as NetAlertX's files (group commit of the sequence numbers),
- * and processing them off the request path (one worker, restart-safe: the queue is the `received`
- * rows of sync_received).
+ * The processing worker: takes the `received` rows of sync_received oldest first (the queue is the
+ * table, so it is restart-safe), in groups of at most 64 payloads / 4 MB: decodes each (in
+ * parallel), records every result and failure in one transaction, then renames the files and
+ * fsyncs the folder once. Also the start-up tidying of what a crash can leave in the folder.
  */
-import type { Log } from '../../core/logger.js';
 import { readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import type { Config } from '../../core/config.js';
-import type { Store } from '../../core/db.js';
-import { HttpError } from '../../core/errors.js';
-import { safeJoin } from '../../core/files.js';
+import { safeJoin, type DurableDir } from '../../core/files.js';
+import type { Log } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import { DurableDir } from './durable.js';
-import { fileComponent } from './names.js';
+import { fileComponent, fileNames, type PayloadFiles } from './names.js';
 import { decodePayload, PayloadError, type Decoded } from './payload.js';
-import { SyncStore, type ReceivedRow, type ReceiveItem, type Source } from './store.js';
+import type { ReceivedRow, SyncStore } from './store.js';
 import { errText, TAG } from './text.js';
 
 /** A processing group: at most this many payloads, and this many bytes of stored data (one payload may exceed it). */
 const GROUP_MAX = 64;
 const GROUP_BYTES = 4 * 1024 * 1024;
 
-type Names = ReturnType<typeof fileNames>;
+type Names = PayloadFiles;
 type Counts = { inserted: number; updated: number; skipped: number };
 type Prepared =
   | { r: ReceivedRow; names: Names; outcome: 'ok'; decoded: Decoded }
@@ -30,60 +28,27 @@ type Done =
   | { r: ReceivedRow; names: Names; outcome: 'ok'; counts?: Counts }
   | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
 
-interface Reservation {
-  item: ReceiveItem;
-  resolve: (v: { id: number; seq: number }) => void;
-  reject: (e: unknown) => void;
-}
-
-/** The files of one payload; `node` is mapped to a safe file name component (names.ts). */
-export const fileNames = (plugin: string, node: string, seq: number) => {
-  const n = fileComponent(node);
-  return {
-    encoded: `last_result.${plugin}.encoded.${n}.${seq}.log`,
-    decoded: `last_result.${plugin}.decoded.${n}.${seq}.log`,
-    processed: `processed_last_result.${plugin}.${n}.${seq}.log`,
-    failed: `failed_last_result.${plugin}.encoded.${n}.${seq}.log`,
-  };
-};
-
-export interface SyncHubOptions {
-  config: Config['sync'];
-  dataDir: string;
-  store: Store;
-  metrics: Metrics;
-  log: Log;
-}
-
-export class SyncHub {
-  readonly dir: string;
-  readonly db: SyncStore;
-  private readonly cfg: Config['sync'];
-  private readonly log: Log;
-  private readonly inflight = new Set<number>();
-  private readonly reservations: Reservation[] = [];
-  private readonly durable: DurableDir;
+export class Worker {
   private running?: Promise<void>;
   private again = false;
   private closed = false;
-  readonly payloads;
   private readonly deviceCounter;
   private readonly processSeconds;
 
-  constructor(o: SyncHubOptions) {
-    this.cfg = o.config;
-    this.log = o.log;
-    this.dir = safeJoin(o.dataDir, 'log', 'plugins');
-    this.durable = new DurableDir(this.dir);
-    this.db = new SyncStore(o.store);
-    this.payloads = o.metrics.counter('fieldhub_sync_payloads_total', 'Sync payloads by source and result', [
-      'source',
+  constructor(
+    private readonly db: SyncStore,
+    private readonly durable: DurableDir,
+    /** ids whose file is not written yet (the receiver's) */
+    private readonly inflight: ReadonlySet<number>,
+    private readonly cfg: Config['sync'],
+    private readonly payloads: { inc(labels: { source: string; result: string }): void },
+    metrics: Metrics,
+    private readonly log: Log,
+  ) {
+    this.deviceCounter = metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', [
       'result',
     ] as const);
-    this.deviceCounter = o.metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', [
-      'result',
-    ] as const);
-    this.processSeconds = o.metrics.histogram(
+    this.processSeconds = metrics.histogram(
       'fieldhub_sync_process_seconds',
       'Time to decode and apply one group of payloads',
       [],
@@ -92,79 +57,7 @@ export class SyncHub {
   }
 
   private path(name: string): string {
-    return safeJoin(this.dir, name);
-  }
-
-  /**
-   * Stores a payload: next sequence number and the `received` row (committed together with those of
-   * the other requests of the same event-loop turn), then the raw data as
-   * last_result.<plugin>.encoded.<node>.<seq>.log (atomic, fsynced). Resolves once stored.
-   */
-  async receive(p: {
-    plugin: string;
-    node: string;
-    data: string;
-    source: Source;
-    clientFilePath?: string;
-  }): Promise<{ seq: number; file: string }> {
-    const bytes = Buffer.byteLength(p.data);
-    const { id, seq } = await this.reserve({
-      plugin: p.plugin,
-      node: p.node,
-      source: p.source,
-      bytes,
-      clientFilePath: p.clientFilePath,
-      note: (s) => {
-        const file = fileNames(p.plugin, p.node, s).encoded;
-        return p.source === 'pull'
-          ? `${TAG} Device data from node "${p.node}" received (${file})`
-          : `${TAG} Data received (${file})`;
-      },
-    });
-    const names = fileNames(p.plugin, p.node, seq);
-    try {
-      await this.durable.write(this.path(names.encoded), p.data);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'error';
-      this.log.error({ err: e, plugin: p.plugin, node: p.node, seq }, 'sync: storing a payload failed');
-      this.payloads.inc({ source: p.source, result: 'lost' });
-      try {
-        this.db.markFailed(
-          id,
-          'lost',
-          `store failed: ${code}`,
-          `${TAG} Failed to store data (${names.encoded}): ${code}`,
-        );
-      } catch (e2) {
-        this.log.error({ err: e2 }, 'sync: recording a store failure failed');
-      }
-      throw new HttpError(500, `${TAG} Failed to store data: ${code}`);
-    } finally {
-      this.inflight.delete(id);
-    }
-    this.payloads.inc({ source: p.source, result: 'received' });
-    this.kick();
-    return { seq, file: names.encoded };
-  }
-
-  /** Group commit: the reservations of one event-loop turn share one SQLite transaction (one fsync). */
-  private reserve(item: Reservation['item']): Promise<{ id: number; seq: number }> {
-    return new Promise((resolve, reject) => {
-      this.reservations.push({ item, resolve, reject });
-      if (this.reservations.length === 1) setImmediate(() => this.flushReservations());
-    });
-  }
-
-  private flushReservations(): void {
-    const batch = this.reservations.splice(0);
-    try {
-      const ids = this.db.receiveMany(batch.map((b) => b.item));
-      // in flight until its file is written: the worker must not take it for a lost payload
-      for (const x of ids) this.inflight.add(x.id);
-      batch.forEach((b, i) => b.resolve(ids[i]!));
-    } catch (e) {
-      for (const b of batch) b.reject(e);
-    }
+    return safeJoin(this.durable.dir, name);
   }
 
   /**
@@ -179,7 +72,7 @@ export class SyncHub {
   async tidyAfterCrash(): Promise<number> {
     let names: string[];
     try {
-      names = await readdir(this.dir);
+      names = await readdir(this.durable.dir);
     } catch (e) {
       // no folder yet, or an unusable one (the first write will say why): nothing to tidy
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
@@ -273,7 +166,7 @@ export class SyncHub {
   }
 
   /** Keeps a payload that could not be processed as failed_...; best effort (the row says failed either way). */
-  private async keepFailed(names: ReturnType<typeof fileNames>): Promise<void> {
+  private async keepFailed(names: Names): Promise<void> {
     try {
       await rename(this.path(names.encoded), this.path(names.failed));
       await rm(this.path(names.decoded), { force: true });
