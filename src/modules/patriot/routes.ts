@@ -10,7 +10,8 @@ import type { ApiKey } from './keys.js';
 import { HttpError } from '../../core/errors.js';
 import { exists } from '../../core/files.js';
 import { methodNotAllowed, requestSlot } from '../../core/routing.js';
-import { installBodyParsers, installFastApiErrors, RequestLog } from './http.js';
+import { installFastApiErrors } from './errors.js';
+import { RequestLog } from './request-log.js';
 import {
   clientHeaders,
   clientIdBody,
@@ -57,6 +58,24 @@ const ROUTES: Record<string, HTTPMethods[]> = {
   '/users/get': ['POST'],
 };
 
+/**
+ * Bodies: JSON as sent by every client of the original. A request without a Content-Type is parsed
+ * as JSON (as FastAPI does); any other type is kept as a string and fails validation with 422.
+ */
+function installBodyParsers(scope: FastifyInstance): void {
+  scope.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    if (req.headers['content-type'] === undefined) {
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+      return;
+    }
+    done(null, body);
+  });
+}
+
 export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: number) {
   return async function routes(base: FastifyInstance): Promise<void> {
     const app = base.withTypeProvider<ZodTypeProvider>();
@@ -94,7 +113,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     async function change<T>(k: string, id: number, fn: () => T): Promise<T> {
       const r = store.transaction(() => {
         const out = fn();
-        if (store.exists(k, id)) store.markChanged(k, id);
+        if (store.exists(k, id)) store.clientState.markChanged(k, id);
         return out;
       });
       await svc.writeClientXml(k, id, { marked: true });
@@ -112,7 +131,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const c = store.getClient(k, id);
       if (!c) throw notFound('Client');
       // the importer uploaded it and removed the file, but the import is not confirmed: put it back
-      if (store.state(k, id)?.status === 'pending_import' && !(await exists(svc.xmlPath(k, id)))) {
+      if (store.clientState.get(k, id)?.status === 'pending_import' && !(await exists(svc.xmlPath(k, id)))) {
         await svc.writeClientXml(k, id);
       }
       return clientView(c);

@@ -77,7 +77,7 @@ export class PatriotService {
       return false;
     }
     const xml = buildClientXml(key, client);
-    if (!marked) this.store.markChanged(keyName, clientId);
+    if (!marked) this.store.clientState.markChanged(keyName, clientId);
     await writeFileDurable(file, xml);
     return true;
   }
@@ -108,7 +108,7 @@ export class PatriotService {
       }
     }
     let rewritten = 0;
-    for (const c of this.store.changedClients()) {
+    for (const c of this.store.clientState.changedClients()) {
       let file: string;
       try {
         file = this.xmlPath(c.key_name, c.client_id);

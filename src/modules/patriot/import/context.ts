@@ -5,7 +5,7 @@ import type { DB } from '../../../core/db.js';
 import type { Metrics } from '../../../core/metrics.js';
 import type { Claim } from './claims.js';
 import { batchTime, type TextLog } from './logs.js';
-import type { ImportStore, RunRow } from './state.js';
+import type { ImportStore, RunRow } from './store.js';
 
 export const REMOTE_XML = 'clients.xml';
 export const REMOTE_RESULTS = 'clients_Import_Results.txt';
@@ -31,6 +31,9 @@ export interface ImportDeps {
   /** maps an `__id` (client id + key port) to its client, for ids no batch of ours recorded */
   resolveId?: (xmlId: string) => { key_name: string; client_id: number } | undefined;
 }
+
+/** What the importer needs from the API: regeneration of a failed client, and `__id` -> client. */
+export type ImportHooks = Pick<ImportDeps, 'regenerate' | 'resolveId'>;
 
 export type Trigger = 'schedule' | 'admin' | 'cli';
 

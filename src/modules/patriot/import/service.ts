@@ -27,7 +27,7 @@ import { acquireLock, RunLockedError } from './lock.js';
 import { stampTime, TextLog } from './logs.js';
 import { checkAndRotate } from './results.js';
 import { AUTH_DIR } from './smbclient.js';
-import { ImportStore, type BatchItem, type RunRow } from './state.js';
+import { ImportStore, type BatchItem, type RunRow } from './store.js';
 import { makeTransport, TransportError } from './transport.js';
 import { combineRows, XmlRejectError } from './xml.js';
 
