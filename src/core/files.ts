@@ -1,5 +1,5 @@
 /** File helpers: existence checks, atomic writes, durable folders, and paths that cannot leave their base directory. */
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { access, mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -55,13 +55,6 @@ export async function writeFileDurable(
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, data, { fsync: true, mode: opts.mode });
   await fsyncDirAsync(path.dirname(file));
-}
-
-/** writeFileDurable, synchronous (for use inside a request that must not interleave). */
-export function writeFileDurableSync(file: string, data: string | Buffer, opts: { mode?: number } = {}): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic.sync(file, data, { fsync: true, mode: opts.mode });
-  fsyncDir(path.dirname(file));
 }
 
 /**

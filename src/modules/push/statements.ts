@@ -58,5 +58,3 @@ export function pushStatements(db: DB) {
     ).pluck(),
   };
 }
-
-export type PushStatements = ReturnType<typeof pushStatements>;

@@ -16,6 +16,15 @@ interface Reservation {
   reject: (e: unknown) => void;
 }
 
+/** A payload as a node posted it or as it was pulled from one. */
+export interface Received {
+  plugin: string;
+  node: string;
+  data: string;
+  source: Source;
+  clientFilePath?: string;
+}
+
 /** A payload could not be stored (its file write failed): recorded as lost; the peer is told so. */
 export class StoreFailedError extends Error {
   override name = 'StoreFailedError';
@@ -42,13 +51,7 @@ export class Receiver {
    * the other requests of the same event-loop turn), then the raw data as
    * last_result.<plugin>.encoded.<node>.<seq>.log (atomic, fsynced). Resolves once stored.
    */
-  async receive(p: {
-    plugin: string;
-    node: string;
-    data: string;
-    source: Source;
-    clientFilePath?: string;
-  }): Promise<{ seq: number; file: string }> {
+  async receive(p: Received): Promise<{ seq: number; file: string }> {
     const bytes = Buffer.byteLength(p.data);
     const { id, seq } = await this.reserve({
       plugin: p.plugin,

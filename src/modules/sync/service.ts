@@ -7,8 +7,8 @@ import type { Store } from '../../core/db.js';
 import { DurableDir, safeJoin } from '../../core/files.js';
 import type { Log } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import { Receiver } from './receiver.js';
-import { SyncStore, type Source } from './store.js';
+import { Receiver, type Received } from './receiver.js';
+import { SyncStore } from './store.js';
 import { Worker } from './worker.js';
 
 export interface SyncHubOptions {
@@ -40,13 +40,7 @@ export class SyncHub {
   }
 
   /** Stores a payload (receiver.ts) and starts processing it; throws StoreFailedError when it could not be stored. */
-  async receive(p: {
-    plugin: string;
-    node: string;
-    data: string;
-    source: Source;
-    clientFilePath?: string;
-  }): Promise<{ seq: number; file: string }> {
+  async receive(p: Received): Promise<{ seq: number; file: string }> {
     const out = await this.receiver.receive(p);
     this.worker.kick();
     return out;
