@@ -192,13 +192,18 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       return reply.code(201).send({ client_id: b.client_id, zone });
     });
 
+    /** Deletes one part of an existing client (204), 404 naming `what` when there is none. */
+    const removePart = async (k: string, id: number, what: string, remove: () => boolean) => {
+      await change(k, id, () => {
+        mustExist(k, id);
+        if (!remove()) throw notFound(what);
+      });
+    };
+
     app.delete('/zones', { ...opts, schema: { body: zoneRefBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, zone_id } = req.body;
-      await change(k, id, () => {
-        mustExist(k, id);
-        if (!store.deleteZone(k, id, zone_id)) throw notFound('Zone');
-      });
+      await removePart(k, id, 'Zone', () => store.deleteZone(k, id, zone_id));
       return reply.code(204).send();
     });
 
@@ -252,10 +257,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     app.delete('/users', { ...opts, schema: { body: userRefBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, user_no } = req.body;
-      await change(k, id, () => {
-        mustExist(k, id);
-        if (!store.deleteUser(k, id, user_no)) throw notFound('User');
-      });
+      await removePart(k, id, 'User', () => store.deleteUser(k, id, user_no));
       return reply.code(204).send();
     });
   };
