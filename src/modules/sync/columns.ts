@@ -6,7 +6,6 @@
  * The one table fieldhub serves devices by (GET /sync, push).
  */
 
-
 export interface Column {
   name: string;
   /** NOT NULL in NetAlertX */
