@@ -2,17 +2,18 @@
  * The processing worker: takes the `received` rows of sync_received oldest first (the queue is the
  * table, so it is restart-safe), in groups of at most 64 payloads / 4 MB: decodes each (in
  * parallel), records every result and failure in one transaction, then renames the files and
- * fsyncs the folder once. Also the start-up tidying of what a crash can leave in the folder.
+ * fsyncs the folder once.
  */
-import { readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Config } from '../../core/config.js';
 import { safeJoin, type DurableDir } from '../../core/files.js';
 import type { Log } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import { fileComponent, fileNames, type PayloadFiles } from './names.js';
+import { fileNames, type PayloadFiles } from './names.js';
 import { decodePayload, PayloadError, type Decoded } from './payload.js';
 import type { ReceivedRow, SyncStore } from './store.js';
 import { errText, TAG } from './text.js';
+import { keepFailed, tidyAfterCrash } from './tidy.js';
 
 /** A processing group: at most this many payloads, and this many bytes of stored data (one payload may exceed it). */
 const GROUP_MAX = 64;
@@ -60,59 +61,9 @@ export class Worker {
     return safeJoin(this.durable.dir, name);
   }
 
-  /**
-   * Start-up tidying of what a crash (kill -9, power loss) can leave in the plugin folder; call
-   * before the server takes requests. Returns how many files were dealt with.
-   * - temp files of write-file-atomic (`<name>.<number>`): their rename never happened, so they were
-   *   never acknowledged; removed.
-   * - `last_result.<plugin>.encoded.<node>.<seq>.log` of a payload whose result was committed
-   *   (status processed or failed) before the renames ran: the renames are finished (decoded ->
-   *   processed_..., encoded removed; or encoded -> failed_...), as processing would have done.
-   */
-  async tidyAfterCrash(): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.durable.dir);
-    } catch (e) {
-      // no folder yet, or an unusable one (the first write will say why): nothing to tidy
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-        this.log.warn({ err: e }, 'sync: cannot list the plugin folder to tidy it');
-      return 0;
-    }
-    let temps = 0;
-    let finished = 0;
-    for (const n of names) {
-      if (/\.log\.\d+$/.test(n)) {
-        await rm(this.path(n), { force: true });
-        temps++;
-        continue;
-      }
-      // the plugin has no dots and the sequence is last: the node component is everything between
-      const m = /^last_result\.([A-Za-z0-9_-]{1,64})\.encoded\.(.*)\.(\d+)\.log$/.exec(n);
-      if (!m) continue;
-      const row = this.db.rowsOf(m[1]!, Number(m[3])).find((r) => fileComponent(r.node) === m[2]);
-      if (!row) continue;
-      const status = row.status;
-      const f = fileNames(m[1]!, row.node, Number(m[3]));
-      if (status === 'processed') {
-        await rename(this.path(f.decoded), this.path(f.processed)).catch((e: NodeJS.ErrnoException) => {
-          if (e.code !== 'ENOENT') throw e;
-        });
-        await rm(this.path(f.encoded), { force: true });
-        finished++;
-      } else if (status === 'failed') {
-        await this.keepFailed(f);
-        finished++;
-      }
-    }
-    if (temps || finished) {
-      await this.durable.sync();
-      this.log.warn(
-        { temps, finished },
-        'sync: tidied the plugin folder after an interrupted run (temp files removed, renames of committed payloads finished)',
-      );
-    }
-    return temps + finished;
+  /** Start-up tidying of what a crash can leave in the plugin folder (tidy.ts); call before taking requests. */
+  tidyAfterCrash(): Promise<number> {
+    return tidyAfterCrash(this.durable, this.db, this.log);
   }
 
   /** Starts the worker if it is not running (it drains every `received` row, oldest first). */
@@ -162,16 +113,6 @@ export class Worker {
         }
         await this.processGroup(group);
       }
-    }
-  }
-
-  /** Keeps a payload that could not be processed as failed_...; best effort (the row says failed either way). */
-  private async keepFailed(names: Names): Promise<void> {
-    try {
-      await rename(this.path(names.encoded), this.path(names.failed));
-      await rm(this.path(names.decoded), { force: true });
-    } catch (e) {
-      this.log.error({ err: e }, 'sync: renaming a failed payload failed');
     }
   }
 
@@ -293,7 +234,7 @@ export class Worker {
           }
         } else {
           this.payloads.inc({ source, result: p.outcome });
-          if (p.outcome === 'failed') await this.keepFailed(p.names);
+          if (p.outcome === 'failed') await keepFailed(this.durable.dir, p.names, this.log);
         }
       }
       try {
