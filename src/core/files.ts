@@ -1,5 +1,5 @@
 /** File helpers: existence checks, atomic writes, durable folders, and paths that cannot leave their base directory. */
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { access, mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -57,11 +57,42 @@ export async function writeFileDurable(
   await fsyncDirAsync(path.dirname(file));
 }
 
-/** writeFileDurable, synchronous (for use inside a request that must not interleave). */
-export function writeFileDurableSync(file: string, data: string | Buffer, opts: { mode?: number } = {}): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic.sync(file, data, { fsync: true, mode: opts.mode });
-  fsyncDir(path.dirname(file));
+/**
+ * A folder that concurrent writers share, written durably without blocking the event loop: each
+ * file atomically (temp, fsync, rename), then one asynchronous fsync of the folder; a sync queued
+ * after a rename covers every rename done before it starts, so concurrent writes share syncs.
+ */
+export class DurableDir {
+  private pending: Promise<void> | undefined;
+  private current: Promise<void> = Promise.resolve();
+
+  constructor(readonly dir: string) {}
+
+  /** fsyncs the folder; joins a sync that is queued and not started yet. */
+  sync(): Promise<void> {
+    if (this.pending) return this.pending;
+    const p = this.current
+      .catch(() => undefined)
+      .then(async () => {
+        this.pending = undefined;
+        await fsyncDirAsync(this.dir);
+      });
+    this.pending = p;
+    this.current = p;
+    return p;
+  }
+
+  /** Writes `file` (a path inside the folder) atomically and durably. */
+  async write(file: string, data: string | Buffer): Promise<void> {
+    try {
+      await writeFileAtomic(file, data, { fsync: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await mkdir(this.dir, { recursive: true }); // first write, or the folder was removed
+      await writeFileAtomic(file, data, { fsync: true });
+    }
+    await this.sync();
+  }
 }
 
 export class UnsafePathError extends Error {

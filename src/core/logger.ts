@@ -1,6 +1,6 @@
 /** The app's pino options: level from the config, secrets redacted, request lines without query secrets. */
 import type { FastifyServerOptions } from 'fastify';
-import type { DestinationStream } from 'pino';
+import type { BaseLogger, DestinationStream } from 'pino';
 import { REDACT_PATHS, redactUrl } from './auth.js';
 import type { Config } from './config.js';
 
@@ -18,3 +18,6 @@ export function loggerOptions(config: Config, stream?: DestinationStream): Fasti
     ...(stream ? { stream } : {}),
   };
 }
+
+/** The logger a service, store or job takes: pino's level methods (Fastify's and pino's loggers both fit; no Fastify type). */
+export type Log = Pick<BaseLogger, 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'>;

@@ -18,10 +18,3 @@ export function formatLocal(d: Date, pattern: string): string {
   };
   return pattern.replace(/YYYY|MM|DD|HH|mm|ss|SSS/g, (t) => parts[t]!);
 }
-
-/** The local UTC offset of `d` as `+HH:MM` / `-HH:MM`. */
-export function localOffset(d: Date): string {
-  const off = -d.getTimezoneOffset();
-  const abs = Math.abs(off);
-  return `${off >= 0 ? '+' : '-'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-}

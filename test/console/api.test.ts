@@ -1,16 +1,12 @@
 /** The console's sign-in and the first start, through the HTTP surface (no browser). */
 import { readFileSync, statSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureAdminToken } from '../../src/core/admin-token.js';
 import { startServer } from '../../src/main.js';
-import { ADMIN, LogCapture, makeApp, tempDir, testConfig, type TestApp } from '../helpers/app.js';
+import { ADMIN, LogCapture, makeApp, tempDir, testConfig, type TestApp, closesItself } from '../helpers/app.js';
 
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 const login = (token: string, headers: Record<string, string> = {}) =>
   t!.app.inject({
@@ -23,9 +19,11 @@ const cookieOf = (r: { headers: Record<string, unknown> }) => String(r.headers['
 
 describe('console sign-in', () => {
   it('sets a signed HttpOnly SameSite=Strict expiring cookie, Secure behind TLS; the session authorises /admin with CSRF on changes', async () => {
-    t = await makeApp(
-      { server: { trustProxy: true, logLevel: 'info' }, console: { sessionHours: 2 } },
-      { startScheduler: false },
+    t = closesItself(
+      await makeApp(
+        { server: { trustProxy: true, logLevel: 'info' }, console: { sessionHours: 2 } },
+        { startScheduler: false },
+      ),
     );
     const plain = await login('admin-secret-token');
     expect(plain.statusCode).toBe(200);
@@ -67,7 +65,9 @@ describe('console sign-in', () => {
   });
 
   it('rate limits failed sign-ins per address and logs them without the token; a cross-origin sign-in is refused', async () => {
-    t = await makeApp({ console: { maxFailedSignIns: 3, failedSignInWindowSeconds: 60 } }, { startScheduler: false });
+    t = closesItself(
+      await makeApp({ console: { maxFailedSignIns: 3, failedSignInWindowSeconds: 60 } }, { startScheduler: false }),
+    );
     for (let i = 0; i < 3; i++) expect((await login(`guess-number-${i}`)).statusCode).toBe(401);
     const blocked = await login('admin-secret-token');
     expect(blocked.statusCode).toBe(429);
@@ -87,7 +87,7 @@ describe('console sign-in', () => {
   });
 
   it('answers the page and the assets with a strict CSP (no inline script), and every other answer with default-src none', async () => {
-    t = await makeApp({}, { startScheduler: false });
+    t = closesItself(await makeApp({}, { startScheduler: false }));
     const page = await t.app.inject('/console');
     expect(page.statusCode).toBe(200);
     const csp = String(page.headers['content-security-policy']);
@@ -104,7 +104,7 @@ describe('console sign-in', () => {
   });
 
   it('documents the operator endpoints the console uses in OpenAPI', async () => {
-    t = await makeApp({}, { startScheduler: false });
+    t = closesItself(await makeApp({}, { startScheduler: false }));
     const paths = Object.keys((await t.app.inject('/docs/json')).json().paths);
     expect(paths).toEqual(
       expect.arrayContaining([

@@ -231,6 +231,29 @@ describe.skipIf(missing !== null)('operator console in Chromium', () => {
     await b.shot('sync');
   });
 
+  it('sync: "Mark read" marks one notification read, "Mark all read" the rest; the unread counts follow', async () => {
+    const unread = async () => (await admin('GET', '/admin/sync/notifications')).json<{ unread: number }>().unread;
+    const before = await unread();
+    expect(before).toBeGreaterThan(1); // the failed and the successful pull of the test before
+    await b.page.goto(`${base}/console#/sync`);
+    await b.page.waitForSelector('#sync-notifications li.unread .mark-read');
+    const id = await b.page.getAttribute('#sync-notifications li.unread', 'data-id');
+    await b.page.click(`#sync-notifications li[data-id="${id}"] .mark-read`);
+    await b.page.waitForSelector(`#sync-notifications li.read[data-id="${id}"]`);
+    expect(await b.page.$(`#sync-notifications li[data-id="${id}"] .mark-read`)).toBeNull();
+    expect(await unread()).toBe(before - 1);
+    await b.page.waitForSelector(`#sync-unread:text("${before - 1} unread")`);
+    await b.page.click('#mark-all-read');
+    await b.page.waitForSelector('#sync-unread:text("0 unread")');
+    expect(await b.page.$('#sync-notifications li.unread')).toBeNull();
+    expect(await unread()).toBe(0);
+    const counts = (await admin('GET', '/admin/sync/health')).json<{ counts: { unread: number } }>().counts;
+    expect(counts.unread).toBe(0);
+    await overview();
+    await b.page.waitForSelector('.tile[data-module="sync"] .counts:has-text("unread")');
+    await b.shot('sync-notifications-read');
+  });
+
   it('patriot: smbd down turns the tile red after the import run, green after a run with smbd back', async () => {
     const put = await t.app.inject({
       method: 'PUT',

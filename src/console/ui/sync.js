@@ -24,6 +24,21 @@ export function SyncPage() {
     nodes.reload();
     health.reload();
   };
+  const marked = (what, call) => async () => {
+    setError(null);
+    try {
+      await call();
+    } catch (e) {
+      setError(`${what}: ${e.message}`);
+    }
+    notes.reload();
+    health.reload();
+  };
+  const markRead = (id) => marked('mark read', () => post(`/admin/sync/notifications/${id}/read`));
+  // up to the newest one shown: what arrived since is not marked unseen
+  const markAllRead = marked('mark all read', () =>
+    post('/admin/sync/notifications/read', { upToId: notes.data?.notifications[0]?.id }),
+  );
   const h = health.data;
   return html`<section>
     <h1>Sync — NetAlertX</h1>
@@ -81,8 +96,18 @@ export function SyncPage() {
       </tbody>
     </table>
     <h2>Notifications</h2>
+    <div class="toolbar">
+      <span id="sync-unread">${notes.data?.unread ?? 0} unread</span>
+      <button id="mark-all-read" disabled=${!notes.data?.unread} onClick=${markAllRead}>Mark all read</button>
+    </div>
     <ul class="notes" id="sync-notifications">
-      ${(notes.data?.notifications ?? []).map((n) => html`<li class=${n.level}><time>${fmtTime(n.time)}</time> ${n.text}</li>`)}
+      ${(notes.data?.notifications ?? []).map(
+        (n) =>
+          html`<li class=${`${n.level} ${n.read ? 'read' : 'unread'}`} data-id=${n.id}>
+            <time>${fmtTime(n.time)}</time> ${n.text}
+            ${!n.read && html`<button class="mark-read" onClick=${markRead(n.id)}>Mark read</button>`}
+          </li>`,
+      )}
     </ul>
     <h2>Received payloads</h2>
     <table id="sync-payloads">

@@ -7,10 +7,10 @@
 import type { FastifyInstance } from 'fastify';
 import { defineModule } from '../../core/module.js';
 import { patriotConfig } from './config.js';
-import { importJson } from './import-json.js';
+import { importJson } from './cli.js';
 import { importCommands, registerImport, type ImportHooks } from './import/index.js';
 import { migrations } from './migrations.js';
-import { patriotAdmin } from './admin.js';
+import { patriotAdmin } from './admin-routes.js';
 import { patriotRoutes, requestLogFile } from './routes.js';
 import { PatriotService } from './service.js';
 

@@ -7,7 +7,7 @@
  * Expiry (`valid_to`) is checked on every request, so an expired key stops working at that instant.
  */
 import { readFileSync, statSync } from 'node:fs';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../../core/logger.js';
 import { z } from 'zod';
 import { safeEqual } from '../../core/auth.js';
 import { zodIssueText } from '../../core/errors.js';
@@ -139,7 +139,7 @@ export class KeysRegistry {
 
   constructor(
     readonly file: string,
-    private readonly log: FastifyBaseLogger | Pick<FastifyBaseLogger, 'warn' | 'info' | 'error'>,
+    private readonly log: Log,
   ) {
     this.check();
   }

@@ -10,7 +10,8 @@ import type { ApiKey } from './keys.js';
 import { HttpError } from '../../core/errors.js';
 import { exists } from '../../core/files.js';
 import { methodNotAllowed, requestSlot } from '../../core/routing.js';
-import { installBodyParsers, installFastApiErrors, RequestLog } from './http.js';
+import { installFastApiErrors } from './errors.js';
+import { RequestLog } from './request-log.js';
 import {
   clientHeaders,
   clientIdBody,
@@ -57,6 +58,24 @@ const ROUTES: Record<string, HTTPMethods[]> = {
   '/users/get': ['POST'],
 };
 
+/**
+ * Bodies: JSON as sent by every client of the original. A request without a Content-Type is parsed
+ * as JSON (as FastAPI does); any other type is kept as a string and fails validation with 422.
+ */
+function installBodyParsers(scope: FastifyInstance): void {
+  scope.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    if (req.headers['content-type'] === undefined) {
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+      return;
+    }
+    done(null, body);
+  });
+}
+
 export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: number) {
   return async function routes(base: FastifyInstance): Promise<void> {
     const app = base.withTypeProvider<ZodTypeProvider>();
@@ -94,7 +113,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     async function change<T>(k: string, id: number, fn: () => T): Promise<T> {
       const r = store.transaction(() => {
         const out = fn();
-        if (store.exists(k, id)) store.markChanged(k, id);
+        if (store.exists(k, id)) store.clientState.markChanged(k, id);
         return out;
       });
       await svc.writeClientXml(k, id, { marked: true });
@@ -112,7 +131,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const c = store.getClient(k, id);
       if (!c) throw notFound('Client');
       // the importer uploaded it and removed the file, but the import is not confirmed: put it back
-      if (store.state(k, id)?.status === 'pending_import' && !(await exists(svc.xmlPath(k, id)))) {
+      if (store.clientState.get(k, id)?.status === 'pending_import' && !(await exists(svc.xmlPath(k, id)))) {
         await svc.writeClientXml(k, id);
       }
       return clientView(c);
@@ -173,13 +192,18 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       return reply.code(201).send({ client_id: b.client_id, zone });
     });
 
+    /** Deletes one part of an existing client (204), 404 naming `what` when there is none. */
+    const removePart = async (k: string, id: number, what: string, remove: () => boolean) => {
+      await change(k, id, () => {
+        mustExist(k, id);
+        if (!remove()) throw notFound(what);
+      });
+    };
+
     app.delete('/zones', { ...opts, schema: { body: zoneRefBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, zone_id } = req.body;
-      await change(k, id, () => {
-        mustExist(k, id);
-        if (!store.deleteZone(k, id, zone_id)) throw notFound('Zone');
-      });
+      await removePart(k, id, 'Zone', () => store.deleteZone(k, id, zone_id));
       return reply.code(204).send();
     });
 
@@ -233,10 +257,7 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     app.delete('/users', { ...opts, schema: { body: userRefBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, user_no } = req.body;
-      await change(k, id, () => {
-        mustExist(k, id);
-        if (!store.deleteUser(k, id, user_no)) throw notFound('User');
-      });
+      await removePart(k, id, 'User', () => store.deleteUser(k, id, user_no));
       return reply.code(204).send();
     });
   };

@@ -11,15 +11,13 @@
  * file still being there afterwards (the importer renames it away while it uploads).
  */
 import { readdir, rm } from 'node:fs/promises';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../../core/logger.js';
 import type { Config } from '../../core/config.js';
 import type { DB } from '../../core/db.js';
 import { exists, safeJoin, unlinkIfExists, writeFileDurable } from '../../core/files.js';
 import { KeysRegistry } from './keys.js';
 import { PatriotStore } from './store.js';
 import { buildClientXml } from './xml.js';
-
-type Log = Pick<FastifyBaseLogger, 'warn' | 'info' | 'error'>;
 
 export class PatriotService {
   readonly keys: KeysRegistry;
@@ -79,7 +77,7 @@ export class PatriotService {
       return false;
     }
     const xml = buildClientXml(key, client);
-    if (!marked) this.store.markChanged(keyName, clientId);
+    if (!marked) this.store.clientState.markChanged(keyName, clientId);
     await writeFileDurable(file, xml);
     return true;
   }
@@ -110,7 +108,7 @@ export class PatriotService {
       }
     }
     let rewritten = 0;
-    for (const c of this.store.changedClients()) {
+    for (const c of this.store.clientState.changedClients()) {
       let file: string;
       try {
         file = this.xmlPath(c.key_name, c.client_id);

@@ -1,5 +1,7 @@
-/** The patriot store: clients, zones, users and import state, per (key_name, client_id). Statements prepared once. */
+/** The patriot store: clients, zones and users per (key_name, client_id), with their import state (client-state.ts). Statements prepared once. */
 import type { DB } from '../../core/db.js';
+import { pageFromSql, type Page, type Paging } from '../../core/paging.js';
+import { ClientStateStore } from './client-state.js';
 import { INFO_KEYS, USER_KEYS, type Info, type User, type Zone } from './schemas.js';
 
 export interface ClientRecord {
@@ -19,7 +21,11 @@ export function orderUser(u: User): User {
 
 export class PatriotStore {
   private readonly s;
+  /** the clients' import state (its owner) */
+  readonly clientState: ClientStateStore;
+
   constructor(readonly db: DB) {
+    this.clientState = new ClientStateStore(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       getInfo: p('SELECT info FROM patriot_clients WHERE key_name = ? AND client_id = ?').pluck(),
@@ -41,16 +47,30 @@ export class PatriotStore {
       insertUser: p('INSERT INTO patriot_users (key_name, client_id, user_no, data) VALUES (?, ?, ?, ?)'),
       updateUser: p('UPDATE patriot_users SET data = ? WHERE key_name = ? AND client_id = ? AND user_no = ?'),
       deleteUser: p('DELETE FROM patriot_users WHERE key_name = ? AND client_id = ? AND user_no = ?'),
+      perKey: p('SELECT key_name, COUNT(*) AS n FROM patriot_clients GROUP BY key_name'),
+      // the operator's list of a key's clients with their import state (read only)
+      clients: p(
+        `SELECT c.client_id AS clientId, json_extract(c.info, '$.Name') AS name, c.updated_at AS updatedAt,
+                s.status, s.last_batch AS lastBatch, s.attempts
+           FROM patriot_clients c LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id
+          WHERE c.key_name = @key AND (@status IS NULL OR s.status = @status)
+            AND (@q IS NULL OR instr(CAST(c.client_id AS TEXT), @q) > 0 OR instr(COALESCE(json_extract(c.info, '$.Name'), ''), @q) > 0)
+          ORDER BY c.client_id LIMIT @limit OFFSET @offset`,
+      ),
+      count: p(
+        `SELECT COUNT(*) FROM patriot_clients c LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id
+          WHERE c.key_name = @key AND (@status IS NULL OR s.status = @status)
+            AND (@q IS NULL OR instr(CAST(c.client_id AS TEXT), @q) > 0 OR instr(COALESCE(json_extract(c.info, '$.Name'), ''), @q) > 0)`,
+      ).pluck(),
+      // without a filter: count and page on the primary key range alone, the state joined to the page only
+      countAll: p('SELECT COUNT(*) FROM patriot_clients WHERE key_name = @key').pluck(),
+      pageAll: p(
+        `SELECT c.client_id AS clientId, json_extract(c.info, '$.Name') AS name, c.updated_at AS updatedAt,
+                s.status, s.last_batch AS lastBatch, s.attempts
+           FROM (SELECT key_name, client_id, info, updated_at FROM patriot_clients WHERE key_name = @key ORDER BY client_id LIMIT @limit OFFSET @offset) c
+           LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id ORDER BY c.client_id`,
+      ),
       touch: p('UPDATE patriot_clients SET updated_at = ? WHERE key_name = ? AND client_id = ?'),
-      getState: p(
-        'SELECT status, xml_version, attempts, last_batch FROM patriot_client_state WHERE key_name = ? AND client_id = ?',
-      ),
-      markChanged: p(
-        `INSERT INTO patriot_client_state (key_name, client_id, status, attempts, xml_version, updated_at) VALUES (?, ?, 'changed', 0, 1, ?)
-         ON CONFLICT (key_name, client_id) DO UPDATE SET status = 'changed', xml_version = xml_version + 1, updated_at = excluded.updated_at`,
-      ),
-      deleteState: p('DELETE FROM patriot_client_state WHERE key_name = ? AND client_id = ?'),
-      changed: p("SELECT key_name, client_id FROM patriot_client_state WHERE status = 'changed'"),
     };
   }
 
@@ -77,7 +97,7 @@ export class PatriotStore {
 
   deleteClient(key: string, id: number): boolean {
     const gone = this.s.deleteClient.run(key, id).changes === 1; // zones and users cascade
-    this.s.deleteState.run(key, id);
+    this.clientState.delete(key, id);
     return gone;
   }
 
@@ -136,20 +156,15 @@ export class PatriotStore {
     })();
   }
 
-  state(
-    key: string,
-    id: number,
-  ): { status: string; xml_version: number; attempts: number; last_batch: string | null } | undefined {
-    return this.s.getState.get(key, id) as never;
+  /** How many clients each key has. */
+  clientsPerKey(): Record<string, number> {
+    const rows = this.s.perKey.all() as Array<{ key_name: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.key_name, r.n]));
   }
 
-  /** Clients whose latest change is not in an import batch yet (state 'changed'). */
-  changedClients(): Array<{ key_name: string; client_id: number }> {
-    return this.s.changed.all() as Array<{ key_name: string; client_id: number }>;
-  }
-
-  /** status 'changed', xml_version + 1, attempts kept (the hand-over contract with the importer). */
-  markChanged(key: string, id: number): void {
-    this.s.markChanged.run(key, id, new Date().toISOString());
+  /** A key's clients with their import state, paged; `q` searches id and name. */
+  clientsPage(key: string, f: { status?: string; q?: string }, p: Paging): Page<unknown> {
+    if (f.status === undefined && f.q === undefined) return pageFromSql(this.s.countAll, this.s.pageAll, { key }, p);
+    return pageFromSql(this.s.count, this.s.clients, { key, status: f.status ?? null, q: f.q ?? null }, p);
   }
 }

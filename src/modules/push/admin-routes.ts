@@ -2,17 +2,23 @@
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import type { ZodApp } from '../../core/module.js';
-import { bulkSpecSchema, commandSpecSchema, STATUSES, FINAL_STATUSES, type CommandSpec } from './command.js';
+import {
+  bulkSpecSchema,
+  commandParams,
+  commandSpecSchema,
+  commandsQuery,
+  deviceParams,
+  devicePageQuery,
+  FINAL_STATUSES,
+  type CommandSpec,
+} from './schemas.js';
 import { deviceIdFromJson, DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
 import type { PushService } from './service.js';
 import { commandView } from './rows.js';
 import { UnknownDeviceError } from './store.js';
-import { devicePage, devicePageQuery, pushHealth } from './health.js';
+import { devicePage, pushHealth } from './health.js';
 
 const MAX_WAIT_SECONDS = 60;
-
-const deviceParams = z.object({ deviceId: z.string().refine((v) => parseDeviceId(v) !== undefined, DEVICE_ID_HINT) });
-const commandParams = z.object({ id: z.string().min(1).max(64) });
 
 function deviceIdParam(v: string): string {
   const id = parseDeviceId(v);
@@ -47,7 +53,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
     async (req) => devicePage(svc, req.query),
   );
 
-  const health = pushHealth(svc.store.db, svc, offlinePolls);
+  const health = pushHealth(svc, offlinePolls);
   admin.get(
     '/health',
     {
@@ -122,11 +128,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
         security,
         summary: "A device's commands in queue order",
         params: deviceParams,
-        querystring: z.object({
-          status: z.enum(STATUSES).optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
-          offset: z.coerce.number().int().min(0).default(0),
-        }),
+        querystring: commandsQuery,
       },
     },
     async (req) => {

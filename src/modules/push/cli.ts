@@ -1,7 +1,8 @@
 /** `fieldhub push enqueue|status`: the operator API for scripts, straight on the store. */
 import { parseArgs } from 'node:util';
+import { zodIssueText } from '../../core/errors.js';
 import type { CliCommand } from '../../core/module.js';
-import { commandSpecSchema } from './command.js';
+import { commandSpecSchema } from './schemas.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
 import { commandView } from './rows.js';
 import { PushStore, UnknownDeviceError } from './store.js';
@@ -57,7 +58,7 @@ const enqueue: CliCommand = {
       bodyEncoding: v['body-encoding'],
     });
     if (!spec.success) {
-      out(`error: ${spec.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ')}`);
+      out(`error: ${zodIssueText(spec.error)}`);
       return 2;
     }
     try {

@@ -1,19 +1,7 @@
 /** The push module's health (the console's tile) and the paged device list, for /admin/push. */
-import type { Database } from 'better-sqlite3';
-import { z } from 'zod';
+import { pageFromArray } from '../../core/paging.js';
+import type { DevicePageQuery } from './schemas.js';
 import type { Device, PushService } from './service.js';
-
-export const devicePageQuery = z
-  .object({
-    q: z.string().max(100).optional(),
-    sort: z.enum(['id', 'lastSeen', 'queued', 'address']).default('id'),
-    order: z.enum(['asc', 'desc']).default('asc'),
-    online: z.enum(['true', 'false']).optional(),
-    limit: z.coerce.number().int().min(1).max(100_000).optional(),
-    offset: z.coerce.number().int().min(0).default(0),
-  })
-  .strict();
-type DevicePageQuery = z.infer<typeof devicePageQuery>;
 
 const byId = (a: Device, b: Device) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0);
 const SORTS: Record<DevicePageQuery['sort'], (a: Device, b: Device) => number> = {
@@ -29,11 +17,10 @@ export function devicePage(svc: PushService, q: DevicePageQuery, now = Date.now(
   if (q.online) rows = rows.filter((d) => svc.isOnline(d, now) === (q.online === 'true'));
   rows.sort(SORTS[q.sort]);
   if (q.order === 'desc') rows.reverse();
-  const total = rows.length;
-  const page = q.limit === undefined ? rows.slice(q.offset) : rows.slice(q.offset, q.offset + q.limit);
+  const { total, items } = pageFromArray(rows, q);
   return {
     total,
-    devices: page.map((d) => ({
+    devices: items.map((d) => ({
       deviceId: d.id,
       registeredAt: new Date(d.registeredMs).toISOString(),
       lastSeenAt: d.lastSeenMs > 0 ? new Date(d.lastSeenMs).toISOString() : null,
@@ -47,10 +34,7 @@ export function devicePage(svc: PushService, q: DevicePageQuery, now = Date.now(
 
 export type HealthStatus = 'green' | 'amber' | 'red';
 
-export function pushHealth(db: Database, svc: PushService, offlinePolls: number) {
-  const failedSince = db
-    .prepare("SELECT COUNT(*) FROM push_commands WHERE status IN ('failed', 'expired') AND finished_at >= ?")
-    .pluck();
+export function pushHealth(svc: PushService, offlinePolls: number) {
   return (now = Date.now()) => {
     const offlineMs = offlinePolls * svc.cfg.pollPeriodSeconds * 1000;
     let online = 0;
@@ -67,7 +51,7 @@ export function pushHealth(db: Database, svc: PushService, offlinePolls: number)
         if (offlineIds.length < 5) offlineIds.push(d.id);
       }
     }
-    const failed24h = failedSince.get(new Date(now - 86_400_000).toISOString()) as number;
+    const failed24h = svc.store.failedSince(new Date(now - 86_400_000));
     const reasons: string[] = [];
     let status: HealthStatus = 'green';
     if (offline > 0) {

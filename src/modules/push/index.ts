@@ -7,7 +7,7 @@ import { defineModule } from '../../core/module.js';
 import { pushConfig } from './config.js';
 import { adminRoutes } from './admin-routes.js';
 import { commands } from './cli.js';
-import { deviceRoutes } from './device-routes.js';
+import { deviceRoutes } from './routes.js';
 import { migrations } from './migrations.js';
 import { PushService } from './service.js';
 import { PushStore } from './store.js';

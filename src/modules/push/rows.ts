@@ -1,5 +1,6 @@
 /** Row shapes of the push tables, the outcomes of store calls, and the operator view of a command. */
-import { decodeText, type Status, type TextEncoding } from './command.js';
+import { decodeText, type TextEncoding } from './command.js';
+import type { Status } from './schemas.js';
 
 export interface CommandRow {
   seq: number;

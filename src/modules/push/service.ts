@@ -3,15 +3,16 @@
  * SQLite at start-up and updated right after each committed store transaction, so an empty poll
  * answers from memory. Last-seen times are coalesced here and flushed by a timer (and on close).
  */
-import type { FastifyBaseLogger } from 'fastify';
-import { EventEmitter } from 'node:events';
+import type { Log } from '../../core/logger.js';
 import type { Counter } from 'prom-client';
 import type { Config } from '../../core/config.js';
 import type { Metrics } from '../../core/metrics.js';
-import { parseResult, type CommandSpec } from './command.js';
+import { parseResult } from './command.js';
+import type { CommandSpec } from './schemas.js';
 import { registerMetrics } from './metrics.js';
 import type { CommandRow, Finished } from './rows.js';
 import type { PushStore } from './store.js';
+import { FinishWaiters } from './waiters.js';
 
 interface InFlight {
   seq: number;
@@ -40,13 +41,11 @@ type PushConfig = Config['push'];
 export class PushService {
   readonly devices = new Map<string, Device>();
   private dirty: Device[] = [];
-  private readonly finishedEvents = new EventEmitter();
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new FinishWaiters();
   private flushTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private dataVersion = 0;
   private ticks = 0;
-  private closed = false;
   private readonly timeoutMs: number;
   private readonly onlineMs: number;
   /** polls since the last metrics scrape */
@@ -56,12 +55,11 @@ export class PushService {
   constructor(
     readonly store: PushStore,
     readonly cfg: PushConfig,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Log,
     metrics: Metrics,
   ) {
     this.timeoutMs = cfg.resultTimeoutSeconds * 1000;
     this.onlineMs = cfg.pollPeriodSeconds * 3000;
-    this.finishedEvents.setMaxListeners(0);
     this.results = registerMetrics(this, metrics);
   }
 
@@ -209,24 +207,13 @@ export class PushService {
 
   /** Resolves when the command reaches a final state, after `ms`, or when the app closes. */
   waitFinished(id: string, ms: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.finishedEvents.off(id, done);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.finishedEvents.once(id, done);
-      this.waiters.add(done);
-    });
+    return this.waiters.wait(id, ms);
   }
 
   private finished(list: readonly Finished[]): void {
     for (const f of list) {
       this.results.inc({ status: f.status });
-      this.finishedEvents.emit(f.id);
+      this.waiters.finished(f.id);
     }
   }
 
@@ -295,8 +282,7 @@ export class PushService {
 
   /** Lets long-polls return (before the server waits for in-flight requests). */
   releaseWaiters(): void {
-    this.closed = true;
-    for (const w of [...this.waiters]) w();
+    this.waiters.release();
   }
 
   close(): void {

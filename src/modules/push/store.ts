@@ -1,11 +1,13 @@
 /**
- * SQLite side of the push queue: statements prepared once, every state change in one transaction
+ * SQLite side of the push queue (statements in statements.ts): every state change in one transaction
  * together with its history row. Used by the service (server) and by the CLI (no server needed).
  */
 import { randomUUID } from 'node:crypto';
 import type { DB } from '../../core/db.js';
-import { pushPayload, type BodyEncoding, type CommandSpec, type ParsedResult, type Status } from './command.js';
-import { sameEndpoint } from './device-query.js';
+import { pushPayload, type ParsedResult } from './command.js';
+import { matchResult, type MatchLookups } from './matching.js';
+import { pushStatements } from './statements.js';
+import type { BodyEncoding, CommandSpec, Status } from './schemas.js';
 import type {
   CommandRow,
   DeliverOutcome,
@@ -17,65 +19,21 @@ import type {
   ResultOutcome,
 } from './rows.js';
 
-export type { CommandRow, DeviceRow } from './rows.js';
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class PushStore {
   private readonly s;
+  private readonly lookups: MatchLookups;
 
   constructor(readonly db: DB) {
-    const p = (sql: string) => db.prepare(sql);
-    this.s = {
-      device: p('SELECT * FROM push_devices WHERE device_id = ?'),
-      devices: p('SELECT * FROM push_devices'),
-      registerDevice: p(
-        'INSERT INTO push_devices (device_id, registered_at, registered_by) VALUES (?, ?, ?) ON CONFLICT(device_id) DO NOTHING',
-      ),
-      touchDevice: p(
-        `INSERT INTO push_devices (device_id, registered_at, registered_by, last_seen_at, last_address) VALUES (?, ?, 'poll', ?, ?)
-         ON CONFLICT(device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_address = excluded.last_address`,
-      ),
-      insert: p(
-        `INSERT INTO push_commands (id, device_id, verb, endpoint, body, content_type, query_string, payload, status, max_attempts, expires_at, created_at, body_encoding)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
-      ),
-      event: p('INSERT INTO push_command_events (command_seq, at, status, attempt, detail) VALUES (?, ?, ?, ?, ?)'),
-      events: p('SELECT at, status, attempt, detail FROM push_command_events WHERE command_seq = ? ORDER BY id'),
-      byId: p('SELECT * FROM push_commands WHERE id = ?'),
-      bySeq: p('SELECT * FROM push_commands WHERE seq = ?'),
-      inFlight: p("SELECT * FROM push_commands WHERE device_id = ? AND status = 'delivered' ORDER BY seq LIMIT 1"),
-      nextQueued: p("SELECT * FROM push_commands WHERE device_id = ? AND status = 'queued' ORDER BY seq LIMIT 1"),
-      deliver: p(
-        "UPDATE push_commands SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, deadline_at = ? WHERE seq = ?",
-      ),
-      finish: p(
-        'UPDATE push_commands SET status = ?, reason = ?, finished_at = ?, response = ?, error = ? WHERE seq = ? AND status = ?',
-      ),
-      finishResult: p(
-        `UPDATE push_commands SET status = ?, reason = ?, finished_at = ?, response = ?, response_encoding = ?, error = ?, error_encoding = ?,
-         result_endpoint = ?, result_uuid = ? WHERE seq = ? AND status = 'delivered'`,
-      ),
-      unmatched: p(
-        'INSERT INTO push_unmatched_results (device_id, received_at, command_id, reason, body, endpoint) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      addDelivery: p(
-        'INSERT INTO push_deliveries (command_seq, device_id, attempt, device_uuid, delivered_at) VALUES (?, ?, ?, ?, ?)',
-      ),
-      deliveryByUuid: p(
-        'SELECT command_seq FROM push_deliveries WHERE device_id = ? AND device_uuid = ? ORDER BY id DESC LIMIT 1',
-      ).pluck(),
-      lastDelivery: p('SELECT * FROM push_deliveries WHERE command_seq = ? ORDER BY id DESC LIMIT 1'),
-      deliveries: p('SELECT * FROM push_deliveries WHERE command_seq = ? ORDER BY id'),
-      queuedCounts: p("SELECT device_id, COUNT(*) AS n FROM push_commands WHERE status = 'queued' GROUP BY device_id"),
-      allInFlight: p("SELECT * FROM push_commands WHERE status = 'delivered' ORDER BY seq"),
-      expiredQueued: p(
-        "SELECT seq, id, device_id FROM push_commands WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?",
-      ),
-      list: p(
-        'SELECT * FROM push_commands WHERE device_id = ? AND (? IS NULL OR status = ?) ORDER BY seq LIMIT ? OFFSET ?',
-      ),
-      dataVersion: p('PRAGMA data_version').pluck(),
+    this.s = pushStatements(db);
+    const s = this.s;
+    this.lookups = {
+      byId: (id) => s.byId.get(id) as CommandRow | undefined,
+      bySeq: (seq) => s.bySeq.get(seq) as CommandRow | undefined,
+      seqOfDeviceUuid: (deviceId, uuid) => s.deliveryByUuid.get(deviceId, uuid) as number | undefined,
+      inFlight: (deviceId) => s.inFlight.get(deviceId) as CommandRow | undefined,
+      lastDelivery: (seq) => s.lastDelivery.get(seq) as DeliveryRow | undefined,
     };
   }
 
@@ -213,12 +171,7 @@ export class PushStore {
       })
       .immediate();
 
-  /**
-   * Stores a device's result against the command it answers, or as unmatched (see docs/push.md,
-   * "Matching"): a uuid is a fieldhub command id, else a device uuid bound to a delivery, else — when
-   * the device's in-flight delivery has no bound uuid — that delivery; no uuid: the in-flight command.
-   * A reported endpoint must be the delivered command's (compared without ".fcgi").
-   */
+  /** Stores a device's result against the command it answers (matching.ts), or as unmatched. */
   readonly recordResult = (
     deviceId: string,
     r: ParsedResult,
@@ -230,32 +183,7 @@ export class PushStore {
       .transaction((): ResultOutcome => {
         const at = iso(now);
         const { uuid, endpoint } = q;
-        let cmd: CommandRow | undefined;
-        let reason = 'no command in flight';
-        if (uuid !== undefined) {
-          cmd = this.s.byId.get(uuid) as CommandRow | undefined;
-          if (cmd && cmd.device_id !== deviceId) cmd = undefined;
-          if (!cmd) {
-            const seq = this.s.deliveryByUuid.get(deviceId, uuid) as number | undefined;
-            if (seq !== undefined) cmd = this.s.bySeq.get(seq) as CommandRow | undefined;
-          }
-          if (!cmd) {
-            const cur = this.s.inFlight.get(deviceId) as CommandRow | undefined;
-            const last = cur && (this.s.lastDelivery.get(cur.seq) as DeliveryRow | undefined);
-            if (cur && last && last.device_uuid === null) cmd = cur;
-            else reason = cur ? 'unknown uuid; the delivery in flight is bound to another uuid' : 'unknown command id';
-          }
-        } else {
-          cmd = this.s.inFlight.get(deviceId) as CommandRow | undefined;
-        }
-        if (cmd && cmd.status !== 'delivered') {
-          reason = `command already ${cmd.status}`;
-          cmd = undefined;
-        }
-        if (cmd && endpoint !== undefined && !sameEndpoint(endpoint, cmd.endpoint)) {
-          reason = `endpoint mismatch: reported ${endpoint}, delivered ${cmd.endpoint}`;
-          cmd = undefined;
-        }
+        const { cmd, reason } = matchResult(this.lookups, deviceId, q);
         if (!cmd) {
           this.s.unmatched.run(deviceId, at, uuid ?? null, reason, raw, endpoint ?? null);
           return { matched: false, reason, commandId: uuid ?? null };
@@ -341,6 +269,11 @@ export class PushStore {
 
   allInFlight(): CommandRow[] {
     return this.s.allInFlight.all() as CommandRow[];
+  }
+
+  /** Commands failed or expired since `since` (the health tile). */
+  failedSince(since: Date): number {
+    return this.s.failedSince.get(since.toISOString()) as number;
   }
 
   /** Changes whenever another connection (e.g. the CLI) commits. */

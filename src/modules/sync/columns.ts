@@ -6,8 +6,6 @@
  * The one table fieldhub serves devices by (GET /sync, push).
  */
 
-export const COLUMNS_RELEASE = 'NetAlertX 26.5-26.8 server/db/schema/app.sql';
-
 export interface Column {
   name: string;
   /** NOT NULL in NetAlertX */
@@ -73,8 +71,6 @@ export const DEVICE_COLUMNS: readonly Column[] = [
   c('devVlanSource'),
   c('devCustomProps'),
 ];
-
-export const COLUMN_NAMES: ReadonlySet<string> = new Set(DEVICE_COLUMNS.map((x) => x.name));
 
 /**
  * `hub-defaults`: the fields a hub's user edits and a node's copy must not overwrite on a known

@@ -4,7 +4,8 @@
  * `null` there), boolean columns as 0/1, then, with `sync.serveExtraKeys`, the other keys.
  */
 import { bit, DEVICE_COLUMNS } from './columns.js';
-import { deviceRecord, type DeviceRow, type SyncStore } from './store.js';
+import { deviceRecord, type DeviceRow } from './device-row.js';
+import type { SyncStore } from './store.js';
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC, as NetAlertX 26.4+ writes times. */
 export function netalertxTime(d: Date | string = new Date()): string {

@@ -3,14 +3,16 @@
  * Routes under /sync, admin triggers under /admin/sync, jobs `sync.pull` and `sync.push`.
  */
 import { registerAdmin } from '../../core/admin.js';
-import { PeerStatus, syncReadRoutes } from './admin.js';
+import { syncReadRoutes } from './admin-routes.js';
+import { SyncAdminStore } from './admin-store.js';
+import { PeerStatus } from './peer-status.js';
 import { defineModule } from '../../core/module.js';
 import { syncConfig } from './config.js';
-import { commands, requeueFailed } from './commands.js';
+import { commands, requeueFailed } from './cli.js';
 import { migrations } from './migrations.js';
 import { syncRoutes } from './routes.js';
 import { nodeNameProblem } from './names.js';
-import { SyncHub } from './hub.js';
+import { SyncHub } from './service.js';
 import { SyncPeers } from './peers.js';
 
 export default defineModule({
@@ -42,7 +44,7 @@ export default defineModule({
     app.scheduler.register('sync.pull', pull, cfg.pullNodes.length ? { cron: cfg.pullCron } : {});
     app.scheduler.register('sync.push', push, cfg.hubUrl ? { cron: cfg.pushCron } : {});
 
-    const reads = syncReadRoutes(app.store, status, {
+    const reads = syncReadRoutes(new SyncAdminStore(app.store.db), status, {
       pullNodes: cfg.pullNodes,
       hubUrl: cfg.hubUrl,
       staleMinutes: cfg.staleMinutes,

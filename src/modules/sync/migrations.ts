@@ -75,4 +75,15 @@ export const migrations: Migration[] = [
         BEGIN UPDATE sync_devices_version SET version = version + 1 WHERE id = 1; END;
     `,
   },
+  {
+    version: 3,
+    name: 'sync notifications read state',
+    sql: `
+      -- the sync notifications an operator marked read (core's notifications table stays core's)
+      CREATE TABLE sync_notifications_read (
+        id INTEGER PRIMARY KEY REFERENCES notifications(id) ON DELETE CASCADE,
+        read_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -29,3 +29,16 @@ export function fileComponent(node: string): string {
   const hash = createHash('sha256').update(node, 'utf8').digest('hex').slice(0, 12);
   return `${enc.slice(0, MAX_COMPONENT - 13).replace(/%[0-9A-F]?$/, '')}~${hash}`;
 }
+
+/** The files of one payload; `node` is mapped to a safe file name component (names.ts). */
+export const fileNames = (plugin: string, node: string, seq: number) => {
+  const n = fileComponent(node);
+  return {
+    encoded: `last_result.${plugin}.encoded.${n}.${seq}.log`,
+    decoded: `last_result.${plugin}.decoded.${n}.${seq}.log`,
+    processed: `processed_last_result.${plugin}.${n}.${seq}.log`,
+    failed: `failed_last_result.${plugin}.encoded.${n}.${seq}.log`,
+  };
+};
+
+export type PayloadFiles = ReturnType<typeof fileNames>;

@@ -2,14 +2,15 @@
  * The pull and push jobs: fieldhub as a NetAlertX hub pulling nodes' GET /sync, and as a node
  * posting its devices to a hub. Failures become alert notifications; the jobs never throw.
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../../core/logger.js';
 import { z } from 'zod';
 import type { Config } from '../../core/config.js';
 import type { Store } from '../../core/db.js';
-import { HttpError } from '../../core/errors.js';
+import { zodIssueText } from '../../core/errors.js';
 import { encryptData } from './crypto.js';
 import { devicesJson } from './devices-out.js';
-import type { SyncHub } from './hub.js';
+import { StoreFailedError } from './receiver.js';
+import type { SyncHub } from './service.js';
 import { DEVICES_PLUGIN } from './payload.js';
 import { nodeName } from './schemas.js';
 import { encodeBody, HubFormats, type WireFormat } from './push.js';
@@ -27,7 +28,7 @@ export class SyncPeers {
     private readonly cfg: Config['sync'],
     private readonly hub: SyncHub,
     private readonly store: Store,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Log,
   ) {
     this.formats = new HubFormats(cfg.hubFormat);
   }
@@ -94,8 +95,7 @@ export class SyncPeers {
           throw new Error('the answer is not JSON');
         }
         const ans = nodeAnswer.safeParse(body);
-        if (!ans.success)
-          throw new Error(`unexpected answer: ${ans.error.issues[0]?.path.join('.')}: ${ans.error.issues[0]?.message}`);
+        if (!ans.success) throw new Error(`unexpected answer: ${zodIssueText(ans.error)}`);
         const { seq } = await this.hub.receive({
           plugin: DEVICES_PLUGIN,
           node: ans.data.node_name,
@@ -105,7 +105,7 @@ export class SyncPeers {
         });
         out.push({ url: shown, ok: true, node: ans.data.node_name, seq });
       } catch (e) {
-        const reason = e instanceof HttpError ? e.message : errText(e);
+        const reason = e instanceof StoreFailedError ? e.message : errText(e);
         this.log.warn({ node: shown, reason }, 'sync: pull failed');
         this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
         this.hub.payloads.inc({ source: 'pull', result: 'error' });

@@ -21,7 +21,8 @@ import {
   UNSUPPORTED,
 } from './schemas.js';
 import { deviceOut, netalertxTime } from './devices-out.js';
-import type { SyncHub } from './hub.js';
+import { StoreFailedError } from './receiver.js';
+import type { SyncHub } from './service.js';
 import { matchesIfNoneMatch, ServedDevices, type ServedAnswer } from './served.js';
 import { TAG } from './text.js';
 
@@ -226,13 +227,11 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     },
     async (req) => {
       const b = req.body;
-      await hub.receive({
-        plugin: b.plugin,
-        node: b.node_name,
-        data: b.data,
-        source: 'post',
-        clientFilePath: b.file_path,
-      });
+      await hub
+        .receive({ plugin: b.plugin, node: b.node_name, data: b.data, source: 'post', clientFilePath: b.file_path })
+        .catch((e: unknown) => {
+          throw e instanceof StoreFailedError ? new HttpError(500, e.message) : e;
+        });
       const message = 'Data received and stored successfully';
       // JSON is what 26.2+ hubs take; their API answers carry `success`. A form is 26.1's, answered as 26.1 does.
       return isJson(req) ? { success: true as const, message } : { message };
@@ -244,7 +243,7 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     { schema: { summary: 'The hub devices, filtered and paged', tags: ['sync'], security, querystring: devicesQuery } },
     async (req) => {
       const q = req.query;
-      const { total, rows } = hub.db.listDevices({
+      const { total, items } = hub.db.listDevices({
         node: q.node,
         mac: q.mac?.trim().toLowerCase(),
         since: q.since ? new Date(q.since).toISOString() : undefined,
@@ -256,7 +255,7 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
         total,
         limit: q.limit,
         offset: q.offset,
-        devices: rows.map((r) => ({ ...deviceOut(r), hubFirstSeen: r.created_at, hubUpdated: r.updated_at })),
+        devices: items.map((r) => ({ ...deviceOut(r), hubFirstSeen: r.created_at, hubUpdated: r.updated_at })),
       };
     },
   );

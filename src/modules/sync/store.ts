@@ -1,7 +1,8 @@
 /** The sync module's SQLite access: statements prepared once, writes grouped in transactions. */
-import type { Statement } from 'better-sqlite3';
 import type { DB, Store } from '../../core/db.js';
+import { PagedList, type Page } from '../../core/paging.js';
 import { HUB_OWNED } from './columns.js';
+import { deviceRecord, int, PLACEHOLDER_NAMES, str, type DeviceRow } from './device-row.js';
 import type { DeviceIn } from './payload.js';
 
 export type Behavior = 'merge' | 'copy-new' | 'carbon-copy' | 'hub-defaults';
@@ -19,53 +20,12 @@ export interface ReceivedRow {
   status: 'received' | 'processed' | 'failed' | 'lost';
 }
 
-export interface DeviceRow {
-  mac: string;
-  name: string | null;
-  vendor: string | null;
-  last_ip: string | null;
-  present_last_scan: number | null;
-  last_connection: string | null;
-  sync_hub_node: string;
-  fields: string;
-  created_at: string;
-  updated_at: string;
-}
-
 export interface DeviceFilter {
   node?: string;
   mac?: string;
   since?: string;
   limit: number;
   offset: number;
-}
-
-/** Names NetAlertX uses for "no name yet"; a later payload may fill them in. */
-export const PLACEHOLDER_NAMES = ['', '(unknown)', '(name not found)'];
-
-function str(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
-}
-
-function int(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return Number(v.trim());
-  return null;
-}
-
-/** A stored device as one record: the received fields with the columns the hub maintains laid over them. */
-export function deviceRecord(r: DeviceRow): Record<string, unknown> {
-  const f = JSON.parse(r.fields) as Record<string, unknown>;
-  f.devMac = r.mac;
-  if (r.name !== null) f.devName = r.name;
-  if (r.vendor !== null) f.devVendor = r.vendor;
-  if (r.last_ip !== null) f.devLastIP = r.last_ip;
-  if (r.present_last_scan !== null) f.devPresentLastScan = r.present_last_scan;
-  if (r.last_connection !== null) f.devLastConnection = r.last_connection;
-  f.devSyncHubNode = r.sync_hub_node;
-  return f;
 }
 
 /** one received payload to number and record (receiveMany takes a batch of them) */
@@ -97,7 +57,7 @@ export class SyncStore {
   private readonly insertRow;
   private readonly allDevices;
   private readonly notify: Store['notify'];
-  private readonly listCache = new Map<string, { count: Statement; page: Statement }>();
+  private readonly deviceList;
 
   constructor(store: Store) {
     this.db = store.db;
@@ -161,6 +121,7 @@ export class SyncStore {
       'INSERT INTO sync_plugin_rows (plugin, node, idx, seq, data, received_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.allDevices = db.prepare('SELECT * FROM sync_devices ORDER BY mac');
+    this.deviceList = new PagedList<DeviceRow>(db, { select: '*', from: 'sync_devices', orderBy: 'mac' });
   }
 
   /**
@@ -306,32 +267,11 @@ export class SyncStore {
     return this.allDevices.iterate() as IterableIterator<DeviceRow>;
   }
 
-  listDevices(f: DeviceFilter): { total: number; rows: DeviceRow[] } {
+  listDevices(f: DeviceFilter): Page<DeviceRow> {
     const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.node !== undefined) {
-      where.push('sync_hub_node = ?');
-      args.push(f.node);
-    }
-    if (f.mac !== undefined) {
-      where.push('mac = ?');
-      args.push(f.mac);
-    }
-    if (f.since !== undefined) {
-      where.push('updated_at >= ?');
-      args.push(f.since);
-    }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    let st = this.listCache.get(w);
-    if (!st) {
-      st = {
-        count: this.db.prepare(`SELECT count(*) FROM sync_devices ${w}`).pluck(),
-        page: this.db.prepare(`SELECT * FROM sync_devices ${w} ORDER BY mac LIMIT ? OFFSET ?`),
-      };
-      this.listCache.set(w, st);
-    }
-    const total = st.count.get(...args) as number;
-    const rows = st.page.all(...args, f.limit, f.offset) as DeviceRow[];
-    return { total, rows };
+    if (f.node !== undefined) where.push('sync_hub_node = @node');
+    if (f.mac !== undefined) where.push('mac = @mac');
+    if (f.since !== undefined) where.push('updated_at >= @since');
+    return this.deviceList.page(where, { node: f.node, mac: f.mac, since: f.since }, f);
   }
 }

@@ -1,15 +1,13 @@
 /** Every endpoint and status code of the patriot API through the HTTP surface (app.inject and a real socket). */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { INFO, KEY_A, KEY_B, makePatriot, USER, type PatriotApp } from './helpers.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { buildPatriot, INFO, KEY_A, KEY_B, USER, type PatriotApp } from './helpers.js';
 
 let t: PatriotApp;
+// each test's own app, closed when the test finishes
 beforeEach(async () => {
-  t = await makePatriot();
-});
-afterEach(async () => {
-  await t.close();
+  t = await buildPatriot();
 });
 
 const H = (id: number | string, user?: number | string) => ({
@@ -272,7 +270,7 @@ describe('patriot API: users', () => {
 describe('patriot API: auth, errors, request log', () => {
   it('401 for a missing, unknown, disabled or expired key, saying which; no data touched', async () => {
     await t.close();
-    t = await makePatriot(
+    t = await buildPatriot(
       {},
       (await import('./helpers.js')).keysJson({ b: { valid_to: '2001-01-01T00:00:00Z' } }).concat([
         {
@@ -306,7 +304,7 @@ describe('patriot API: auth, errors, request log', () => {
 
   it('malformed JSON 422 json_invalid, empty body 422, other content type 422, oversize 413, unknown path 404, wrong method 405', async () => {
     await t.close();
-    t = await makePatriot({ bodyLimitBytes: 2048 });
+    t = await buildPatriot({ bodyLimitBytes: 2048 });
     const bad = await t.req(KEY_A, 'PUT', '/clients', '{"client_id": 1,', { 'content-type': 'application/json' });
     expect(bad.statusCode).toBe(422);
     expect(bad.json()).toEqual({ detail: [{ loc: ['body', 16], msg: 'JSON decode error', type: 'json_invalid' }] });

@@ -5,8 +5,8 @@
  */
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../helpers/app.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir, closesItself } from '../../helpers/app.js';
 import { INFO, KEY_A, KEY_B, USER, makePatriot, type PatriotApp } from './helpers.js';
 import { importState, patriotImports, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
 import { Smbd, smbdUnavailable } from './helpers/smbd.js';
@@ -29,10 +29,6 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
   beforeEach(() => {
     for (const n of readdirSync(smbd.shareDir)) rmSync(path.join(smbd.shareDir, n), { force: true, recursive: true });
   });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-  });
 
   async function createClient(key: string, id: number, name = INFO.Name) {
     expect((await t!.req(key, 'PUT', '/clients', { client_id: id, info: { ...INFO, Name: name } })).statusCode).toBe(
@@ -52,7 +48,7 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
   }
 
   it('two keys with the same client id reach Patriot byte-exact; results mark them imported or failed; a failed one is regenerated and carried again', async () => {
-    t = await makePatriot({ smb: smbd.smbConfig() });
+    t = closesItself(await makePatriot({ smb: smbd.smbConfig() }));
     await createClient(KEY_A, 1234, 'Åse Ærlig & Søn');
     await createClient(KEY_B, 1234);
     await createClient(KEY_A, 9998);
@@ -107,7 +103,7 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
   });
 
   it('an API change during the upload is not lost: the client stays changed and its new version goes next', async () => {
-    t = await makePatriot({ smb: smbd.smbConfig() });
+    t = closesItself(await makePatriot({ smb: smbd.smbConfig() }));
     const url = await t.listen();
     await createClient(KEY_A, 1, 'First Name');
     await createClient(KEY_A, 2);

@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openStore } from '../../../src/app.js';
-import type { TestApp } from '../../helpers/app.js';
-import { tempDir, testConfig } from '../../helpers/app.js';
+
+import { tempDir, testConfig, closesItself } from '../../helpers/app.js';
 import { stampTime } from '../../../src/modules/patriot/import/logs.js';
 import { writeClient } from './helpers/clients.js';
 import {
@@ -23,16 +23,12 @@ import {
   xmlFiles,
 } from './helpers/importer.js';
 
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
 describe('directory transport', () => {
   it('check, rotation, upload and cleanup work on a mounted folder like on SMB', async () => {
     const share = tempDir();
-    t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
+    const t = closesItself(
+      await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } }),
+    );
     const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11', { ageS: 2 });
     writeClient(xmlDir, 'Alarm24', 2, 'BASE11');
@@ -62,7 +58,9 @@ describe('directory transport', () => {
 
   it('a duplicate __id keeps the newest file; both files are done after the upload', async () => {
     const share = tempDir();
-    t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
+    const t = closesItself(
+      await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } }),
+    );
     const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 5, 'BASE11', { ageS: 30, name: 'older copy' });
     writeClient(xmlDir, 'Alarm24', 6, 'BASE11', { ageS: 20 });
@@ -78,7 +76,9 @@ describe('directory transport', () => {
 
   it('a per-client file over 16 MB is rejected unread; the others go', async () => {
     const share = tempDir();
-    t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
+    const t = closesItself(
+      await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } }),
+    );
     const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
     writeClient(xmlDir, 'Alarm24', 2, 'BASE11', {
@@ -94,7 +94,9 @@ describe('directory transport', () => {
 
   it('a missing share folder fails the run and keeps everything', async () => {
     const share = path.join(tempDir(), 'not-mounted');
-    t = await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } });
+    const t = closesItself(
+      await importApp({ patriot: { smb: { enabled: true, transport: 'directory', directory: share } } }),
+    );
     writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     expect(await runImport(t)).toMatchObject({
       result: 'failed',
@@ -108,7 +110,7 @@ describe('directory transport', () => {
 
 describe('without upload, recovery, lock', () => {
   it('smb.enabled false: clients.xml is written locally, the per-client files and the state stay', async () => {
-    t = await importApp({});
+    const t = closesItself(await importApp({}));
     writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     expect(await runImport(t)).toMatchObject({ result: 'local', clients: 1 });
     expect(readFileSync(path.join(t.config.dataDir, 'ready_for_import', 'clients.xml'), 'utf8')).toContain(
@@ -121,11 +123,16 @@ describe('without upload, recovery, lock', () => {
 
   it('the scheduler runs the job on patriot.import.cron by itself', async () => {
     const share = tempDir();
-    t = await importApp(
-      {
-        patriot: { import: { cron: '* * * * * *' }, smb: { enabled: true, transport: 'directory', directory: share } },
-      },
-      { startScheduler: true },
+    const t = closesItself(
+      await importApp(
+        {
+          patriot: {
+            import: { cron: '* * * * * *' },
+            smb: { enabled: true, transport: 'directory', directory: share },
+          },
+        },
+        { startScheduler: true },
+      ),
     );
     await t.app.ready();
     expect(t.app.scheduler.list()).toEqual(
@@ -138,7 +145,7 @@ describe('without upload, recovery, lock', () => {
     // the file is on the share a moment before the run records its result: wait for the record
     type Runs = { runs: Array<{ trigger: string; result: string }> };
     const scheduledOk = async () =>
-      (await t!.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN }))
+      (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN }))
         .json<Runs>()
         .runs.some((r) => r.trigger === 'schedule' && r.result === 'ok');
     while (!(await scheduledOk()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -146,10 +153,10 @@ describe('without upload, recovery, lock', () => {
   });
 
   it('two on-demand runs at once: one runs, the other answers with its result (skipped), never overlapping', async () => {
-    t = await importApp({});
+    const t = closesItself(await importApp({}));
     writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
     const [a, b] = await Promise.all(
-      [0, 1].map(() => t!.app.inject({ method: 'POST', url: '/admin/patriot/import-runs', headers: ADMIN })),
+      [0, 1].map(() => t.app.inject({ method: 'POST', url: '/admin/patriot/import-runs', headers: ADMIN })),
     );
     const bodies = [a!.json(), b!.json()] as Array<{ skipped: boolean; run: { run_id: string; result: string } }>;
     expect(bodies.map((x) => x.skipped).sort()).toEqual([false, true]);
@@ -175,7 +182,7 @@ describe('without upload, recovery, lock', () => {
     writeFileSync(path.join(dir, '.1.xml.claimed-r1'), 'claimed');
     writeFileSync(path.join(dir, '.2.xml.claimed-r1'), 'claimed old');
     writeFileSync(path.join(dir, '2.xml'), 'newer');
-    t = await importApp({ dataDir });
+    const t = closesItself(await importApp({ dataDir }));
     await t.app.ready();
     expect(xmlFiles(config.patriot.xmlDir)).toEqual(['Alarm24/1.xml', 'Alarm24/2.xml']);
     expect(readFileSync(path.join(dir, '2.xml'), 'utf8')).toBe('newer');
@@ -186,7 +193,7 @@ describe('without upload, recovery, lock', () => {
   });
 
   it('a run held by another live process answers 409; a stale lock is taken over', async () => {
-    t = await importApp({});
+    const t = closesItself(await importApp({}));
     await t.app.ready();
     const lock = path.join(t.config.dataDir, 'patriot-import', 'run.lock');
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });

@@ -14,9 +14,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../helpers/app.js';
-import { tempDir } from '../../helpers/app.js';
+import { tempDir, closesItself } from '../../helpers/app.js';
 import { stampTime } from '../../../src/modules/patriot/import/logs.js';
 import { writeClient } from './helpers/clients.js';
 import {
@@ -49,10 +49,6 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
     if (!smbd.running) await smbd.start();
     for (const n of readdirSync(smbd.shareDir)) rmSync(path.join(smbd.shareDir, n), { force: true, recursive: true });
   });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-  });
 
   const secrets = () => [smbd.password, 'Wr0ng-pässword!'];
   async function expectNoSecretInLogs(app: TestApp) {
@@ -72,7 +68,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
   }
 
   it('full run: combined clients.xml on the share, state pending_import, local files deleted; the next run rotates it', async () => {
-    t = await importApp({ patriot: { smb: smbd.smbConfig() } });
+    t = closesItself(await importApp({ patriot: { smb: smbd.smbConfig() } }));
     const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 9998, 'BASE11', { ageS: 30 });
     writeClient(xmlDir, 'Alarm24', 1234, 'BASE11', { ageS: 20, name: 'Ærlig & Søt <AS>' });
@@ -163,17 +159,19 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
   it('results check: a missing id is logged and marked import_failed, regenerated, carried by the next batch, and given up after maxImportAttempts', async () => {
     const regenerated: string[] = [];
     let xmlDir = '';
-    t = await importApp(
-      { patriot: { smb: smbd.smbConfig(), import: { maxImportAttempts: 2 } } },
-      {
-        hooks: {
-          regenerate: (key, id) => {
-            regenerated.push(`${key}/${id}`);
-            writeClient(xmlDir, key, id, 'BASE11', { name: 'regenerated' });
-            return true;
+    t = closesItself(
+      await importApp(
+        { patriot: { smb: smbd.smbConfig(), import: { maxImportAttempts: 2 } } },
+        {
+          hooks: {
+            regenerate: (key, id) => {
+              regenerated.push(`${key}/${id}`);
+              writeClient(xmlDir, key, id, 'BASE11', { name: 'regenerated' });
+              return true;
+            },
           },
         },
-      },
+      ),
     );
     xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11', { ageS: 5 });
@@ -228,7 +226,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
     fixIt: () => Promise<void> | void,
     expectError: RegExp,
   ) {
-    t = await importApp({ patriot: { smb: smbd.smbConfig() } });
+    t = closesItself(await importApp({ patriot: { smb: smbd.smbConfig() } }));
     const xmlDir = t.config.patriot.xmlDir;
     // a previous batch is on the share, waiting for its results check
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
@@ -309,7 +307,7 @@ exec smbclient "$@"
 
   it('an update written during the run is not lost (successful and failed upload)', async () => {
     const dir = tempDir();
-    t = await importApp({ patriot: { smb: smbd.smbConfig() } });
+    t = closesItself(await importApp({ patriot: { smb: smbd.smbConfig() } }));
     const xmlDir = t.config.patriot.xmlDir;
     const newer = path.join(dir, 'newer.xml');
     writeFileSync(newer, readFileSync(writeClient(dir, 'x', 1, 'BASE11', { name: 'changed during the run' })));
@@ -348,7 +346,7 @@ exec smbclient "$@"
 
   it('a hanging smbclient is killed after timeoutSeconds and the run fails without losing anything', async () => {
     const dir = tempDir();
-    t = await importApp({ patriot: { smb: smbd.smbConfig({ timeoutSeconds: 1 }) } });
+    t = closesItself(await importApp({ patriot: { smb: smbd.smbConfig({ timeoutSeconds: 1 }) } }));
     // the hanging upload is the wrapper itself (exec): its pid tells whether it was killed
     t.config.patriot.smb.smbclientPath = wrapper(dir, `echo $$ > ${dir}/hang.pid; exec sleep 30`);
     writeClient(t.config.patriot.xmlDir, 'Alarm24', 1, 'BASE11');
@@ -383,7 +381,7 @@ exec smbclient "$@"
     mkdirSync(path.join(smbd.shareDir, 'import', 'patriot'), { recursive: true });
     chownSync(path.join(smbd.shareDir, 'import'), statSync(smbd.shareDir).uid, statSync(smbd.shareDir).gid);
     chownSync(path.join(smbd.shareDir, 'import', 'patriot'), statSync(smbd.shareDir).uid, statSync(smbd.shareDir).gid);
-    t = await importApp({ patriot: { smb: smbd.smbConfig({ remoteDir: 'import/patriot' }) } });
+    t = closesItself(await importApp({ patriot: { smb: smbd.smbConfig({ remoteDir: 'import/patriot' }) } }));
     const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11');
     expect(await runImport(t)).toMatchObject({
@@ -404,7 +402,7 @@ exec smbclient "$@"
   });
 
   it('a malformed file is rejected (moved, logged, notified) without blocking the batch', async () => {
-    t = await importApp({ patriot: { smb: smbd.smbConfig() } });
+    t = closesItself(await importApp({ patriot: { smb: smbd.smbConfig() } }));
     const xmlDir = t.config.patriot.xmlDir;
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11', { ageS: 3 });
     writeClient(xmlDir, 'Alarm24', 2, 'BASE11', {

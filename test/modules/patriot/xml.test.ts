@@ -4,11 +4,11 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseKeys } from '../../../src/modules/patriot/keys.js';
 import { XML_CHARS } from '../../../src/modules/patriot/schemas.js';
 import { buildClientXml, escapeText, xmlRepresentable } from '../../../src/modules/patriot/xml.js';
-import { INFO, KEY_A, keysJson, makePatriot, USER, type PatriotApp } from './helpers.js';
+import { INFO, KEY_A, keysJson, buildPatriot, USER, type PatriotApp } from './helpers.js';
 
 const parser = new XMLParser({
   parseTagValue: false,
@@ -21,11 +21,9 @@ const plain = new XMLParser({ parseTagValue: false, htmlEntities: true, ignoreDe
 const ordered = new XMLParser({ parseTagValue: false, preserveOrder: true, ignoreDeclaration: true });
 
 let t: PatriotApp;
+// each test's own app, closed when the test finishes
 beforeEach(async () => {
-  t = await makePatriot();
-});
-afterEach(async () => {
-  await t.close();
+  t = await buildPatriot();
 });
 
 const names = (nodes: Array<Record<string, unknown>>) => nodes.map((n) => Object.keys(n).find((k) => k !== ':@')!);

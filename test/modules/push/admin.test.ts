@@ -1,17 +1,13 @@
 /** The operator API: auth, validation, bulk queueing, listings, long-poll, metrics. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, makeApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, makeApp, type TestApp, closesItself } from '../../helpers/app.js';
 import { command, enqueue, enqueueOk } from './helpers.js';
 import { http, SimDevice, sleep } from './sim.js';
 
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 async function start(push: Record<string, unknown> = {}) {
-  t = await makeApp({ push });
+  t = closesItself(await makeApp({ push }));
   return t.listen();
 }
 

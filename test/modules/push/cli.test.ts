@@ -1,17 +1,11 @@
 /** `fieldhub push enqueue|status`, on the store, and picked up by a running server. */
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openStore } from '../../../src/app.js';
 import pushModule from '../../../src/modules/push/index.js';
-import { makeApp, tempDir, testConfig, type TestApp } from '../../helpers/app.js';
+import { makeApp, tempDir, testConfig, closesItself } from '../../helpers/app.js';
 import { command } from './helpers.js';
 import { SimDevice, sleep } from './sim.js';
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 async function cli(dataDir: string, args: string[], push: Record<string, unknown> = {}) {
   const config = testConfig({ push }, dataDir);
@@ -34,7 +28,7 @@ async function cli(dataDir: string, args: string[], push: Record<string, unknown
 describe('push CLI', () => {
   it('enqueue prints the id; status prints the command with its history; a running server delivers it', async () => {
     const dataDir = tempDir();
-    t = await makeApp({ push: { lastSeenFlushMs: 50 } }, { dataDir });
+    const t = closesItself(await makeApp({ push: { lastSeenFlushMs: 50 } }, { dataDir }));
     const url = await t.listen();
     const r = await cli(dataDir, [
       'enqueue',

@@ -1,18 +1,14 @@
 /** Delivery semantics through the real socket: a simulated device polls, executes and answers. */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, makeApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, makeApp, type TestApp, closesItself } from '../../helpers/app.js';
 import { command, enqueue, enqueueOk } from './helpers.js';
 import { http, SimDevice, sleep, type PushCommand } from './sim.js';
 
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 async function start(push: Record<string, unknown> = {}) {
-  t = await makeApp({ push: { resultTimeoutSeconds: 60, ...push } });
+  t = closesItself(await makeApp({ push: { resultTimeoutSeconds: 60, ...push } }));
   return t.listen();
 }
 
@@ -315,7 +311,7 @@ describe('push device routes', () => {
 
 describe('push device route errors', () => {
   it('oversize result: 413 {"error"}; a store failure: 500 {"error"} and an error line with the request id', async () => {
-    t = await makeApp({ server: { bodyLimitBytes: 1024 } });
+    t = closesItself(await makeApp({ server: { bodyLimitBytes: 1024 } }));
     const url = await t.listen();
     await enqueueOk(url, '61', { endpoint: 'x' });
     const big = await http(`${url}/result?deviceId=61`, {

@@ -2,20 +2,16 @@
  * 1,000 commands to 100 devices of the firmware simulator (half of them in the older plain mode):
  * every command done exactly once, executed once, the device's answer stored byte-exact.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, makeApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, makeApp, closesItself } from '../../helpers/app.js';
 import { ControlIdDevice } from '../../sim/controlid-device.js';
 import { http, sleep } from './sim.js';
 
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
 describe('push with 100 Control iD devices (firmware simulator)', () => {
   it('1,000 commands, uuid and plain devices mixed: each done exactly once, answers byte-exact', async () => {
-    t = await makeApp({ push: { resultTimeoutSeconds: 60, lastSeenFlushMs: 200 }, server: { logLevel: 'warn' } });
+    const t = closesItself(
+      await makeApp({ push: { resultTimeoutSeconds: 60, lastSeenFlushMs: 200 }, server: { logLevel: 'warn' } }),
+    );
     const url = await t.listen();
     const ids = Array.from({ length: 100 }, (_, i) => String(3206485144263533n + BigInt(i))); // 16-digit, as in the field
     // a generous request timeout: a poll answer lost to a client timeout would (rightly) be redelivered later

@@ -1,18 +1,13 @@
 /** Devices as the firmware behaves: own uuid, endpoint on /result, path prefixes, body encoding, bad uuids. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { makeApp, tempDir, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { makeApp, tempDir, type TestApp, closesItself } from '../../helpers/app.js';
 import { ControlIdDevice } from '../../sim/controlid-device.js';
 import { command, enqueueOk } from './helpers.js';
 import { http, sleep } from './sim.js';
 
-const apps: TestApp[] = [];
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.close();
-});
-
 async function start(push: Record<string, unknown> = {}, dataDir?: string) {
   const t = await makeApp({ push: { resultTimeoutSeconds: 60, ...push } }, { dataDir });
-  apps.push(t);
+  closesItself(t);
   await t.listen();
   return t;
 }

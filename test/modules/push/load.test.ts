@@ -1,17 +1,13 @@
 /** 1,000 simulated devices polling at once, commands for 10% of them: every command answered exactly once. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, makeApp, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, makeApp, closesItself } from '../../helpers/app.js';
 import { http, SimDevice, sleep } from './sim.js';
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 describe('push under 1,000 concurrent devices', () => {
   it('answers every command exactly once, in order per device', async () => {
-    t = await makeApp({ push: { resultTimeoutSeconds: 30, lastSeenFlushMs: 200 }, server: { logLevel: 'warn' } });
+    const t = closesItself(
+      await makeApp({ push: { resultTimeoutSeconds: 30, lastSeenFlushMs: 200 }, server: { logLevel: 'warn' } }),
+    );
     const url = await t.listen();
     const base = 5_000_000_000_000_000_000n; // above 2^53: ids must survive as strings
     const ids = Array.from({ length: 1000 }, (_, i) => String(base + BigInt(i)));

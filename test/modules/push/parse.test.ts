@@ -1,7 +1,8 @@
 /** Property tests for the parsers: int64 device ids, lenient results, the push answer. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { commandSpecSchema, parseResult, pushPayload } from '../../../src/modules/push/command.js';
+import { parseResult, pushPayload } from '../../../src/modules/push/command.js';
+import { commandSpecSchema } from '../../../src/modules/push/schemas.js';
 import { deviceIdFromJson, parseDeviceId } from '../../../src/modules/push/device-id.js';
 
 const MIN = -(2n ** 63n);

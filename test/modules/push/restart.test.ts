@@ -1,17 +1,12 @@
 /** A restart in the middle loses nothing; last-seen is coalesced in memory and flushed (timer, close). */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, makeApp, tempDir, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, makeApp, tempDir, closesItself } from '../../helpers/app.js';
 import { command, enqueueOk } from './helpers.js';
 import { http, SimDevice, sleep } from './sim.js';
 
-const apps: TestApp[] = [];
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.app.close();
-});
-
 async function boot(dataDir: string, push: Record<string, unknown> = {}) {
   const t = await makeApp({ push: { resultTimeoutSeconds: 0.3, ...push } }, { dataDir });
-  apps.push(t);
+  closesItself(t);
   await t.listen();
   return t;
 }

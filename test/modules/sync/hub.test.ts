@@ -2,17 +2,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
 import syncModule from '../../../src/modules/sync/index.js';
-import { makeApp, type TestApp } from '../../helpers/app.js';
+import { makeApp, type TestApp, closesItself } from '../../helpers/app.js';
 import { AUTH, device, files, form, pluginDir, processNow, syncApp, TOKEN, waitFor } from './helpers.js';
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 const FORBIDDEN = { success: false, message: 'ERROR: Not authorized', error: 'Forbidden' };
 const OK = { message: 'Data received and stored successfully' };
@@ -25,7 +19,7 @@ async function devices(app: TestApp, query = '') {
 
 describe('sync hub: auth', () => {
   it('refuses a missing, wrong or non-bearer token with NetAlertX 403 shape, and accepts Bearer or ?token=', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     const body = form({ data: '{"data":[]}', node_name: 'N1', plugin: 'SYNC' });
     const cases: Array<Record<string, string>> = [
       {},
@@ -57,7 +51,7 @@ describe('sync hub: auth', () => {
   });
 
   it('with no apiToken configured every request is refused', async () => {
-    t = await syncApp({ apiToken: '' });
+    const t = closesItself(await syncApp({ apiToken: '' }));
     for (const h of [{}, { authorization: 'Bearer ' }, { authorization: 'Bearer x' }]) {
       const r = await t.app.inject({ url: '/sync?token=', headers: h });
       expect(r.statusCode).toBe(403);
@@ -68,7 +62,7 @@ describe('sync hub: auth', () => {
 
 describe('sync hub: receiving', () => {
   it('stores a form-urlencoded POST as last_result.<plugin>.encoded.<node>.<seq>.log, processes and renames it', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     const payload = JSON.stringify({ data: [device(1), device(2)] });
     const r = await t.app.inject({
       method: 'POST',
@@ -96,7 +90,7 @@ describe('sync hub: receiving', () => {
   });
 
   it('accepts curl-style multipart (-F fields and -F data=@file) and JSON-typed parts', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     const url = await t.listen();
     const fd = new FormData();
     fd.append(
@@ -135,7 +129,7 @@ describe('sync hub: receiving', () => {
   });
 
   it('rejects bad node_name / plugin (plugin: dots, slashes, .., empty, too long; node_name: too long, control characters) with 400 and writes nothing', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     const badPlugin = [
       '',
       '.',
@@ -189,7 +183,7 @@ describe('sync hub: receiving', () => {
   });
 
   it('answers 413 over the configured body limit (urlencoded and multipart) and 415 for other types', async () => {
-    t = await syncApp({ bodyLimitBytes: 2000 });
+    const t = closesItself(await syncApp({ bodyLimitBytes: 2000 }));
     const url = await t.listen();
     const big = await t.app.inject({
       method: 'POST',
@@ -222,7 +216,7 @@ describe('sync hub: receiving', () => {
   });
 
   it('sequence numbers count per (plugin, node), survive restarts and are never reused after files are deleted', async () => {
-    t = await syncApp({}, { startScheduler: false });
+    let t = closesItself(await syncApp({}, { startScheduler: false }));
     const dataDir = t.config.dataDir;
     const post = (app: TestApp, node: string, plugin = 'SYNC') =>
       app.app.inject({ method: 'POST', url: '/sync', ...form({ data: '{"data":[]}', node_name: node, plugin }) });
@@ -233,7 +227,7 @@ describe('sync hub: receiving', () => {
     await processNow(t);
     await t.app.close();
     rmSync(pluginDir(t), { recursive: true, force: true });
-    t = await syncApp({}, { dataDir, startScheduler: false });
+    t = closesItself(await syncApp({}, { dataDir, startScheduler: false }));
     await post(t, 'A');
     await post(t, 'B');
     await processNow(t);
@@ -251,12 +245,12 @@ describe('sync hub: receiving', () => {
   });
 
   it('processes a payload left unprocessed by a previous run at start-up', async () => {
-    t = await syncApp({}, { startScheduler: false });
+    let t = closesItself(await syncApp({}, { startScheduler: false }));
     const dataDir = t.config.dataDir;
     // a stored payload whose processing never ran (as after a crash right after the 200)
     const { seq } = t.app.store.db.transaction(() => {
-      t!.app.store.db.prepare("INSERT INTO sync_sequences VALUES ('SYNC', 'N9', 1)").run();
-      t!.app.store.db
+      t.app.store.db.prepare("INSERT INTO sync_sequences VALUES ('SYNC', 'N9', 1)").run();
+      t.app.store.db
         .prepare(
           "INSERT INTO sync_received (plugin, node, seq, source, received_at, bytes, status) VALUES ('SYNC', 'N9', 1, 'post', ?, 10, 'received')",
         )
@@ -270,7 +264,7 @@ describe('sync hub: receiving', () => {
       JSON.stringify({ data: [device(9)] }),
       { flag: 'w' },
     );
-    t = await syncApp({}, { dataDir });
+    t = closesItself(await syncApp({}, { dataDir }));
     await t.app.ready();
     await processNow(t);
     expect(files(t)).toEqual(['processed_last_result.SYNC.N9.1.log']);
@@ -281,7 +275,7 @@ describe('sync hub: receiving', () => {
 
 describe('sync hub: failures and secrets', () => {
   it('answers 500 when the payload cannot be stored; the sequence number is not reused', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     mkdirSync(path.join(t.config.dataDir, 'log'), { recursive: true });
     writeFileSync(pluginDir(t), 'a file where the folder should be');
     const r = await t.app.inject({
@@ -315,7 +309,7 @@ describe('sync hub: failures and secrets', () => {
   });
 
   it('GET /sync answers 500 {"error": ...} when the devices table cannot be read', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     t.app.store.db.exec('DROP TABLE sync_devices');
     const r = await t.app.inject({ url: '/sync', headers: AUTH });
     expect(r.statusCode).toBe(500);
@@ -323,9 +317,11 @@ describe('sync hub: failures and secrets', () => {
   });
 
   it('processes on its own right after the answer, and never logs the token, the passphrase or the data', async () => {
-    t = await makeApp(
-      { server: { logLevel: 'trace' }, sync: { apiToken: 'TOKEN-SECRET-1', encryptionKey: 'PASSPHRASE-SECRET-1' } },
-      { modules: [syncModule] },
+    const t = closesItself(
+      await makeApp(
+        { server: { logLevel: 'trace' }, sync: { apiToken: 'TOKEN-SECRET-1', encryptionKey: 'PASSPHRASE-SECRET-1' } },
+        { modules: [syncModule] },
+      ),
     );
     const url = await t.listen();
     const data = encryptData(
@@ -351,7 +347,7 @@ describe('sync hub: failures and secrets', () => {
     });
     expect(seen.total).toBe(1);
     await waitFor(() =>
-      t!.app.store.db.prepare("SELECT count(*) FROM sync_received WHERE status = 'received'").pluck().get() === 0
+      t.app.store.db.prepare("SELECT count(*) FROM sync_received WHERE status = 'received'").pluck().get() === 0
         ? true
         : undefined,
     );
@@ -377,7 +373,7 @@ describe('sync hub: the real curl', () => {
   it.skipIf(!existsSync('/usr/bin/curl'))(
     'accepts the spec example (-F fields), -F data=@file and --data-urlencode',
     async () => {
-      t = await syncApp();
+      const t = closesItself(await syncApp());
       const url = await t.listen();
       const file = path.join(t.config.dataDir, 'payload.json');
       writeFileSync(file, JSON.stringify({ data: [device(5)] }));
@@ -451,7 +447,7 @@ describe('sync hub: the real curl', () => {
 
 describe('sync hub: crash recovery', () => {
   it('at start-up: a half-written decoded copy is redone from the encoded file; a payload whose file never got written is marked lost', async () => {
-    t = await syncApp({}, { startScheduler: false });
+    let t = closesItself(await syncApp({}, { startScheduler: false }));
     const dataDir = t.config.dataDir;
     const db = t.app.store.db;
     db.transaction(() => {
@@ -470,7 +466,7 @@ describe('sync hub: crash recovery', () => {
       JSON.stringify({ data: [device(1), device(2)] }),
     );
     writeFileSync(path.join(dir, 'last_result.SYNC.decoded.C1.1.log'), '{"data": [{"devMac"'); // the crash hit mid-write
-    t = await syncApp({}, { dataDir });
+    t = closesItself(await syncApp({}, { dataDir }));
     await t.app.ready();
     await processNow(t);
     expect(files(t)).toEqual(['processed_last_result.SYNC.C1.1.log']);

@@ -1,18 +1,12 @@
 /** Processing of stored payloads: decoding, device upserts, other plugins, failures, notifications, listing. */
 import { readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
 import { openStore } from '../../../src/app.js';
 import syncModule from '../../../src/modules/sync/index.js';
-import { ADMIN, testConfig, type TestApp } from '../../helpers/app.js';
+import { ADMIN, testConfig, type TestApp, closesItself } from '../../helpers/app.js';
 import { AUTH, device, files, form, pluginDir, processNow, syncApp } from './helpers.js';
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 async function post(app: TestApp, data: string, node = 'NODE-01', plugin = 'SYNC') {
   const r = await app.app.inject({ method: 'POST', url: '/sync', ...form({ data, node_name: node, plugin }) });
@@ -39,7 +33,7 @@ const metric = async (app: TestApp, re: RegExp) => {
 
 describe('sync processing: devices', () => {
   it('inserts new devices with all fields; updates presence fields of known ones, devName only when empty', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     await post(
       t,
       JSON.stringify({
@@ -100,7 +94,7 @@ describe('sync processing: devices', () => {
   });
 
   it('decrypts with the configured passphrase; the processed file holds the decoded JSON', async () => {
-    t = await syncApp({ encryptionKey: 'correct horse' });
+    const t = closesItself(await syncApp({ encryptionKey: 'correct horse' }));
     const json = JSON.stringify({ data: [device(1)] });
     await post(t, encryptData(json, 'correct horse'));
     await processNow(t);
@@ -110,7 +104,7 @@ describe('sync processing: devices', () => {
   });
 
   it('without a passphrase accepts plain JSON, base64 JSON, and data encrypted with the empty passphrase', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     await post(t, JSON.stringify({ data: [device(1)] }), 'P');
     await post(t, Buffer.from(JSON.stringify({ data: [device(2)] })).toString('base64'), 'B');
     await post(t, encryptData(JSON.stringify({ data: [device(3)] }), ''), 'E');
@@ -119,7 +113,7 @@ describe('sync processing: devices', () => {
   });
 
   it('keeps a corrupt payload as failed_..., reports it (notification + metric) and goes on with the next', async () => {
-    t = await syncApp({ encryptionKey: 'k1' });
+    const t = closesItself(await syncApp({ encryptionKey: 'k1' }));
     await post(t, encryptData(JSON.stringify({ data: [device(1)] }), 'wrong key'), 'BAD');
     await post(t, 'this is not encrypted at all', 'BAD');
     await post(t, encryptData('{"data": [ {"devMac": ', 'k1'), 'BAD');
@@ -152,7 +146,7 @@ describe('sync processing: devices', () => {
   });
 
   it('processes a 10,000-device encrypted payload', async () => {
-    t = await syncApp({ encryptionKey: 'bulk' });
+    const t = closesItself(await syncApp({ encryptionKey: 'bulk' }));
     const list = Array.from({ length: 10_000 }, (_, i) => device(i));
     await post(t, encryptData(JSON.stringify({ data: list }), 'bulk'), 'BIG');
     await processNow(t);
@@ -169,7 +163,7 @@ describe('sync processing: devices', () => {
 
 describe('sync processing: other plugins', () => {
   it('stores pipe-delimited last_result rows and JSON rows per (plugin, node); the latest payload replaces the previous', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     const lines = [
       'aa:bb:cc:dd:ee:01|192.168.1.5|2025-08-24 10:00:00|host1|null|null|null|extra|fk1',
       'aa:bb:cc:dd:ee:02|192.168.1.6|2025-08-24 10:00:00|host2|a|b|c|x|fk2|h1|h2|h3|h4',
@@ -180,7 +174,7 @@ describe('sync processing: other plugins', () => {
     await processNow(t);
     const rows = (plugin: string) =>
       (
-        t!.app.store.db
+        t.app.store.db
           .prepare('SELECT data FROM sync_plugin_rows WHERE plugin = ? AND node = ? ORDER BY idx')
           .pluck()
           .all(plugin, 'N1') as string[]
@@ -225,7 +219,7 @@ describe('sync processing: other plugins', () => {
 
 describe('sync: notifications and device listing', () => {
   it('lists notifications newest first with time, level and text', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     await post(t, JSON.stringify({ data: [device(1)] }), 'N1');
     await processNow(t);
     const n = await notes(t);
@@ -245,7 +239,7 @@ describe('sync: notifications and device listing', () => {
   });
 
   it('filters devices by node, mac (any case) and since, and pages them', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     await post(t, JSON.stringify({ data: [device(1), device(2), device(3)] }), 'N1');
     await processNow(t);
     const mid = new Date().toISOString();
@@ -280,7 +274,7 @@ describe('sync: notifications and device listing', () => {
 
 describe('sync: concurrent posts', () => {
   it('60 parallel posts from 6 nodes get distinct consecutive sequence numbers and are all processed', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     const url = await t.listen();
     const nodes = ['N0', 'N1', 'N2', 'N3', 'N4', 'N5'];
     const posts = Array.from({ length: 60 }, (_, i) =>
@@ -311,7 +305,7 @@ describe('sync: concurrent posts', () => {
 
 describe('sync: retrying failed payloads', () => {
   it('after fixing the passphrase, /admin/sync/retry and `fieldhub sync retry-failed` process the kept payloads', async () => {
-    t = await syncApp({ encryptionKey: 'wrong' }, { startScheduler: false });
+    let t = closesItself(await syncApp({ encryptionKey: 'wrong' }, { startScheduler: false }));
     const dataDir = t.config.dataDir;
     await post(t, encryptData(JSON.stringify({ data: [device(1)] }), 'right'), 'R1');
     await post(t, encryptData(JSON.stringify({ data: [device(2)] }), 'right'), 'R2');
@@ -356,7 +350,7 @@ describe('sync: retrying failed payloads', () => {
     }
     expect(cliOut).toEqual(['1 payload(s) queued again']);
 
-    t = await syncApp({ encryptionKey: 'right' }, { dataDir, startScheduler: false });
+    t = closesItself(await syncApp({ encryptionKey: 'right' }, { dataDir, startScheduler: false }));
     await processNow(t);
     expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1']);
     renameSync(moved, path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R2.1.log'));

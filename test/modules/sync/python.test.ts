@@ -4,20 +4,14 @@
  * a hub reading GET /sync as the SYNC plugin's get_data does.
  */
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptData, encryptData } from '../../../src/modules/sync/crypto.js';
-import { ADMIN, type TestApp } from '../../helpers/app.js';
+import { ADMIN, closesItself } from '../../helpers/app.js';
 import { AUTH, device, files, processNow, PY, PY_CRYPTO, pythonMissing, runPython, syncApp, TOKEN } from './helpers.js';
 
 const missing = pythonMissing();
 if (missing) console.warn(`skipping the Python compatibility tests: ${missing}`);
 const describePy = missing ? describe.skip : describe;
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 describePy('NetAlertX encrypt_data / decrypt_data (pycryptodome)', () => {
   it('matches vectors produced by pycryptodome, byte for byte, both ways', async () => {
@@ -62,7 +56,7 @@ print(json.dumps(out))
 
 describePy('a Python requests client as the SYNC plugin', () => {
   it('posts form-encoded encrypted data like send_data(); the hub stores, decrypts and upserts', async () => {
-    t = await syncApp({ encryptionKey: 'sync-passphrase' });
+    const t = closesItself(await syncApp({ encryptionKey: 'sync-passphrase' }));
     const url = await t.listen();
     const script = `${PY_CRYPTO}
 import requests
@@ -95,7 +89,7 @@ print(json.dumps({'status': r.status_code, 'json': r.json(), 'bad_status': bad.s
   });
 
   it('a NetAlertX hub reads GET /sync as get_data() does: base64 JSON with the keys its insert uses', async () => {
-    t = await syncApp({ nodeName: 'FIELD-NODE' });
+    const t = closesItself(await syncApp({ nodeName: 'FIELD-NODE' }));
     const url = await t.listen();
     await t.app.inject({
       method: 'POST',
@@ -168,7 +162,7 @@ s.serve_forever()
         child.stdout.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
         child.once('exit', (code) => reject(new Error(`python node exited ${code}`)));
       });
-      t = await syncApp({ pullNodes: [`http://127.0.0.1:${port}`] });
+      const t = closesItself(await syncApp({ pullNodes: [`http://127.0.0.1:${port}`] }));
       const r = await t.app.inject({ method: 'POST', url: '/admin/sync/pull', headers: ADMIN });
       expect(r.json().value).toEqual([{ url: `http://127.0.0.1:${port}/sync`, ok: true, node: 'NAX-NODE', seq: 1 }]);
       await processNow(t);

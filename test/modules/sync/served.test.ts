@@ -1,17 +1,12 @@
 /** Issue 18: GET /sync built once per change of the served devices, never stale, ETag / 304, IV per build. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptData, encryptData } from '../../../src/modules/sync/crypto.js';
-import { ADMIN, type TestApp } from '../../helpers/app.js';
+import { ADMIN, type TestApp, closesItself } from '../../helpers/app.js';
 import { AUTH, device, form, processNow, syncApp } from './helpers.js';
-
-const apps: TestApp[] = [];
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.close();
-});
 
 async function app(cfg: Record<string, unknown> = {}) {
   const a = await syncApp(cfg);
-  apps.push(a);
+  closesItself(a);
   return a;
 }
 

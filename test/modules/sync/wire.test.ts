@@ -1,13 +1,7 @@
 /** Issue 13: wire details as the real hub (422, 404, 415, content types) and sync.behavior. */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { TestApp } from '../../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { closesItself } from '../../helpers/app.js';
 import { AUTH, files, form, processNow, syncApp } from './helpers.js';
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
 
 const json = (body: unknown) => ({
   method: 'POST' as const,
@@ -18,7 +12,7 @@ const json = (body: unknown) => ({
 
 describe('sync wire details', () => {
   it('JSON POST: 200 with success, 422 without data (NetAlertX body), answers are application/json without charset', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     const ok = await t.app.inject(json({ data: '{"data":[]}', node_name: 'n.1', plugin: 'SYNC', file_path: 'x' }));
     expect(ok.statusCode).toBe(200);
     expect(ok.headers['content-type']).toBe('application/json');
@@ -42,7 +36,7 @@ describe('sync wire details', () => {
   });
 
   it('text/plain and other types are 415 with the 26.2+ body; unknown /sync paths 404 "API route not found"', async () => {
-    t = await syncApp();
+    const t = closesItself(await syncApp());
     for (const type of ['text/plain', 'text/csv', 'application/xml']) {
       const r = await t.app.inject({
         method: 'POST',
@@ -86,7 +80,7 @@ describe('sync.behavior for a known device', () => {
   };
 
   async function after(behavior: string) {
-    t = await syncApp({ behavior });
+    const t = closesItself(await syncApp({ behavior }));
     for (const [node, d] of [
       ['N1', first],
       ['N2', second],
@@ -107,7 +101,6 @@ describe('sync.behavior for a known device', () => {
       unknown
     >;
     await t.close();
-    t = undefined;
     return d;
   }
 

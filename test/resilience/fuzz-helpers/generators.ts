@@ -573,6 +573,19 @@ export const GENERATORS: Record<string, Gen> = {
     'admin',
   ),
   'GET /admin/sync/notifications': g('GET', '/admin/sync/notifications', queryOf(['limit', 'x']), 'admin'),
+  'POST /admin/sync/notifications/:id/read': g(
+    'POST',
+    param(fc.integer({ min: 1, max: 5 }).map(String)).map((id) => `/admin/sync/notifications/${id}/read`),
+    noQuery,
+    'admin',
+  ),
+  'POST /admin/sync/notifications/read': g(
+    'POST',
+    '/admin/sync/notifications/read',
+    noQuery,
+    'admin',
+    pj(mutated(fc.record({ upToId: fc.integer({ min: 1, max: 1000 }) }, { requiredKeys: [] }))),
+  ),
   'GET /admin/sync/payloads': g('GET', '/admin/sync/payloads', queryOf(['status', 'node', 'limit', 'offset']), 'admin'),
   'GET /admin/patriot/keys/:keyName/clients': g(
     'GET',

@@ -151,3 +151,29 @@ export async function recoverClaims(
   }
   return found.length;
 }
+
+/** Every claim put back (failed or local-only run). */
+export async function restoreAll(claims: readonly Claim[]): Promise<void> {
+  await inSlices(claims, (c) => (c.claimed ? restore(c.claimed, c.file) : undefined));
+}
+
+/** Every claimed file dropped (its batch is uploaded and recorded). */
+export async function releaseAll(claims: readonly Claim[]): Promise<void> {
+  await inSlices(claims, (c) => (c.claimed ? release(c.claimed) : undefined));
+}
+
+/** `key\0client` of the claimed clients the API rewrote during the run (their new file waits for the next one). */
+export async function supersededClients(claims: readonly Claim[]): Promise<Set<string>> {
+  const changed = new Set<string>();
+  await Promise.all(
+    claims.map(async (c) => {
+      if (c.claimed && (await supersededBy(c.file))) changed.add(`${c.keyName}\0${c.clientId}`);
+    }),
+  );
+  return changed;
+}
+
+/** Runs `fn` over `items`, 64 at a time (file operations: keeps the thread pool busy, bounded). */
+async function inSlices<T>(items: readonly T[], fn: (x: T) => Promise<unknown> | undefined): Promise<void> {
+  for (let i = 0; i < items.length; i += 64) await Promise.all(items.slice(i, i + 64).map(async (x) => fn(x)));
+}

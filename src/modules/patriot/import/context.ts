@@ -4,8 +4,8 @@ import type { Config } from '../../../core/config.js';
 import type { DB } from '../../../core/db.js';
 import type { Metrics } from '../../../core/metrics.js';
 import type { Claim } from './claims.js';
-import type { TextLog } from './logs.js';
-import type { ImportStore, RunRow } from './state.js';
+import { batchTime, type TextLog } from './logs.js';
+import type { ImportStore, RunRow } from './store.js';
 
 export const REMOTE_XML = 'clients.xml';
 export const REMOTE_RESULTS = 'clients_Import_Results.txt';
@@ -31,6 +31,9 @@ export interface ImportDeps {
   /** maps an `__id` (client id + key port) to its client, for ids no batch of ours recorded */
   resolveId?: (xmlId: string) => { key_name: string; client_id: number } | undefined;
 }
+
+/** What the importer needs from the API: regeneration of a failed client, and `__id` -> client. */
+export type ImportHooks = Pick<ImportDeps, 'regenerate' | 'resolveId'>;
 
 export type Trigger = 'schedule' | 'admin' | 'cli';
 
@@ -76,4 +79,29 @@ export interface RunContext {
   metrics?: ImportMetrics;
   /** a path under the data dir */
   local(rel: string): string;
+}
+
+/** The report of a run that starts now (result 'running', nothing counted yet). */
+export function newReport(runId: string, trigger: Trigger, now: Date, transport: string): RunReport {
+  return {
+    run_id: runId,
+    trigger,
+    started_at: now.toISOString(),
+    finished_at: null,
+    batch_time: batchTime(now),
+    result: 'running',
+    clients: 0,
+    bytes: 0,
+    rejected: 0,
+    waiting: 0,
+    checked: 0,
+    check_failed: 0,
+    rotated_as: null,
+    transport,
+    error: null,
+    recovered: 0,
+    rejected_files: [],
+    failed_ids: [],
+    gave_up_ids: [],
+  };
 }

@@ -4,15 +4,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { registerAdmin } from '../../../core/admin.js';
-import type { CliCommand, ZodApp } from '../../../core/module.js';
-import { importRoutes, IMPORT_JOB } from './routes.js';
-import { ImportService, type ImportDeps } from './service.js';
+import type { ZodApp } from '../../../core/module.js';
+import { importRoutes, IMPORT_JOB } from './admin-routes.js';
+import type { ImportHooks } from './context.js';
+import { ImportService } from './service.js';
 
 export { IMPORT_MIGRATION } from './migrations.js';
 export { ImportService, type RunReport } from './service.js';
-export { IMPORT_JOB } from './routes.js';
+export { IMPORT_JOB } from './admin-routes.js';
+export { importCommands } from './cli.js';
 
-export type ImportHooks = Pick<ImportDeps, 'regenerate' | 'resolveId'>;
+export type { ImportHooks } from './context.js';
 
 /**
  * Registers the import job (cron from patriot.import.cron) and the admin routes (with `moreAdmin`,
@@ -21,7 +23,7 @@ export type ImportHooks = Pick<ImportDeps, 'regenerate' | 'resolveId'>;
 export async function registerImport(
   app: FastifyInstance,
   hooks: ImportHooks = {},
-  moreAdmin?: (admin: ZodApp) => void,
+  moreAdmin?: (admin: ZodApp, service: ImportService) => void,
 ): Promise<ImportService> {
   const log = app.log.child({ module: 'patriot', part: 'import' });
   const service = new ImportService({
@@ -55,35 +57,7 @@ export async function registerImport(
   const routes = importRoutes(service);
   await registerAdmin(app, '/admin/patriot', async (admin) => {
     await routes(admin);
-    moreAdmin?.(admin);
+    moreAdmin?.(admin, service);
   });
   return service;
-}
-
-/** `fieldhub patriot combine --once`: one run now, its result as JSON; exit 0 unless it failed. */
-export function importCommands(
-  hooks: (ctx: Parameters<CliCommand['run']>[1]) => ImportHooks = () => ({}),
-): Record<string, CliCommand> {
-  return {
-    combine: {
-      usage: '--once',
-      summary: 'combine the per-client XML files and upload clients.xml now (one run)',
-      async run(args, ctx) {
-        if (args.length !== 1 || args[0] !== '--once') {
-          ctx.out('usage: fieldhub patriot combine --once   (the hourly schedule runs inside `fieldhub serve`)');
-          return 2;
-        }
-        const service = new ImportService({
-          config: ctx.config,
-          db: ctx.store.db,
-          notify: (level, text) => ctx.store.notify('patriot', level, text),
-          log: ctx.log,
-          ...hooks(ctx),
-        });
-        const report = await service.run('cli');
-        ctx.out(JSON.stringify(report, null, 2));
-        return report.result === 'failed' ? 1 : 0;
-      },
-    },
-  };
 }

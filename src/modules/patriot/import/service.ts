@@ -10,9 +10,10 @@ import { readFile, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { safeJoin, writeFileDurable } from '../../../core/files.js';
 import { collectBatch } from './batch.js';
-import { recoverClaims, release, restore, supersededBy, type Claim } from './claims.js';
+import { recoverClaims, releaseAll, restoreAll, supersededClients, type Claim } from './claims.js';
 import {
   importMetrics,
+  newReport,
   READY_FILE,
   REMOTE_XML,
   WORK_DIR,
@@ -23,10 +24,10 @@ import {
   type Trigger,
 } from './context.js';
 import { acquireLock, RunLockedError } from './lock.js';
-import { batchTime, stampTime, TextLog } from './logs.js';
+import { stampTime, TextLog } from './logs.js';
 import { checkAndRotate } from './results.js';
 import { AUTH_DIR } from './smbclient.js';
-import { ImportStore, type BatchItem, type RunRow } from './state.js';
+import { ImportStore, type BatchItem, type RunRow } from './store.js';
 import { makeTransport, TransportError } from './transport.js';
 import { combineRows, XmlRejectError } from './xml.js';
 
@@ -40,6 +41,16 @@ export {
   type RunReport,
   type Trigger,
 } from './context.js';
+
+/** One run in progress: its report, transport, lock, the files it has claimed so far, its timings. */
+interface Run {
+  report: RunReport;
+  transport: ReturnType<typeof makeTransport> | undefined;
+  releaseLock: () => Promise<void>;
+  claims: Claim[];
+  t0: number;
+  timings: { combine: number; remote: number; commit: number };
+}
 
 export class ImportService {
   readonly store: ImportStore;
@@ -103,33 +114,32 @@ export class ImportService {
     }
   }
 
+  /**
+   * One run: claim the per-client files, combine them, upload (or keep locally), finish. Any failure
+   * restores every claim (nothing is lost; the next run retries).
+   */
   async run(trigger: Trigger): Promise<RunReport> {
     await this.start();
+    const run = await this.begin(trigger);
+    try {
+      const rows = await this.claim(run);
+      await this.combine(run, rows);
+      await this.upload(run, rows);
+    } catch (e) {
+      await this.fail(run, e);
+    } finally {
+      await this.finish(run);
+    }
+    return run.report;
+  }
+
+  /** The run's report and row, under the run lock (released by finish, or here when the row cannot be written). */
+  private async begin(trigger: Trigger): Promise<Run> {
     const now = new Date();
     const runId = `${stampTime(now)}-${randomBytes(3).toString('hex')}`;
     const smb = this.cfg.patriot.smb;
     const transport = smb.enabled ? makeTransport(smb, this.cfg.dataDir) : undefined;
-    const report: RunReport = {
-      run_id: runId,
-      trigger,
-      started_at: now.toISOString(),
-      finished_at: null,
-      batch_time: batchTime(now),
-      result: 'running',
-      clients: 0,
-      bytes: 0,
-      rejected: 0,
-      waiting: 0,
-      checked: 0,
-      check_failed: 0,
-      rotated_as: null,
-      transport: transport?.describe ?? 'none (smb.enabled is false)',
-      error: null,
-      recovered: 0,
-      rejected_files: [],
-      failed_ids: [],
-      gave_up_ids: [],
-    };
+    const report = newReport(runId, trigger, now, transport?.describe ?? 'none (smb.enabled is false)');
     const releaseLock = await acquireLock(this.local(path.join(WORK_DIR, 'run.lock')));
     try {
       this.store.abandonRuns(); // under the lock, a run still marked running is one that died
@@ -138,87 +148,122 @@ export class ImportService {
       await releaseLock();
       throw e;
     }
-    let claims: Claim[] = [];
-    const t0 = Date.now();
-    const timings = { combine: 0, remote: 0, commit: 0 };
-    try {
-      report.recovered = await recoverClaims(this.cfg.patriot.xmlDir, (runId) => this.store.hasBatch(runId));
-      await this.combineLog.write('INFO', `Run ${runId} started (${trigger})`);
-      const rows = await collectBatch(this.ctx, runId, report, (c) => claims.push(c));
-      timings.combine = Date.now() - t0;
+    return {
+      report,
+      transport,
+      releaseLock,
+      claims: [],
+      t0: Date.now(),
+      timings: { combine: 0, remote: 0, commit: 0 },
+    };
+  }
+
+  /** Claims of an interrupted run restored, then this run's files claimed (oldest first, bounded) and read. */
+  private async claim(run: Run): Promise<Map<string, Row>> {
+    const { report } = run;
+    report.recovered = await recoverClaims(this.cfg.patriot.xmlDir, (runId) => this.store.hasBatch(runId));
+    await this.combineLog.write('INFO', `Run ${report.run_id} started (${report.trigger})`);
+    const rows = await collectBatch(this.ctx, report.run_id, report, (c) => run.claims.push(c));
+    run.timings.combine = Date.now() - run.t0;
+    return rows;
+  }
+
+  /** The claimed clients combined into ready_for_import/clients.xml (written durably). */
+  private async combine(run: Run, rows: Map<string, Row>): Promise<void> {
+    const { report } = run;
+    if (rows.size > 0) {
+      const text = combineRows(rows.values());
+      report.bytes = Buffer.byteLength(text);
+      await writeFileDurable(this.local(READY_FILE), text);
+      await this.combineLog.write(
+        'INFO',
+        `Combined ${rows.size} client(s) into ${READY_FILE} (${report.bytes} bytes); ${report.waiting} file(s) wait for the next run`,
+      );
+    }
+    report.clients = rows.size;
+  }
+
+  /**
+   * Without a transport the combined file stays local and the claims go back. Else: the previous
+   * batch checked against Patriot's results and the remote file rotated, the new file uploaded, and
+   * only then the claims dropped and the clients marked pending_import.
+   */
+  private async upload(run: Run, rows: Map<string, Row>): Promise<void> {
+    const { report, transport } = run;
+    if (!transport) {
+      // kept locally only: the claimed files go back, so nothing leaves the XML dir unsent
+      await restoreAll(run.claims);
+      run.claims = [];
+      report.result = rows.size ? 'local' : 'empty';
+      await this.combineLog.write(
+        'INFO',
+        'SMB upload disabled; the combined file stays local and the per-client files are kept',
+      );
+      return;
+    }
+    await transport.session(async (s) => {
+      await checkAndRotate(this.ctx, s, report, run.claims);
       if (rows.size > 0) {
-        const text = combineRows(rows.values());
-        report.bytes = Buffer.byteLength(text);
-        await writeFileDurable(this.local(READY_FILE), text);
+        await s.put(READY_FILE, REMOTE_XML);
         await this.combineLog.write(
           'INFO',
-          `Combined ${rows.size} client(s) into ${READY_FILE} (${report.bytes} bytes); ${report.waiting} file(s) wait for the next run`,
+          `Uploaded ${REMOTE_XML} (${rows.size} clients, ${report.bytes} bytes) to ${transport.describe}`,
         );
       }
-      report.clients = rows.size;
-      if (!transport) {
-        // kept locally only: the claimed files go back, so nothing leaves the XML dir unsent
-        await this.restoreAll(claims);
-        claims = [];
-        report.result = rows.size ? 'local' : 'empty';
-        await this.combineLog.write(
-          'INFO',
-          'SMB upload disabled; the combined file stays local and the per-client files are kept',
-        );
-      } else {
-        await transport.session(async (s) => {
-          await checkAndRotate(this.ctx, s, report, claims);
-          if (rows.size > 0) {
-            await s.put(READY_FILE, REMOTE_XML);
-            await this.combineLog.write(
-              'INFO',
-              `Uploaded ${REMOTE_XML} (${rows.size} clients, ${report.bytes} bytes) to ${transport.describe}`,
-            );
-          }
-        });
-        timings.remote = Date.now() - t0 - timings.combine;
-        await this.commit(runId, report, rows, claims);
-        timings.commit = Date.now() - t0 - timings.combine - timings.remote;
-        claims = [];
-        report.result = rows.size ? 'ok' : 'empty';
-        this.m?.lastOk.set(Date.now() / 1000);
-        this.m?.clients.inc(rows.size);
-      }
-    } catch (e) {
-      report.result = 'failed';
-      report.error =
-        e instanceof TransportError || e instanceof XmlRejectError
-          ? e.message
-          : `${(e as Error).name}: ${(e as Error).message}`;
-      await this.restoreAll(claims).catch((err: unknown) =>
-        this.deps.log.error({ err }, 'patriot import: restoring claimed files failed'),
-      );
-      this.deps.log.error(
-        { runId, error: report.error },
-        'patriot import run failed; per-client files kept for the next run',
-      );
-      this.deps.notify(
-        'alert',
-        `Patriot import run ${runId} failed: ${report.error}. Nothing was deleted; the next run retries.`,
-      );
-      await this.combineLog
-        .write('ERROR', `Run ${runId} failed: ${report.error}; nothing deleted, the next run retries`)
-        .catch(() => undefined);
-    } finally {
+    });
+    run.timings.remote = Date.now() - run.t0 - run.timings.combine;
+    await this.commit(report.run_id, report, rows, run.claims);
+    run.timings.commit = Date.now() - run.t0 - run.timings.combine - run.timings.remote;
+    run.claims = [];
+    report.result = rows.size ? 'ok' : 'empty';
+    this.m?.lastOk.set(Date.now() / 1000);
+    this.m?.clients.inc(rows.size);
+  }
+
+  /** A failed run: every claim restored, the failure logged, notified and written to the combine log. */
+  private async fail(run: Run, e: unknown): Promise<void> {
+    const { report } = run;
+    const runId = report.run_id;
+    report.result = 'failed';
+    report.error =
+      e instanceof TransportError || e instanceof XmlRejectError
+        ? e.message
+        : `${(e as Error).name}: ${(e as Error).message}`;
+    await restoreAll(run.claims).catch((err: unknown) =>
+      this.deps.log.error({ err }, 'patriot import: restoring claimed files failed'),
+    );
+    this.deps.log.error(
+      { runId, error: report.error },
+      'patriot import run failed; per-client files kept for the next run',
+    );
+    this.deps.notify(
+      'alert',
+      `Patriot import run ${runId} failed: ${report.error}. Nothing was deleted; the next run retries.`,
+    );
+    await this.combineLog
+      .write('ERROR', `Run ${runId} failed: ${report.error}; nothing deleted, the next run retries`)
+      .catch(() => undefined);
+  }
+
+  /** The run's row finished, client_state.json written, the lock released; a run that did not fail logged. */
+  private async finish(run: Run): Promise<void> {
+    const { report } = run;
+    try {
       report.finished_at = new Date().toISOString();
       this.store.finishRun(report as RunRow & { finished_at: string });
       this.m?.runs.inc({ result: report.result });
       await this.writeStateFile().catch((err: unknown) =>
         this.deps.log.error({ err }, 'patriot import: writing client_state.json failed'),
       );
-      await releaseLock();
+    } finally {
+      await run.releaseLock();
     }
     if (report.result !== 'failed') {
       this.deps.log.info(
         {
-          runId,
+          runId: report.run_id,
           result: report.result,
-          ms: timings,
+          ms: run.timings,
           clients: report.clients,
           bytes: report.bytes,
           waiting: report.waiting,
@@ -228,11 +273,6 @@ export class ImportService {
         'patriot import run finished',
       );
     }
-    return report;
-  }
-
-  private async restoreAll(claims: Claim[]): Promise<void> {
-    await inSlices(claims, (c) => (c.claimed ? restore(c.claimed, c.file) : undefined));
   }
 
   /** After a successful upload: drop the claims, record the batch, mark the clients pending_import. */
@@ -248,24 +288,14 @@ export class ImportService {
       });
     }
     // a client the API rewrote during the run keeps its state; its new file goes in the next batch
-    const changed = new Set<string>();
-    await Promise.all(
-      claims.map(async (c) => {
-        if (c.claimed && (await supersededBy(c.file))) changed.add(`${c.keyName}\0${c.clientId}`);
-      }),
-    );
+    const changed = await supersededClients(claims);
     for (const it of items) if (changed.has(`${it.keyName}\0${it.clientId}`)) it.version = -1;
     this.store.recordBatch(runId, report.batch_time, items);
-    await inSlices(claims, (c) => (c.claimed ? release(c.claimed) : undefined));
+    await releaseAll(claims);
   }
 
   async writeStateFile(): Promise<void> {
     const state = this.store.exportState();
     await writeFileDurable(this.local('client_state.json'), JSON.stringify(state, null, 2) + '\n');
   }
-}
-
-/** Runs `fn` over `items`, 64 at a time (file operations: keeps the thread pool busy, bounded). */
-async function inSlices<T>(items: T[], fn: (x: T) => Promise<unknown> | undefined): Promise<void> {
-  for (let i = 0; i < items.length; i += 64) await Promise.all(items.slice(i, i + 64).map(async (x) => fn(x)));
 }

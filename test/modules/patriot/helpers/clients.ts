@@ -1,7 +1,9 @@
 /** Per-client XML files as the API writes them (<xmlDir>/<key>/<client>.xml), for tests and the bench. */
 import { utimesSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileDurableSync } from '../../../../src/core/files.js';
+import { mkdirSync } from 'node:fs';
+import writeFileAtomic from 'write-file-atomic';
+import { fsyncDir } from '../../../../src/core/files.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -34,7 +36,10 @@ export function writeClient(
   opts: { name?: string; ageS?: number; text?: string } = {},
 ): string {
   const file = path.join(xmlDir, key, `${clientId}.xml`);
-  writeFileDurableSync(file, opts.text ?? clientXml(clientId, port, opts.name));
+  // as the API writes it: temp name, fsync, rename, fsync of the folder
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomic.sync(file, opts.text ?? clientXml(clientId, port, opts.name), { fsync: true });
+  fsyncDir(path.dirname(file));
   if (opts.ageS !== undefined) {
     const t = new Date(Date.now() - opts.ageS * 1000);
     utimesSync(file, t, t);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { defineModule } from '../../../../src/core/module.js';
 import patriot from '../../../../src/modules/patriot/index.js';
 import { registerImport, type ImportHooks } from '../../../../src/modules/patriot/import/index.js';
-import type { RunRow } from '../../../../src/modules/patriot/import/state.js';
+import type { RunRow } from '../../../../src/modules/patriot/import/store.js';
 import { idsOfCombined } from '../../../../src/modules/patriot/import/xml.js';
 import { ADMIN, makeApp, type TestApp } from '../../../helpers/app.js';
 

@@ -7,7 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, 
 import { z } from 'zod';
 import { installErrorFormat } from '../../core/errors.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
-import { ENDPOINT_HINT, parseEndpoint, parseUuid, UUID_HINT } from './device-query.js';
+import { ENDPOINT_HINT, parseEndpoint, parseUuid, UUID_HINT } from './schemas.js';
 import { FORBIDDEN, type PushService } from './service.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';

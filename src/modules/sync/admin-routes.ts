@@ -1,78 +1,37 @@
 /**
  * /admin/sync reads for operators and the console: health (the tile), nodes and hub with their last
- * successful pull/push/post and last error, notifications, received payloads (paged).
- * PeerStatus remembers the outcome of each pull/push run per peer (memory; a restart starts empty,
- * the received payloads in the store still give each node's last post).
+ * successful pull/push/post and last error, notifications (mark read), received payloads (paged).
  */
 import { z } from 'zod';
-import type { Store } from '../../core/db.js';
+import { HttpError } from '../../core/errors.js';
 import type { ZodApp } from '../../core/module.js';
+import { pageFields } from '../../core/paging.js';
 
-type Outcome = { ok: boolean; error?: string };
-export interface PeerState {
-  peer: string;
-  role: 'pulled node' | 'hub';
-  lastAttemptAt: string | null;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  node?: string;
-}
-
-export class PeerStatus {
-  readonly peers = new Map<string, PeerState>();
-
-  record(peer: string, role: PeerState['role'], o: Outcome & { node?: string }, now = new Date()): void {
-    const s = this.peers.get(peer) ?? { peer, role, lastAttemptAt: null, lastSuccessAt: null, lastError: null };
-    s.lastAttemptAt = now.toISOString();
-    if (o.ok) {
-      s.lastSuccessAt = s.lastAttemptAt;
-      s.lastError = null;
-    } else s.lastError = o.error ?? 'failed';
-    if (o.node) s.node = o.node;
-    this.peers.set(peer, s);
-  }
-
-  recordPull(results: Array<Outcome & { url: string; node?: string }>): void {
-    for (const r of results) this.record(r.url, 'pulled node', r);
-  }
-}
+import { PeerStatus, type PeerState } from './peer-status.js';
+import type { SyncAdminStore } from './admin-store.js';
 
 const pageQuery = z
   .object({
     status: z.enum(['received', 'processed', 'failed', 'lost']).optional(),
     node: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(50),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageFields({ max: 1000, default: 50 }),
   })
   .strict();
 const tags = ['sync'];
+const notification = z.object({
+  id: z.number(),
+  time: z.string(),
+  level: z.enum(['info', 'alert']),
+  text: z.string(),
+  read: z.boolean(),
+});
 
 export function syncReadRoutes(
-  store: Store,
+  db: SyncAdminStore,
   status: PeerStatus,
   cfg: { pullNodes: string[]; hubUrl?: string; staleMinutes: number },
 ) {
-  const db = store.db;
-  const s = {
-    nodes: db.prepare(
-      `SELECT node, MAX(received_at) AS lastReceivedAt, COUNT(*) AS payloads, SUM(status = 'failed') AS failed
-       FROM sync_received GROUP BY node ORDER BY node`,
-    ),
-    page: db.prepare(
-      `SELECT id, plugin, node, seq, source, received_at AS receivedAt, bytes, status, error, processed_at AS processedAt, items
-       FROM sync_received WHERE (@status IS NULL OR status = @status) AND (@node IS NULL OR node = @node) ORDER BY id DESC LIMIT @limit OFFSET @offset`,
-    ),
-    count: db
-      .prepare(
-        'SELECT COUNT(*) FROM sync_received WHERE (@status IS NULL OR status = @status) AND (@node IS NULL OR node = @node)',
-      )
-      .pluck(),
-    byStatus: db.prepare('SELECT status, COUNT(*) AS n FROM sync_received GROUP BY status'),
-    alertsSince: db
-      .prepare("SELECT COUNT(*) FROM notifications WHERE module = 'sync' AND level = 'alert' AND created_at >= ?")
-      .pluck(),
-  };
-  type NodeRow = { node: string; lastReceivedAt: string; payloads: number; failed: number };
+  const notes = db.notifications;
 
   const peers = (): PeerState[] => {
     const out: PeerState[] = cfg.pullNodes.map(
@@ -124,28 +83,26 @@ export function syncReadRoutes(
             );
           }
         }
-        const nodes = s.nodes.all() as NodeRow[];
+        const nodes = db.nodes();
         for (const n of nodes) {
           if (now - Date.parse(n.lastReceivedAt) > staleMs && !cfg.pullNodes.length) {
             amber++;
             reasons.push(`node ${n.node}: nothing received for more than ${cfg.staleMinutes} min`);
           }
         }
-        const counts = Object.fromEntries(
-          (s.byStatus.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]),
-        );
+        const counts = db.countByStatus();
         if (counts.failed) {
           amber++;
           reasons.push(`${counts.failed} payload(s) failed to process`);
         }
-        const alerts24h = s.alertsSince.get(new Date(now - 86_400_000).toISOString()) as number;
+        const alerts24h = db.alertsSince(new Date(now - 86_400_000));
         const status = red ? 'red' : amber ? 'amber' : 'green';
         if (!reasons.length) reasons.push(`${nodes.length} node(s); nothing failing`);
         return {
           module: 'sync',
           status,
           reasons,
-          counts: { nodes: nodes.length, peers: peers().length, alerts24h, payloads: counts },
+          counts: { nodes: nodes.length, peers: peers().length, alerts24h, ...notes.unread(), payloads: counts },
         };
       },
     );
@@ -160,7 +117,7 @@ export function syncReadRoutes(
       },
       async () => ({
         peers: peers(),
-        nodes: s.nodes.all(),
+        nodes: db.nodes(),
       }),
     );
 
@@ -168,13 +125,9 @@ export function syncReadRoutes(
       '/payloads',
       { schema: { tags, summary: 'Received payloads with their state, newest first, paged', querystring: pageQuery } },
       async (req) => {
-        const q = {
-          status: req.query.status ?? null,
-          node: req.query.node ?? null,
-          limit: req.query.limit,
-          offset: req.query.offset,
-        };
-        return { total: s.count.get(q) as number, payloads: s.page.all(q) };
+        const filter = { status: req.query.status ?? null, node: req.query.node ?? null };
+        const { total, items } = db.payloadPage(filter, req.query);
+        return { total, payloads: items };
       },
     );
 
@@ -183,11 +136,46 @@ export function syncReadRoutes(
       {
         schema: {
           tags,
-          summary: "The sync module's notifications, newest first",
+          summary: "The sync module's notifications, newest first, each with its read state; the unread counts",
           querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict(),
+          response: {
+            200: z.object({ notifications: z.array(notification), unread: z.number(), unreadAlerts: z.number() }),
+          },
         },
       },
-      async (req) => ({ notifications: store.listNotifications('sync', { limit: req.query.limit }) }),
+      async (req) => ({ notifications: notes.list(req.query.limit), ...notes.unread() }),
+    );
+
+    admin.post(
+      '/notifications/:id/read',
+      {
+        schema: {
+          tags,
+          summary: 'Mark one sync notification read (marking it again is no error)',
+          params: z.object({ id: z.coerce.number().int().min(1) }).strict(),
+          response: { 200: z.object({ id: z.number(), read: z.literal(true) }) },
+        },
+      },
+      async (req) => {
+        if (!notes.markRead(req.params.id)) throw new HttpError(404, `no sync notification ${req.params.id}`);
+        return { id: req.params.id, read: true as const };
+      },
+    );
+
+    admin.post(
+      '/notifications/read',
+      {
+        schema: {
+          tags,
+          summary: 'Mark every unread sync notification read, or those up to upToId (the newest one the operator saw)',
+          body: z
+            .object({ upToId: z.number().int().min(1).optional() })
+            .strict()
+            .default({}),
+          response: { 200: z.object({ marked: z.number() }) },
+        },
+      },
+      async (req) => ({ marked: notes.markAllRead(req.body.upToId) }),
     );
   };
 }

@@ -1,21 +1,10 @@
 /** Operator routes under /admin/patriot (admin token, core error shape). */
-import { z } from 'zod';
 import { HttpError } from '../../../core/errors.js';
 import type { ZodApp } from '../../../core/module.js';
+import { runsQuery, stateQuery } from './schemas.js';
 import type { ImportService, RunReport } from './service.js';
 
 export const IMPORT_JOB = 'patriot.import';
-
-const runsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }).strict();
-const stateQuery = z
-  .object({
-    status: z.enum(['changed', 'pending_import', 'imported', 'import_failed']).optional(),
-    key_name: z.string().min(1).max(200).optional(),
-    id: z.string().min(1).max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(10000).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
-  })
-  .strict();
 
 export function importRoutes(service: ImportService) {
   return async (admin: ZodApp): Promise<void> => {
@@ -44,14 +33,14 @@ export function importRoutes(service: ImportService) {
       },
       async (req) => {
         const q = req.query;
-        const page = service.store.listState({
+        const page = service.store.clients.list({
           status: q.status,
           keyName: q.key_name,
           id: q.id,
           limit: q.limit,
           offset: q.offset,
         });
-        return { total: page.total, counts: service.store.countByStatus(), items: page.items };
+        return { total: page.total, counts: service.store.clients.countByStatus(), items: page.items };
       },
     );
   };

@@ -2,18 +2,12 @@
  * Operator tools: put failed payloads back in the queue (after fixing a passphrase, say), and
  * decode a stored payload to read it. Used by the admin API and the `fieldhub sync ...` commands.
  */
-import { access, readFile, rename } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import type { CliCommand } from '../../core/module.js';
-import { safeJoin } from '../../core/files.js';
-import { fileNames } from './hub.js';
+import { exists, safeJoin } from '../../core/files.js';
+import { fileNames } from './names.js';
 import { decodePayload, PayloadError } from './payload.js';
 import { SyncStore } from './store.js';
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 /**
  * Renames every failed_... payload back to its encoded name and marks it `received` again (file

@@ -1,26 +1,25 @@
 /**
- * The hub: storing received payloads as NetAlertX's files (group commit of the sequence numbers),
- * and processing them off the request path (one worker, restart-safe: the queue is the `received`
- * rows of sync_received).
+ * The processing worker: takes the `received` rows of sync_received oldest first (the queue is the
+ * table, so it is restart-safe), in groups of at most 64 payloads / 4 MB: decodes each (in
+ * parallel), records every result and failure in one transaction, then renames the files and
+ * fsyncs the folder once.
  */
-import type { FastifyBaseLogger } from 'fastify';
-import { readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Config } from '../../core/config.js';
-import type { Store } from '../../core/db.js';
-import { HttpError } from '../../core/errors.js';
-import { safeJoin } from '../../core/files.js';
+import { safeJoin, type DurableDir } from '../../core/files.js';
+import type { Log } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import { DurableDir } from './durable.js';
-import { fileComponent } from './names.js';
+import { fileNames, type PayloadFiles } from './names.js';
 import { decodePayload, PayloadError, type Decoded } from './payload.js';
-import { SyncStore, type ReceivedRow, type ReceiveItem, type Source } from './store.js';
+import type { ReceivedRow, SyncStore } from './store.js';
 import { errText, TAG } from './text.js';
+import { keepFailed, tidyAfterCrash } from './tidy.js';
 
 /** A processing group: at most this many payloads, and this many bytes of stored data (one payload may exceed it). */
 const GROUP_MAX = 64;
 const GROUP_BYTES = 4 * 1024 * 1024;
 
-type Names = ReturnType<typeof fileNames>;
+type Names = PayloadFiles;
 type Counts = { inserted: number; updated: number; skipped: number };
 type Prepared =
   | { r: ReceivedRow; names: Names; outcome: 'ok'; decoded: Decoded }
@@ -30,60 +29,27 @@ type Done =
   | { r: ReceivedRow; names: Names; outcome: 'ok'; counts?: Counts }
   | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
 
-interface Reservation {
-  item: ReceiveItem;
-  resolve: (v: { id: number; seq: number }) => void;
-  reject: (e: unknown) => void;
-}
-
-/** The files of one payload; `node` is mapped to a safe file name component (names.ts). */
-export const fileNames = (plugin: string, node: string, seq: number) => {
-  const n = fileComponent(node);
-  return {
-    encoded: `last_result.${plugin}.encoded.${n}.${seq}.log`,
-    decoded: `last_result.${plugin}.decoded.${n}.${seq}.log`,
-    processed: `processed_last_result.${plugin}.${n}.${seq}.log`,
-    failed: `failed_last_result.${plugin}.encoded.${n}.${seq}.log`,
-  };
-};
-
-export interface SyncHubOptions {
-  config: Config['sync'];
-  dataDir: string;
-  store: Store;
-  metrics: Metrics;
-  log: FastifyBaseLogger;
-}
-
-export class SyncHub {
-  readonly dir: string;
-  readonly db: SyncStore;
-  private readonly cfg: Config['sync'];
-  private readonly log: FastifyBaseLogger;
-  private readonly inflight = new Set<number>();
-  private readonly reservations: Reservation[] = [];
-  private readonly durable: DurableDir;
+export class Worker {
   private running?: Promise<void>;
   private again = false;
   private closed = false;
-  readonly payloads;
   private readonly deviceCounter;
   private readonly processSeconds;
 
-  constructor(o: SyncHubOptions) {
-    this.cfg = o.config;
-    this.log = o.log;
-    this.dir = safeJoin(o.dataDir, 'log', 'plugins');
-    this.durable = new DurableDir(this.dir);
-    this.db = new SyncStore(o.store);
-    this.payloads = o.metrics.counter('fieldhub_sync_payloads_total', 'Sync payloads by source and result', [
-      'source',
+  constructor(
+    private readonly db: SyncStore,
+    private readonly durable: DurableDir,
+    /** ids whose file is not written yet (the receiver's) */
+    private readonly inflight: ReadonlySet<number>,
+    private readonly cfg: Config['sync'],
+    private readonly payloads: { inc(labels: { source: string; result: string }): void },
+    metrics: Metrics,
+    private readonly log: Log,
+  ) {
+    this.deviceCounter = metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', [
       'result',
     ] as const);
-    this.deviceCounter = o.metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', [
-      'result',
-    ] as const);
-    this.processSeconds = o.metrics.histogram(
+    this.processSeconds = metrics.histogram(
       'fieldhub_sync_process_seconds',
       'Time to decode and apply one group of payloads',
       [],
@@ -92,134 +58,12 @@ export class SyncHub {
   }
 
   private path(name: string): string {
-    return safeJoin(this.dir, name);
+    return safeJoin(this.durable.dir, name);
   }
 
-  /**
-   * Stores a payload: next sequence number and the `received` row (committed together with those of
-   * the other requests of the same event-loop turn), then the raw data as
-   * last_result.<plugin>.encoded.<node>.<seq>.log (atomic, fsynced). Resolves once stored.
-   */
-  async receive(p: {
-    plugin: string;
-    node: string;
-    data: string;
-    source: Source;
-    clientFilePath?: string;
-  }): Promise<{ seq: number; file: string }> {
-    const bytes = Buffer.byteLength(p.data);
-    const { id, seq } = await this.reserve({
-      plugin: p.plugin,
-      node: p.node,
-      source: p.source,
-      bytes,
-      clientFilePath: p.clientFilePath,
-      note: (s) => {
-        const file = fileNames(p.plugin, p.node, s).encoded;
-        return p.source === 'pull'
-          ? `${TAG} Device data from node "${p.node}" received (${file})`
-          : `${TAG} Data received (${file})`;
-      },
-    });
-    const names = fileNames(p.plugin, p.node, seq);
-    try {
-      await this.durable.write(this.path(names.encoded), p.data);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'error';
-      this.log.error({ err: e, plugin: p.plugin, node: p.node, seq }, 'sync: storing a payload failed');
-      this.payloads.inc({ source: p.source, result: 'lost' });
-      try {
-        this.db.markFailed(
-          id,
-          'lost',
-          `store failed: ${code}`,
-          `${TAG} Failed to store data (${names.encoded}): ${code}`,
-        );
-      } catch (e2) {
-        this.log.error({ err: e2 }, 'sync: recording a store failure failed');
-      }
-      throw new HttpError(500, `${TAG} Failed to store data: ${code}`);
-    } finally {
-      this.inflight.delete(id);
-    }
-    this.payloads.inc({ source: p.source, result: 'received' });
-    this.kick();
-    return { seq, file: names.encoded };
-  }
-
-  /** Group commit: the reservations of one event-loop turn share one SQLite transaction (one fsync). */
-  private reserve(item: Reservation['item']): Promise<{ id: number; seq: number }> {
-    return new Promise((resolve, reject) => {
-      this.reservations.push({ item, resolve, reject });
-      if (this.reservations.length === 1) setImmediate(() => this.flushReservations());
-    });
-  }
-
-  private flushReservations(): void {
-    const batch = this.reservations.splice(0);
-    try {
-      const ids = this.db.receiveMany(batch.map((b) => b.item));
-      // in flight until its file is written: the worker must not take it for a lost payload
-      for (const x of ids) this.inflight.add(x.id);
-      batch.forEach((b, i) => b.resolve(ids[i]!));
-    } catch (e) {
-      for (const b of batch) b.reject(e);
-    }
-  }
-
-  /**
-   * Start-up tidying of what a crash (kill -9, power loss) can leave in the plugin folder; call
-   * before the server takes requests. Returns how many files were dealt with.
-   * - temp files of write-file-atomic (`<name>.<number>`): their rename never happened, so they were
-   *   never acknowledged; removed.
-   * - `last_result.<plugin>.encoded.<node>.<seq>.log` of a payload whose result was committed
-   *   (status processed or failed) before the renames ran: the renames are finished (decoded ->
-   *   processed_..., encoded removed; or encoded -> failed_...), as processing would have done.
-   */
-  async tidyAfterCrash(): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (e) {
-      // no folder yet, or an unusable one (the first write will say why): nothing to tidy
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-        this.log.warn({ err: e }, 'sync: cannot list the plugin folder to tidy it');
-      return 0;
-    }
-    let temps = 0;
-    let finished = 0;
-    for (const n of names) {
-      if (/\.log\.\d+$/.test(n)) {
-        await rm(this.path(n), { force: true });
-        temps++;
-        continue;
-      }
-      // the plugin has no dots and the sequence is last: the node component is everything between
-      const m = /^last_result\.([A-Za-z0-9_-]{1,64})\.encoded\.(.*)\.(\d+)\.log$/.exec(n);
-      if (!m) continue;
-      const row = this.db.rowsOf(m[1]!, Number(m[3])).find((r) => fileComponent(r.node) === m[2]);
-      if (!row) continue;
-      const status = row.status;
-      const f = fileNames(m[1]!, row.node, Number(m[3]));
-      if (status === 'processed') {
-        await rename(this.path(f.decoded), this.path(f.processed)).catch((e: NodeJS.ErrnoException) => {
-          if (e.code !== 'ENOENT') throw e;
-        });
-        await rm(this.path(f.encoded), { force: true });
-        finished++;
-      } else if (status === 'failed') {
-        await this.keepFailed(f);
-        finished++;
-      }
-    }
-    if (temps || finished) {
-      await this.durable.sync();
-      this.log.warn(
-        { temps, finished },
-        'sync: tidied the plugin folder after an interrupted run (temp files removed, renames of committed payloads finished)',
-      );
-    }
-    return temps + finished;
+  /** Start-up tidying of what a crash can leave in the plugin folder (tidy.ts); call before taking requests. */
+  tidyAfterCrash(): Promise<number> {
+    return tidyAfterCrash(this.durable, this.db, this.log);
   }
 
   /** Starts the worker if it is not running (it drains every `received` row, oldest first). */
@@ -269,16 +113,6 @@ export class SyncHub {
         }
         await this.processGroup(group);
       }
-    }
-  }
-
-  /** Keeps a payload that could not be processed as failed_...; best effort (the row says failed either way). */
-  private async keepFailed(names: ReturnType<typeof fileNames>): Promise<void> {
-    try {
-      await rename(this.path(names.encoded), this.path(names.failed));
-      await rm(this.path(names.decoded), { force: true });
-    } catch (e) {
-      this.log.error({ err: e }, 'sync: renaming a failed payload failed');
     }
   }
 
@@ -400,7 +234,7 @@ export class SyncHub {
           }
         } else {
           this.payloads.inc({ source, result: p.outcome });
-          if (p.outcome === 'failed') await this.keepFailed(p.names);
+          if (p.outcome === 'failed') await keepFailed(this.durable.dir, p.names, this.log);
         }
       }
       try {

@@ -1,13 +1,14 @@
 /**
  * /admin/patriot reads and actions for operators and the console: health (the tile), keys (never
  * the key itself), the clients of a key with their import state (paged), "send this client again".
- * The import runs and "run now" are in import/routes.ts.
+ * The import runs and "run now" are in import/admin-routes.ts.
  */
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import type { ZodApp } from '../../core/module.js';
+import { pageFields } from '../../core/paging.js';
 import type { Scheduler } from '../../core/scheduler.js';
-import { IMPORT_JOB } from './import/index.js';
+import { IMPORT_JOB, type ImportService } from './import/index.js';
 import type { PatriotService } from './service.js';
 
 const tags = ['patriot'];
@@ -17,48 +18,13 @@ const clientsQuery = z
   .object({
     q: z.string().max(200).optional(),
     status: z.enum(['changed', 'pending_import', 'imported', 'import_failed']).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageFields({ max: 1000, default: 100 }),
   })
   .strict();
 
 export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfirmedHours: number) {
-  const db = svc.store.db;
-  const s = {
-    perKey: db.prepare('SELECT key_name, COUNT(*) AS n FROM patriot_clients GROUP BY key_name'),
-    byStatus: db.prepare('SELECT status, COUNT(*) AS n FROM patriot_client_state GROUP BY status'),
-    unconfirmed: db
-      .prepare("SELECT COUNT(*) FROM patriot_client_state WHERE status = 'pending_import' AND updated_at < ?")
-      .pluck(),
-    lastRun: db.prepare(
-      "SELECT run_id, trigger, started_at, finished_at, result, clients, error FROM patriot_import_runs WHERE result <> 'running' ORDER BY id DESC LIMIT 1",
-    ),
-    clients: db.prepare(
-      `SELECT c.client_id AS clientId, json_extract(c.info, '$.Name') AS name, c.updated_at AS updatedAt,
-              s.status, s.last_batch AS lastBatch, s.attempts
-         FROM patriot_clients c LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id
-        WHERE c.key_name = @key AND (@status IS NULL OR s.status = @status)
-          AND (@q IS NULL OR instr(CAST(c.client_id AS TEXT), @q) > 0 OR instr(COALESCE(json_extract(c.info, '$.Name'), ''), @q) > 0)
-        ORDER BY c.client_id LIMIT @limit OFFSET @offset`,
-    ),
-    // without a filter: count and page on the primary key range alone, the state joined to the 50 rows only
-    countAll: db.prepare('SELECT COUNT(*) FROM patriot_clients WHERE key_name = ?').pluck(),
-    pageAll: db.prepare(
-      `SELECT c.client_id AS clientId, json_extract(c.info, '$.Name') AS name, c.updated_at AS updatedAt,
-              s.status, s.last_batch AS lastBatch, s.attempts
-         FROM (SELECT key_name, client_id, info, updated_at FROM patriot_clients WHERE key_name = @key ORDER BY client_id LIMIT @limit OFFSET @offset) c
-         LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id ORDER BY c.client_id`,
-    ),
-    count: db
-      .prepare(
-        `SELECT COUNT(*) FROM patriot_clients c LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id
-        WHERE c.key_name = @key AND (@status IS NULL OR s.status = @status)
-          AND (@q IS NULL OR instr(CAST(c.client_id AS TEXT), @q) > 0 OR instr(COALESCE(json_extract(c.info, '$.Name'), ''), @q) > 0)`,
-      )
-      .pluck(),
-  };
-
-  return (admin: ZodApp) => {
+  const store = svc.store;
+  return (admin: ZodApp, imports: ImportService) => {
     admin.get(
       '/health',
       {
@@ -70,14 +36,10 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
       },
       async () => {
         const now = Date.now();
-        const counts = Object.fromEntries(
-          (s.byStatus.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]),
-        );
-        const clientsPerKey = Object.fromEntries(
-          (s.perKey.all() as Array<{ key_name: string; n: number }>).map((r) => [r.key_name, r.n]),
-        );
-        const unconfirmed = s.unconfirmed.get(new Date(now - unconfirmedHours * 3_600_000).toISOString()) as number;
-        const last = s.lastRun.get() as { result: string; error: string | null; finished_at: string } | undefined;
+        const counts = store.clientState.countByStatus();
+        const clientsPerKey = store.clientsPerKey();
+        const unconfirmed = store.clientState.unconfirmedBefore(new Date(now - unconfirmedHours * 3_600_000));
+        const last = imports.store.lastRun();
         const job = scheduler.list().find((j) => j.name === IMPORT_JOB);
         const reasons: string[] = [];
         let status: 'green' | 'amber' | 'red' = 'green';
@@ -119,9 +81,7 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
         },
       },
       async () => {
-        const perKey = Object.fromEntries(
-          (s.perKey.all() as Array<{ key_name: string; n: number }>).map((r) => [r.key_name, r.n]),
-        );
+        const perKey = store.clientsPerKey();
         const now = Date.now();
         return {
           keys: svc.keys.list().map((k) => ({
@@ -149,20 +109,8 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
         },
       },
       async (req) => {
-        const q = {
-          key: req.params.keyName,
-          status: req.query.status ?? null,
-          q: req.query.q ?? null,
-          limit: req.query.limit,
-          offset: req.query.offset,
-        };
-        if (q.status === null && q.q === null) {
-          return {
-            total: s.countAll.get(req.params.keyName) as number,
-            clients: s.pageAll.all({ key: q.key, limit: q.limit, offset: q.offset }),
-          };
-        }
-        return { total: s.count.get(q) as number, clients: s.clients.all(q) };
+        const { total, items } = store.clientsPage(req.params.keyName, req.query, req.query);
+        return { total, clients: items };
       },
     );
 

@@ -1,12 +1,9 @@
 /**
- * HTTP plumbing of the patriot API, in the original's (FastAPI) shapes:
- * - errors: `{"detail": "..."}`; validation 422 `{"detail": [{"loc", "msg", "type"}]}` with FastAPI's
- *   loc names (body, header, query) and pydantic-like type names; malformed JSON 422 json_invalid;
- *   unknown path 404 {"detail":"Not Found"}; wrong method 405 {"detail":"Method Not Allowed"} + Allow.
- * - the request log `<dataDir>/api_requests.log`: one line per request, key_name never the key.
+ * The patriot API's errors in the original's (FastAPI) shapes: `{"detail": "..."}`; validation 422
+ * `{"detail": [{"loc", "msg", "type"}]}` with FastAPI's loc names (body, header, query) and
+ * pydantic-like type names; malformed JSON 422 json_invalid; unknown path 404 {"detail":"Not Found"};
+ * wrong method 405 {"detail":"Method Not Allowed"} + Allow.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import path from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classify, logError, validationIssues, type RawIssue } from '../../core/errors.js';
 
@@ -85,53 +82,4 @@ export function installFastApiErrors(scope: FastifyInstance): void {
   scope.setNotFoundHandler((_req, reply) =>
     reply.code(404).type('application/json; charset=utf-8').send({ detail: 'Not Found' }),
   );
-}
-
-/**
- * Bodies: JSON as sent by every client of the original. A request without a Content-Type is parsed
- * as JSON (as FastAPI does); any other type is kept as a string and fails validation with 422.
- */
-export function installBodyParsers(scope: FastifyInstance): void {
-  scope.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
-    if (req.headers['content-type'] === undefined) {
-      try {
-        done(null, body === '' ? undefined : JSON.parse(body as string));
-      } catch (e) {
-        done(e as Error, undefined);
-      }
-      return;
-    }
-    done(null, body);
-  });
-}
-
-/** Appends one line per request: time, key_name, method, path, client id, status, duration. */
-export class RequestLog {
-  private readonly out: WriteStream;
-  constructor(readonly file: string) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    this.out = createWriteStream(file, { flags: 'a' });
-    this.out.on('error', () => {}); // a full disk must not take the API down; the app log has the requests
-  }
-
-  write(req: FastifyRequest, status: number, ms: number, keyName: string | undefined): void {
-    const p = req.url
-      .split('?')[0]!
-      .replace(/[^\x21-\x7e]/g, '?')
-      .slice(0, 200);
-    const h: unknown = req.headers['x-client-id'];
-    const raw = h ?? (req.body as { client_id?: unknown } | undefined)?.client_id;
-    // only a string or number (String() of an object like {"toString": 1} throws)
-    const id =
-      (typeof raw === 'string' || typeof raw === 'number') && /^\d{1,12}$/.test(String(raw).trim())
-        ? String(raw).trim()
-        : '-';
-    this.out.write(
-      `${new Date().toISOString()} key_name=${keyName ?? '-'} ${req.method} ${p} client_id=${id} status=${status} duration_ms=${ms.toFixed(1)}\n`,
-    );
-  }
-
-  close(): Promise<void> {
-    return new Promise((r) => this.out.end(r));
-  }
 }
