@@ -13,10 +13,11 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openStore } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { Users } from '../src/modules/conduit/users.js';
-import { isMain, load, printTable, row, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
+import { eventLoopDelay, isMain, load, printTable, row, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
 
 const SECONDS = Number(process.env.MIXED_SECONDS ?? 60);
 const DEVICES = 1000;
@@ -191,11 +192,17 @@ export async function run(): Promise<BenchRow[]> {
   const fh = await startFieldhub({ sync: { apiToken: SYNC_TOKEN }, conduit: { throttleSeconds: 0 } }, { dataDir });
   try {
     let poll = 0;
+    await eventLoopDelay(fh.url); // restart the server's event-loop delay histogram
+    // the load generator's own loop delay: autocannon times requests on this loop, so a late
+    // generator inflates the reported latencies (this process runs 1,000 + 14 connections)
+    const genEld = monitorEventLoopDelay({ resolution: 5 });
+    genEld.enable();
     const [push, conduit, patriot, sync] = await Promise.all([
       load({
         url: fh.url,
         connections: DEVICES,
         overallRate: DEVICES, // each device about once a second
+        eld: false,
         duration: SECONDS,
         requests: [
           {
@@ -207,17 +214,26 @@ export async function run(): Promise<BenchRow[]> {
           },
         ] as never,
       }),
-      load({ url: fh.url, connections: 10, duration: SECONDS, requests: conduitRequests() as never }),
-      load({ url: fh.url, connections: 4, duration: SECONDS, requests: patriotRequests() as never }),
+      load({ url: fh.url, connections: 10, eld: false, duration: SECONDS, requests: conduitRequests() as never }),
+      load({ url: fh.url, connections: 4, eld: false, duration: SECONDS, requests: patriotRequests() as never }),
       syncLoop(fh.url, SECONDS),
     ]);
+    const eld = await eventLoopDelay(fh.url);
+    genEld.disable();
+    const gen = (ns: number) => Math.round(ns / 1e5) / 10;
     // what was acknowledged is in the store
     const db = new Database(path.join(dataDir, 'fieldhub.sqlite'), { readonly: true });
     const datapoints = (db.prepare('SELECT count(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
     const clients = (db.prepare('SELECT count(*) AS n FROM patriot_clients').get() as { n: number }).n;
     db.close();
-    const rows = [
-      { ...row('mixed', `GET /push, ${DEVICES} devices at ~1 poll/s each`, push, undefined, fh) },
+    const withEld = (r: BenchRow): BenchRow => ({ ...r, eldP99Ms: eld?.p99 });
+    const rows: BenchRow[] = [
+      {
+        ...row('mixed', `GET /push, ${DEVICES} devices at ~1 poll/s each`, push, undefined, fh),
+        note: eld
+          ? `server event-loop delay over the run: p50 ${eld.p50} ms, p99 ${eld.p99} ms, max ${eld.max} ms; load generator's: p99 ${gen(genEld.percentile(99))} ms, max ${gen(genEld.max)} ms`
+          : '',
+      },
       {
         ...row('mixed', 'POST /conduitv6, 10 writers x 200 datapoints', conduit, undefined, fh),
         note: `${datapoints} datapoints stored (${Math.round(datapoints / SECONDS)}/s)`,
@@ -233,6 +249,7 @@ export async function run(): Promise<BenchRow[]> {
     ];
     // the conduit writers re-send the same (device, channel, time) keys after 10 batches only when
     // batch numbers wrap, which they do not within a run: every accepted datapoint is a row
+    rows.forEach((r, i) => (rows[i] = withEld(r)));
     const expectedDatapoints = (conduit.requests - conduit.non2xx - conduit.errors) * 200;
     if (datapoints < expectedDatapoints) rows[1]!.note += ` — MISSING ${expectedDatapoints - datapoints}`;
     return rows;

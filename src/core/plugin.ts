@@ -65,6 +65,7 @@ export const corePlugin = fp<CorePluginOptions>(
       clearInterval(idleSweep);
       await scheduler.stop();
       store.close();
+      metrics.close();
     });
   },
   { name: 'fieldhub-core' },
