@@ -58,12 +58,13 @@ export interface ServerHandle {
 }
 
 function spawnServer(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const cwd = path.dirname(path.dirname(script));
   const node = [...serverNodeArgs, '--import', 'tsx', script];
   const [cmd, args] = pinning.server
     ? ['taskset', ['-c', pinning.server, process.execPath, ...node]]
     : [process.execPath, node];
   const child = spawn(cmd, args, {
-    cwd: root,
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -114,10 +115,10 @@ function handle(child: ChildProcess, port: number, dataDir: string): ServerHandl
 /** Starts the real fieldhub (src/, logs at warn) with a temp data dir and the given config values. */
 export async function startFieldhub(
   config: Record<string, unknown> = {},
-  opts: { dataDir?: string } = {},
+  opts: { dataDir?: string; /** another checkout to run (bench/ab.ts: main against this tree) */ root?: string } = {},
 ): Promise<ServerHandle> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-'));
-  const { child, port } = await spawnServer(path.join(root, 'bench/fieldhub-server.ts'), {
+  const { child, port } = await spawnServer(path.join(opts.root ?? root, 'bench/fieldhub-server.ts'), {
     FIELDHUB_BENCH_CONFIG: JSON.stringify({
       dataDir,
       server: { port: 0, logLevel: 'warn' },

@@ -1,25 +1,15 @@
 /** Prometheus metrics on prom-client, one registry per app (tests build many apps in one process). */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HttpMetrics } from './http-metrics.js';
 
 /** Sampling resolution of the event-loop delay monitor, ms (libuv timer; the delay beyond it is measured). */
 const ELD_RESOLUTION_MS = 5;
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpRequests = new Counter({
-    name: 'fieldhub_http_requests_total',
-    help: 'HTTP requests by route, method and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly httpDuration = new Histogram({
-    name: 'fieldhub_http_request_duration_seconds',
-    help: 'HTTP request latency by route, method and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  /** fieldhub_http_requests_total and fieldhub_http_request_duration_seconds (route, method, status) */
+  readonly http = new HttpMetrics(this.registry);
   readonly jobRuns = new Counter({
     name: 'fieldhub_job_runs_total',
     help: 'Scheduled job runs by result',
