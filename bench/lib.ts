@@ -10,12 +10,41 @@
  *   printTable([row('push empty poll', a, b, fh)]);
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.join(import.meta.dirname, '..');
+
+/**
+ * CPU pinning (taskset from util-linux): servers under test on the upper half of the CPUs, this
+ * process (the load generator, autocannon, smbd started from here) on the lower half. On 2 CPUs that
+ * is one core each: the server's event loop no longer competes with autocannon for a core, but its
+ * libuv pool and GC threads share that one core. BENCH_PIN=0 turns pinning off; without taskset or
+ * with one CPU nothing is pinned. `pinning.describe` says what was done (printed with the table).
+ */
+export const pinning = ((): { server?: string; generator?: string; describe: string } => {
+  const n = availableParallelism();
+  if (process.env.BENCH_PIN === '0') return { describe: 'not pinned (BENCH_PIN=0)' };
+  if (n < 2) return { describe: 'not pinned (1 CPU)' };
+  const half = Math.floor(n / 2);
+  const generator = half === 1 ? '0' : `0-${half - 1}`;
+  const server = half === n - 1 ? String(half) : `${half}-${n - 1}`;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', generator, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return { describe: `not pinned (taskset not available; ${n} CPUs shared by server and load generator)` };
+  }
+  return {
+    server,
+    generator,
+    describe: `${n} CPUs: server(s) on CPU ${server}, load generator on CPU ${generator} (taskset)`,
+  };
+})();
+
+/** Extra node flags for the servers under test, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 export interface ServerHandle {
   url: string;
@@ -29,8 +58,13 @@ export interface ServerHandle {
 }
 
 function spawnServer(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: root,
+  const cwd = path.dirname(path.dirname(script));
+  const node = [...serverNodeArgs, '--import', 'tsx', script];
+  const [cmd, args] = pinning.server
+    ? ['taskset', ['-c', pinning.server, process.execPath, ...node]]
+    : [process.execPath, node];
+  const child = spawn(cmd, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -81,10 +115,10 @@ function handle(child: ChildProcess, port: number, dataDir: string): ServerHandl
 /** Starts the real fieldhub (src/, logs at warn) with a temp data dir and the given config values. */
 export async function startFieldhub(
   config: Record<string, unknown> = {},
-  opts: { dataDir?: string } = {},
+  opts: { dataDir?: string; /** another checkout to run (bench/ab.ts: main against this tree) */ root?: string } = {},
 ): Promise<ServerHandle> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-'));
-  const { child, port } = await spawnServer(path.join(root, 'bench/fieldhub-server.ts'), {
+  const { child, port } = await spawnServer(path.join(opts.root ?? root, 'bench/fieldhub-server.ts'), {
     FIELDHUB_BENCH_CONFIG: JSON.stringify({
       dataDir,
       server: { port: 0, logLevel: 'warn' },
@@ -109,14 +143,42 @@ export interface LoadResult {
   errors: number;
   non2xx: number;
   durationS: number;
+  /** the server's event-loop delay p99 during this load, ms (from its /metrics) */
+  eldP99Ms?: number;
 }
 
 export type LoadOptions = autocannon.Options;
 
-/** Runs autocannon (default 10 s, 50 connections) and returns the figures. */
-export async function load(opts: Partial<LoadOptions> & { url: string }): Promise<LoadResult> {
-  const r = await autocannon({ connections: 50, duration: 10, ...opts });
+/**
+ * The server's event-loop delay since its previous scrape, ms: `fieldhub_event_loop_delay_seconds`
+ * of GET /metrics (fieldhub and the bare server both serve it; the histogram restarts at each scrape).
+ * undefined when the server has no such gauge.
+ */
+export async function eventLoopDelay(baseUrl: string): Promise<{ p50: number; p99: number; max: number } | undefined> {
+  try {
+    const text = await (await fetch(`${new URL(baseUrl).origin}/metrics`)).text();
+    const q = (k: string) => {
+      const m = new RegExp(`^fieldhub_event_loop_delay_seconds\\{quantile="${k}"\\} (\\S+)$`, 'm').exec(text);
+      return m ? Math.round(Number(m[1]) * 1e4) / 10 : NaN;
+    };
+    const r = { p50: q('0.5'), p99: q('0.99'), max: q('max') };
+    return Number.isNaN(r.p99) ? undefined : r;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs autocannon (default 10 s, 50 connections) and returns the figures, with the server's
+ * event-loop delay p99 over the run (`eld: false` when several loads share one server at once).
+ */
+export async function load(opts: Partial<LoadOptions> & { url: string; eld?: boolean }): Promise<LoadResult> {
+  const { eld = true, ...rest } = opts;
+  if (eld) await eventLoopDelay(opts.url); // restart the server's histogram
+  const r = await autocannon({ connections: 50, duration: 10, ...rest });
+  const d = eld ? await eventLoopDelay(opts.url) : undefined;
   return {
+    eldP99Ms: d?.p99,
     requests: r.requests.total,
     rps: r.requests.average,
     p50: r.latency.p50,
@@ -135,6 +197,8 @@ export interface BenchRow {
   unit: string;
   p50Ms?: number;
   p99Ms?: number;
+  /** the server's event-loop delay p99 during the workload, ms */
+  eldP99Ms?: number;
   peakRssMb?: number;
   /** the bare route's rate in the same run */
   bareRate?: number;
@@ -158,6 +222,7 @@ export function row(
     unit: 'req/s',
     p50Ms: r.p50,
     p99Ms: r.p99,
+    eldP99Ms: r.eldP99Ms,
     peakRssMb: server ? Math.round(server.peakRssMb()) : undefined,
     bareRate: bare ? Math.round(bare.rps) : undefined,
     ratio: bare ? Number((r.rps / bare.rps).toFixed(3)) : undefined,
@@ -172,6 +237,7 @@ export function printTable(rows: BenchRow[]): void {
     ['rate', (r) => `${r.rate} ${r.unit}`],
     ['p50 ms', (r) => (r.p50Ms ?? '').toString()],
     ['p99 ms', (r) => (r.p99Ms ?? '').toString()],
+    ['loop delay p99 ms', (r) => (r.eldP99Ms ?? '').toString()],
     ['peak RSS MB', (r) => (r.peakRssMb ?? '').toString()],
     ['bare', (r) => (r.bareRate ?? '').toString()],
     ['ratio', (r) => (r.ratio ?? '').toString()],

@@ -1,6 +1,6 @@
 /**
  * Mixed workload, all at once for 60 s (MIXED_SECONDS to change) against one fieldhub:
- *   - 1,000 Control iD devices polling GET /push, each about once a second (1,000 connections);
+ *   - 1,000 Control iD devices polling GET /push, each waiting 1 s after its answer (bench/devices.ts);
  *   - 10 Conduit writers POSTing 200-datapoint JSON batches as fast as they are answered;
  *   - Patriot CRUD: 4 connections cycling PUT client, PUT zone, POST user, GET client;
  *   - a NetAlertX node POSTing /sync (form-encoded, 50 devices) every second.
@@ -10,13 +10,14 @@
  *   node --import tsx bench/mixed.ts
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { Users } from '../src/modules/conduit/users.js';
-import { isMain, load, printTable, row, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
+import { pollDevices } from './devices.js';
+import { eventLoopDelay, isMain, load, printTable, row, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
 
 const SECONDS = Number(process.env.MIXED_SECONDS ?? 60);
 const DEVICES = 1000;
@@ -48,6 +49,31 @@ function prepare(dataDir: string): void {
   );
   new Users(store.db).add({ name: 'mixed', token: CONDUIT_TOKEN, sites: ['Site'], throttleSeconds: 0 });
   store.close();
+}
+
+/** TcpExt ListenOverflows of this host (/proc/net/netstat): connections dropped at a full listen queue. */
+function listenOverflows(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.startsWith('TcpExt:') && l.includes('ListenOverflows'));
+    const names = lines[i]!.split(' ');
+    return Number(lines[i + 1]!.split(' ')[names.indexOf('ListenOverflows')]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Upper bound (bucket edge) of the server-side p99 of one route, from its /metrics histogram. */
+async function serverP99Ms(url: string, route: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const re = new RegExp(
+    `^fieldhub_http_request_duration_seconds_bucket\\{le="([^"]+)",method="GET",route="${route}",status="200"\\} (\\d+)$`,
+    'gm',
+  );
+  const b = [...text.matchAll(re)].map((m) => ({ le: m[1]!, n: Number(m[2]) }));
+  const total = b.at(-1)?.n ?? 0;
+  const hit = b.find((x) => x.n >= total * 0.99);
+  return hit ? (hit.le === '+Inf' ? '> 10 s' : `<= ${Number(hit.le) * 1000} ms`) : '?';
 }
 
 function conduitRequests() {
@@ -190,34 +216,31 @@ export async function run(): Promise<BenchRow[]> {
   prepare(dataDir);
   const fh = await startFieldhub({ sync: { apiToken: SYNC_TOKEN }, conduit: { throttleSeconds: 0 } }, { dataDir });
   try {
-    let poll = 0;
+    await eventLoopDelay(fh.url); // restart the server's event-loop delay histogram
+    const overflows0 = listenOverflows();
     const [push, conduit, patriot, sync] = await Promise.all([
-      load({
-        url: fh.url,
-        connections: DEVICES,
-        overallRate: DEVICES, // each device about once a second
-        duration: SECONDS,
-        requests: [
-          {
-            method: 'GET',
-            setupRequest: (req: Record<string, unknown>) => ({
-              ...req,
-              path: `/push?deviceId=${(poll++ % DEVICES) + 1}`,
-            }),
-          },
-        ] as never,
-      }),
-      load({ url: fh.url, connections: 10, duration: SECONDS, requests: conduitRequests() as never }),
-      load({ url: fh.url, connections: 4, duration: SECONDS, requests: patriotRequests() as never }),
+      // each device polls, waits its push_request_period (1 s) after the answer, polls again
+      pollDevices({ url: fh.url, devices: DEVICES, seconds: SECONDS }),
+      load({ url: fh.url, connections: 10, eld: false, duration: SECONDS, requests: conduitRequests() as never }),
+      load({ url: fh.url, connections: 4, eld: false, duration: SECONDS, requests: patriotRequests() as never }),
       syncLoop(fh.url, SECONDS),
     ]);
+    const eld = await eventLoopDelay(fh.url);
+    const overflows = listenOverflows() - overflows0;
+    const pushServerP99 = await serverP99Ms(fh.url, '/push');
     // what was acknowledged is in the store
     const db = new Database(path.join(dataDir, 'fieldhub.sqlite'), { readonly: true });
     const datapoints = (db.prepare('SELECT count(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
     const clients = (db.prepare('SELECT count(*) AS n FROM patriot_clients').get() as { n: number }).n;
     db.close();
-    const rows = [
-      { ...row('mixed', `GET /push, ${DEVICES} devices at ~1 poll/s each`, push, undefined, fh) },
+    const withEld = (r: BenchRow): BenchRow => ({ ...r, eldP99Ms: eld?.p99 });
+    const rows: BenchRow[] = [
+      {
+        ...row('mixed', `GET /push, ${DEVICES} devices at ~1 poll/s each`, push, undefined, fh),
+        note: eld
+          ? `server event-loop delay over the run: p50 ${eld.p50} ms, p99 ${eld.p99} ms, max ${eld.max} ms; load generator's: p99 ${push.generatorEldP99Ms} ms, max ${push.generatorEldMaxMs} ms; ${push.overTimeout} polls over the device's 4 s timeout; server-side /push p99 ${pushServerP99}; ${overflows} connections dropped at a full listen queue (TcpExt ListenOverflows)`
+          : '',
+      },
       {
         ...row('mixed', 'POST /conduitv6, 10 writers x 200 datapoints', conduit, undefined, fh),
         note: `${datapoints} datapoints stored (${Math.round(datapoints / SECONDS)}/s)`,
@@ -233,6 +256,7 @@ export async function run(): Promise<BenchRow[]> {
     ];
     // the conduit writers re-send the same (device, channel, time) keys after 10 batches only when
     // batch numbers wrap, which they do not within a run: every accepted datapoint is a row
+    rows.forEach((r, i) => (rows[i] = withEld(r)));
     const expectedDatapoints = (conduit.requests - conduit.non2xx - conduit.errors) * 200;
     if (datapoints < expectedDatapoints) rows[1]!.note += ` — MISSING ${expectedDatapoints - datapoints}`;
     return rows;

@@ -63,6 +63,7 @@ function merge(rs: Array<LoadResult & { cpuUs: number }>): LoadResult & { cpuUs:
     errors: rs.reduce((n, r) => n + r.errors, 0),
     non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
     cpuUs: rs.reduce((n, r) => n + r.cpuUs * r.requests, 0) / Math.max(1, requests),
+    eldP99Ms: Math.max(...rs.map((r) => r.eldP99Ms ?? 0)),
   };
 }
 

@@ -9,10 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { printTable, type BenchRow } from './lib.js';
+import { pinning, printTable, type BenchRow } from './lib.js';
 
 const dir = import.meta.dirname;
-const NOT_BENCHES = new Set(['lib', 'run', 'fieldhub-server', 'bare-server', 'chart']);
+const NOT_BENCHES = new Set(['lib', 'run', 'fieldhub-server', 'bare-server', 'chart', 'devices', 'ab']);
 
 function svgChart(rows: BenchRow[]): string {
   const withRatio = rows.filter((r) => typeof r.ratio === 'number');
@@ -63,6 +63,11 @@ const files = readdirSync(dir)
   .sort();
 const rows: BenchRow[] = [];
 const started = Date.now();
+const loadBefore = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
+process.stderr.write(`pinning: ${pinning.describe}; load average ${loadBefore}\n`);
 for (const f of files) {
   const mod = (await import(path.join(dir, f))) as { run?: () => Promise<BenchRow[]> };
   if (typeof mod.run !== 'function') continue;
@@ -84,7 +89,15 @@ for (const f of files) {
   }
 }
 printTable(rows);
+const loadAfter = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
+console.log(`\npinning: ${pinning.describe}; load average before ${loadBefore}, after ${loadAfter}`);
 const meta = {
+  pinning: pinning.describe,
+  loadAverageBefore: loadBefore,
+  loadAverageAfter: loadAfter,
   date: new Date().toISOString(),
   node: process.version,
   cpus: os.cpus().length,
