@@ -9,7 +9,7 @@ import { PushStore, UnknownDeviceError } from './store.js';
 
 const enqueue: CliCommand = {
   usage:
-    'enqueue DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N] [--body-encoding string|object]',
+    'DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N] [--body-encoding string|object]',
   summary: 'queue a command for a device; prints {"id","status"}',
   run(args, { config, store, out }) {
     let parsed;
@@ -34,7 +34,7 @@ const enqueue: CliCommand = {
     const [device, endpoint, ...extra] = parsed.positionals;
     const deviceId = parseDeviceId(device);
     if (!deviceId || !endpoint || extra.length) {
-      out(deviceId || !device ? `usage: fieldhub push ${enqueue.usage}` : `error: ${DEVICE_ID_HINT}`);
+      out(deviceId || !device ? `usage: fieldhub push enqueue ${enqueue.usage}` : `error: ${DEVICE_ID_HINT}`);
       return 2;
     }
     const v = parsed.values;
@@ -80,11 +80,11 @@ const enqueue: CliCommand = {
 };
 
 const status: CliCommand = {
-  usage: 'status ID',
+  usage: 'ID',
   summary: 'print a command with its result and history (JSON)',
   run(args, { store, out }) {
     if (args.length !== 1) {
-      out(`usage: fieldhub push ${status.usage}`);
+      out(`usage: fieldhub push status ${status.usage}`);
       return 2;
     }
     const s = new PushStore(store.db);

@@ -60,7 +60,7 @@ describe('push CLI', () => {
   it('rejects bad input with a usage or error line and writes nothing', async () => {
     const dataDir = tempDir();
     const cases: Array<[string[], number, RegExp]> = [
-      [['enqueue'], 2, /^usage: fieldhub push enqueue/],
+      [['enqueue'], 2, /^usage: fieldhub push enqueue DEVICE_ID ENDPOINT/],
       [['enqueue', '1'], 2, /^usage:/],
       [['enqueue', '1.5', 'x'], 2, /int64/],
       [['enqueue', '1', '../x'], 2, /endpoint/],
