@@ -69,7 +69,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const store = openStore(config, modules);
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics });
   const scheduler = new Scheduler(app.log, metrics);
-  await app.register(corePlugin, { config, store, metrics, scheduler, startScheduler: opts.startScheduler });
+  const writes = modules.flatMap((m) => (config[m.name].enabled && m.writes ? [m.writes] : []));
+  await app.register(corePlugin, { config, store, metrics, scheduler, startScheduler: opts.startScheduler, writes });
 
   await app.register(swagger, {
     openapi: {

@@ -20,6 +20,7 @@ import type { Migration, Store } from './db.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 import type { Sessions } from './session.js';
+import type { LazyWriter } from './writer.js';
 
 /** The modules' names: the keys of their config sections (core names none of them). */
 export type ModuleName = Extract<keyof ModuleConfigs, string>;
@@ -49,6 +50,8 @@ export interface FieldhubModule {
   plugin: FastifyPluginAsync;
   /** `fieldhub <module> <command> ...` */
   commands?: Record<string, CliCommand>;
+  /** the file (URL href, see `moduleFile`) exporting `writes(db)`: the write ops the writer thread runs */
+  writes?: string;
 }
 
 declare module 'fastify' {
@@ -57,6 +60,8 @@ declare module 'fastify' {
     store: Store;
     scheduler: Scheduler;
     metrics: Metrics;
+    /** the writer thread (src/core/writer.ts): `await app.writer.run('module.op', args)` answers after COMMIT */
+    writer: LazyWriter;
     /** console sessions (src/console signs in; the admin guard accepts them) */
     sessions: Sessions;
     /** onRequest hook that requires the admin bearer token or a console session (+ CSRF) */
@@ -66,6 +71,14 @@ declare module 'fastify' {
 
 export function defineModule(m: FieldhubModule): FieldhubModule {
   return m;
+}
+
+/**
+ * The URL of a file beside the calling module (`moduleFile(import.meta.url, 'writes')`), as the
+ * running code has it: `.ts` when run from source (tests, bench, tsx), `.js` from dist/.
+ */
+export function moduleFile(callerUrl: string, name: string): string {
+  return new URL(`./${name}${callerUrl.endsWith('.ts') ? '.ts' : '.js'}`, callerUrl).href;
 }
 
 /** A Fastify instance whose route schemas are zod schemas (validation, types and OpenAPI from one source). */

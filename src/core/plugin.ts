@@ -1,6 +1,6 @@
 /**
  * The shared core as one plugin (wrapped with fastify-plugin so every module sees it): the
- * decorations (`config`, `store`, `metrics`, `scheduler`, `sessions`, `requireAdmin`), HTTP metrics, the
+ * decorations (`config`, `store`, `writer`, `metrics`, `scheduler`, `sessions`, `requireAdmin`), HTTP metrics, the
  * notification retention job, and the close order (modules' onClose hooks, then jobs, then the database).
  */
 import fp from 'fastify-plugin';
@@ -10,6 +10,7 @@ import type { Store } from './db.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 import { Sessions } from './session.js';
+import { LazyWriter } from './writer.js';
 
 export interface CorePluginOptions {
   config: Config;
@@ -18,14 +19,23 @@ export interface CorePluginOptions {
   scheduler: Scheduler;
   /** start the scheduler when the app is ready (default true) */
   startScheduler?: boolean;
+  /** the modules' write files (FieldhubModule.writes) the writer thread loads */
+  writes?: readonly string[];
 }
 
 const DAY_MS = 86_400_000;
 
 export const corePlugin = fp<CorePluginOptions>(
-  async (root, { config, store, metrics, scheduler, startScheduler }) => {
+  async (root, { config, store, metrics, scheduler, startScheduler, writes }) => {
     root.decorate('config', config);
     root.decorate('store', store);
+    const writer = new LazyWriter({
+      file: store.file,
+      synchronous: config.store.synchronous,
+      busyTimeoutMs: config.store.busyTimeoutMs,
+      writes: writes ?? [],
+    });
+    root.decorate('writer', writer);
     root.decorate('metrics', metrics);
     root.decorate('scheduler', scheduler);
     const sessions = new Sessions(() => config.admin.token, config.console.sessionHours * 3_600_000);
@@ -60,10 +70,11 @@ export const corePlugin = fp<CorePluginOptions>(
       idleSweep = setInterval(() => root.server.closeIdleConnections?.(), 50);
       idleSweep.unref();
     });
-    // runs after the modules' own onClose hooks: stop jobs, then close the database
+    // runs after the modules' own onClose hooks: stop jobs, commit what the writer holds, close the database
     root.addHook('onClose', async () => {
       clearInterval(idleSweep);
       await scheduler.stop();
+      await writer.close();
       store.close();
       metrics.close();
     });

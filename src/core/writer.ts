@@ -125,3 +125,38 @@ export class Writer {
     await exited;
   }
 }
+
+/**
+ * The app's writer (`app.writer`): the thread starts on the first write, so an app or a test that
+ * never writes through it starts no thread. A thread that fails to start (a module's writes file
+ * throws) rejects that write and the next one tries again.
+ */
+export class LazyWriter {
+  private started: Promise<Writer> | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: WriterOptions) {}
+
+  /** the write ops' files the thread loads */
+  get writes(): readonly string[] {
+    return this.opts.writes;
+  }
+
+  run<T = unknown>(op: string, args?: unknown): Promise<WriteResult<T>> {
+    if (this.closed) return Promise.reject(new Error('writer is closed'));
+    if (!this.started) {
+      const starting = Writer.start(this.opts);
+      starting.catch(() => {
+        if (this.started === starting) this.started = undefined;
+      });
+      this.started = starting;
+    }
+    return this.started.then((w) => w.run<T>(op, args));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = await this.started?.catch(() => undefined);
+    await w?.close();
+  }
+}

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { onTestFinished, describe, expect, it } from 'vitest';
 import { Store } from '../../src/core/db.js';
 import { Writer } from '../../src/core/writer.js';
-import { tempDir } from '../helpers/app.js';
+import { makeApp, tempDir } from '../helpers/app.js';
+import { testModule } from '../fixtures/test-module.js';
 
 const WRITES = new URL('../fixtures/writer-writes.ts', import.meta.url).href;
 
@@ -68,5 +69,33 @@ describe('core writer thread', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('app.writer (a module declares its writes file)', () => {
+  it('answers after COMMIT: every acknowledged write is readable on the main connection and survives close', async () => {
+    const dataDir = tempDir('fieldhub-app-writer-');
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    const t = await makeApp({}, { modules: [testModule], dataDir });
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        t.app.inject({ method: 'POST', url: '/echo-writer', payload: { v: `v${i}` } }),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode)).toEqual(answers.map(() => 200));
+    const ids = answers.map((a) => a.json<{ id: number }>().id);
+    const read = t.app.store.db.prepare('SELECT v FROM echo_t WHERE id = ?');
+    ids.forEach((id, i) => expect(read.get(id)).toEqual({ v: `v${i}` }));
+    // concurrent writes shared commits
+    expect(new Set(answers.map((a) => a.json<{ group: number }>().group)).size).toBeLessThan(100);
+    // a write that throws answers its own status and leaves no row; the others are unaffected
+    const refused = await t.app.inject({ method: 'POST', url: '/echo-writer', payload: { v: 'refuse' } });
+    expect(refused.statusCode).toBe(409);
+    await t.close();
+    const again = new Database(path.join(dataDir, 'fieldhub.sqlite'), { readonly: true });
+    onTestFinished(() => {
+      again.close();
+    });
+    expect(again.prepare("SELECT count(*) AS n, sum(v = 'refuse') AS r FROM echo_t").get()).toEqual({ n: 100, r: 0 });
   });
 });
