@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../../src/app.js';
 import type { Config } from '../../../src/core/config.js';
 import patriot from '../../../src/modules/patriot/index.js';
@@ -15,8 +15,8 @@ beforeEach(() => {
   dataDir = tempDir('fieldhub-patriot-cli-');
   writeFileSync(path.join(dataDir, 'keys.json'), JSON.stringify(keysJson()));
   config = testConfig({}, dataDir);
+  return () => rmSync(dataDir, { recursive: true, force: true });
 });
-afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function cli(args: string[]): Promise<{ code: number; out: string[] }> {
   const store = openStore(config, [patriot]);

@@ -3,17 +3,10 @@
  * (netalertx-sim.ts): 26.1-style and 26.6-style hubs and nodes, devices from three sources mixed,
  * encrypted and plain, empty and dotted node names.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, type TestApp } from '../../helpers/app.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { ADMIN, closesItself, type TestApp } from '../../helpers/app.js';
 import { files, form, processNow, syncApp, TOKEN } from './helpers.js';
 import { encrypt, SimHub, SimNode, type Release } from './netalertx-sim.js';
-
-const apps: TestApp[] = [];
-const sims: Array<{ stop(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.close();
-  for (const s of sims.splice(0)) await s.stop();
-});
 
 /** A device as a real NetAlertX node serves it: every column, none at its default. */
 const REAL: Record<string, unknown> = {
@@ -107,14 +100,14 @@ function expected(d: Record<string, unknown>, hubNode: string): Record<string, u
 
 async function sim<T extends { start(): Promise<string>; stop(): Promise<void> }>(s: T): Promise<T> {
   await s.start();
-  sims.push(s);
+  onTestFinished(() => s.stop());
   return s;
 }
 
 /** fieldhub as a hub holding devices of three sources: a 26.6 node "site.a" (JSON), curl (form, empty node name), a 26.1 node "x.y" (form). */
 async function fieldhubWithMix(key: string, cfg: Record<string, unknown> = {}): Promise<TestApp> {
   const fh = await syncApp({ encryptionKey: key, nodeName: '', ...cfg });
-  apps.push(fh);
+  closesItself(fh);
   const url = await fh.listen();
   expect(await new SimNode('26.6', { name: 'site.a', token: TOKEN, key, devices: [REAL] }).push(url)).toBe(200);
   // curl on a hub with a passphrase must encrypt too (the hub always decrypts then)
@@ -213,7 +206,7 @@ describe('fieldhub and NetAlertX: formats, extra keys, node names', () => {
       const n1 = await sim(new SimNode('26.1', { name: '', token: TOKEN, key, devices: [CURL] }));
       const n6 = await sim(new SimNode('26.6', { name: 'site.b', token: TOKEN, key, devices: [REAL] }));
       const fh = await syncApp({ encryptionKey: key, pullNodes: [n1.url, n6.url] });
-      apps.push(fh);
+      closesItself(fh);
       const r = await fh.app.inject({ method: 'POST', url: '/admin/sync/pull', headers: ADMIN });
       expect(r.json<{ value: Array<{ ok: boolean; node: string }> }>().value.map((x) => [x.ok, x.node])).toEqual([
         [true, ''],

@@ -1,26 +1,14 @@
 /** Node mode (GET /sync) and the pull / push jobs, between real listening fieldhub instances. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
 import type { TestApp } from '../../helpers/app.js';
-import { ADMIN } from '../../helpers/app.js';
+import { ADMIN, closesItself } from '../../helpers/app.js';
 import { AUTH, device, files, form, processNow, syncApp, waitFor } from './helpers.js';
 
-const apps: TestApp[] = [];
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.close();
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
-
 async function app(cfg: Record<string, unknown> = {}): Promise<TestApp> {
-  const a = await syncApp(cfg);
-  apps.push(a);
-  return a;
+  return closesItself(await syncApp(cfg));
 }
 
 const auth = (a: TestApp) => ({ authorization: `Bearer ${a.config.sync.apiToken}` });
@@ -168,7 +156,10 @@ describe('sync pull and push between two fieldhub instances', () => {
       res.end(JSON.stringify({ node_name: 'bad\u0001name', data_base64: 'e30=' })),
     );
     for (const s of [slow, junk, badName]) {
-      servers.push(s);
+      onTestFinished(async () => {
+        s.closeAllConnections();
+        await new Promise((r) => s.close(r));
+      });
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     }
     const port = (s: Server) => (s.address() as AddressInfo).port;
