@@ -15,7 +15,12 @@ interface Job {
   fn: JobFn;
   running?: Promise<JobResult>;
   lastRun?: JobResult;
+  /** the scheduled time of the next cron run (the slot a claim names) */
+  slot?: Date;
 }
+
+/** Grants one scheduled run (job, slot) to this process; several replicas on one database ask the same question. */
+export type ClaimFn = (job: string, slot: Date) => Promise<boolean>;
 
 export interface JobResult {
   job: string;
@@ -33,6 +38,7 @@ export class Scheduler {
   private readonly abort = new AbortController();
   private started = false;
   private stopped = false;
+  private claim: ClaimFn | undefined;
 
   constructor(
     private readonly log: Pick<FastifyBaseLogger, 'error'>,
@@ -49,7 +55,9 @@ export class Scheduler {
     if (opts.cron) {
       const cronOpts = { paused: true, timezone: opts.timezone, name: `fieldhub:${name}:${Math.random()}` };
       job.cron = new Cron(opts.cron, cronOpts, () => {
-        void this.run(name);
+        const slot = job.slot;
+        job.slot = job.cron?.nextRun() ?? undefined;
+        void this.runScheduled(job, slot);
       });
     }
     this.jobs.set(name, job);
@@ -58,7 +66,31 @@ export class Scheduler {
   start(): void {
     if (this.stopped) throw new Error('scheduler stopped');
     this.started = true;
-    for (const j of this.jobs.values()) j.cron?.resume();
+    for (const j of this.jobs.values()) {
+      j.cron?.resume();
+      j.slot = j.cron?.nextRun() ?? undefined;
+    }
+  }
+
+  /**
+   * Scheduled runs from now on happen only when `claim` grants them: with several replicas on one
+   * database each slot of a job runs once across them (PgStore.claimRun). On-demand runs are not claimed.
+   */
+  setClaim(claim: ClaimFn): void {
+    this.claim = claim;
+  }
+
+  private async runScheduled(job: Job, slot: Date | undefined): Promise<void> {
+    if (this.claim && slot) {
+      try {
+        if (!(await this.claim(job.name, slot))) return;
+      } catch (err) {
+        // the database is unreachable: skip this slot, the next one asks again
+        this.log.error({ err, job: job.name }, 'job claim failed; run skipped');
+        return;
+      }
+    }
+    await this.run(job.name);
   }
 
   get running(): boolean {

@@ -1,0 +1,145 @@
+/**
+ * The PostgreSQL store (src/core/pg.ts) against a real private PostgreSQL (test/helpers/postgres.ts):
+ * migrations in one transaction, once across replicas, refusal of a newer schema; scheduled runs
+ * claimed once per slot across replicas and taken over by the survivor; recovery after a database
+ * restart; no secret in errors.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { StoreVersionError, type Migration } from '../../src/core/db.js';
+import { isUnavailable, PgStore } from '../../src/core/pg.js';
+import { Scheduler } from '../../src/core/scheduler.js';
+import { Postgres, postgresUnavailable } from '../helpers/postgres.js';
+
+const skip = postgresUnavailable();
+if (skip) console.warn(`skipping PostgreSQL tests: ${skip}`);
+
+let pg: Postgres;
+let dbs = 0;
+beforeAll(async () => {
+  if (!skip) pg = await Postgres.start();
+}, 120_000);
+afterAll(() => pg?.stop());
+
+/** a fresh database of its own, and a store on it closed when the test ends */
+async function fresh(): Promise<{ url: string; open: () => Promise<PgStore> }> {
+  const url = pg.createDb(`t${++dbs}`);
+  const open = async () => {
+    const s = await PgStore.open({ url, max: 4, connectionTimeoutMs: 2000 });
+    onTestFinished(() => s.close());
+    return s;
+  };
+  return { url, open };
+}
+
+async function until<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const M: Migration[] = [
+  { version: 1, name: 'a', sql: 'CREATE TABLE m_a (id INT PRIMARY KEY)' },
+  { version: 2, name: 'b', sql: 'CREATE TABLE m_b (id INT PRIMARY KEY); INSERT INTO m_b VALUES (1)' },
+];
+
+describe.skipIf(skip)('PostgreSQL store', () => {
+  it("applies a module's pending migrations in one transaction, once across replicas starting together", async () => {
+    const { open } = await fresh();
+    const replicas = await Promise.all([open(), open(), open()]);
+    const applied = await Promise.all(replicas.map((s) => s.migrate('mod', M)));
+    expect(applied.flat().sort()).toEqual([1, 2]);
+    const s = replicas[0];
+    expect((await s.pool.query('SELECT version FROM schema_migrations WHERE module = $1', ['mod'])).rows).toEqual([
+      { version: 2 },
+    ]);
+    // a failing migration leaves nothing of its batch and the version where it was
+    const broken: Migration[] = [
+      ...M,
+      { version: 3, name: 'c', sql: 'CREATE TABLE m_c (id INT)' },
+      { version: 4, name: 'd', sql: 'INSERT INTO no_such_table VALUES (1)' },
+    ];
+    await expect(s.migrate('mod', broken)).rejects.toThrow(/no_such_table/);
+    expect((await s.pool.query("SELECT to_regclass('m_c') AS t")).rows).toEqual([{ t: null }]);
+    expect((await s.pool.query('SELECT version FROM schema_migrations WHERE module = $1', ['mod'])).rows).toEqual([
+      { version: 2 },
+    ]);
+  });
+
+  it('refuses a database written by a newer fieldhub', async () => {
+    const { url, open } = await fresh();
+    const s = await open();
+    await s.migrate('mod', M);
+    await s.pool.query("UPDATE schema_migrations SET version = 9 WHERE module = 'mod'");
+    await expect(s.migrate('mod', M)).rejects.toBeInstanceOf(StoreVersionError);
+    await s.pool.query("UPDATE schema_migrations SET version = 9 WHERE module = 'core'");
+    await expect(PgStore.open({ url })).rejects.toThrow(/core schema version 9, newer/);
+  });
+
+  it('runs each scheduled slot of a job once across replicas, and on the survivor when one stops', async () => {
+    const { open } = await fresh();
+    const stores = await Promise.all([open(), open()]);
+    await stores[0].pool.query('CREATE TABLE runs (replica TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    const schedulers = stores.map((store, i) => {
+      const s = new Scheduler({ error: () => {} });
+      s.setClaim((job, slot) => store.claimRun(job, slot, `r${i}`));
+      s.register('every-second', () => store.pool.query('INSERT INTO runs (replica) VALUES ($1)', [`r${i}`]), {
+        cron: '* * * * * *',
+      });
+      s.start();
+      return s;
+    });
+    onTestFinished(() => Promise.all(schedulers.map((s) => s.stop())).then(() => undefined));
+    const db = stores[0].pool;
+    const count = async (sql: string) => (await db.query<{ n: number }>(sql)).rows[0]!.n;
+    await until(async () => (await count('SELECT count(*)::int AS n FROM runs')) >= 4, 'four runs');
+    // one replica dies: the other keeps claiming the following slots
+    await schedulers[0]!.stop();
+    const before = await count("SELECT count(*)::int AS n FROM job_runs WHERE replica = 'r1'");
+    await until(
+      async () => (await count("SELECT count(*)::int AS n FROM job_runs WHERE replica = 'r1'")) >= before + 3,
+      'the survivor to run three more slots',
+    );
+    await schedulers[1]!.stop();
+    // every claimed slot ran exactly once, on the replica that claimed it
+    const claims = (
+      await db.query<{ replica: string; n: number }>(
+        'SELECT replica, count(*)::int AS n FROM job_runs GROUP BY replica ORDER BY replica',
+      )
+    ).rows;
+    const runs = (
+      await db.query<{ replica: string; n: number }>(
+        'SELECT replica, count(*)::int AS n FROM runs GROUP BY replica ORDER BY replica',
+      )
+    ).rows;
+    expect(runs).toEqual(claims);
+    const slots = await count('SELECT count(DISTINCT slot)::int AS n FROM job_runs');
+    expect(await count('SELECT count(*)::int AS n FROM runs')).toBe(slots);
+  });
+
+  it('answers unavailable while PostgreSQL is down and recovers without reopening; no secret in errors', async () => {
+    const { open } = await fresh();
+    const s = await open();
+    expect(await s.ping()).toBe(true);
+    pg.stopServer();
+    try {
+      expect(await s.ping()).toBe(false);
+      const err = await s.pool.query('SELECT 1').catch((e: unknown) => e);
+      expect(isUnavailable(err)).toBe(true);
+      expect(String((err as Error).message)).not.toContain(pg.password);
+    } finally {
+      pg.restartServer();
+    }
+    await until(() => s.ping(), 'the pool to reconnect');
+    expect((await s.pool.query('SELECT 41 + 1 AS v')).rows).toEqual([{ v: 42 }]);
+    const bad = await PgStore.open({ url: pg.url('fieldhub').replace(pg.password, 'wrong-password-x') }).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(bad).toBeInstanceOf(Error);
+    expect((bad as Error).message).not.toContain('wrong-password-x');
+    expect(isUnavailable(bad)).toBe(false);
+  });
+});
