@@ -53,6 +53,14 @@ export interface Classified {
   headers?: Record<string, string>;
 }
 
+/**
+ * The store cannot be reached (PostgreSQL down or restarting, a connection lost): nothing was
+ * written, a retry will do. Every module answers it 503 with Retry-After in its own shape.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
+
 export function reason(status: number): string {
   return STATUS_CODES[status] ?? 'Error';
 }
@@ -134,6 +142,14 @@ export function classify(err: unknown): Classified {
       error: reason(503),
       message: 'the store is busy; retry shortly',
       headers: { 'retry-after': '1' },
+    };
+  }
+  if (err instanceof StoreUnavailableError) {
+    return {
+      statusCode: 503,
+      error: reason(503),
+      message: 'the store is unavailable; retry shortly',
+      headers: { 'retry-after': '5' },
     };
   }
   const byCode = e?.code ? FASTIFY_CODES[e.code] : undefined;

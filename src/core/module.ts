@@ -20,7 +20,7 @@ import type { Migration, Store } from './db.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 import type { Sessions } from './session.js';
-import type { LazyWriter } from './writer.js';
+import type { WriteRunner } from './writer.js';
 
 /** The modules' names: the keys of their config sections (core names none of them). */
 export type ModuleName = Extract<keyof ModuleConfigs, string>;
@@ -52,6 +52,8 @@ export interface FieldhubModule {
   commands?: Record<string, CliCommand>;
   /** the file (URL href, see `moduleFile`) exporting `writes(db)`: the write ops the writer thread runs */
   writes?: string;
+  /** the same ops on PostgreSQL: the file exporting `writesPg()` (docs/postgres.md) */
+  writesPg?: string;
 }
 
 declare module 'fastify' {
@@ -61,7 +63,7 @@ declare module 'fastify' {
     scheduler: Scheduler;
     metrics: Metrics;
     /** the writer thread (src/core/writer.ts): `await app.writer.run('module.op', args)` answers after COMMIT */
-    writer: LazyWriter;
+    writer: WriteRunner;
     /** console sessions (src/console signs in; the admin guard accepts them) */
     sessions: Sessions;
     /** onRequest hook that requires the admin bearer token or a console session (+ CSRF) */

@@ -13,6 +13,8 @@
  */
 import pg from 'pg';
 import { StoreVersionError, type Migration } from './db.js';
+import { StoreUnavailableError } from './errors.js';
+import type { WriteResult, WriteRunner } from './writer.js';
 
 export interface PgStoreOptions {
   url: string;
@@ -71,6 +73,11 @@ export function isUnavailable(err: unknown): boolean {
   return /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(e.message ?? '');
 }
 
+/** `err` as the store's error: unavailability becomes StoreUnavailableError (503 + Retry-After), the rest as is. */
+export function storeError(err: unknown): unknown {
+  return isUnavailable(err) ? new StoreUnavailableError('the database is unreachable', { cause: err }) : err;
+}
+
 export class PgStore {
   readonly pool: pg.Pool;
   /** migrations applied by this process, for logs and tests: [module, version] */
@@ -101,19 +108,41 @@ export class PgStore {
     return store;
   }
 
-  /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
+  /** One statement on the pool; an unreachable database throws StoreUnavailableError. */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (e) {
+      throw storeError(e);
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction on one connection; rolls back if it throws. An unreachable database
+   * throws StoreUnavailableError; a connection broken inside the transaction is not given back to the pool.
+   */
   async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw storeError(e);
+    }
+    let broken: Error | undefined;
     try {
       await c.query('BEGIN');
       const v = await fn(c);
       await c.query('COMMIT');
       return v;
     } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
+      if (isUnavailable(e)) broken = e as Error;
+      else await c.query('ROLLBACK').catch((r: unknown) => (broken = r as Error));
+      throw storeError(e);
     } finally {
-      c.release();
+      c.release(broken);
     }
   }
 
@@ -167,7 +196,7 @@ export class PgStore {
    * (job, slot), however many fire; false for the others (and for a slot already run).
    */
   async claimRun(job: string, slot: Date, replica: string): Promise<boolean> {
-    const r = await this.pool.query(
+    const r = await this.query(
       `INSERT INTO job_runs (job, slot, replica, claimed_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (job, slot) DO NOTHING`,
       [job, slot, replica],
@@ -177,7 +206,7 @@ export class PgStore {
 
   /** Records a notification (as Store.notify). */
   async notify(module: string, level: 'info' | 'alert', text: string): Promise<void> {
-    await this.pool.query('INSERT INTO notifications (created_at, module, level, text) VALUES (now(), $1, $2, $3)', [
+    await this.query('INSERT INTO notifications (created_at, module, level, text) VALUES (now(), $1, $2, $3)', [
       module,
       level,
       text,
@@ -186,8 +215,8 @@ export class PgStore {
 
   /** Deletes notifications created before `before`, and job claims older than that; returns how many notifications. */
   async pruneNotifications(before: Date): Promise<number> {
-    const r = await this.pool.query('DELETE FROM notifications WHERE created_at < $1', [before]);
-    await this.pool.query('DELETE FROM job_runs WHERE slot < $1', [before]);
+    const r = await this.query('DELETE FROM notifications WHERE created_at < $1', [before]);
+    await this.query('DELETE FROM job_runs WHERE slot < $1', [before]);
     return r.rowCount ?? 0;
   }
 
@@ -203,5 +232,49 @@ export class PgStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+/** A module's write ops on PostgreSQL (`writes-pg.ts`): the same names as its SQLite `writes.ts`. */
+export type PgWrites = Record<string, (c: pg.PoolClient, args: unknown) => Promise<unknown>>;
+
+/**
+ * The writer on PostgreSQL: the same `run(op, args)` as the SQLite writer thread (src/core/writer.ts),
+ * each op in its own transaction on a pooled connection (the database serialises concurrent writers
+ * itself), resolved after COMMIT. Modules' routes and services call `app.writer.run` on either driver.
+ */
+export class PgWriter implements WriteRunner {
+  private group = 0;
+  private closed = false;
+
+  constructor(
+    private readonly store: PgStore,
+    private readonly ops: PgWrites,
+  ) {}
+
+  /** Loads the modules' `writesPg()` files (URL hrefs) and checks that no op is defined twice. */
+  static async load(store: PgStore, files: readonly string[]): Promise<PgWriter> {
+    const ops: PgWrites = {};
+    for (const f of files) {
+      const m = (await import(f)) as { writesPg: () => PgWrites };
+      for (const [name, fn] of Object.entries(m.writesPg())) {
+        if (name in ops) throw new Error(`writer: write ${name} is defined twice`);
+        ops[name] = fn;
+      }
+    }
+    return new PgWriter(store, ops);
+  }
+
+  async run<T = unknown>(op: string, args?: unknown): Promise<WriteResult<T>> {
+    if (this.closed) throw new Error('writer is closed');
+    const fn = this.ops[op];
+    if (!fn) throw new Error(`writer: no write named ${op}`);
+    const value = (await this.store.tx((c) => fn(c, args))) as T;
+    return { value, group: ++this.group };
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
   }
 }

@@ -25,6 +25,13 @@ export interface WriterOptions {
   writes: readonly string[];
 }
 
+/** What `app.writer` offers on either driver (SQLite: LazyWriter, the writer thread; PostgreSQL: PgWriter). */
+export interface WriteRunner {
+  /** runs the write op named `op` (a module's writes file); resolves after its COMMIT */
+  run<T = unknown>(op: string, args?: unknown): Promise<WriteResult<T>>;
+  close(): Promise<void>;
+}
+
 export interface WriteResult<T> {
   value: T;
   /** the number of the group commit that made it durable (1, 2, ...) */
@@ -131,7 +138,7 @@ export class Writer {
  * never writes through it starts no thread. A thread that fails to start (a module's writes file
  * throws) rejects that write and the next one tries again.
  */
-export class LazyWriter {
+export class LazyWriter implements WriteRunner {
   private started: Promise<Writer> | undefined;
   private closed = false;
 

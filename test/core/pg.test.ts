@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { StoreVersionError, type Migration } from '../../src/core/db.js';
-import { isUnavailable, PgStore } from '../../src/core/pg.js';
+import { classify, StoreUnavailableError } from '../../src/core/errors.js';
+import { isUnavailable, PgStore, PgWriter } from '../../src/core/pg.js';
 import { Scheduler } from '../../src/core/scheduler.js';
 import { Postgres, postgresUnavailable } from '../helpers/postgres.js';
 
@@ -40,6 +41,8 @@ async function until<T>(fn: () => Promise<T | undefined | false>, what: string, 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+const WRITES_PG = new URL('../fixtures/test-module-writes-pg.ts', import.meta.url).href;
 
 const M: Migration[] = [
   { version: 1, name: 'a', sql: 'CREATE TABLE m_a (id INT PRIMARY KEY)' },
@@ -141,5 +144,34 @@ describe.skipIf(skip)('PostgreSQL store', () => {
     expect(bad).toBeInstanceOf(Error);
     expect((bad as Error).message).not.toContain('wrong-password-x');
     expect(isUnavailable(bad)).toBe(false);
+  });
+
+  it('PgWriter: the same named writes as the writer thread, each committed before it resolves; 503 while down', async () => {
+    const { open } = await fresh();
+    const s = await open();
+    await s.migrate('test', [
+      { version: 1, name: 'echo', sql: 'CREATE TABLE echo_t (id SERIAL PRIMARY KEY, v TEXT NOT NULL)' },
+    ]);
+    const w = await PgWriter.load(s, [WRITES_PG]);
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => w.run<number>('test.echo', { v: `v${i}` })));
+    const rows = (await s.query<{ id: number; v: string }>('SELECT id, v FROM echo_t ORDER BY id')).rows;
+    expect(rows.map((r) => r.v).sort()).toEqual(ids.map((_, i) => `v${i}`).sort());
+    expect(new Set(ids.map((r) => r.value))).toEqual(new Set(rows.map((r) => r.id)));
+    // a failing write rolls back alone, with its own properties
+    await expect(w.run('test.echo', { v: 'refuse' })).rejects.toMatchObject({ statusCode: 409 });
+    await expect(w.run('no.such')).rejects.toThrow(/no write named no.such/);
+    expect((await s.query("SELECT count(*)::int AS n FROM echo_t WHERE v = 'refuse'")).rows).toEqual([{ n: 0 }]);
+    pg.stopServer();
+    let down: unknown;
+    try {
+      down = await w.run('test.echo', { v: 'during outage' }).catch((e: unknown) => e);
+    } finally {
+      pg.restartServer();
+    }
+    expect(down).toBeInstanceOf(StoreUnavailableError);
+    expect(classify(down)).toMatchObject({ statusCode: 503, headers: { 'retry-after': '5' } });
+    await until(() => s.ping(), 'the pool to reconnect');
+    expect((await w.run<number>('test.echo', { v: 'after' })).value).toBeGreaterThan(0);
+    expect((await s.query("SELECT count(*)::int AS n FROM echo_t WHERE v = 'during outage'")).rows).toEqual([{ n: 0 }]);
   });
 });
