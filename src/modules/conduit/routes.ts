@@ -6,7 +6,7 @@
  * are checked before the body is read (a token in an uplink's body: right after it is read).
  */
 import compress from '@fastify/compress';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiKey } from '../../core/auth.js';
@@ -92,8 +92,15 @@ const overrideOf = (req: FastifyRequest) => {
  * as text (`deferred`).
  */
 function parseUnlessDeferred(deferred: (req: FastifyRequest) => boolean) {
-  return async (req: FastifyRequest) => {
-    if (req.body instanceof JsonText && !deferred(req)) req.body = req.body.parse();
+  // callback style: no promise per request
+  return (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    if (!(req.body instanceof JsonText) || deferred(req)) return done();
+    try {
+      req.body = req.body.parse();
+    } catch (e) {
+      return done(e as Error);
+    }
+    done();
   };
 }
 

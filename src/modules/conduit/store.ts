@@ -72,6 +72,7 @@ export class ConduitStore {
   private readonly updateDevice;
   private readonly moveDevice;
   private readonly ensureChannel;
+  private readonly channelsOf;
   private readonly updateChannel;
   private readonly upsertPoint;
   private readonly deleteAll;
@@ -93,6 +94,7 @@ export class ConduitStore {
     this.ensureChannel = db.prepare<[number, number]>(
       'INSERT OR IGNORE INTO conduit_channels (device_id, chid) VALUES (?, ?)',
     );
+    this.channelsOf = db.prepare<[number], number>('SELECT chid FROM conduit_channels WHERE device_id = ?').pluck();
     this.updateChannel = db.prepare<Record<string, unknown>>(
       `UPDATE conduit_channels SET ${partialSet(Object.values(CHANNEL_FIELDS))} WHERE device_id = @device_id AND chid = @chid`,
     );
@@ -142,7 +144,7 @@ export class ConduitStore {
       /** devices by the netid as sent, and by the upper-case netid */
       const asSent = new Map<string, DeviceRow>();
       const devices = new Map<string, DeviceRow>();
-      /** the channels of each device ensured in this batch */
+      /** the channels of each device of the batch (read once per device, one statement, then kept up to date) */
       const channels = new Map<number, Set<number>>();
       const devMeta = new Map<number, Partial<Record<DeviceField, unknown>>>();
       const chMeta = new Map<string, { device_id: number; chid: number; m: Partial<Record<ChannelField, unknown>> }>();
@@ -169,6 +171,7 @@ export class ConduitStore {
               ? new Refused('forbidden', 'you have no site to write to')
               : invalid(`[${i}].dev_site: required for the new device ${netid} (you have several sites)`);
           dev = { id: Number(this.insertDevice.run(netid, site).lastInsertRowid), site_id: site };
+          channels.set(dev.id, new Set());
         } else if (!sites.has(dev.site_id)) {
           throw new Refused('forbidden', `device ${netid} is not in one of your sites`);
         }
@@ -184,7 +187,7 @@ export class ConduitStore {
           if (site !== dev.site_id) moves.set(dev.id, site);
         }
         let chs = channels.get(dev.id);
-        if (!chs) channels.set(dev.id, (chs = new Set()));
+        if (!chs) channels.set(dev.id, (chs = new Set(this.channelsOf.all(dev.id))));
         if (!chs.has(p.dev_chid)) {
           this.ensureChannel.run(dev.id, p.dev_chid);
           chs.add(p.dev_chid);

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { invalid } from './errors.js';
 import { NETID_RE, zodMessage } from './schemas.js';
-import { checkUplink, digits, type CheckedUplink } from './validate.js';
+import { atMost16Digits, checkUplink, type CheckedUplink } from './validate.js';
 
 export const MAX_V1_CHANNELS = 32;
 const MAX_CHID = 2 ** 31 - 1;
@@ -61,7 +61,7 @@ export function decodeV1(hex: string): ChannelValue[] {
 const value = z
   .number()
   .refine(Number.isFinite, 'expected a finite number')
-  .refine((v) => digits(v) <= 16, 'at most 16 significant digits');
+  .refine(atMost16Digits, 'at most 16 significant digits');
 const netid = z.string().regex(NETID_RE, 'expected a network id (hex)');
 /** 13-digit UTC milliseconds */
 const timestamp = z

@@ -88,15 +88,21 @@ export function checkDatapoints(body: unknown): Datapoint[] | undefined {
   return body as Datapoint[];
 }
 
-/** significant digits of a number as JSON writes it (17-digit values cannot be stored exactly) */
-export function digits(v: number): number {
-  const m = /^-?(\d+)(?:\.(\d+))?(?:e[+-]?\d+)?$/i.exec(String(v));
-  if (!m) return Infinity;
-  return (m[1]! + (m[2] ?? '')).replace(/^0+/, '').replace(/0+$/, '').length || 1;
+/**
+ * At most 16 significant digits in the number as JSON writes it (AlphaX values; 17-digit values
+ * cannot be stored exactly). Written in at most 16 characters without an exponent: at most 16 digits.
+ */
+export function atMost16Digits(v: number): boolean {
+  if (!Number.isFinite(v)) return false;
+  const s = String(v);
+  if (s.length <= 16 && !s.includes('e')) return true;
+  const m = /^-?(\d+)(?:\.(\d+))?(?:e[+-]?\d+)?$/i.exec(s);
+  if (!m) return false;
+  return ((m[1]! + (m[2] ?? '')).replace(/^0+/, '').replace(/0+$/, '').length || 1) <= 16;
 }
 
 /** an uplink value: finite, at most 16 significant digits */
-export const isUplinkValue = (v: unknown): v is number => isNumber(v) && digits(v) <= 16;
+export const isUplinkValue = (v: unknown): v is number => isNumber(v) && atMost16Digits(v);
 
 export interface CheckedUplink {
   networkId: string;
