@@ -15,7 +15,17 @@ import { gzipSync } from 'node:zlib';
 import { openStore } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { Users } from '../src/modules/conduit/users.js';
-import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
+import {
+  isMain,
+  load,
+  printTable,
+  row,
+  startBare,
+  startFieldhub,
+  type BenchRow,
+  type LoadResult,
+  type ServerHandle,
+} from './lib.js';
 
 const ROWS = Number(process.env.CONDUIT_BENCH_ROWS ?? 10_000_000);
 const TOKEN = 'bench-conduit-token-0123456789';
@@ -178,15 +188,26 @@ export async function run(): Promise<BenchRow[]> {
   try {
     const gen = generate(dataDir);
     console.error(`conduit bench: generated ${gen.rows} datapoints in ${(gen.ms / 1000).toFixed(1)} s`);
-    fh = await startFieldhub({ conduit: { throttleSeconds: 0 } }, { dataDir });
-    bare = await startBare();
+    const server = (fh = await startFieldhub({ conduit: { throttleSeconds: 0 } }, { dataDir }));
+    const bareServer = (bare = await startBare());
     const headers = { 'x-api-key': TOKEN };
 
     // ingest: 5,000 datapoints per gzip POST, 4 connections (SQLite serializes the writes)
     const PER = 5000;
     const bodies = ingestBodies(300, PER);
-    const b = await ingestLoad(`${bare.url}/bare/conduit/ingest`, bodies, headers);
-    const f = await ingestLoad(`${fh.url}/conduitv6`, bodies, headers);
+    /** server CPU time (all its threads) per datapoint, µs: the stable figure on a shared machine */
+    const cpuPer = async (s: ServerHandle, points: (r: LoadResult) => number, run: () => Promise<LoadResult>) => {
+      const c0 = s.cpuMs();
+      const r = await run();
+      return { r, cpuUs: ((s.cpuMs() - c0) * 1000) / points(r) };
+    };
+    const perBody = (r: LoadResult) => r.requests * PER;
+    const { r: b, cpuUs: bareCpu } = await cpuPer(bareServer, perBody, () =>
+      ingestLoad(`${bareServer.url}/bare/conduit/ingest`, bodies, headers),
+    );
+    const { r: f, cpuUs: fhCpu } = await cpuPer(server, perBody, () =>
+      ingestLoad(`${server.url}/conduitv6`, bodies, headers),
+    );
     const ingest = row(
       'conduit',
       `POST gzip, ${PER} datapoints/request, into ${(gen.rows / 1e6).toFixed(1)}M rows`,
@@ -206,18 +227,23 @@ export async function run(): Promise<BenchRow[]> {
     // AlphaX senders: one V2 uplink of 32 channels per request from 1,000 (new) devices, plain JSON
     const up = uplinkBodies(UPLINK_DEVICES * 20);
     let u = 0;
-    const ul = await load({
-      url: `${fh.url}/conduitv6/uplink`,
-      connections: 16,
-      amount: up.length,
-      requests: [
-        {
-          method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json' },
-          setupRequest: (req) => ({ ...req, body: up[u++ % up.length] }),
-        },
-      ],
-    });
+    const { r: ul, cpuUs: uplinkCpu } = await cpuPer(
+      server,
+      (r) => r.requests * UPLINK_CHANNELS,
+      () =>
+        load({
+          url: `${server.url}/conduitv6/uplink`,
+          connections: 16,
+          amount: up.length,
+          requests: [
+            {
+              method: 'POST',
+              headers: { ...headers, 'content-type': 'application/json' },
+              setupRequest: (req) => ({ ...req, body: up[u++ % up.length] }),
+            },
+          ],
+        }),
+    );
     if (ul.errors + ul.non2xx > 0) throw new Error(`uplinks: ${ul.errors} errors, ${ul.non2xx} non-2xx`);
     const uplinkRow = row(
       'conduit',
@@ -232,7 +258,9 @@ export async function run(): Promise<BenchRow[]> {
       unit: 'datapoints/s',
       bareRate: Math.round(dps(f)),
       ratio: Number((uplinkDps / dps(f)).toFixed(3)),
-      note: `${ul.requests} uplinks (${Math.round(ul.rps)} req/s); bare = the bulk ingest above, same run`,
+      note:
+        `${ul.requests} uplinks (${Math.round(ul.rps)} req/s), server CPU ${uplinkCpu.toFixed(1)} µs/datapoint; ` +
+        'bare = the bulk ingest above, same run',
     });
     rows.push(uplinkRow);
 
@@ -268,7 +296,9 @@ export async function run(): Promise<BenchRow[]> {
         rows.push(qr);
       }
     }
-    ingest.note = `bare = inflate+JSON.parse only; generated ${(gen.rows / 1e6).toFixed(1)}M rows in ${(gen.ms / 1000).toFixed(0)} s`;
+    ingest.note =
+      `server CPU ${fhCpu.toFixed(2)} µs/datapoint (bare ${bareCpu.toFixed(2)}); bare = inflate+JSON.parse only; ` +
+      `generated ${(gen.rows / 1e6).toFixed(1)}M rows in ${(gen.ms / 1000).toFixed(0)} s`;
     return rows;
   } finally {
     await fh?.stop();

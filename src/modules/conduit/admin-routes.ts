@@ -1,7 +1,8 @@
 /**
  * The operator API at /admin/conduit (admin bearer token or console session, core error shape):
  * users (plan, switches, token, sites), sites, retention, and the console's reads (health tile,
- * devices with their last datapoint, one channel's datapoints for a chart).
+ * devices with their last datapoint, one channel's datapoints for a chart). Its writes run on the
+ * writer thread (writes.ts), so they never wait on the event loop for the lock that ingest holds.
  */
 import { z } from 'zod';
 import type { ZodApp } from '../../core/module.js';
@@ -71,32 +72,32 @@ export interface AdminDeps {
 }
 
 export function adminRoutes(d: AdminDeps) {
-  const { users, query } = d;
+  const { users, query, svc } = d;
   return (scope: ZodApp) =>
     mapRefusals(scope, (admin) => {
       admin.get('/users', { schema: { tags, response: { 200: z.array(user) } } }, async () => users.list());
       admin.post(
         '/users',
         { schema: { tags, body: newUser, response: { 201: z.object({ user, token: z.string() }) } } },
-        async (req, reply) => reply.code(201).send(users.add(req.body)),
+        async (req, reply) => reply.code(201).send(await svc.write('conduit.user.add', req.body)),
       );
       admin.patch('/users/:name', { schema: { tags, params, body: userPatch, response: { 200: user } } }, async (req) =>
-        users.update(req.params.name, req.body),
+        svc.write('conduit.user.update', { name: req.params.name, patch: req.body }),
       );
       admin.post(
         '/users/:name/token',
         { schema: { tags, params, response: { 200: z.object({ token: z.string() }) } } },
-        async (req) => ({ token: users.rotateToken(req.params.name) }),
+        async (req) => ({ token: await svc.write('conduit.user.token', { name: req.params.name }) }),
       );
       admin.put(
         '/users/:name/sites/:site',
         { schema: { tags, params: siteParams, response: { 200: user } } },
-        async (req) => users.grantSite(req.params.name, req.params.site),
+        async (req) => svc.write('conduit.user.grant', { name: req.params.name, site: req.params.site }),
       );
       admin.delete(
         '/users/:name/sites/:site',
         { schema: { tags, params: siteParams, response: { 200: user } } },
-        async (req) => users.revokeSite(req.params.name, req.params.site),
+        async (req) => svc.write('conduit.user.revoke', { name: req.params.name, site: req.params.site }),
       );
       admin.get('/sites', { schema: { tags } }, async () => users.sites());
       admin.post('/retention/run', { schema: { tags } }, async () => d.runRetention());

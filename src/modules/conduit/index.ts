@@ -4,7 +4,7 @@
  * its operator API at /admin/conduit, `fieldhub conduit user ...`, and datapoint retention.
  */
 import { registerAdmin } from '../../core/admin.js';
-import { defineModule, type FieldhubModule } from '../../core/module.js';
+import { defineModule, moduleFile, type FieldhubModule } from '../../core/module.js';
 import { adminRoutes } from './admin-routes.js';
 import { commands } from './cli.js';
 import { conduitConfig } from './config.js';
@@ -13,7 +13,6 @@ import { ConduitQuery } from './query.js';
 import { retentionJob } from './retention.js';
 import { conduitRoutes, PREFIX, V4_PREFIX, webhookRoutes } from './routes.js';
 import { ConduitService } from './service.js';
-import { ConduitStore } from './store.js';
 import { Users } from './users.js';
 
 export interface ConduitModuleOptions {
@@ -27,14 +26,14 @@ export function conduitModule(opts: ConduitModuleOptions = {}): FieldhubModule {
     config: conduitConfig,
     migrations,
     commands,
+    writes: moduleFile(import.meta.url, 'writes'),
     plugin: async (app) => {
       const config = app.config.conduit;
       const db = app.store.db;
-      const store = new ConduitStore(db);
       const query = new ConduitQuery(db);
       const users = new Users(db);
-      const svc = new ConduitService({ db, config, store, query, users, metrics: app.metrics, now: opts.now });
-      const retention = retentionJob(store, config, app.log);
+      const svc = new ConduitService({ config, writer: app.writer, query, users, metrics: app.metrics, now: opts.now });
+      const retention = retentionJob((before, batch) => svc.write('conduit.prune', { before, batch }), config, app.log);
       app.scheduler.register(
         'conduit.retention',
         retention,

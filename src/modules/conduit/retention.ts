@@ -1,13 +1,15 @@
-/** Retention: datapoints older than conduit.retentionDays are deleted in small batches, yielding between them. */
+/**
+ * Retention: datapoints older than conduit.retentionDays are deleted in small batches, each one a
+ * write of the writer thread (writes.ts `conduit.prune`), so ingest commits between them.
+ */
 import type { FastifyBaseLogger } from 'fastify';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Config } from '../../core/config.js';
-import type { ConduitStore } from './store.js';
 
 export const PRUNE_BATCH = 5000;
 
 export function retentionJob(
-  store: ConduitStore,
+  /** deletes up to `batch` datapoints older than `before` (unix seconds); resolves with how many */
+  prune: (before: number, batch: number) => Promise<number>,
   config: Config['conduit'],
   log: Pick<FastifyBaseLogger, 'info'>,
   now = () => Date.now(),
@@ -17,10 +19,9 @@ export function retentionJob(
     const before = Math.floor(now() / 1000 - config.retentionDays * 86400);
     let deleted = 0;
     for (;;) {
-      const n = store.prune(before, PRUNE_BATCH);
+      const n = await prune(before, PRUNE_BATCH);
       deleted += n;
       if (n < PRUNE_BATCH || signal.aborted) break;
-      await yieldToLoop();
     }
     if (deleted) log.info({ deleted, before }, 'conduit retention: datapoints pruned');
     return { deleted, before };

@@ -6,13 +6,13 @@
  * are checked before the body is read (a token in an uplink's body: right after it is read).
  */
 import compress from '@fastify/compress';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiKey } from '../../core/auth.js';
 import { HttpError, installErrorFormat, type Classified } from '../../core/errors.js';
 import { requestSlot, type RequestSlot } from '../../core/routing.js';
-import { installBodyParser } from './body.js';
+import { installBodyParser, JsonText } from './body.js';
 import { Refused, type RefusalKind } from './errors.js';
 import {
   ingestSchema,
@@ -75,9 +75,34 @@ export function conduitShape(c: Classified): { code: string; error: string } {
 const ok = z.object({ code: z.literal('200') });
 const accepted = ok.extend({ accepted: z.number() });
 
-const isObject = (b: unknown): b is Record<string, unknown> => b !== null && typeof b === 'object' && !Array.isArray(b);
+const isObject = (b: unknown): b is Record<string, unknown> =>
+  b !== null && typeof b === 'object' && !Array.isArray(b) && !(b instanceof JsonText);
 const kindOf = (req: FastifyRequest): 'read' | 'write' =>
   req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write';
+
+const overrideOf = (req: FastifyRequest) => {
+  const h = req.headers['x-http-method-override'];
+  return (Array.isArray(h) ? h[0] : h)?.trim().toUpperCase();
+};
+
+/**
+ * preValidation: a JSON array body is parsed now (a body that is not JSON answers 400 before the
+ * query is validated and an uplink's token is looked for, as a parsed body would), except for the
+ * bulk ingest of an authenticated request with a valid query: that one goes to the writer thread
+ * as text (`deferred`).
+ */
+function parseUnlessDeferred(deferred: (req: FastifyRequest) => boolean) {
+  // callback style: no promise per request
+  return (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    if (!(req.body instanceof JsonText) || deferred(req)) return done();
+    try {
+      req.body = req.body.parse();
+    } catch (e) {
+      return done(e as Error);
+    }
+    done();
+  };
+}
 
 /** onRequest + preHandler: the token of a header or the query before the body, of an uplink body after it */
 function auth(svc: ConduitService, slot: RequestSlot<AuthUser>) {
@@ -124,14 +149,22 @@ export function conduitRoutes(svc: ConduitService, maxBodyBytes: number, emptySt
       return { code: '200' as const, accepted: await svc.uplink(user(req), req.body) };
     };
     const ingest = async (req: FastifyRequest) => {
+      if (req.body instanceof JsonText)
+        return { code: '200' as const, accepted: await svc.ingest(user(req), req.body.text) };
       if (isObject(req.body)) return uplink(req);
       if (req.body === undefined)
         throw new HttpError(400, 'a JSON array of datapoints is required (Content-Type: application/json)');
+      // a JSON value that is neither an array nor an object (an array arrives as JsonText)
       const parsed = ingestSchema.safeParse(req.body);
       if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
-      return { code: '200' as const, accepted: await svc.ingest(user(req), parsed.data) };
+      return { code: '200' as const, accepted: await svc.ingest(user(req), JSON.stringify(parsed.data)) };
     };
-    const put = (req: FastifyRequest, q: Query) => {
+    /** the bulk ingest, authenticated by header or query, whose query the route's schema accepts */
+    const deferred = (req: FastifyRequest) => {
+      const o = overrideOf(req);
+      return (!o || o === 'POST') && slot.get(req) !== undefined && querySchema.safeParse(req.query).success;
+    };
+    const put = async (req: FastifyRequest, q: Query) => {
       const ids = parseIds(q.id);
       if (!ids) throw new HttpError(400, 'id is required');
       const chs = parseChs(q.ch);
@@ -139,16 +172,17 @@ export function conduitRoutes(svc: ConduitService, maxBodyBytes: number, emptySt
         throw new HttpError(400, 'a JSON object of metadata fields is required (Content-Type: application/json)');
       const parsed = metadataSchema.safeParse(req.body);
       if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'body'));
-      return { code: '200' as const, updated: svc.updateMetadata(user(req), ids, chs, parsed.data) };
+      return { code: '200' as const, updated: await svc.updateMetadata(user(req), ids, chs, parsed.data) };
     };
-    const del = (req: FastifyRequest, q: Query) => {
+    const del = async (req: FastifyRequest, q: Query) => {
       const s = selection(q, true);
-      return { code: '200' as const, deleted: svc.deletePoints(user(req), s.ids!, s.chs, s.from, s.to) };
+      return { code: '200' as const, deleted: await svc.deletePoints(user(req), s.ids!, s.chs, s.from, s.to) };
     };
 
     await mapRefusals(scope.withTypeProvider<ZodTypeProvider>(), (api) => {
       const common = {
         ...auth(svc, slot),
+        preValidation: parseUnlessDeferred(() => false),
         schema: { querystring: querySchema, tags: ['conduit'], security: [{ apiKey: [] }] },
       };
       const summary = (s: string) => ({ ...common.schema, summary: s });
@@ -166,11 +200,11 @@ export function conduitRoutes(svc: ConduitService, maxBodyBytes: number, emptySt
         '/',
         {
           ...common,
+          preValidation: parseUnlessDeferred(deferred),
           schema: summary('ingest a JSON array of datapoints or an uplink (X-HTTP-Method-Override: PUT|DELETE)'),
         },
         async (req) => {
-          const h = req.headers['x-http-method-override'];
-          const override = (Array.isArray(h) ? h[0] : h)?.trim().toUpperCase();
+          const override = overrideOf(req);
           if (!override || override === 'POST') return ingest(req);
           if (override === 'PUT') return put(req, req.query);
           if (override === 'DELETE') return del(req, req.query);

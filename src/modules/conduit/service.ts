@@ -1,25 +1,25 @@
 /**
  * The conduit logic, without Fastify: who a token is (and whether its plan lets it in now), the
  * datapoints a query answers, and the writes of the three ingest forms (bulk array, AlphaX uplink
- * V1/V2, V4 webhook), all through one group commit. Refusals are `Refused` (errors.ts).
+ * V1/V2, V4 webhook). Every write goes to the core writer thread (writes.ts), which group-commits
+ * it; a write's promise resolves after its COMMIT. Refusals are `Refused` (errors.ts).
  */
-import type { DB } from '../../core/db.js';
 import type { Metrics } from '../../core/metrics.js';
+import type { LazyWriter } from '../../core/writer.js';
 import type { ConduitConfig } from './config.js';
-import { Refused } from './errors.js';
-import { GroupCommit } from './group-commit.js';
+import { Refused, refusedAgain } from './errors.js';
 import { Limits } from './plans.js';
 import type { ConduitQuery } from './query.js';
-import type { Datapoint, MetadataUpdate } from './schemas.js';
+import type { MetadataUpdate } from './schemas.js';
 import { serializePoints } from './serialize.js';
-import type { ConduitStore } from './store.js';
-import { uplinkPoints, webhookPoints, type WebhookQuery } from './uplink.js';
+import { uplinkSeries, webhookSeries, type WebhookQuery } from './uplink.js';
 import type { AuthUser, Users } from './users.js';
+import type { ConduitWrites } from './writes.js';
 
 export interface ServiceDeps {
-  db: DB;
   config: ConduitConfig;
-  store: ConduitStore;
+  /** the app's writer thread, which runs writes.ts */
+  writer: Pick<LazyWriter, 'run'>;
   query: ConduitQuery;
   users: Users;
   metrics: Metrics;
@@ -41,16 +41,9 @@ export interface Answer {
   nextFcdt?: number;
 }
 
-interface Batch {
-  user: number;
-  points: Datapoint[];
-  uplink: boolean;
-}
-
 export class ConduitService {
   readonly now: () => number;
   private readonly limits: Limits;
-  private readonly commits: GroupCommit<Batch>;
   private readonly ingested;
   private readonly returned;
   private readonly refused;
@@ -58,8 +51,6 @@ export class ConduitService {
   constructor(private readonly d: ServiceDeps) {
     this.now = d.now ?? Date.now;
     this.limits = new Limits(d.config, this.now);
-    const uplink = { autoCreate: d.config.autoCreateDevices };
-    this.commits = new GroupCommit<Batch>(d.db, (b) => d.store.ingest(b.user, b.points, b.uplink ? { uplink } : {}));
     this.ingested = d.metrics.counter(
       'fieldhub_conduit_datapoints_ingested_total',
       'Datapoints accepted by POST /conduitv6 (bulk, uplinks) and POST /conduitv4/post',
@@ -120,29 +111,47 @@ export class ConduitService {
     return nextFcdt === undefined ? { json } : { json, nextFcdt };
   }
 
-  /** the bulk format (an array of datapoints, already validated) */
-  ingest(user: AuthUser, points: Datapoint[]): Promise<number> {
-    return this.commit({ user: user.id, points, uplink: false });
+  /** A write op of writes.ts on the writer thread; resolves with its value after its COMMIT. */
+  async write<K extends keyof ConduitWrites>(
+    op: K,
+    args: Parameters<ConduitWrites[K]>[0],
+  ): Promise<ReturnType<ConduitWrites[K]>> {
+    try {
+      return (await this.d.writer.run<ReturnType<ConduitWrites[K]>>(op, args)).value;
+    } catch (e) {
+      throw refusedAgain(e);
+    }
+  }
+
+  /** the bulk format: the JSON text of an array of datapoints (parsed and validated on the writer thread) */
+  ingest(user: AuthUser, json: string): Promise<number> {
+    return this.counted(this.write('conduit.ingest', { user: user.id, json }));
   }
 
   /** an AlphaX uplink object (V1 or V2) */
   uplink(user: AuthUser, body: unknown): Promise<number> {
-    return this.commit({ user: user.id, points: uplinkPoints(body, this.now()), uplink: true });
+    return this.series(user, uplinkSeries(body, this.now()));
   }
 
   /** a Conduit V4 webhook query */
   webhook(user: AuthUser, q: WebhookQuery): Promise<number> {
-    return this.commit({ user: user.id, points: webhookPoints(q, this.now()), uplink: true });
+    return this.series(user, webhookSeries(q, this.now()));
   }
 
-  private async commit(b: Batch): Promise<number> {
-    const n = await this.commits.submit(b);
+  private series(user: AuthUser, series: ReturnType<typeof uplinkSeries>): Promise<number> {
+    return this.counted(
+      this.write('conduit.uplink', { user: user.id, series, autoCreate: this.d.config.autoCreateDevices }),
+    );
+  }
+
+  private async counted(write: Promise<number>): Promise<number> {
+    const n = await write;
     this.ingested.inc(n);
     return n;
   }
 
-  updateMetadata(user: AuthUser, ids: string[], chs: number[] | undefined, m: MetadataUpdate): number {
-    return this.d.store.updateMetadata(user.id, ids, chs, m);
+  updateMetadata(user: AuthUser, ids: string[], chs: number[] | undefined, m: MetadataUpdate): Promise<number> {
+    return this.write('conduit.metadata', { user: user.id, ids, chs, m });
   }
 
   /** the console's tile: green / amber (no users) / red (silent devices), with the reasons */
@@ -184,7 +193,7 @@ export class ConduitService {
     };
   }
 
-  deletePoints(user: AuthUser, ids: string[], chs: number[] | undefined, from: number, to: number): number {
-    return this.d.store.deletePoints(user.id, ids, chs, from, to);
+  deletePoints(user: AuthUser, ids: string[], chs: number[] | undefined, from: number, to: number): Promise<number> {
+    return this.write('conduit.delete', { user: user.id, ids, chs, from, to });
   }
 }

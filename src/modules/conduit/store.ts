@@ -12,6 +12,7 @@ import {
   type DeviceField,
   type MetadataUpdate,
 } from './schemas.js';
+import type { Series } from './uplink.js';
 
 interface DeviceRow {
   id: number;
@@ -71,6 +72,7 @@ export class ConduitStore {
   private readonly updateDevice;
   private readonly moveDevice;
   private readonly ensureChannel;
+  private readonly channelsOf;
   private readonly updateChannel;
   private readonly upsertPoint;
   private readonly deleteAll;
@@ -92,6 +94,7 @@ export class ConduitStore {
     this.ensureChannel = db.prepare<[number, number]>(
       'INSERT OR IGNORE INTO conduit_channels (device_id, chid) VALUES (?, ?)',
     );
+    this.channelsOf = db.prepare<[number], number>('SELECT chid FROM conduit_channels WHERE device_id = ?').pluck();
     this.updateChannel = db.prepare<Record<string, unknown>>(
       `UPDATE conduit_channels SET ${partialSet(Object.values(CHANNEL_FIELDS))} WHERE device_id = @device_id AND chid = @chid`,
     );
@@ -132,13 +135,17 @@ export class ConduitStore {
   /**
    * Stores a batch in one transaction: creates unknown devices (in `dev_site`, or the user's only
    * site) and channels, applies metadata (the last value given in the batch wins) and upserts
-   * the datapoints. Any refused datapoint refuses the whole batch.
+   * the datapoints (a datapoint given twice: the last value wins). Any refused datapoint refuses
+   * the whole batch.
    */
   ingest(user: number, points: readonly Datapoint[], opts: IngestOptions = {}): number {
     const run = this.db.transaction(() => {
       const sites = this.sitesOf(user);
+      /** devices by the netid as sent, and by the upper-case netid */
+      const asSent = new Map<string, DeviceRow>();
       const devices = new Map<string, DeviceRow>();
-      const channels = new Set<string>();
+      /** the channels of each device of the batch (read once per device, one statement, then kept up to date) */
+      const channels = new Map<number, Set<number>>();
       const devMeta = new Map<number, Partial<Record<DeviceField, unknown>>>();
       const chMeta = new Map<string, { device_id: number; chid: number; m: Partial<Record<ChannelField, unknown>> }>();
       const moves = new Map<number, number>();
@@ -148,43 +155,48 @@ export class ConduitStore {
         if (id === undefined) siteIds.set(name, (id = this.grantedSite(name, sites)));
         return id;
       };
+      const device = (i: number, p: Datapoint): DeviceRow => {
+        const netid = p.dev_netid.toUpperCase();
+        let dev = devices.get(netid) ?? this.deviceByNetid.get(netid);
+        if (!dev) {
+          let site: number;
+          if (opts.uplink && !opts.uplink.autoCreate)
+            throw new Refused('not-found', `device ${netid} not found (conduit.autoCreateDevices is off)`);
+          if (opts.uplink && sites.size > 0)
+            site = Math.min(...sites); // the user's default site
+          else if (p.dev_site !== undefined) site = granted(p.dev_site);
+          else if (sites.size === 1) site = [...sites][0]!;
+          else
+            throw sites.size === 0
+              ? new Refused('forbidden', 'you have no site to write to')
+              : invalid(`[${i}].dev_site: required for the new device ${netid} (you have several sites)`);
+          dev = { id: Number(this.insertDevice.run(netid, site).lastInsertRowid), site_id: site };
+          channels.set(dev.id, new Set());
+        } else if (!sites.has(dev.site_id)) {
+          throw new Refused('forbidden', `device ${netid} is not in one of your sites`);
+        }
+        devices.set(netid, dev);
+        asSent.set(p.dev_netid, dev);
+        return dev;
+      };
       for (let i = 0; i < points.length; i++) {
         const p = points[i]!;
-        const netid = p.dev_netid.toUpperCase();
-        let dev = devices.get(netid);
-        if (!dev) {
-          dev = this.deviceByNetid.get(netid);
-          if (!dev) {
-            let site: number;
-            if (opts.uplink && !opts.uplink.autoCreate)
-              throw new Refused('not-found', `device ${netid} not found (conduit.autoCreateDevices is off)`);
-            if (opts.uplink && sites.size > 0)
-              site = Math.min(...sites); // the user's default site
-            else if (p.dev_site !== undefined) site = granted(p.dev_site);
-            else if (sites.size === 1) site = [...sites][0]!;
-            else
-              throw sites.size === 0
-                ? new Refused('forbidden', 'you have no site to write to')
-                : invalid(`[${i}].dev_site: required for the new device ${netid} (you have several sites)`);
-            dev = { id: Number(this.insertDevice.run(netid, site).lastInsertRowid), site_id: site };
-          } else if (!sites.has(dev.site_id)) {
-            throw new Refused('forbidden', `device ${netid} is not in one of your sites`);
-          }
-          devices.set(netid, dev);
-        }
+        const dev = asSent.get(p.dev_netid) ?? device(i, p);
         if (p.dev_site !== undefined) {
           const site = granted(p.dev_site);
           if (site !== dev.site_id) moves.set(dev.id, site);
         }
-        const key = `${dev.id}:${p.dev_chid}`;
-        if (!channels.has(key)) {
+        let chs = channels.get(dev.id);
+        if (!chs) channels.set(dev.id, (chs = new Set(this.channelsOf.all(dev.id))));
+        if (!chs.has(p.dev_chid)) {
           this.ensureChannel.run(dev.id, p.dev_chid);
-          channels.add(key);
+          chs.add(p.dev_chid);
         }
         if (hasMetadata(p)) {
           const dm = pick(DEVICE_FIELDS, p);
           if (dm) devMeta.set(dev.id, { ...devMeta.get(dev.id), ...dm });
           const cm = pick(CHANNEL_FIELDS, p);
+          const key = `${dev.id}:${p.dev_chid}`;
           if (cm) chMeta.set(key, { device_id: dev.id, chid: p.dev_chid, m: { ...chMeta.get(key)?.m, ...cm } });
         }
         this.upsertPoint.run(dev.id, p.dev_chid, p.val_date, p.val_raw);
@@ -196,6 +208,14 @@ export class ConduitStore {
       return points.length;
     });
     return this.db.inTransaction ? run() : run.immediate();
+  }
+
+  /** An uplink (V1, V2, V4): its device is found, or created in the user's default site when autoCreate. */
+  ingestSeries(user: number, s: Series, autoCreate: boolean): number {
+    const points = new Array<Datapoint>(s.chids.length);
+    for (let i = 0; i < points.length; i++)
+      points[i] = { dev_netid: s.netid, dev_chid: s.chids[i]!, val_date: s.date, val_raw: s.values[i]! };
+    return this.ingest(user, points, { uplink: { autoCreate } });
   }
 
   /** PUT: device fields on each device of `ids`; channel fields on each channel of `chs` (created if missing). */

@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 import { invalid } from './errors.js';
-import { NETID_RE, zodMessage, type Datapoint } from './schemas.js';
+import { NETID_RE, zodMessage } from './schemas.js';
+import { atMost16Digits, checkUplink, type CheckedUplink } from './validate.js';
 
 export const MAX_V1_CHANNELS = 32;
 const MAX_CHID = 2 ** 31 - 1;
@@ -18,6 +19,26 @@ const MAX_CHID = 2 ** 31 - 1;
 export interface ChannelValue {
   channelId: number;
   value: number;
+}
+
+/** What an uplink (V1, V2 or V4) writes: values of one device's channels at one second. */
+export interface Series {
+  /** upper case */
+  netid: string;
+  /** unix seconds */
+  date: number;
+  chids: number[];
+  values: number[];
+}
+
+function series(netid: string, date: number, values: readonly ChannelValue[]): Series {
+  const chids = new Array<number>(values.length);
+  const vals = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    chids[i] = values[i]!.channelId;
+    vals[i] = values[i]!.value;
+  }
+  return { netid: netid.toUpperCase(), date, chids, values: vals };
 }
 
 /** Decodes a V1 hex byte string; throws Refused('invalid') on malformed hex, a bad length or more than 32 channels. */
@@ -37,17 +58,10 @@ export function decodeV1(hex: string): ChannelValue[] {
   return out;
 }
 
-/** significant digits of a number as JSON writes it (17-digit values cannot be stored exactly) */
-function digits(v: number): number {
-  const m = /^-?(\d+)(?:\.(\d+))?(?:e[+-]?\d+)?$/i.exec(String(v));
-  if (!m) return Infinity;
-  return (m[1]! + (m[2] ?? '')).replace(/^0+/, '').replace(/0+$/, '').length || 1;
-}
-
 const value = z
   .number()
   .refine(Number.isFinite, 'expected a finite number')
-  .refine((v) => digits(v) <= 16, 'at most 16 significant digits');
+  .refine(atMost16Digits, 'at most 16 significant digits');
 const netid = z.string().regex(NETID_RE, 'expected a network id (hex)');
 /** 13-digit UTC milliseconds */
 const timestamp = z
@@ -65,40 +79,43 @@ export const uplinkSchema = z
     data: z.unknown(),
   })
   .strict();
-const v2Data = z
+export const v2Data = z
   .array(z.object({ channelId: z.number().int().min(0).max(MAX_CHID), value }).strict())
   .min(1)
   .max(10_000);
 /** bounded well above 32 channels so that the decoder names the real fault */
-const v1Data = z.string().max(4096);
+export const v1Data = z.string().max(4096);
 
 /** ms -> the stored second: rounded down (the second the millisecond falls in) */
 export const msToSecond = (ms: number) => Math.floor(ms / 1000);
 
-/** An uplink body as datapoints; two values for the same channel: the last one wins (as in the store). */
-export function uplinkPoints(body: unknown, nowMs: number): Datapoint[] {
+/** The schemas' verdict on an uplink the hand pass (validate.ts) refused: their message, or their output. */
+function schemaUplink(body: unknown): CheckedUplink {
+  const p = uplinkSchema.safeParse(body);
+  if (!p.success) throw invalid(zodMessage(p.error, 'body'));
+  const u = p.data;
+  const head = { networkId: u.networkId, ...(u.timestamp === undefined ? {} : { timestamp: u.timestamp }) };
+  if (typeof u.data === 'string') {
+    const d = v1Data.safeParse(u.data);
+    if (!d.success) throw invalid(zodMessage(d.error, 'body.data'));
+    return { ...head, data: d.data };
+  }
+  const d = v2Data.safeParse(u.data);
+  if (!d.success) throw invalid(zodMessage(d.error, 'body.data'));
+  return { ...head, data: d.data };
+}
+
+/** An uplink body as a series; two values for the same channel: the last one wins (as in the store). */
+export function uplinkSeries(body: unknown, nowMs: number): Series {
   const o = body as Record<string, unknown>;
   if (o.networkId === undefined && o.data === undefined) {
     throw invalid(
       'body: expected array of datapoints (the bulk format) or an uplink object {networkId, timestamp, data}',
     );
   }
-  const p = uplinkSchema.safeParse(body);
-  if (!p.success) throw invalid(zodMessage(p.error, 'body'));
-  const u = p.data;
-  let values: ChannelValue[];
-  if (typeof u.data === 'string') {
-    const d = v1Data.safeParse(u.data);
-    if (!d.success) throw invalid(zodMessage(d.error, 'body.data'));
-    values = decodeV1(d.data);
-  } else {
-    const d = v2Data.safeParse(u.data);
-    if (!d.success) throw invalid(zodMessage(d.error, 'body.data'));
-    values = d.data;
-  }
-  const val_date = msToSecond(u.timestamp ?? nowMs);
-  const dev_netid = u.networkId.toUpperCase();
-  return values.map((v) => ({ dev_netid, dev_chid: v.channelId, val_date, val_raw: v.value }));
+  const u = checkUplink(body) ?? schemaUplink(body);
+  const values = typeof u.data === 'string' ? decodeV1(u.data) : u.data;
+  return series(u.networkId, msToSecond(u.timestamp ?? nowMs), values);
 }
 
 /** significant digits of a decimal written as text (the V4 query), leading and trailing zeros aside */
@@ -125,7 +142,7 @@ const dateText = z
   .regex(/^\d{13}$/, 'expected 13-digit UTC milliseconds')
   .transform(Number);
 
-/** the V4 query as the route declares it (for OpenAPI); the forms are checked by webhookPoints */
+/** the V4 query as the route declares it (for OpenAPI); the forms are checked by webhookSeries */
 export const webhookQuerySchema = z
   .object({
     token: z.string().max(256).optional().describe('the conduit token (or the X-Api-Key / Token header)'),
@@ -144,19 +161,17 @@ const dataForm = z
   .object({ token: z.string().optional(), id: netid, data: v1Data, date: dateText.optional() })
   .strict();
 
-/** A V4 webhook query as datapoints: one value now, or a V1 payload at `date` (default now). */
-export function webhookPoints(q: WebhookQuery, nowMs: number): Datapoint[] {
+/** A V4 webhook query as a series: one value now, or a V1 payload at `date` (default now). */
+export function webhookSeries(q: WebhookQuery, nowMs: number): Series {
   if (q.netid !== undefined || q.chid !== undefined || q.value !== undefined) {
     const p = valueForm.safeParse(q);
     if (!p.success) throw invalid(zodMessage(p.error, 'query'));
     const { netid: id, chid, value: v } = p.data;
-    return [{ dev_netid: id.toUpperCase(), dev_chid: chid, val_date: msToSecond(nowMs), val_raw: v }];
+    return series(id, msToSecond(nowMs), [{ channelId: chid, value: v }]);
   }
   if (q.id === undefined && q.data === undefined)
     throw invalid('query: expected token, netid, chid and value (one value) or token, id and data (V1 hex)');
   const p = dataForm.safeParse(q);
   if (!p.success) throw invalid(zodMessage(p.error, 'query'));
-  const val_date = msToSecond(p.data.date ?? nowMs);
-  const dev_netid = p.data.id.toUpperCase();
-  return decodeV1(p.data.data).map((v) => ({ dev_netid, dev_chid: v.channelId, val_date, val_raw: v.value }));
+  return series(p.data.id, msToSecond(p.data.date ?? nowMs), decodeV1(p.data.data));
 }

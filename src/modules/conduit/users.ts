@@ -1,6 +1,7 @@
 /**
- * Conduit users, their tokens and the sites they may see. Used by the CLI (on a bare Store) and
- * the admin API. Tokens are stored as SHA-256 hashes: a token is shown once, when it is made.
+ * Conduit users, their tokens and the sites they may see. Used by the CLI (on a bare Store), the
+ * request path (byToken, on the main connection) and the admin API's changes (on the writer
+ * thread, writes.ts). Tokens are stored as SHA-256 hashes: a token is shown once, when it is made.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { DB } from '../../core/db.js';

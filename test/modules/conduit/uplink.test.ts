@@ -114,6 +114,50 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
     expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 200 });
   });
 
+  it('concurrent uplinks from 300 devices, with bulk batches beside them: every value reads back', async () => {
+    const c = await conduitApp();
+    const tok = c.user('gw', ['Field']);
+    const url = await c.listen();
+    const value = (d: number, ch: number) => d * 100 + ch + 0.5;
+    const sends = Array.from({ length: 300 }, (_, d) =>
+      send(
+        url,
+        {
+          networkId: netid(d),
+          timestamp: (T0 + d) * 1000,
+          data: Array.from({ length: 8 }, (_, ch) => ({ channelId: ch + 1, value: value(d, ch + 1) })),
+        },
+        { token: tok, gzip: d % 2 === 0, path: d % 3 === 0 ? '/conduitv6/uplink' : '/conduitv6' },
+      ),
+    );
+    const bulk = Array.from({ length: 5 }, (_, b) =>
+      c.ingest(
+        tok,
+        Array.from({ length: 400 }, (_, i) => ({
+          dev_netid: netid(1000 + b),
+          dev_chid: 1,
+          val_date: T0 + i,
+          val_raw: i,
+        })),
+      ),
+    );
+    const [up, bu] = await Promise.all([Promise.all(sends), Promise.all(bulk)]);
+    expect(up.every((r) => r.status === 200 && r.body.accepted === 8)).toBe(true);
+    expect(bu.map((r) => r.json())).toEqual(Array(5).fill({ code: '200', accepted: 400 }));
+    for (let d = 0; d < 300; d += 1) {
+      const r = await fetch(`${url}/conduitv6?id=${netid(d)}&fcdt=${T0 + d}&tcdt=${T0 + d}`, {
+        headers: { 'x-api-key': tok },
+      });
+      const got = ((await r.json()) as Array<{ dev_chid: number; val_raw: number }>).map((p) => [
+        p.dev_chid,
+        p.val_raw,
+      ]);
+      expect(got, `device ${d}`).toEqual(Array.from({ length: 8 }, (_, ch) => [ch + 1, value(d, ch + 1)]));
+    }
+    expect(count(c)).toBe(300 * 8 + 5 * 400);
+    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 305 });
+  });
+
   it('the same second and channel twice: the last value wins; no timestamp: the second of receipt', async () => {
     const c = await conduitApp();
     const tok = c.user('gw', ['A', 'B']);
