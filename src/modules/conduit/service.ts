@@ -5,7 +5,7 @@
  * it; a write's promise resolves after its COMMIT. Refusals are `Refused` (errors.ts).
  */
 import type { Metrics } from '../../core/metrics.js';
-import type { LazyWriter } from '../../core/writer.js';
+import type { WriteRunner } from '../../core/writer.js';
 import type { ConduitConfig } from './config.js';
 import { Refused, refusedAgain } from './errors.js';
 import { Limits } from './plans.js';
@@ -19,7 +19,7 @@ import type { ConduitWrites } from './writes.js';
 export interface ServiceDeps {
   config: ConduitConfig;
   /** the app's writer thread, which runs writes.ts */
-  writer: Pick<LazyWriter, 'run'>;
+  writer: Pick<WriteRunner, 'run'>;
   query: ConduitQuery;
   users: Users;
   metrics: Metrics;
