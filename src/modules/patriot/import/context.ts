@@ -7,6 +7,7 @@ import type { Claim } from './claims.js';
 import { batchTime, type TextLog } from './logs.js';
 import type { ImportStore, RunRow } from './store.js';
 import type { RunWrite } from '../writes.js';
+import type { ScanCache } from './claims.js';
 
 export const REMOTE_XML = 'clients.xml';
 export const REMOTE_RESULTS = 'clients_Import_Results.txt';
@@ -84,6 +85,8 @@ export interface RunContext {
   metrics?: ImportMetrics;
   /** a path under the data dir */
   local(rel: string): string;
+  /** what the scans of this service's runs have seen of the per-client files (claims.ts) */
+  scanCache?: ScanCache;
 }
 
 /** The report of a run that starts now (result 'running', nothing counted yet). */

@@ -77,6 +77,7 @@ export class ImportService {
       errorLog: this.errorLog,
       metrics: this.m,
       local: (rel) => this.local(rel),
+      scanCache: new Map(),
     };
   }
 

@@ -100,6 +100,50 @@ function parseRows(text: string): { body: string; rows: Array<{ id: string; node
 }
 
 const ROW_OPEN = /<Row[\s>/]/g;
+const NOT_PLAIN = /<!--|<!\[CDATA\[|<!DOCTYPE/;
+
+/** No comments, CDATA, DOCTYPE or processing instructions after the declaration: every `<` starts a tag. */
+const plain = (body: string) => !NOT_PLAIN.test(body) && body.lastIndexOf('<?') <= 0;
+
+/**
+ * The usual per-client file read without building a tree: `<Clients>` with exactly one `<Row>` (and
+ * no Row anywhere else), no attribute anywhere, the Row's first `<__id>` child holding text only.
+ * Called on a well-formed, plain body only; returns what parseRows would find (the Row's decoded id),
+ * or undefined for anything else, which goes the general way (and its errors).
+ */
+function singleRowId(body: string): string | undefined {
+  let depth = 0;
+  let rows = 0;
+  let id: string | undefined;
+  for (let i = body.indexOf('<'); i !== -1; i = body.indexOf('<', i + 1)) {
+    const end = body.indexOf('>', i);
+    if (body[i + 1] === '?') {
+      i = end;
+      continue;
+    }
+    if (body[i + 1] === '/') {
+      depth--;
+      i = end;
+      continue;
+    }
+    const tag = body.slice(i + 1, end);
+    if (tag.includes('"') || tag.includes("'")) return undefined;
+    const selfClosing = tag.endsWith('/');
+    const name = /^[^\s/]+/.exec(tag)?.[0];
+    if (depth === 0 && name !== 'Clients') return undefined;
+    if (name === 'Row') {
+      if (depth !== 1 || ++rows > 1) return undefined;
+    } else if (name === '__id' && depth === 2 && id === undefined) {
+      if (selfClosing) return undefined;
+      const close = body.indexOf('<', end);
+      if (!body.startsWith('</__id>', close)) return undefined;
+      id = decodeText(body.slice(end + 1, close)).trim();
+    }
+    if (!selfClosing) depth++;
+    i = end;
+  }
+  return rows === 1 && id ? id : undefined;
+}
 
 /**
  * Parses one per-client file: root `<Clients>` (or a bare `<Row>`), each `<Row>` with a non-empty
@@ -107,12 +151,22 @@ const ROW_OPEN = /<Row[\s>/]/g;
  *
  * The usual file (one Row, no comments, CDATA or processing instructions after the declaration)
  * is re-emitted as the exact slice of the original text: in a well-formed document without those,
- * `<Row` and `</Row>` occur only as tags, so the first and the last delimit the Row. Anything else
- * goes through the ordered builder, which keeps text and escapes as written too.
+ * `<Row` and `</Row>` occur only as tags, so the first and the last delimit the Row; its id is read
+ * by a scan of the tags (singleRowId) instead of a parse. Anything else goes through the ordered
+ * parser and builder, which keep text and escapes as written too.
  */
 export function parseClientXml(text: string): ParsedRow[] {
-  const { body, rows } = parseRows(text);
-  if (rows.length === 1 && !/<!--|<!\[CDATA\[|<!DOCTYPE/.test(body) && body.lastIndexOf('<?') <= 0) {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (plain(body) && XMLValidator.validate(body) === true) {
+    const id = singleRowId(body);
+    if (id !== undefined) {
+      ROW_OPEN.lastIndex = 0;
+      const start = ROW_OPEN.exec(body)!.index;
+      return [{ id, xml: body.slice(start, body.lastIndexOf('</Row>') + '</Row>'.length) }];
+    }
+  }
+  const { rows } = parseRows(body);
+  if (rows.length === 1 && plain(body)) {
     ROW_OPEN.lastIndex = 0;
     const start = ROW_OPEN.exec(body)?.index;
     const end = body.lastIndexOf('</Row>');
