@@ -11,11 +11,11 @@ import { SAMPLE_INFO, SAMPLE_USER } from './bare/patriot.js';
 import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
 
 const CLIENTS = 1000;
-const KEY = 'bench-patriot-key-0123456789';
+export const KEY = 'bench-patriot-key-0123456789';
 
 /** One connection runs PUT client, PUT zone, POST user for the next client id, over and over. */
-function writeSequence(prefix: string, auth: Record<string, string>) {
-  let next = 0;
+export function writeSequence(prefix: string, auth: Record<string, string>, first = 1) {
+  let next = first - 1;
   const json = { 'content-type': 'application/json', ...auth };
   type Ctx = { id?: number };
   return [
@@ -49,7 +49,7 @@ function writeSequence(prefix: string, auth: Record<string, string>) {
   ];
 }
 
-function readSequence(prefix: string, auth: Record<string, string>) {
+export function readSequence(prefix: string, auth: Record<string, string>, clients = CLIENTS) {
   let n = 0;
   return [
     {
@@ -57,7 +57,7 @@ function readSequence(prefix: string, auth: Record<string, string>) {
       path: `${prefix}/clients`,
       setupRequest: (req: Record<string, unknown>) => ({
         ...req,
-        headers: { ...auth, 'x-client-id': String((n++ % CLIENTS) + 1) },
+        headers: { ...auth, 'x-client-id': String((n++ % clients) + 1) },
       }),
     },
   ];

@@ -5,7 +5,7 @@
  * scope as `patriot`, so a sibling plugin registered here (the importer) reaches it as app.patriot.
  */
 import type { FastifyInstance } from 'fastify';
-import { defineModule } from '../../core/module.js';
+import { defineModule, moduleFile } from '../../core/module.js';
 import { patriotConfig } from './config.js';
 import { importJson } from './cli.js';
 import { importCommands, registerImport, type ImportHooks } from './import/index.js';
@@ -13,6 +13,7 @@ import { migrations } from './migrations.js';
 import { patriotAdmin } from './admin-routes.js';
 import { patriotRoutes, requestLogFile } from './routes.js';
 import { PatriotService } from './service.js';
+import { writerWrites } from './writes.js';
 
 export { PatriotService } from './service.js';
 export type { ApiKey, KeysRegistry } from './keys.js';
@@ -40,8 +41,11 @@ export default defineModule({
   name: 'patriot',
   config: patriotConfig,
   migrations,
+  // every write to patriot's tables runs on the core writer thread (writes.ts), group-committed
+  writes: moduleFile(import.meta.url, 'writes'),
   plugin: async (app: FastifyInstance) => {
-    const svc = new PatriotService(app.config, app.store.db, app.log);
+    const write = writerWrites(app.writer);
+    const svc = new PatriotService(app.config, app.store.db, app.log, { write });
     app.decorate('patriot', svc);
     app.addHook('onClose', () => svc.close());
     const cfg = app.config.patriot;
@@ -51,7 +55,7 @@ export default defineModule({
     });
     await registerImport(
       app,
-      importHooks(() => svc),
+      { ...importHooks(() => svc), write },
       patriotAdmin(svc, app.scheduler, cfg.unconfirmedHours),
     );
     // after the importer's start-up recovery (its onReady hook is registered above, so it runs first)

@@ -26,7 +26,8 @@ import {
   type Zone,
 } from './schemas.js';
 import type { PatriotService } from './service.js';
-import type { ClientRecord } from './store.js';
+import type { clientView } from './store.js';
+import type { User } from './schemas.js';
 
 const UNAUTHORIZED: Record<string, string> = {
   missing: 'Missing API key',
@@ -37,15 +38,7 @@ const UNAUTHORIZED: Record<string, string> = {
 
 const notFound = (what: string) => new HttpError(404, `${what} not found`);
 
-/** GET /clients shape: zones and users keyed by their number, as the original's stored record. */
-export function clientView(c: ClientRecord) {
-  return {
-    client_id: c.client_id,
-    info: c.info,
-    zones: Object.fromEntries(c.zones.map((z) => [String(z.Zone_No), z])),
-    users: Object.fromEntries(c.users.map((u) => [String(u.UserNo), u])),
-  };
-}
+type View = ReturnType<typeof clientView>;
 
 /** path -> the methods it answers; every other method gets 405 there. */
 const ROUTES: Record<string, HTTPMethods[]> = {
@@ -107,15 +100,19 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     methodNotAllowed(base, ROUTES);
 
     /**
-     * Runs a change and the state-row update (status 'changed', xml_version + 1) in one transaction,
-     * then rewrites the client's XML before answering.
+     * Runs a change (an op of writes.ts: the change and the state-row update, status 'changed' and
+     * xml_version + 1, in one transaction) through the writer, then rewrites the client's XML before
+     * answering. A write refused for its input (404, 409) answers with its status.
      */
-    async function change<T>(k: string, id: number, fn: () => T): Promise<T> {
-      const r = store.transaction(() => {
-        const out = fn();
-        if (store.exists(k, id)) store.clientState.markChanged(k, id);
-        return out;
-      });
+    async function change<T>(k: string, id: number, op: string, args: object): Promise<T> {
+      let r: T;
+      try {
+        r = await svc.write<T>(op, { k, id, ...args });
+      } catch (e) {
+        const s = (e as { statusCode?: unknown }).statusCode;
+        if (s === 404 || s === 409) throw new HttpError(s, (e as Error).message);
+        throw e;
+      }
       await svc.writeClientXml(k, id, { marked: true });
       return r;
     }
@@ -125,25 +122,25 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     }
 
     // ---- clients ----
-    app.get('/', { ...opts, schema: { headers: clientHeaders } }, async (req) => {
+    app.get('/', { ...opts, schema: { headers: clientHeaders } }, async (req, reply) => {
       const k = key(req);
       const id = req.headers['x-client-id'];
-      const c = store.getClient(k, id);
+      // the answer as JSON text from one statement (store.ts CLIENT_JSON): no parse, no serialization here
+      const c = store.clientJson(k, id);
       if (!c) throw notFound('Client');
       // the importer uploaded it and removed the file, but the import is not confirmed: put it back
-      if (store.clientState.get(k, id)?.status === 'pending_import' && !(await exists(svc.xmlPath(k, id)))) {
+      if (c.status === 'pending_import' && !(await exists(svc.xmlPath(k, id)))) {
         await svc.writeClientXml(k, id);
       }
-      return clientView(c);
+      return reply.type('application/json; charset=utf-8').send(c.json);
     });
 
     app.put('/', { ...opts, schema: { body: putClientBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, info } = req.body;
       // the answer is read inside the transaction: a concurrent DELETE may remove the client while the XML is written
-      const { created, view } = await change(k, id, () => {
-        const created = store.putInfo(k, id, { ...infoDefaults(), ...info });
-        return { created, view: clientView(store.getClient(k, id)!) };
+      const { created, view } = await change<{ created: boolean; view: View }>(k, id, 'patriot.putClient', {
+        info: { ...infoDefaults(), ...info },
       });
       return reply.code(created ? 201 : 200).send(view);
     });
@@ -151,21 +148,13 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     app.patch('/', { ...opts, schema: { body: patchClientBody } }, async (req) => {
       const k = key(req);
       const { client_id: id, info } = req.body;
-      return change(k, id, () => {
-        const cur = store.getInfo(k, id);
-        if (!cur) throw notFound('Client');
-        const sent = Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined));
-        store.putInfo(k, id, { ...cur, ...sent });
-        return clientView(store.getClient(k, id)!);
-      });
+      const sent = Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined));
+      return change<View>(k, id, 'patriot.patchClient', { info: sent });
     });
 
     app.delete('/', { ...opts, schema: { body: clientIdBody } }, async (req, reply) => {
       const k = key(req);
-      const id = req.body.client_id;
-      await change(k, id, () => {
-        if (!store.deleteClient(k, id)) throw notFound('Client');
-      });
+      await change(k, req.body.client_id, 'patriot.deleteClient', {});
       return reply.code(204).send();
     });
 
@@ -185,25 +174,14 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const k = key(req);
       const b = req.body;
       const zone: Zone = { Zone_No: b.zone_id, Zone_area: b.Zone_area, ModuleNo: b.ModuleNo };
-      await change(k, b.client_id, () => {
-        mustExist(k, b.client_id);
-        store.putZone(k, b.client_id, zone);
-      });
+      await change(k, b.client_id, 'patriot.putZone', { zone });
       return reply.code(201).send({ client_id: b.client_id, zone });
     });
-
-    /** Deletes one part of an existing client (204), 404 naming `what` when there is none. */
-    const removePart = async (k: string, id: number, what: string, remove: () => boolean) => {
-      await change(k, id, () => {
-        mustExist(k, id);
-        if (!remove()) throw notFound(what);
-      });
-    };
 
     app.delete('/zones', { ...opts, schema: { body: zoneRefBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, zone_id } = req.body;
-      await removePart(k, id, 'Zone', () => store.deleteZone(k, id, zone_id));
+      await change(k, id, 'patriot.deleteZone', { zone: zone_id });
       return reply.code(204).send();
     });
 
@@ -234,30 +212,21 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     app.post('/users', { ...opts, schema: { body: userWriteBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, user } = req.body;
-      const saved = await change(k, id, () => {
-        mustExist(k, id);
-        if (store.getUser(k, id, user.UserNo)) throw new HttpError(409, `User ${user.UserNo} already exists`);
-        store.insertUser(k, id, user);
-        return store.getUser(k, id, user.UserNo);
-      });
+      const saved = await change<User>(k, id, 'patriot.insertUser', { user });
       return reply.code(201).send({ client_id: id, user: saved });
     });
 
     app.put('/users', { ...opts, schema: { body: userWriteBody } }, async (req) => {
       const k = key(req);
       const { client_id: id, user } = req.body;
-      const saved = await change(k, id, () => {
-        mustExist(k, id);
-        if (!store.updateUser(k, id, user)) throw notFound('User');
-        return store.getUser(k, id, user.UserNo);
-      });
+      const saved = await change<User>(k, id, 'patriot.updateUser', { user });
       return { client_id: id, user: saved };
     });
 
     app.delete('/users', { ...opts, schema: { body: userRefBody } }, async (req, reply) => {
       const k = key(req);
       const { client_id: id, user_no } = req.body;
-      await removePart(k, id, 'User', () => store.deleteUser(k, id, user_no));
+      await change(k, id, 'patriot.deleteUser', { userNo: user_no });
       return reply.code(204).send();
     });
   };

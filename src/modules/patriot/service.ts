@@ -1,40 +1,47 @@
 /**
- * The patriot service shared by the API, the CLI and the importer: the keys registry, the store and
- * the per-client XML writer.
+ * The patriot service shared by the API, the CLI and the importer: the keys registry, the store, the
+ * module's write ops (writes.ts: through the writer thread in the server) and the per-client XML writer.
  *
  * XML hand-over (contract with the importer): a client's file is `<xmlDir>/<key_name>/<client_id>.xml`,
- * written with writeFileDurable (temp name, fsync, rename, fsync dir). Before each write the client's
- * patriot_client_state row is set to status 'changed' with xml_version + 1 (attempts kept), so a
- * file on disk is never newer than the version the database shows. Writes of one file are queued
- * one after another and each renders the store as it is when its turn comes, so the last write
- * always carries the latest data, whatever order concurrent requests finish in. We never rely on the
- * file still being there afterwards (the importer renames it away while it uploads).
+ * written atomically and durably (temp name, fsync, rename, fsync of the folder; xml-files.ts). Before
+ * each write the client's patriot_client_state row is set to status 'changed' with xml_version + 1
+ * (attempts kept) and committed, so a file on disk is never newer than the version the database shows.
+ * The files asked for while one batch is being written make up the next batch; each file is rendered
+ * from the store when its batch starts, so the last write always carries the latest data, whatever
+ * order concurrent requests finish in. We never rely on the file still being there afterwards (the
+ * importer renames it away while it uploads).
  */
 import { readdir, rm } from 'node:fs/promises';
 import type { Log } from '../../core/logger.js';
 import type { Config } from '../../core/config.js';
 import type { DB } from '../../core/db.js';
-import { exists, safeJoin, unlinkIfExists, writeFileDurable } from '../../core/files.js';
+import { exists, safeJoin } from '../../core/files.js';
 import { KeysRegistry } from './keys.js';
 import { PatriotStore } from './store.js';
 import { buildClientXml } from './xml.js';
+import { XmlBatches } from './xml-files.js';
+import { localWrites, type RunWrite } from './writes.js';
 
 export class PatriotService {
   readonly keys: KeysRegistry;
   readonly store: PatriotStore;
   readonly xmlDir: string;
-  private readonly queue = new Map<string, Promise<unknown>>();
+  /** the module's write ops (writes.ts): the writer thread in the server, this connection elsewhere */
+  readonly write: RunWrite;
+  private readonly files: XmlBatches;
 
   constructor(
     config: Config,
     db: DB,
     private readonly log: Log,
-    opts: { watchKeys?: boolean } = {},
+    opts: { watchKeys?: boolean; write?: RunWrite } = {},
   ) {
     this.xmlDir = config.patriot.xmlDir;
     this.keys = new KeysRegistry(config.patriot.keysFile, log);
     if (opts.watchKeys !== false) this.keys.watch(config.patriot.keysReloadMs);
     this.store = new PatriotStore(db);
+    this.write = opts.write ?? localWrites(db);
+    this.files = new XmlBatches((keyName, clientId) => this.render(keyName, clientId));
   }
 
   /** `<xmlDir>/<key_name>/<client_id>.xml` (key names are validated; safeJoin refuses anything else). */
@@ -46,40 +53,30 @@ export class PatriotService {
    * (Re)writes one client's XML from the store. Returns true when a file was written; false when
    * the client does not exist (its file is removed) or its key is no longer in keys.json (nothing
    * written: the port that names it in Patriot is unknown; logged).
-   * The state row is set (status 'changed', xml_version + 1) before the file is written.
+   * The state row is set (status 'changed', xml_version + 1) and committed before the file is written;
+   * `marked`: the caller already did so in the transaction of its change (saves a commit).
    */
-  writeClientXml(keyName: string, clientId: number, opts: { marked?: boolean } = {}): Promise<boolean> {
+  async writeClientXml(keyName: string, clientId: number, opts: { marked?: boolean } = {}): Promise<boolean> {
     const file = this.xmlPath(keyName, clientId);
-    const prev = this.queue.get(file) ?? Promise.resolve();
-    const write = () => this.writeNow(keyName, clientId, file, opts.marked === true);
-    const next = prev.then(write, write);
-    this.queue.set(file, next);
-    const cleanup = () => {
-      if (this.queue.get(file) === next) this.queue.delete(file);
-    };
-    next.then(cleanup, cleanup);
-    return next;
+    if (opts.marked !== true && this.keys.get(keyName)) {
+      await this.write('patriot.markChanged', { k: keyName, id: clientId });
+    }
+    return this.files.write(file, keyName, clientId);
   }
 
-  /** `marked`: the caller already set the state row in the transaction of its change (saves a commit). */
-  private async writeNow(keyName: string, clientId: number, file: string, marked: boolean): Promise<boolean> {
+  /** The file's text now, or null to remove it (no such client), or undefined to leave it (key gone). */
+  private render(keyName: string, clientId: number): string | null | undefined {
     const client = this.store.getClient(keyName, clientId);
-    if (!client) {
-      await unlinkIfExists(file);
-      return false;
-    }
+    if (!client) return null;
     const key = this.keys.get(keyName);
     if (!key) {
       this.log.warn(
         { key_name: keyName, client_id: clientId },
         'patriot: key no longer in keys.json; client XML not written',
       );
-      return false;
+      return undefined;
     }
-    const xml = buildClientXml(key, client);
-    if (!marked) this.store.clientState.markChanged(keyName, clientId);
-    await writeFileDurable(file, xml);
-    return true;
+    return buildClientXml(key, client);
   }
 
   /**
@@ -130,8 +127,8 @@ export class PatriotService {
   }
 
   /** Waits for every queued XML write (shutdown, tests). */
-  async idle(): Promise<void> {
-    while (this.queue.size) await Promise.allSettled([...this.queue.values()]);
+  idle(): Promise<void> {
+    return this.files.idle();
   }
 
   async close(): Promise<void> {

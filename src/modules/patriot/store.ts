@@ -19,6 +19,33 @@ export function orderUser(u: User): User {
   return Object.fromEntries(USER_KEYS.map((k) => [k, u[k]])) as User;
 }
 
+/** GET /clients shape: zones and users keyed by their number, as the original's stored record. */
+export function clientView(c: ClientRecord) {
+  return {
+    client_id: c.client_id,
+    info: c.info,
+    zones: Object.fromEntries(c.zones.map((z) => [String(z.Zone_No), z])),
+    users: Object.fromEntries(c.users.map((u) => [String(u.UserNo), u])),
+  };
+}
+
+/**
+ * clientView of one client as JSON text, built by SQLite in one statement (one read, so its parts
+ * agree): the stored info and user texts (written by JSON.stringify in the API's field order) as
+ * they are, the zones as objects, each keyed by its number in ascending order.
+ */
+const CLIENT_JSON = `
+  SELECT '{"client_id":' || c.client_id || ',"info":' || c.info
+      || ',"zones":{' || COALESCE((SELECT group_concat('"' || z.zone_no || '":'
+           || json_object('Zone_No', z.zone_no, 'Zone_area', z.zone_area, 'ModuleNo', z.module_no), ',' ORDER BY z.zone_no)
+         FROM patriot_zones z WHERE z.key_name = c.key_name AND z.client_id = c.client_id), '')
+      || '},"users":{' || COALESCE((SELECT group_concat('"' || u.user_no || '":' || u.data, ',' ORDER BY u.user_no)
+         FROM patriot_users u WHERE u.key_name = c.key_name AND u.client_id = c.client_id), '')
+      || '}}' AS json,
+    s.status
+  FROM patriot_clients c LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id
+  WHERE c.key_name = ? AND c.client_id = ?`;
+
 export class PatriotStore {
   private readonly s;
   /** the clients' import state (its owner) */
@@ -28,6 +55,7 @@ export class PatriotStore {
     this.clientState = new ClientStateStore(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
+      clientJson: p(CLIENT_JSON),
       getInfo: p('SELECT info FROM patriot_clients WHERE key_name = ? AND client_id = ?').pluck(),
       insertClient: p(
         'INSERT INTO patriot_clients (key_name, client_id, info, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
@@ -154,6 +182,11 @@ export class PatriotStore {
       if (!info) return undefined;
       return { client_id: id, info, zones: this.zones(key, id), users: this.users(key, id) };
     })();
+  }
+
+  /** clientView(getClient(...)) as JSON text with the client's import status; undefined when there is none. */
+  clientJson(key: string, id: number): { json: string; status: string | null } | undefined {
+    return this.s.clientJson.get(key, id) as { json: string; status: string | null } | undefined;
   }
 
   /** How many clients each key has. */

@@ -1,5 +1,6 @@
 /** Every endpoint and status code of the patriot API through the HTTP surface (app.inject and a real socket). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { XMLValidator } from 'fast-xml-parser';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildPatriot, INFO, KEY_A, KEY_B, USER, type PatriotApp } from './helpers.js';
@@ -369,5 +370,47 @@ describe('patriot API: auth, errors, request log', () => {
     expect(log[2]).toMatch(/ key_name=- GET \/clients client_id=42 status=401 /);
     const all = log.join('\n') + t.logs.text;
     for (const secret of [KEY_A, KEY_B, 'wrong-key-123']) expect(all).not.toContain(secret);
+  });
+});
+
+describe('patriot API: concurrent writes (group commit, XML written in batches)', () => {
+  it('many clients written at once are all acknowledged, all readable, each XML file whole and current', async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => 7000 + i);
+    const keyOf = (id: number) => (id % 2 ? KEY_A : KEY_B);
+    const nameOf = (id: number) => (id % 2 ? 'Alarm24' : 'InstallerX');
+    const all = <T>(f: (id: number) => Promise<T>) => Promise.all(ids.map(f));
+    const puts = await all((id) =>
+      t.req(keyOf(id), 'PUT', '/clients', { client_id: id, info: { Name: `C ${id} <&>` } }),
+    );
+    expect(puts.map((r) => r.statusCode)).toEqual(ids.map(() => 201));
+    const parts = await all(async (id) => [
+      await t.req(keyOf(id), 'PUT', '/clients/zones', { client_id: id, zone_id: 3, Zone_area: `Z${id}`, ModuleNo: 0 }),
+      await t.req(keyOf(id), 'POST', '/clients/users', { client_id: id, user: { ...USER, User_Name: `U${id}` } }),
+    ]);
+    expect(parts.flat().map((r) => r.statusCode)).toEqual(parts.flat().map(() => 201));
+    // one client changed by many requests at once: its file ends with what the store has
+    const patches = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.req(KEY_A, 'PATCH', '/clients', { client_id: 7001, info: { Alias: `alias ${i}` } }),
+      ),
+    );
+    expect(patches.map((r) => r.statusCode)).toEqual(patches.map(() => 200));
+    for (const id of ids) {
+      const g = await t.req(keyOf(id), 'GET', '/clients', undefined, H(id));
+      expect(g.statusCode).toBe(200);
+      const c = g.json();
+      expect(c.info.Name).toBe(`C ${id} <&>`);
+      expect(c.zones).toEqual({ '3': { Zone_No: 3, Zone_area: `Z${id}`, ModuleNo: 0 } });
+      expect(c.users['1'].User_Name).toBe(`U${id}`);
+      const xml = readFileSync(t.xml(nameOf(id), id), 'utf8');
+      expect(XMLValidator.validate(xml), `${id}.xml parses`).toBe(true);
+      expect(xml).toContain(`<Name>C ${id} &lt;&amp;&gt;</Name>`);
+      expect(xml).toContain(`<Zone_area>Z${id}</Zone_area>`);
+      expect(xml).toContain(`<User_Name>U${id}</User_Name>`);
+      if (id === 7001) expect(xml).toContain(`<Alias>${c.info.Alias}</Alias>`);
+    }
+    // no temp file of a write is left beside the client files
+    for (const k of ['Alarm24', 'InstallerX'])
+      expect(readdirSync(path.dirname(t.xml(k, 1))).filter((n) => !/^\d+\.xml$/.test(n))).toEqual([]);
   });
 });

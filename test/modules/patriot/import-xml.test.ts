@@ -126,3 +126,36 @@ describe('results check', () => {
     expect(decodeResults(Buffer.from(line))).toBe(line);
   });
 });
+
+describe('per-client files read without a tree and with one: the same rows', () => {
+  const row = (inner: string, attrs = '') => `<Row${attrs}>${inner}</Row>`;
+  const doc = (body: string) => `<?xml version="1.0" encoding="utf-8"?>\n<Clients>\n${body}\n</Clients>\n`;
+  it('the usual file, one with attributes, one with another element beside the Row, entities in the id', () => {
+    const cases: Array<[string, string, string]> = [
+      [
+        doc(row('<__id>1BASE11</__id><Name>A &amp; B</Name>')),
+        '1BASE11',
+        row('<__id>1BASE11</__id><Name>A &amp; B</Name>'),
+      ],
+      [doc(row('<__id>2BASE11</__id>', ' a="x>y"')), '2BASE11', row('<__id>2BASE11</__id>', ' a="x>y"')],
+      [doc(`<Meta/>\n${row('<__id>3BASE11</__id>')}`), '3BASE11', row('<__id>3BASE11</__id>')],
+      [
+        doc(row('<X><__id>no</__id></X><__id> 4&amp;5 </__id>')),
+        '4&5',
+        row('<X><__id>no</__id></X><__id> 4&amp;5 </__id>'),
+      ],
+    ];
+    for (const [text, id, xml] of cases) expect(parseClientXml(text)).toEqual([{ id, xml }]);
+  });
+  it('a Row without its own id is still rejected; a combined file lists every id in order', () => {
+    expect(() => parseClientXml(doc(row('<X><__id>1</__id></X>')))).toThrow(XmlRejectError);
+    expect(() => parseClientXml(doc(row('<__id> </__id>')))).toThrow(XmlRejectError);
+    const rows = [1, 2, 3].map((i) => ({ xml: row(`<__id>${i}BASE11</__id>`) }));
+    expect(idsOfCombined(combineRows(rows))).toEqual(['1BASE11', '2BASE11', '3BASE11']);
+    expect(idsOfCombined(doc(`<!-- c -->${rows.map((r) => r.xml).join('')}`))).toEqual([
+      '1BASE11',
+      '2BASE11',
+      '3BASE11',
+    ]);
+  });
+});

@@ -19,7 +19,7 @@ export async function collectBatch(
   onClaim: (c: Claim) => void,
 ): Promise<Map<string, Row>> {
   const max = ctx.config.patriot.import.maxClientsPerRun;
-  const files = await scanXmlFiles(ctx.config.patriot.xmlDir);
+  const files = await scanXmlFiles(ctx.config.patriot.xmlDir, ctx.scanCache);
   const rows = new Map<string, Row>();
   let i = 0;
   while (i < files.length && rows.size < max) {

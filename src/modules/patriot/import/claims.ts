@@ -63,19 +63,39 @@ async function walk(dir: string, visit: (file: string, name: string) => Promise<
   }
 }
 
-/** Every `*.xml` (not dot files, not temp files) under the XML dir, oldest first. */
-export async function scanXmlFiles(xmlDir: string): Promise<XmlFile[]> {
+/** What a scan remembers of a file between runs (ScanCache). */
+export type ScanCache = Map<string, { mtimeMs: number; size: number }>;
+
+/**
+ * Every `*.xml` (not dot files, not temp files) under the XML dir, oldest first. With `cache` (kept
+ * by the caller across runs) only files not seen by an earlier scan are stat'ed: a file keeps the
+ * time it was first seen with, so one rewritten since keeps its place in the queue (its new content
+ * is what a claim reads); entries of files gone are dropped. Without a cache every file is stat'ed.
+ */
+export async function scanXmlFiles(xmlDir: string, cache?: ScanCache): Promise<XmlFile[]> {
   const names: string[] = [];
   await walk(xmlDir, (file, name) => {
     if (!name.startsWith('.') && name.toLowerCase().endsWith('.xml')) names.push(file);
   });
   const out: XmlFile[] = [];
+  const fresh: string[] = [];
+  for (const f of names) {
+    const known = cache?.get(f);
+    if (known) out.push(describe(xmlDir, f, known.mtimeMs, known.size));
+    else fresh.push(f);
+  }
+  if (cache && cache.size > names.length - fresh.length) {
+    const present = new Set(names);
+    for (const f of cache.keys()) if (!present.has(f)) cache.delete(f);
+  }
   // stat in parallel slices: 10,000 files stay well under a second
-  for (let i = 0; i < names.length; i += 256) {
-    const slice = names.slice(i, i + 256);
+  for (let i = 0; i < fresh.length; i += 256) {
+    const slice = fresh.slice(i, i + 256);
     const stats = await Promise.all(slice.map((f) => stat(f).catch(() => null)));
     stats.forEach((s, j) => {
-      if (s) out.push(describe(xmlDir, slice[j]!, s.mtimeMs, s.size));
+      if (!s) return;
+      out.push(describe(xmlDir, slice[j]!, s.mtimeMs, s.size));
+      cache?.set(slice[j]!, { mtimeMs: s.mtimeMs, size: s.size });
     });
   }
   out.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));

@@ -6,6 +6,8 @@ import type { Metrics } from '../../../core/metrics.js';
 import type { Claim } from './claims.js';
 import { batchTime, type TextLog } from './logs.js';
 import type { ImportStore, RunRow } from './store.js';
+import type { RunWrite } from '../writes.js';
+import type { ScanCache } from './claims.js';
 
 export const REMOTE_XML = 'clients.xml';
 export const REMOTE_RESULTS = 'clients_Import_Results.txt';
@@ -28,12 +30,14 @@ export interface ImportDeps {
   metrics?: Metrics;
   /** rewrites one client's XML from the store (the API's writer); false when the client no longer exists */
   regenerate?: (keyName: string, clientId: number) => Promise<boolean> | boolean;
+  /** the module's write ops (writes.ts): the app's writer thread; without it, on `db` one by one */
+  write?: RunWrite;
   /** maps an `__id` (client id + key port) to its client, for ids no batch of ours recorded */
   resolveId?: (xmlId: string) => { key_name: string; client_id: number } | undefined;
 }
 
 /** What the importer needs from the API: regeneration of a failed client, and `__id` -> client. */
-export type ImportHooks = Pick<ImportDeps, 'regenerate' | 'resolveId'>;
+export type ImportHooks = Pick<ImportDeps, 'regenerate' | 'resolveId' | 'write'>;
 
 export type Trigger = 'schedule' | 'admin' | 'cli';
 
@@ -73,12 +77,16 @@ export type ImportMetrics = NonNullable<ReturnType<typeof importMetrics>>;
 export interface RunContext {
   config: Config;
   store: ImportStore;
+  /** the module's write ops (deps.write, or on deps.db) */
+  write: RunWrite;
   deps: ImportDeps;
   combineLog: TextLog;
   errorLog: TextLog;
   metrics?: ImportMetrics;
   /** a path under the data dir */
   local(rel: string): string;
+  /** what the scans of this service's runs have seen of the per-client files (claims.ts) */
+  scanCache?: ScanCache;
 }
 
 /** The report of a run that starts now (result 'running', nothing counted yet). */

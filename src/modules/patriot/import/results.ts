@@ -19,6 +19,7 @@ import {
 import { stampTime } from './logs.js';
 import { TransportError, type RemoteSession } from './transport.js';
 import { idsOfCombined } from './xml.js';
+import type { ClientStatus } from './store.js';
 
 /** Steps (1) and (2): the results check of the remote clients.xml, then its rotation. */
 export async function checkAndRotate(
@@ -73,10 +74,9 @@ async function applyCheck(
   const known = (xs: string[]) => xs.map((id) => ({ id, c: resolve(id) }));
   const ok = known(completed).flatMap((x) => (x.c ? [x.c] : []));
   const bad = known(missing);
-  const failed = ctx.store.applyCheck(
-    ok,
-    bad.flatMap((x) => (x.c ? [x.c] : [])),
-  );
+  const failed = await ctx.write<
+    Array<{ key_name: string; client_id: number; attempts: number; status: ClientStatus }>
+  >('patriot.import.applyCheck', { completed: ok, failed: bad.flatMap((x) => (x.c ? [x.c] : [])) });
   if (missing.length === 0) {
     await ctx.combineLog.write(
       'INFO',

@@ -27,8 +27,9 @@ import { acquireLock, RunLockedError } from './lock.js';
 import { stampTime, TextLog } from './logs.js';
 import { checkAndRotate } from './results.js';
 import { AUTH_DIR } from './smbclient.js';
-import { ImportStore, type BatchItem, type RunRow } from './store.js';
+import { ImportStore, type BatchItem } from './store.js';
 import { makeTransport, TransportError } from './transport.js';
+import { localWrites, type RunWrite } from '../writes.js';
 import { combineRows, XmlRejectError } from './xml.js';
 
 export { decodeResults } from './results.js';
@@ -58,6 +59,7 @@ export class ImportService {
   private readonly errorLog: TextLog;
   private readonly m;
   private readonly ctx: RunContext;
+  private readonly write: RunWrite;
   private started = false;
 
   constructor(private readonly deps: ImportDeps) {
@@ -65,14 +67,17 @@ export class ImportService {
     this.combineLog = new TextLog(path.join(deps.config.dataDir, 'xml_combine.log'));
     this.errorLog = new TextLog(path.join(deps.config.dataDir, 'import_errors.log'));
     this.m = importMetrics(deps.metrics);
+    this.write = deps.write ?? localWrites(deps.db);
     this.ctx = {
       config: deps.config,
       store: this.store,
+      write: this.write,
       deps,
       combineLog: this.combineLog,
       errorLog: this.errorLog,
       metrics: this.m,
       local: (rel) => this.local(rel),
+      scanCache: new Map(),
     };
   }
 
@@ -99,7 +104,7 @@ export class ImportService {
       throw e;
     }
     try {
-      const abandoned = this.store.abandonRuns();
+      const abandoned = await this.write<number>('patriot.import.abandonRuns');
       const recovered = await recoverClaims(this.cfg.patriot.xmlDir, (runId) => this.store.hasBatch(runId));
       await rm(this.local(AUTH_DIR), { recursive: true, force: true });
       if (abandoned || recovered) {
@@ -142,8 +147,8 @@ export class ImportService {
     const report = newReport(runId, trigger, now, transport?.describe ?? 'none (smb.enabled is false)');
     const releaseLock = await acquireLock(this.local(path.join(WORK_DIR, 'run.lock')));
     try {
-      this.store.abandonRuns(); // under the lock, a run still marked running is one that died
-      this.store.startRun(report);
+      // under the lock, a run still marked running is one that died: marked so, then this run's row
+      await this.write('patriot.import.startRun', report);
     } catch (e) {
       await releaseLock();
       throw e;
@@ -250,7 +255,7 @@ export class ImportService {
     const { report } = run;
     try {
       report.finished_at = new Date().toISOString();
-      this.store.finishRun(report as RunRow & { finished_at: string });
+      await this.write('patriot.import.finishRun', report);
       this.m?.runs.inc({ result: report.result });
       await this.writeStateFile().catch((err: unknown) =>
         this.deps.log.error({ err }, 'patriot import: writing client_state.json failed'),
@@ -290,7 +295,7 @@ export class ImportService {
     // a client the API rewrote during the run keeps its state; its new file goes in the next batch
     const changed = await supersededClients(claims);
     for (const it of items) if (changed.has(`${it.keyName}\0${it.clientId}`)) it.version = -1;
-    this.store.recordBatch(runId, report.batch_time, items);
+    await this.write('patriot.import.recordBatch', { runId, batch: report.batch_time, items });
     await releaseAll(claims);
   }
 

@@ -190,14 +190,23 @@ export class SmbclientTransport implements Transport {
           if (r.status === 'NT_STATUS_OBJECT_NAME_COLLISION') return 'exists';
           this.fail(`rename ${from} -> ${to}`, r);
         },
+        // Two runs, put then rename, each checked (docs/performance.md "Finding 4": smbclient runs every
+        // command of a -c script after a failed one, so `put; rename` could hand over a stale or partial
+        // part). The part is named per upload, so the rename can only ever move this upload's own file.
         put: async (local, name) => {
-          const part = checkRemoteName(`${name}.part`);
-          const p = await run(`put ${q(local)} ${q(part)}`);
-          if (p.code !== 0 || p.status) this.fail(`put ${part}`, p);
-          const r = await run(`rename ${q(part)} ${q(checkRemoteName(name))}`);
-          if (r.status === 'NT_STATUS_OBJECT_NAME_COLLISION')
-            throw new TransportError(`${name} appeared on the share during the run; not replaced`, 'EXISTS');
-          if (r.code !== 0 || r.status) this.fail(`rename ${part} -> ${name}`, r);
+          const part = checkRemoteName(`${name}.${randomBytes(6).toString('hex')}.part`);
+          try {
+            const p = await run(`put ${q(local)} ${q(part)}`);
+            if (p.code !== 0 || p.status) this.fail(`put ${part}`, p);
+            const r = await run(`rename ${q(part)} ${q(checkRemoteName(name))}`);
+            if (r.status === 'NT_STATUS_OBJECT_NAME_COLLISION')
+              throw new TransportError(`${name} appeared on the share during the run; not replaced`, 'EXISTS');
+            if (r.code !== 0 || r.status) this.fail(`rename ${part} -> ${name}`, r);
+          } catch (e) {
+            // best effort: a part left by a failed upload is never renamed, but need not stay on the share
+            await run(`del ${q(part)}`).catch(() => undefined);
+            throw e;
+          }
         },
       });
     } finally {

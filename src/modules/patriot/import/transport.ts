@@ -23,8 +23,9 @@ export interface RemoteSession {
   /** Renames without replacing: 'missing' when `from` does not exist, 'exists' when `to` does. */
   rename(from: string, to: string): Promise<'ok' | 'missing' | 'exists'>;
   /**
-   * Uploads the local file (relative to the data dir) as `<name>.part`, then renames it to `name`
-   * (so the importer never sees half a file). Fails with code EXISTS when `name` exists.
+   * Uploads the local file (relative to the data dir) as a part file (smbclient: `<name>.<random>.part`,
+   * named per upload), then renames it to `name` (so the importer never sees half a file). Fails with
+   * code EXISTS when `name` exists.
    */
   put(local: string, name: string): Promise<void>;
 }

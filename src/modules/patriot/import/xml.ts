@@ -100,6 +100,60 @@ function parseRows(text: string): { body: string; rows: Array<{ id: string; node
 }
 
 const ROW_OPEN = /<Row[\s>/]/g;
+const NOT_PLAIN = /<!--|<!\[CDATA\[|<!DOCTYPE/;
+
+/** No comments, CDATA, DOCTYPE or processing instructions after the declaration: every `<` starts a tag. */
+const plain = (body: string) => !NOT_PLAIN.test(body) && body.lastIndexOf('<?') <= 0;
+
+/**
+ * The Rows' ids of a usual document read without building a tree: root `<Clients>`, its `<Row>`
+ * children (no Row anywhere else), no attribute anywhere, each Row's first `<__id>` child holding
+ * non-empty text only. Called on a well-formed, plain body only; returns what parseRows would find
+ * (each Row's decoded id, in order), or undefined for anything else, which goes the general way
+ * (and its errors).
+ */
+function plainRowIds(body: string): string[] | undefined {
+  let depth = 0;
+  const ids: string[] = [];
+  let id: string | undefined;
+  for (let i = body.indexOf('<'); i !== -1; i = body.indexOf('<', i + 1)) {
+    const end = body.indexOf('>', i);
+    if (body[i + 1] === '?') {
+      i = end;
+      continue;
+    }
+    if (body[i + 1] === '/') {
+      depth--;
+      if (depth === 1) {
+        // a Row closed
+        if (!id) return undefined;
+        ids.push(id);
+      }
+      i = end;
+      continue;
+    }
+    const tag = body.slice(i + 1, end);
+    if (tag.includes('"') || tag.includes("'")) return undefined;
+    const selfClosing = tag.endsWith('/');
+    const name = /^[^\s/]+/.exec(tag)?.[0];
+    if (depth === 0 && name !== 'Clients') return undefined;
+    if (name === 'Row') {
+      if (depth !== 1 || selfClosing) return undefined;
+      id = undefined;
+    } else if (depth === 1) {
+      return undefined; // something else beside the Rows
+    } else if (name === '__id' && depth === 2 && id === undefined) {
+      if (selfClosing) return undefined;
+      const close = body.indexOf('<', end);
+      if (!body.startsWith('</__id>', close)) return undefined;
+      id = decodeText(body.slice(end + 1, close)).trim();
+      if (!id) return undefined;
+    }
+    if (!selfClosing) depth++;
+    i = end;
+  }
+  return ids.length ? ids : undefined;
+}
 
 /**
  * Parses one per-client file: root `<Clients>` (or a bare `<Row>`), each `<Row>` with a non-empty
@@ -107,12 +161,22 @@ const ROW_OPEN = /<Row[\s>/]/g;
  *
  * The usual file (one Row, no comments, CDATA or processing instructions after the declaration)
  * is re-emitted as the exact slice of the original text: in a well-formed document without those,
- * `<Row` and `</Row>` occur only as tags, so the first and the last delimit the Row. Anything else
- * goes through the ordered builder, which keeps text and escapes as written too.
+ * `<Row` and `</Row>` occur only as tags, so the first and the last delimit the Row; its id is read
+ * by a scan of the tags (plainRowIds) instead of a parse. Anything else goes through the ordered
+ * parser and builder, which keep text and escapes as written too.
  */
 export function parseClientXml(text: string): ParsedRow[] {
-  const { body, rows } = parseRows(text);
-  if (rows.length === 1 && !/<!--|<!\[CDATA\[|<!DOCTYPE/.test(body) && body.lastIndexOf('<?') <= 0) {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (plain(body) && XMLValidator.validate(body) === true) {
+    const ids = plainRowIds(body);
+    if (ids?.length === 1) {
+      ROW_OPEN.lastIndex = 0;
+      const start = ROW_OPEN.exec(body)!.index;
+      return [{ id: ids[0]!, xml: body.slice(start, body.lastIndexOf('</Row>') + '</Row>'.length) }];
+    }
+  }
+  const { rows } = parseRows(body);
+  if (rows.length === 1 && plain(body)) {
     ROW_OPEN.lastIndex = 0;
     const start = ROW_OPEN.exec(body)?.index;
     const end = body.lastIndexOf('</Row>');
@@ -134,5 +198,7 @@ export function combineRows(rows: Iterable<{ xml: string }>): string {
 
 /** Every `<__id>` of a combined clients.xml (the remote one, read back for the results check). */
 export function idsOfCombined(text: string): string[] {
-  return parseRows(text).rows.map((r) => r.id);
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const ids = plain(body) && XMLValidator.validate(body) === true ? plainRowIds(body) : undefined;
+  return ids ?? parseRows(body).rows.map((r) => r.id);
 }
