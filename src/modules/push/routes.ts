@@ -65,7 +65,14 @@ export function deviceRoutes(svc: PushService) {
         const out = svc.poll(id, req.ip, uuid);
         if (out === null) reply.send();
         else if (out === FORBIDDEN) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
-        else reply.type(JSON_TYPE).send(out);
+        else if (typeof out === 'string') reply.type(JSON_TYPE).send(out);
+        else {
+          // a delivery: answered once it is committed (the writer thread's group commit)
+          out.then(
+            (payload) => (payload === null ? reply.send() : reply.type(JSON_TYPE).send(payload)),
+            (err: unknown) => reply.send(err),
+          );
+        }
       },
     );
 
@@ -94,8 +101,11 @@ export function deviceRoutes(svc: PushService) {
             .send(uuid === null ? BAD_UUID : BAD_ENDPOINT);
           return;
         }
-        if (!svc.result(id, req.ip, raw, { uuid, endpoint })) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
-        else reply.send();
+        // answered once the result is committed
+        svc.result(id, req.ip, raw, { uuid, endpoint }).then(
+          (known) => (known ? reply.send() : reply.code(403).type(JSON_TYPE).send(UNKNOWN)),
+          (err: unknown) => reply.send(err),
+        );
       },
     );
   };
