@@ -28,7 +28,9 @@ export default defineModule({
       app.metrics,
     );
     svc.start();
-    app.addHook('onReady', async () => svc.ready());
+    // the writer thread starts while the rest of the app is built; the app is ready once it runs
+    const writerStarted = svc.ready();
+    app.addHook('onReady', async () => writerStarted);
     app.addHook('preClose', async () => svc.releaseWaiters());
     app.addHook('onClose', async () => svc.close());
     // the device appends /push and /result to the path of its push_remote_address: one scope per prefix

@@ -14,28 +14,10 @@ import { parseResult } from './command.js';
 import type { CommandSpec } from './schemas.js';
 import { registerMetrics } from './metrics.js';
 import type { CommandRow, Finished } from './rows.js';
-import type { PushStore, QueueSnapshot } from './store.js';
+import { DeviceIndex, type Device } from './device-index.js';
+import type { PushStore } from './store.js';
 import { FinishWaiters } from './waiters.js';
 import type { PushWrites } from './writes.js';
-
-interface InFlight {
-  seq: number;
-  deadlineMs: number;
-  attempts: number;
-  maxAttempts: number;
-  expiresMs: number | null;
-}
-
-export interface Device {
-  id: string;
-  registeredMs: number;
-  lastSeenMs: number;
-  address: string | null;
-  /** a last-seen change not yet flushed */
-  dirty: boolean;
-  queued: number;
-  inFlight: InFlight | null;
-}
 
 export const FORBIDDEN = 1;
 export type PollAnswer = string | null | typeof FORBIDDEN;
@@ -63,13 +45,10 @@ export interface PushWriter {
 }
 
 export class PushService {
-  readonly devices = new Map<string, Device>();
-  private dirty: Device[] = [];
+  private readonly index: DeviceIndex;
   private readonly waiters = new FinishWaiters();
   private flushTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
-  /** the highest command seq the index knows of: a higher one in the store was queued by another process */
-  private knownMaxSeq = 0;
   private reloading = false;
   private sweeping?: Promise<void>;
   private ticks = 0;
@@ -88,23 +67,18 @@ export class PushService {
   ) {
     this.timeoutMs = cfg.resultTimeoutSeconds * 1000;
     this.onlineMs = cfg.pollPeriodSeconds * 3000;
+    this.index = new DeviceIndex(store, cfg.allowUnknownDevices, log);
     this.results = registerMetrics(this, metrics);
+  }
+
+  /** The devices seen or registered, with their queue state (health, metrics, admin lists). */
+  get devices(): ReadonlyMap<string, Device> {
+    return this.index.devices;
   }
 
   /** Loads the index from the store (before any write) and starts the timers. */
   start(): void {
-    for (const r of this.store.devices()) {
-      this.devices.set(r.device_id, {
-        id: r.device_id,
-        registeredMs: Date.parse(r.registered_at),
-        lastSeenMs: r.last_seen_at ? Date.parse(r.last_seen_at) : 0,
-        address: r.last_address,
-        dirty: false,
-        queued: 0,
-        inFlight: null,
-      });
-    }
-    this.applySnapshot(this.store.snapshot());
+    this.index.load(this.store.devices(), this.store.snapshot());
     this.flushTimer = setInterval(() => this.tick(), this.cfg.lastSeenFlushMs).unref();
     const sweepMs = Math.min(1000, Math.max(20, this.timeoutMs / 4));
     this.sweepTimer = setInterval(() => void this.sweep(), sweepMs).unref();
@@ -123,26 +97,12 @@ export class PushService {
     return this.writer.run<PushWrites[K]['value']>(op, args).then((r) => apply(r.value));
   }
 
-  /** Rebuilds queued counts and in-flight state from a snapshot of the store. */
-  private applySnapshot(snap: QueueSnapshot): void {
-    for (const d of this.devices.values()) {
-      d.queued = 0;
-      d.inFlight = null;
-    }
-    for (const { device_id, n } of snap.queued) this.ensure(device_id).queued = n;
-    for (const c of snap.inFlight) {
-      const d = this.ensure(c.device_id);
-      if (!d.inFlight) d.inFlight = inFlightOf(c);
-    }
-    if (snap.maxSeq > this.knownMaxSeq) this.knownMaxSeq = snap.maxSeq;
-  }
-
   /**
    * Starts the writer thread (when no other module has) and takes the first snapshot through it, so
    * that the first write of a poll or a result does not wait for the thread to start.
    */
   ready(): Promise<void> {
-    return this.write('push.snapshot', undefined, (snap) => this.applySnapshot(snap)).catch((err: unknown) => {
+    return this.write('push.snapshot', undefined, (snap) => this.index.applySnapshot(snap)).catch((err: unknown) => {
       // the next write tries to start the thread again (LazyWriter); until then writes answer 500
       this.log.error({ err }, 'push: the writer thread did not start');
     });
@@ -154,46 +114,11 @@ export class PushService {
     this.reloading = true;
     this.write('push.snapshot', undefined, (snap) => {
       this.reloading = false;
-      this.applySnapshot(snap);
+      this.index.applySnapshot(snap);
     }).catch((err: unknown) => {
       this.reloading = false;
       this.log.error({ err }, 'push: queue reload failed');
     });
-  }
-
-  private ensure(id: string): Device {
-    let d = this.devices.get(id);
-    if (!d) {
-      const row = this.store.device(id);
-      d = {
-        id,
-        registeredMs: row ? Date.parse(row.registered_at) : Date.now(),
-        lastSeenMs: row?.last_seen_at ? Date.parse(row.last_seen_at) : 0,
-        address: row?.last_address ?? null,
-        dirty: false,
-        queued: 0,
-        inFlight: null,
-      };
-      this.devices.set(id, d);
-    }
-    return d;
-  }
-
-  private seen(id: string, address: string | undefined, now: number): Device | undefined {
-    let d = this.devices.get(id);
-    if (d === undefined) {
-      if (!this.cfg.allowUnknownDevices) return undefined;
-      d = { id, registeredMs: now, lastSeenMs: now, address: address ?? null, dirty: false, queued: 0, inFlight: null };
-      this.devices.set(id, d);
-      this.log.info({ deviceId: id, address }, 'push: new device registered by its first poll');
-    }
-    d.lastSeenMs = now;
-    d.address = address ?? null;
-    if (!d.dirty) {
-      d.dirty = true;
-      this.dirty.push(d);
-    }
-    return d;
   }
 
   /**
@@ -204,7 +129,7 @@ export class PushService {
   poll(id: string, address: string | undefined, deviceUuid?: string): PollAnswer | Promise<string | null> {
     const now = Date.now();
     this.polls++;
-    const d = this.seen(id, address, now);
+    const d = this.index.seen(id, address, now);
     if (d === undefined) return FORBIDDEN;
     const f = d.inFlight;
     if (f !== null ? f.deadlineMs > now : d.queued <= 0) return null;
@@ -236,7 +161,7 @@ export class PushService {
     q: { uuid?: string; endpoint?: string } = {},
   ): Promise<boolean> {
     const now = Date.now();
-    const d = this.seen(id, address, now);
+    const d = this.index.seen(id, address, now);
     if (d === undefined) return Promise.resolve(false);
     const parsed = parseResult(raw);
     const args = { deviceId: id, parsed, q: { uuid: q.uuid ?? parsed.uuid, endpoint: q.endpoint }, raw, now };
@@ -262,8 +187,8 @@ export class PushService {
     };
     return this.write('push.enqueue', { deviceIds, spec, opts }, (rows) => {
       for (const r of rows) {
-        this.ensure(r.device_id).queued++;
-        if (r.seq > this.knownMaxSeq) this.knownMaxSeq = r.seq;
+        this.index.ensure(r.device_id).queued++;
+        this.index.knowSeq(r.seq);
       }
       return rows;
     });
@@ -271,7 +196,7 @@ export class PushService {
 
   register(id: string): Promise<boolean> {
     return this.write('push.register', { id, now: Date.now() }, (created) => {
-      this.ensure(id);
+      this.index.ensure(id);
       return created;
     });
   }
@@ -312,10 +237,8 @@ export class PushService {
 
   /** Writes pending last-seen times (a failed write marks them pending again). */
   flush(): Promise<void> {
-    if (this.dirty.length === 0) return Promise.resolve();
-    const batch = this.dirty;
-    this.dirty = [];
-    for (const d of batch) d.dirty = false;
+    const batch = this.index.takeDirty();
+    if (batch.length === 0) return Promise.resolve();
     const rows = batch.map((d) => ({
       id: d.id,
       registeredMs: d.registeredMs,
@@ -324,12 +247,7 @@ export class PushService {
     }));
     return this.write('push.touch', rows, () => undefined).catch((err: unknown) => {
       this.log.error({ err }, 'push: last-seen flush failed; will retry');
-      for (const d of batch) {
-        if (!d.dirty) {
-          d.dirty = true;
-          this.dirty.push(d);
-        }
-      }
+      this.index.markDirty(batch);
     });
   }
 
@@ -337,7 +255,7 @@ export class PushService {
     void this.flush();
     try {
       // another process (the CLI) queued a command, or a periodic self-check: rebuild the index
-      if (this.store.maxSeq() > this.knownMaxSeq || ++this.ticks % 30 === 0) this.reload();
+      if (this.store.maxSeq() > this.index.knownMaxSeq || ++this.ticks % 30 === 0) this.reload();
     } catch (err) {
       this.log.error({ err }, 'push: queue reload failed');
     }
@@ -395,14 +313,4 @@ export class PushService {
     await this.sweeping;
     await this.flush();
   }
-}
-
-function inFlightOf(c: CommandRow): InFlight {
-  return {
-    seq: c.seq,
-    deadlineMs: c.deadline_at ? Date.parse(c.deadline_at) : 0,
-    attempts: c.attempts,
-    maxAttempts: c.max_attempts,
-    expiresMs: c.expires_at ? Date.parse(c.expires_at) : null,
-  };
 }
