@@ -6,8 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { installErrorFormat } from '../../core/errors.js';
+import { lazyWarnLogger } from '../../core/lazy-log.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
-import { lazyWarnLogger } from './lazy-log.js';
 import { ENDPOINT_HINT, parseEndpoint, parseUuid, UUID_HINT } from './schemas.js';
 import { FORBIDDEN, type PushService } from './service.js';
 

@@ -1,9 +1,10 @@
 /**
- * The device routes' request logger. They log at warn; Fastify would build a pino child (with the
- * request id binding and a level change) for every poll. This one holds the parent and the bindings
+ * The request logger of hot routes that log at warn (push's device routes, /healthz and the other
+ * ops routes): Fastify would build a pino child (with the request id binding and a level change)
+ * for every request. This one holds the parent and the bindings
  * and builds the real child only when a warn/error line is written or a child is asked for, so the
  * request id is in every line that is written. A class: one allocation per request, its methods on
- * the prototype (an object literal of closures cost ten functions per poll; docs/performance.md).
+ * the prototype (an object literal of closures cost ten functions per request; docs/performance.md).
  */
 import type { FastifyBaseLogger, RouteShorthandOptions } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'pino';
