@@ -3,6 +3,7 @@
  * decorations (`config`, `store`, `writer`, `metrics`, `scheduler`, `sessions`, `requireAdmin`), HTTP metrics, the
  * notification retention job, and the close order (modules' onClose hooks, then jobs, then the database).
  */
+import type { onResponseHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { adminGuard } from './auth.js';
 import type { Config } from './config.js';
@@ -44,9 +45,26 @@ export const corePlugin = fp<CorePluginOptions>(
       'requireAdmin',
       adminGuard(() => config.admin.token, sessions),
     );
-    // callback-style hooks (no promise per request and hook); see docs/performance.md
+    // callback-style hooks (no promise per request and hook); see docs/performance.md. Each route's
+    // metrics hook holds its route's url (req.routeOptions builds an object of twelve fields per call)
+    root.addHook('onRoute', (route) => {
+      const url = route.url;
+      const observe: onResponseHookHandler = (req, reply, done) => {
+        metrics.http.observe(req.method, url, reply.statusCode, reply.elapsedTime / 1000);
+        done();
+      };
+      route.onResponse = route.onResponse === undefined ? observe : [observe, ...[route.onResponse].flat()];
+    });
+    // answers of no route (the 404 handlers)
     root.addHook('onResponse', (req, reply, done) => {
-      metrics.http.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+      if (req.is404) {
+        metrics.http.observe(
+          req.method,
+          req.routeOptions.url ?? 'unmatched',
+          reply.statusCode,
+          reply.elapsedTime / 1000,
+        );
+      }
       done();
     });
     // JSON and text answers never need a page's powers; the console sets its own policy, /docs its own

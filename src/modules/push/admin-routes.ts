@@ -30,14 +30,12 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
   const tags = ['push admin'];
   const security = [{ bearer: [] }];
 
-  const enqueue = (deviceIds: string[], spec: CommandSpec) => {
-    try {
-      return svc.enqueue(deviceIds, spec);
-    } catch (e) {
-      if (e instanceof UnknownDeviceError) throw new HttpError(404, e.message);
+  const enqueue = (deviceIds: string[], spec: CommandSpec) =>
+    svc.enqueue(deviceIds, spec).catch((e: unknown) => {
+      // thrown in the writer thread: it arrives with its name and message
+      if (e instanceof Error && e.name === UnknownDeviceError.name) throw new HttpError(404, e.message);
       throw e;
-    }
-  };
+    });
 
   admin.get(
     '/devices',
@@ -78,7 +76,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
     },
     async (req, reply) => {
       const id = deviceIdParam(req.params.deviceId);
-      const created = svc.register(id);
+      const created = await svc.register(id);
       return reply.code(created ? 201 : 200).send({ deviceId: id, created });
     },
   );
@@ -95,7 +93,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
       },
     },
     async (req, reply) => {
-      const [row] = enqueue([deviceIdParam(req.params.deviceId)], req.body);
+      const [row] = await enqueue([deviceIdParam(req.params.deviceId)], req.body);
       return reply.code(201).send({ id: row!.id, status: row!.status });
     },
   );
@@ -113,7 +111,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
     async (req, reply) => {
       const { deviceIds, ...spec } = req.body;
       const ids = deviceIds.map((v) => deviceIdFromJson(v)!);
-      const rows = enqueue(ids, spec);
+      const rows = await enqueue(ids, spec);
       return reply
         .code(201)
         .send({ commands: rows.map((r) => ({ deviceId: r.device_id, id: r.id, status: r.status })) });
@@ -176,7 +174,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
       },
     },
     async (req) => {
-      const { row, cancelled } = svc.cancel(req.params.id);
+      const { row, cancelled } = await svc.cancel(req.params.id);
       if (!row) throw new HttpError(404, `no command ${req.params.id}`);
       if (!cancelled)
         throw new HttpError(409, `command ${row.id} is ${row.status}; only queued commands can be cancelled`);

@@ -1,7 +1,8 @@
 /** The push module's health (the console's tile) and the paged device list, for /admin/push. */
 import { pageFromArray } from '../../core/paging.js';
 import type { DevicePageQuery } from './schemas.js';
-import type { Device, PushService } from './service.js';
+import type { Device } from './device-index.js';
+import type { PushService } from './service.js';
 
 const byId = (a: Device, b: Device) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0);
 const SORTS: Record<DevicePageQuery['sort'], (a: Device, b: Device) => number> = {

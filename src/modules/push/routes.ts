@@ -3,9 +3,10 @@
  * Empty answers are 200 with no body and no Content-Type. Errors are `{"error": "..."}` (devices
  * ignore bodies; the shape is for people reading logs and curl output).
  */
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { installErrorFormat } from '../../core/errors.js';
+import { lazyWarnLogger } from '../../core/lazy-log.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
 import { ENDPOINT_HINT, parseEndpoint, parseUuid, UUID_HINT } from './schemas.js';
 import { FORBIDDEN, type PushService } from './service.js';
@@ -17,36 +18,6 @@ const BAD_UUID = JSON.stringify({ error: UUID_HINT });
 const BAD_ENDPOINT = JSON.stringify({ error: ENDPOINT_HINT });
 
 type Query = Record<string, string | string[] | undefined>;
-
-/**
- * The device routes log at warn. Fastify would build a pino child (with the request id binding and
- * a level change) for every poll; this factory builds it only when a warn/error line is written.
- */
-const lazyWarnLogger: NonNullable<RouteShorthandOptions['childLoggerFactory']> = function (logger, bindings, opts) {
-  let real: FastifyBaseLogger | undefined;
-  const get = () => (real ??= logger.child(bindings, opts));
-  const noop = () => {};
-  const lazy = {
-    get level() {
-      return real?.level ?? opts.level ?? logger.level;
-    },
-    set level(l: string) {
-      get().level = l;
-    },
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- pino's LogFn overloads take no spread; tsc needs the cast
-    fatal: (...a: unknown[]) => (get().fatal as (...x: unknown[]) => void)(...a),
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- pino's LogFn overloads take no spread; tsc needs the cast
-    error: (...a: unknown[]) => (get().error as (...x: unknown[]) => void)(...a),
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- pino's LogFn overloads take no spread; tsc needs the cast
-    warn: (...a: unknown[]) => (get().warn as (...x: unknown[]) => void)(...a),
-    info: noop,
-    debug: noop,
-    trace: noop,
-    silent: noop,
-    child: (b: Record<string, unknown>, o?: Record<string, unknown>) => get().child(b, o),
-  };
-  return lazy;
-};
 
 export function deviceRoutes(svc: PushService) {
   return async function pushDeviceScope(scope: FastifyInstance): Promise<void> {
@@ -94,7 +65,14 @@ export function deviceRoutes(svc: PushService) {
         const out = svc.poll(id, req.ip, uuid);
         if (out === null) reply.send();
         else if (out === FORBIDDEN) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
-        else reply.type(JSON_TYPE).send(out);
+        else if (typeof out === 'string') reply.type(JSON_TYPE).send(out);
+        else {
+          // a delivery: answered once it is committed (the writer thread's group commit)
+          out.then(
+            (payload) => (payload === null ? reply.send() : reply.type(JSON_TYPE).send(payload)),
+            (err: unknown) => reply.send(err),
+          );
+        }
       },
     );
 
@@ -123,8 +101,11 @@ export function deviceRoutes(svc: PushService) {
             .send(uuid === null ? BAD_UUID : BAD_ENDPOINT);
           return;
         }
-        if (!svc.result(id, req.ip, raw, { uuid, endpoint })) reply.code(403).type(JSON_TYPE).send(UNKNOWN);
-        else reply.send();
+        // answered once the result is committed
+        svc.result(id, req.ip, raw, { uuid, endpoint }).then(
+          (known) => (known ? reply.send() : reply.code(403).type(JSON_TYPE).send(UNKNOWN)),
+          (err: unknown) => reply.send(err),
+        );
       },
     );
   };

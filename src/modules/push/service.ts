@@ -1,7 +1,10 @@
 /**
- * The push queue in memory: which devices have queued work or a command in flight, rebuilt from
- * SQLite at start-up and updated right after each committed store transaction, so an empty poll
- * answers from memory. Last-seen times are coalesced here and flushed by a timer (and on close).
+ * The push queue in memory: which devices have queued work or a command in flight, loaded from
+ * SQLite at start-up, so an empty poll answers from memory. Every write goes to the writer thread
+ * (writes.ts) and is answered after its group's COMMIT; the index is updated from what each write
+ * returns, in the order the thread ran them (one `.then` per write, see `write`), and rebuilt from a
+ * snapshot taken in that same order when another process queued commands (and periodically).
+ * Last-seen times are coalesced here and flushed by a timer (and on close).
  */
 import type { Log } from '../../core/logger.js';
 import type { Counter } from 'prom-client';
@@ -11,40 +14,43 @@ import { parseResult } from './command.js';
 import type { CommandSpec } from './schemas.js';
 import { registerMetrics } from './metrics.js';
 import type { CommandRow, Finished } from './rows.js';
+import { DeviceIndex, type Device } from './device-index.js';
 import type { PushStore } from './store.js';
 import { FinishWaiters } from './waiters.js';
-
-interface InFlight {
-  seq: number;
-  deadlineMs: number;
-  attempts: number;
-  maxAttempts: number;
-  expiresMs: number | null;
-}
-
-export interface Device {
-  id: string;
-  registeredMs: number;
-  lastSeenMs: number;
-  address: string | null;
-  /** a last-seen change not yet flushed */
-  dirty: boolean;
-  queued: number;
-  inFlight: InFlight | null;
-}
+import type { PushWrites } from './writes.js';
 
 export const FORBIDDEN = 1;
 export type PollAnswer = string | null | typeof FORBIDDEN;
 
 type PushConfig = Config['push'];
 
+/** What the service reads on the main connection (it writes only through the writer thread). */
+export type PushReads = Pick<
+  PushStore,
+  | 'device'
+  | 'devices'
+  | 'snapshot'
+  | 'maxSeq'
+  | 'expiredQueuedExist'
+  | 'byId'
+  | 'deliveries'
+  | 'events'
+  | 'list'
+  | 'failedSince'
+>;
+
+/** The core writer thread (app.writer). */
+export interface PushWriter {
+  run<T>(op: string, args?: unknown): Promise<{ value: T }>;
+}
+
 export class PushService {
-  readonly devices = new Map<string, Device>();
-  private dirty: Device[] = [];
+  private readonly index: DeviceIndex;
   private readonly waiters = new FinishWaiters();
   private flushTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
-  private dataVersion = 0;
+  private reloading = false;
+  private sweeping?: Promise<void>;
   private ticks = 0;
   private readonly timeoutMs: number;
   private readonly onlineMs: number;
@@ -53,156 +59,158 @@ export class PushService {
   readonly results: Counter<'status'>;
 
   constructor(
-    readonly store: PushStore,
+    readonly store: PushReads,
+    private readonly writer: PushWriter,
     readonly cfg: PushConfig,
     private readonly log: Log,
     metrics: Metrics,
   ) {
     this.timeoutMs = cfg.resultTimeoutSeconds * 1000;
     this.onlineMs = cfg.pollPeriodSeconds * 3000;
+    this.index = new DeviceIndex(store, cfg.allowUnknownDevices, log);
     this.results = registerMetrics(this, metrics);
   }
 
-  /** Loads the index from the store and starts the timers. */
+  /** The devices seen or registered, with their queue state (health, metrics, admin lists). */
+  get devices(): ReadonlyMap<string, Device> {
+    return this.index.devices;
+  }
+
+  /** Loads the index from the store (before any write) and starts the timers. */
   start(): void {
-    for (const r of this.store.devices()) {
-      this.devices.set(r.device_id, {
-        id: r.device_id,
-        registeredMs: Date.parse(r.registered_at),
-        lastSeenMs: r.last_seen_at ? Date.parse(r.last_seen_at) : 0,
-        address: r.last_address,
-        dirty: false,
-        queued: 0,
-        inFlight: null,
-      });
-    }
-    this.reloadQueue();
+    this.index.load(this.store.devices(), this.store.snapshot());
     this.flushTimer = setInterval(() => this.tick(), this.cfg.lastSeenFlushMs).unref();
     const sweepMs = Math.min(1000, Math.max(20, this.timeoutMs / 4));
-    this.sweepTimer = setInterval(() => this.sweep(), sweepMs).unref();
-  }
-
-  /** Rebuilds queued counts and in-flight state from the store (start-up, and after another process wrote). */
-  private reloadQueue(): void {
-    this.dataVersion = this.store.dataVersion();
-    for (const d of this.devices.values()) {
-      d.queued = 0;
-      d.inFlight = null;
-    }
-    for (const { device_id, n } of this.store.queuedCounts()) this.ensure(device_id).queued = n;
-    for (const c of this.store.allInFlight()) {
-      const d = this.ensure(c.device_id);
-      if (!d.inFlight) d.inFlight = inFlightOf(c);
-    }
-  }
-
-  private ensure(id: string): Device {
-    let d = this.devices.get(id);
-    if (!d) {
-      const row = this.store.device(id);
-      d = {
-        id,
-        registeredMs: row ? Date.parse(row.registered_at) : Date.now(),
-        lastSeenMs: row?.last_seen_at ? Date.parse(row.last_seen_at) : 0,
-        address: row?.last_address ?? null,
-        dirty: false,
-        queued: 0,
-        inFlight: null,
-      };
-      this.devices.set(id, d);
-    }
-    return d;
-  }
-
-  private seen(id: string, address: string | undefined, now: number): Device | undefined {
-    let d = this.devices.get(id);
-    if (d === undefined) {
-      if (!this.cfg.allowUnknownDevices) return undefined;
-      d = { id, registeredMs: now, lastSeenMs: now, address: address ?? null, dirty: false, queued: 0, inFlight: null };
-      this.devices.set(id, d);
-      this.log.info({ deviceId: id, address }, 'push: new device registered by its first poll');
-    }
-    d.lastSeenMs = now;
-    d.address = address ?? null;
-    if (!d.dirty) {
-      d.dirty = true;
-      this.dirty.push(d);
-    }
-    return d;
+    this.sweepTimer = setInterval(() => void this.sweep(), sweepMs).unref();
   }
 
   /**
-   * GET /push: the payload to send, null for an empty answer, FORBIDDEN for an unknown device. The
-   * device's own uuid of this poll, if any, is bound to a delivery made now.
+   * Hands a write to the writer thread; `apply` updates the index from its value. Every write takes
+   * this one path (one `.then` on the writer's promise), so the applies run in the order the thread
+   * ran the writes, and the index follows the store's order exactly.
    */
-  poll(id: string, address: string | undefined, deviceUuid?: string): PollAnswer {
-    const now = Date.now();
-    this.polls++;
-    const d = this.seen(id, address, now);
-    if (d === undefined) return FORBIDDEN;
-    const f = d.inFlight;
-    if (f !== null ? f.deadlineMs > now : d.queued === 0) return null;
-    const out = this.store.deliverNext(id, now, this.timeoutMs, deviceUuid);
-    d.queued -= out.dequeued;
-    if (d.queued < 0) d.queued = 0;
-    if (out.delivery) {
-      const x = out.delivery;
-      d.inFlight = {
-        seq: x.seq,
-        deadlineMs: x.deadlineMs,
-        attempts: x.attempts,
-        maxAttempts: x.maxAttempts,
-        expiresMs: x.expiresMs,
-      };
-    } else if (!out.waiting) {
-      d.inFlight = null;
-    }
-    this.finished(out.finished);
-    return out.delivery ? out.delivery.payload : null;
+  private write<K extends keyof PushWrites, R>(
+    op: K,
+    args: PushWrites[K]['args'],
+    apply: (value: PushWrites[K]['value']) => R,
+  ): Promise<R> {
+    return this.writer.run<PushWrites[K]['value']>(op, args).then((r) => apply(r.value));
   }
 
-  /** POST /result. Returns false for an unknown device when unknown devices are not allowed. */
-  result(id: string, address: string | undefined, raw: string, q: { uuid?: string; endpoint?: string } = {}): boolean {
-    const d = this.seen(id, address, Date.now());
-    if (d === undefined) return false;
+  /**
+   * Starts the writer thread (when no other module has) and takes the first snapshot through it, so
+   * that the first write of a poll or a result does not wait for the thread to start.
+   */
+  ready(): Promise<void> {
+    return this.write('push.snapshot', undefined, (snap) => this.index.applySnapshot(snap)).catch((err: unknown) => {
+      // the next write tries to start the thread again (LazyWriter); until then writes answer 500
+      this.log.error({ err }, 'push: the writer thread did not start');
+    });
+  }
+
+  /** A snapshot taken by the writer thread, in its order of writes (so no committed write is missed or applied twice). */
+  private reload(): void {
+    if (this.reloading) return;
+    this.reloading = true;
+    this.write('push.snapshot', undefined, (snap) => {
+      this.reloading = false;
+      this.index.applySnapshot(snap);
+    }).catch((err: unknown) => {
+      this.reloading = false;
+      this.log.error({ err }, 'push: queue reload failed');
+    });
+  }
+
+  /**
+   * GET /push: null for an empty answer and FORBIDDEN for an unknown device, both from memory; else
+   * the delivery, once it is committed: the payload to send, or null. The device's own uuid of this
+   * poll, if any, is bound to a delivery made now.
+   */
+  poll(id: string, address: string | undefined, deviceUuid?: string): PollAnswer | Promise<string | null> {
+    const now = Date.now();
+    this.polls++;
+    const d = this.index.seen(id, address, now);
+    if (d === undefined) return FORBIDDEN;
+    const f = d.inFlight;
+    if (f !== null ? f.deadlineMs > now : d.queued <= 0) return null;
+    return this.write('push.deliver', { deviceId: id, now, timeoutMs: this.timeoutMs, deviceUuid }, (out) => {
+      d.queued -= out.dequeued;
+      if (d.queued < 0) d.queued = 0;
+      if (out.delivery) {
+        const x = out.delivery;
+        d.inFlight = {
+          seq: x.seq,
+          deadlineMs: x.deadlineMs,
+          attempts: x.attempts,
+          maxAttempts: x.maxAttempts,
+          expiresMs: x.expiresMs,
+        };
+      } else if (!out.waiting) {
+        d.inFlight = null;
+      }
+      this.finished(out.finished);
+      return out.delivery ? out.delivery.payload : null;
+    });
+  }
+
+  /** POST /result, resolved once the result is committed. False for an unknown device when unknown devices are not allowed. */
+  result(
+    id: string,
+    address: string | undefined,
+    raw: string,
+    q: { uuid?: string; endpoint?: string } = {},
+  ): Promise<boolean> {
+    const now = Date.now();
+    const d = this.index.seen(id, address, now);
+    if (d === undefined) return Promise.resolve(false);
     const parsed = parseResult(raw);
-    const out = this.store.recordResult(id, parsed, { uuid: q.uuid ?? parsed.uuid, endpoint: q.endpoint }, raw);
-    if (out.matched) {
-      if (d.inFlight?.seq === out.finished.seq) d.inFlight = null;
-      this.finished([out.finished]);
-    } else {
-      this.results.inc({ status: 'unmatched' });
-      this.log.warn({ deviceId: id, commandId: out.commandId, reason: out.reason }, 'push: unmatched result stored');
-    }
-    return true;
+    const args = { deviceId: id, parsed, q: { uuid: q.uuid ?? parsed.uuid, endpoint: q.endpoint }, raw, now };
+    return this.write('push.result', args, (out) => {
+      if (out.matched) {
+        if (d.inFlight?.seq === out.finished.seq) d.inFlight = null;
+        this.finished([out.finished]);
+      } else {
+        this.results.inc({ status: 'unmatched' });
+        this.log.warn({ deviceId: id, commandId: out.commandId, reason: out.reason }, 'push: unmatched result stored');
+      }
+      return true;
+    });
   }
 
   /** Queues a command for each device (one transaction). */
-  enqueue(deviceIds: readonly string[], spec: CommandSpec): CommandRow[] {
-    const rows = this.store.enqueue(deviceIds, spec, {
+  enqueue(deviceIds: readonly string[], spec: CommandSpec): Promise<CommandRow[]> {
+    const opts = {
       defaultMaxAttempts: this.cfg.maxAttempts,
       register: this.cfg.allowUnknownDevices,
       bodyEncoding: this.cfg.bodyEncoding,
+      now: Date.now(),
+    };
+    return this.write('push.enqueue', { deviceIds, spec, opts }, (rows) => {
+      for (const r of rows) {
+        this.index.ensure(r.device_id).queued++;
+        this.index.knowSeq(r.seq);
+      }
+      return rows;
     });
-    for (const r of rows) this.ensure(r.device_id).queued++;
-    return rows;
   }
 
-  register(id: string): boolean {
-    const created = this.store.registerDevice(id, 'operator');
-    this.ensure(id);
-    return created;
+  register(id: string): Promise<boolean> {
+    return this.write('push.register', { id, now: Date.now() }, (created) => {
+      this.index.ensure(id);
+      return created;
+    });
   }
 
   /** Cancels a queued command: the row (undefined when unknown) and whether this call cancelled it. */
-  cancel(id: string): { row?: CommandRow; cancelled: boolean } {
-    const out = this.store.cancel(id);
-    if (out.finished) {
-      const d = this.devices.get(out.finished.deviceId);
-      if (d && d.queued > 0) d.queued--;
-      this.finished([out.finished]);
-    }
-    return { row: out.row, cancelled: out.finished !== undefined };
+  cancel(id: string): Promise<{ row?: CommandRow; cancelled: boolean }> {
+    return this.write('push.cancel', { id, now: Date.now() }, (out) => {
+      if (out.finished) {
+        const d = this.devices.get(out.finished.deviceId);
+        if (d && d.queued > 0) d.queued--;
+        this.finished([out.finished]);
+      }
+      return { row: out.row, cancelled: out.finished !== undefined };
+    });
   }
 
   /** Resolves when the command reaches a final state, after `ms`, or when the app closes. */
@@ -227,57 +235,69 @@ export class PushService {
     return d.lastSeenMs > 0 && now - d.lastSeenMs <= this.onlineMs;
   }
 
-  /** Writes pending last-seen times. */
-  flush(): void {
-    if (this.dirty.length === 0) return;
-    const batch = this.dirty;
-    this.dirty = [];
-    for (const d of batch) d.dirty = false;
-    try {
-      this.store.touchDevices(
-        batch.map((d) => ({ id: d.id, registeredMs: d.registeredMs, lastSeenMs: d.lastSeenMs, address: d.address })),
-      );
-    } catch (err) {
+  /** Writes pending last-seen times (a failed write marks them pending again). */
+  flush(): Promise<void> {
+    const batch = this.index.takeDirty();
+    if (batch.length === 0) return Promise.resolve();
+    const rows = batch.map((d) => ({
+      id: d.id,
+      registeredMs: d.registeredMs,
+      lastSeenMs: d.lastSeenMs,
+      address: d.address,
+    }));
+    return this.write('push.touch', rows, () => undefined).catch((err: unknown) => {
       this.log.error({ err }, 'push: last-seen flush failed; will retry');
-      for (const d of batch) {
-        if (!d.dirty) {
-          d.dirty = true;
-          this.dirty.push(d);
-        }
-      }
-    }
+      this.index.markDirty(batch);
+    });
   }
 
   private tick(): void {
-    this.flush();
+    void this.flush();
     try {
-      // another process (the CLI) committed, or a periodic self-check: rebuild the index from the store
-      if (this.store.dataVersion() !== this.dataVersion || ++this.ticks % 30 === 0) this.reloadQueue();
+      // another process (the CLI) queued a command, or a periodic self-check: rebuild the index
+      if (this.store.maxSeq() > this.index.knownMaxSeq || ++this.ticks % 30 === 0) this.reload();
     } catch (err) {
       this.log.error({ err }, 'push: queue reload failed');
     }
   }
 
-  /** Closes timed-out commands that may not be redelivered, and expires queued commands. */
-  sweep(now = Date.now()): void {
+  /**
+   * Closes timed-out commands that may not be redelivered, and expires queued commands: one write,
+   * made only when the index or the store (a read) shows there is something to close or expire.
+   */
+  sweep(now = Date.now()): Promise<void> {
+    if (this.sweeping) return this.sweeping;
+    const seqs: number[] = [];
+    for (const d of this.devices.values()) {
+      const f = d.inFlight;
+      if (f === null || f.deadlineMs > now) continue;
+      if (f.attempts < f.maxAttempts && (f.expiresMs === null || f.expiresMs > now)) continue; // redelivered on its next poll
+      seqs.push(f.seq);
+    }
     try {
-      for (const d of this.devices.values()) {
-        const f = d.inFlight;
-        if (f === null || f.deadlineMs > now) continue;
-        if (f.attempts < f.maxAttempts && (f.expiresMs === null || f.expiresMs > now)) continue; // redelivered on its next poll
-        const fin = this.store.closeTimedOut(f.seq, now);
-        d.inFlight = null;
-        if (fin) this.finished([fin]);
+      if (seqs.length === 0 && !this.store.expiredQueuedExist(now)) return Promise.resolve();
+    } catch (err) {
+      this.log.error({ err }, 'push: sweep failed');
+      return Promise.resolve();
+    }
+    const sweeping = this.write('push.sweep', { seqs, now }, ({ closed, expired }) => {
+      for (const f of closed) {
+        const d = this.devices.get(f.deviceId);
+        if (d?.inFlight?.seq === f.seq) d.inFlight = null;
       }
-      const expired = this.store.expireQueued(now);
+      this.finished(closed);
       for (const e of expired) {
         const d = this.devices.get(e.deviceId);
         if (d && d.queued > 0) d.queued--;
       }
       this.finished(expired);
-    } catch (err) {
-      this.log.error({ err }, 'push: sweep failed');
-    }
+    })
+      .catch((err: unknown) => this.log.error({ err }, 'push: sweep failed'))
+      .finally(() => {
+        this.sweeping = undefined;
+      });
+    this.sweeping = sweeping;
+    return sweeping;
   }
 
   /** Lets long-polls return (before the server waits for in-flight requests). */
@@ -285,20 +305,12 @@ export class PushService {
     this.waiters.release();
   }
 
-  close(): void {
+  /** Stops the timers and writes what is pending (before the writer thread closes). */
+  async close(): Promise<void> {
     this.releaseWaiters();
     clearInterval(this.flushTimer);
     clearInterval(this.sweepTimer);
-    this.flush();
+    await this.sweeping;
+    await this.flush();
   }
-}
-
-function inFlightOf(c: CommandRow): InFlight {
-  return {
-    seq: c.seq,
-    deadlineMs: c.deadline_at ? Date.parse(c.deadline_at) : 0,
-    attempts: c.attempts,
-    maxAttempts: c.max_attempts,
-    expiresMs: c.expires_at ? Date.parse(c.expires_at) : null,
-  };
 }

@@ -49,10 +49,13 @@ export function pushStatements(db: DB) {
     expiredQueued: p(
       "SELECT seq, id, device_id FROM push_commands WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?",
     ),
+    anyExpiredQueued: p(
+      "SELECT 1 FROM push_commands WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ? LIMIT 1",
+    ).pluck(),
     list: p(
       'SELECT * FROM push_commands WHERE device_id = ? AND (? IS NULL OR status = ?) ORDER BY seq LIMIT ? OFFSET ?',
     ),
-    dataVersion: p('PRAGMA data_version').pluck(),
+    maxSeq: p('SELECT MAX(seq) FROM push_commands').pluck(),
     failedSince: p(
       "SELECT COUNT(*) FROM push_commands WHERE status IN ('failed', 'expired') AND finished_at >= ?",
     ).pluck(),

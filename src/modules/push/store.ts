@@ -21,6 +21,13 @@ import type {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The queue's state in the store: queued counts per device, the in-flight commands, the highest command seq. */
+export interface QueueSnapshot {
+  queued: Array<{ device_id: string; n: number }>;
+  inFlight: CommandRow[];
+  maxSeq: number;
+}
+
 export class PushStore {
   private readonly s;
   private readonly lookups: MatchLookups;
@@ -276,13 +283,24 @@ export class PushStore {
     return this.s.failedSince.get(since.toISOString()) as number;
   }
 
-  /** Changes whenever another connection (e.g. the CLI) commits. */
-  dataVersion(): number {
-    return this.s.dataVersion.get() as number;
+  /** The highest command seq (0 when none): a higher one than the server knows was queued by another process. */
+  maxSeq(): number {
+    return (this.s.maxSeq.get() as number | null) ?? 0;
+  }
+
+  /** Whether any queued command is past its expiresAt (a read: the sweep writes only when there is one). */
+  expiredQueuedExist(now: number): boolean {
+    return this.s.anyExpiredQueued.get(iso(now)) !== undefined;
+  }
+
+  snapshot(): QueueSnapshot {
+    return { queued: this.queuedCounts(), inFlight: this.allInFlight(), maxSeq: this.maxSeq() };
   }
 }
 
+/** A command for a device that is not registered (thrown in the writer thread too: callers test `name`). */
 export class UnknownDeviceError extends Error {
+  override name = 'UnknownDeviceError';
   constructor(readonly deviceId: string) {
     super(`device ${deviceId} is not registered (push.allowUnknownDevices is false)`);
   }

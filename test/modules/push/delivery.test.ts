@@ -25,6 +25,25 @@ describe('push delivery', () => {
     expect(r.headers['content-type']).toBeUndefined();
   });
 
+  it('concurrent polls of one device: one command in flight; concurrent equal results: one recorded', async () => {
+    // the deliveries and results of one device may sit in one group commit of the writer thread
+    const url = await start();
+    const ids = [await enqueueOk(url, '8', { endpoint: 'a' }), await enqueueOk(url, '8', { endpoint: 'b' })];
+    const dev = new SimDevice(url, '8');
+    const polls = await Promise.all(Array.from({ length: 20 }, () => dev.poll()));
+    const got = polls.flatMap((p) => (p.command ? [p.command.uuid] : []));
+    expect(got).toEqual([ids[0]]);
+    expect(await command(url, ids[1]!)).toMatchObject({ status: 'queued' });
+    const body = JSON.stringify({ response: { ok: 1 } });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => dev.result(body, { query: `&uuid=${ids[0]}` })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await command(url, ids[0]!)).toMatchObject({ status: 'done', attempts: 1 });
+    expect(rows("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'")).toEqual([{ n: 1 }]);
+    expect(rows('SELECT COUNT(*) AS n FROM push_unmatched_results')).toEqual([{ n: 4 }]);
+    // the next poll gets the next command (the index followed the writes in their order)
+    expect((await dev.poll()).command?.uuid).toBe(ids[1]);
+  });
+
   it('delivers 100 commands in FIFO order, each exactly once, and stores every result', async () => {
     const url = await start({ bodyEncoding: 'object' }); // the spec's example: body as an object
     const ids: string[] = [];
@@ -320,7 +339,9 @@ describe('push device route errors', () => {
     });
     expect(big.status).toBe(413);
     expect(JSON.parse(big.text)).toEqual({ error: expect.any(String) });
-    t.app.store.db.close(); // the next delivery cannot be written
+    // the next delivery cannot be written (push writes on the writer thread; nothing can be read either)
+    await t.app.writer.close();
+    t.app.store.db.close();
     const r = await http(`${url}/push?deviceId=61`, { headers: { 'x-request-id': 'poll-that-fails' } });
     expect(r.status).toBe(500);
     expect(JSON.parse(r.text)).toEqual({ error: 'Internal Server Error' });
