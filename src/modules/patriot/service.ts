@@ -11,11 +11,11 @@
  * order concurrent requests finish in. We never rely on the file still being there afterwards (the
  * importer renames it away while it uploads).
  */
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import type { Log } from '../../core/logger.js';
 import type { Config } from '../../core/config.js';
 import type { DB } from '../../core/db.js';
-import { exists, safeJoin } from '../../core/files.js';
+import { safeJoin } from '../../core/files.js';
 import { KeysRegistry } from './keys.js';
 import { PatriotStore } from './store.js';
 import { buildClientXml } from './xml.js';
@@ -82,8 +82,9 @@ export class PatriotService {
   /**
    * Start-up repair after a crash (call once the importer has restored its claims, before requests):
    * removes the temp files of interrupted XML writes (`<id>.xml.<number>`: never renamed, never
-   * acknowledged), and rewrites the XML of every 'changed' client whose file is missing (its change
-   * was committed but the process stopped, or the write failed, before the file was written).
+   * acknowledged), and rewrites the XML of every 'changed' client whose file is missing or differs
+   * from what the store holds now (its change was committed but the process stopped, or the write
+   * failed, before the file was written: the folder may still hold the client's previous file).
    */
   async repairAfterCrash(): Promise<{ temps: number; rewritten: number }> {
     let temps = 0;
@@ -112,16 +113,16 @@ export class PatriotService {
       } catch {
         continue;
       }
-      if (
-        !(await exists(file)) &&
-        (await this.writeClientXml(c.key_name, c.client_id, { marked: true }).catch(() => false))
-      )
-        rewritten++;
+      const want = this.render(c.key_name, c.client_id);
+      if (want === undefined) continue; // its key left keys.json: nothing to hand over
+      const have = await readFile(file, 'utf8').catch(() => null);
+      if (have === want || (want === null && have === null)) continue;
+      if (await this.writeClientXml(c.key_name, c.client_id, { marked: true }).catch(() => false)) rewritten++;
     }
     if (temps || rewritten)
       this.log.warn(
         { temps, rewritten },
-        'patriot: repaired the XML folder after an interrupted run (temp files removed, missing client files rewritten)',
+        'patriot: repaired the XML folder after an interrupted run (temp files removed, missing or stale client files rewritten)',
       );
     return { temps, rewritten };
   }

@@ -10,7 +10,7 @@
  * commits its row together with the state row (status 'changed', xml_version + 1); only after that
  * COMMIT does the caller write the client's XML (service.ts), and it answers only after the file's
  * fsync, rename and directory fsync. A crash before the file leaves a committed 'changed' client
- * whose file is missing, which the start-up repair rewrites (PatriotService.repairAfterCrash); a
+ * whose file is missing or still the previous one, which the start-up repair rewrites (repairAfterCrash); a
  * file is therefore never newer than the version the database shows, and an acknowledged change
  * is in both.
  *

@@ -1,13 +1,16 @@
 /** Per-client XML: layout and element order, escaping (property test), byte-exact æøå, regeneration, atomic writes. */
 import fc from 'fast-check';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { existsSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { parseKeys } from '../../../src/modules/patriot/keys.js';
 import { XML_CHARS } from '../../../src/modules/patriot/schemas.js';
 import { buildClientXml, escapeText, xmlRepresentable } from '../../../src/modules/patriot/xml.js';
+import patriot from '../../../src/modules/patriot/index.js';
+import { makeApp, tempDir } from '../../helpers/app.js';
 import { INFO, KEY_A, keysJson, buildPatriot, USER, type PatriotApp } from './helpers.js';
 
 const parser = new XMLParser({
@@ -308,4 +311,41 @@ describe('patriot client XML', () => {
       xml_version: 1001,
     });
   }, 180_000); // 1,000 fsynced writes beside a reader spinning on one of the two cores: slow on a loaded machine
+});
+
+describe('start-up repair', () => {
+  it("a change committed before a crash, whose file was not written yet, replaces the client's previous file at restart", async () => {
+    const dataDir = tempDir('fieldhub-patriot-repair-');
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    writeFileSync(path.join(dataDir, 'keys.json'), JSON.stringify(keysJson()));
+    const open = () => makeApp({}, { modules: [patriot], dataDir, startScheduler: false });
+    const first = await open();
+    const put = await first.app.inject({
+      method: 'PUT',
+      url: '/clients',
+      headers: { authorization: `Bearer ${KEY_A}` },
+      payload: { client_id: 7, info: { ...INFO, Name: 'before the crash' } },
+    });
+    expect(put.statusCode).toBe(201);
+    const file = path.join(first.config.patriot.xmlDir, 'Alarm24', '7.xml');
+    expect(readFileSync(file, 'utf8')).toContain('before the crash');
+    await first.app.close();
+    // the state a crash leaves between a change's COMMIT and its file write: row and state committed, old file
+    const db = new Database(path.join(dataDir, 'fieldhub.sqlite'));
+    db.prepare("UPDATE patriot_clients SET info = json_set(info, '$.Name', 'committed, file not written')").run();
+    db.prepare("UPDATE patriot_client_state SET status = 'changed', xml_version = xml_version + 1").run();
+    db.close();
+    const second = await open();
+    onTestFinished(() => second.app.close());
+    await second.app.ready(); // the repair runs when the app is ready, before any request
+    const row = (parser.parse(readFileSync(file, 'utf8')) as { Clients: { Row: Record<string, string> } }).Clients.Row;
+    expect(row.Name).toBe('committed, file not written');
+    // an unchanged client's file is left as it is at the next restart
+    await second.app.close();
+    const before = statSync(file).mtimeMs;
+    const third = await open();
+    onTestFinished(() => third.app.close());
+    await third.app.ready();
+    expect(statSync(file).mtimeMs).toBe(before);
+  });
 });
