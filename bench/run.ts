@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pinning, printTable, type BenchRow } from './lib.js';
 
 const dir = import.meta.dirname;
-const NOT_BENCHES = new Set(['lib', 'run', 'fieldhub-server', 'bare-server', 'chart', 'devices', 'ab']);
+const NOT_BENCHES = new Set(['lib', 'run', 'fieldhub-server', 'bare-server', 'chart', 'devices', 'ab', 'patriot-ab']);
 
 function svgChart(rows: BenchRow[]): string {
   const withRatio = rows.filter((r) => typeof r.ratio === 'number');
