@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/sync.ts        all
  *   node --import tsx bench/sync.ts get    GET /sync only
+ *   node --import tsx bench/sync.ts post   POST /sync only
  */
 import { encryptData } from '../src/modules/sync/crypto.js';
 import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow } from './lib.js';
@@ -161,6 +162,7 @@ async function runPost(): Promise<BenchRow[]> {
 }
 
 const only: Record<string, () => Promise<BenchRow[]>> = {
+  post: runPost,
   get: runGet,
   get1k: () => getRows(1_000, 10, 8),
   get100k: () => getRows(100_000, 2, 10),
