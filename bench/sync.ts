@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/sync.ts        all
  *   node --import tsx bench/sync.ts get    GET /sync only
+ *   node --import tsx bench/sync.ts post   POST /sync only
  */
 import { encryptData } from '../src/modules/sync/crypto.js';
 import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow } from './lib.js';
@@ -124,11 +125,16 @@ async function runPost(): Promise<BenchRow[]> {
     const post = (url: string, body: string, connections: number, duration: number) =>
       load({ url, method: 'POST', headers, body, connections, duration });
 
-    const bs = await post(`${bare.url}/bare/sync-form`, small, 10, 8);
-    const fs = await post(`${fh.url}/sync`, small, 10, 8);
+    const cpuPerReq = async (h: typeof fh, run: () => ReturnType<typeof post>) => {
+      const cpu0 = h.cpuMs();
+      const r = await run();
+      return { r, ms: (h.cpuMs() - cpu0) / Math.max(1, r.requests) };
+    };
+    const bs = await cpuPerReq(bare, () => post(`${bare.url}/bare/sync-form`, small, 10, 8));
+    const fs = await cpuPerReq(fh, () => post(`${fh.url}/sync`, small, 10, 8));
     rows.push({
-      ...row('sync', 'POST /sync small (3 devices, encrypted)', fs, bs, fh),
-      note: `${(small.length / 1024).toFixed(1)} KB form`,
+      ...row('sync', 'POST /sync small (3 devices, encrypted)', fs.r, bs.r, fh),
+      note: `${(small.length / 1024).toFixed(1)} KB form; CPU ${fs.ms.toFixed(2)} ms/req (bare ${bs.ms.toFixed(2)})`,
     });
     await drain(fh.url);
 
@@ -161,6 +167,7 @@ async function runPost(): Promise<BenchRow[]> {
 }
 
 const only: Record<string, () => Promise<BenchRow[]>> = {
+  post: runPost,
   get: runGet,
   get1k: () => getRows(1_000, 10, 8),
   get100k: () => getRows(100_000, 2, 10),

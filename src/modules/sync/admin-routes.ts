@@ -9,6 +9,7 @@ import { pageFields } from '../../core/paging.js';
 
 import { PeerStatus, type PeerState } from './peer-status.js';
 import type { SyncAdminStore } from './admin-store.js';
+import type { SyncWrite } from './writes.js';
 
 const pageQuery = z
   .object({
@@ -30,6 +31,8 @@ export function syncReadRoutes(
   db: SyncAdminStore,
   status: PeerStatus,
   cfg: { pullNodes: string[]; hubUrl?: string; staleMinutes: number },
+  /** the mark-read writes (writer thread) */
+  write: SyncWrite,
 ) {
   const notes = db.notifications;
 
@@ -157,7 +160,9 @@ export function syncReadRoutes(
         },
       },
       async (req) => {
-        if (!notes.markRead(req.params.id)) throw new HttpError(404, `no sync notification ${req.params.id}`);
+        const at = new Date().toISOString();
+        if (!(await write('sync.markRead', { id: req.params.id, at })))
+          throw new HttpError(404, `no sync notification ${req.params.id}`);
         return { id: req.params.id, read: true as const };
       },
     );
@@ -175,7 +180,9 @@ export function syncReadRoutes(
           response: { 200: z.object({ marked: z.number() }) },
         },
       },
-      async (req) => ({ marked: notes.markAllRead(req.body.upToId) }),
+      async (req) => ({
+        marked: await write('sync.markAllRead', { upToId: req.body.upToId, at: new Date().toISOString() }),
+      }),
     );
   };
 }

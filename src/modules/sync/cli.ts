@@ -14,7 +14,12 @@ import { SyncStore } from './store.js';
  * first: a crash in between leaves the encoded file with a failed row, which the next call finds).
  * Returns the number of payloads queued; rows whose file is gone are left as they are.
  */
-export async function requeueFailed(db: SyncStore, dir: string): Promise<number> {
+export async function requeueFailed(
+  db: SyncStore,
+  dir: string,
+  /** the server's: through the writer thread; the CLI's: db.requeue */
+  requeue: (id: number) => Promise<void> | void = (id) => db.requeue(id),
+): Promise<number> {
   let n = 0;
   for (const r of db.failedRows()) {
     const names = fileNames(r.plugin, r.node, r.seq);
@@ -22,7 +27,7 @@ export async function requeueFailed(db: SyncStore, dir: string): Promise<number>
     const encoded = safeJoin(dir, names.encoded);
     if (await exists(failed)) await rename(failed, encoded);
     else if (!(await exists(encoded))) continue;
-    db.requeue(r.id);
+    await requeue(r.id);
     n++;
   }
   return n;
@@ -33,7 +38,7 @@ export const commands: Record<string, CliCommand> = {
     usage: '',
     summary: 'queue the failed payloads again (a running server processes them with its next payload, or at start-up)',
     async run(_args, ctx) {
-      const n = await requeueFailed(new SyncStore(ctx.store), safeJoin(ctx.config.dataDir, 'log', 'plugins'));
+      const n = await requeueFailed(new SyncStore(ctx.store.db), safeJoin(ctx.config.dataDir, 'log', 'plugins'));
       ctx.out(`${n} payload(s) queued again`);
       return 0;
     },

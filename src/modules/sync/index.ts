@@ -6,7 +6,7 @@ import { registerAdmin } from '../../core/admin.js';
 import { syncReadRoutes } from './admin-routes.js';
 import { SyncAdminStore } from './admin-store.js';
 import { PeerStatus } from './peer-status.js';
-import { defineModule } from '../../core/module.js';
+import { defineModule, moduleFile } from '../../core/module.js';
 import { syncConfig } from './config.js';
 import { commands, requeueFailed } from './cli.js';
 import { migrations } from './migrations.js';
@@ -20,14 +20,23 @@ export default defineModule({
   config: syncConfig,
   migrations,
   commands,
+  // every sync write of the server runs on the core writer thread (group commit): writes.ts
+  writes: moduleFile(import.meta.url, 'writes'),
   plugin: async (app) => {
     const cfg = app.config.sync;
     const log = app.log.child({ module: 'sync' });
     const nameProblem = nodeNameProblem(cfg.nodeName);
     if (nameProblem) log.warn(`sync.nodeName ${nameProblem}: hubs refuse such a node_name`);
     if (!cfg.apiToken) log.warn('sync.apiToken is not configured: every /sync request is refused');
-    const hub = new SyncHub({ config: cfg, dataDir: app.config.dataDir, store: app.store, metrics: app.metrics, log });
-    const peers = new SyncPeers(cfg, hub, app.store, log);
+    const hub = new SyncHub({
+      config: cfg,
+      dataDir: app.config.dataDir,
+      store: app.store,
+      writer: app.writer,
+      metrics: app.metrics,
+      log,
+    });
+    const peers = new SyncPeers(cfg, hub, log);
     await app.register(async (scope) => syncRoutes(scope, hub), { prefix: '/sync' });
 
     const status = new PeerStatus();
@@ -44,11 +53,12 @@ export default defineModule({
     app.scheduler.register('sync.pull', pull, cfg.pullNodes.length ? { cron: cfg.pullCron } : {});
     app.scheduler.register('sync.push', push, cfg.hubUrl ? { cron: cfg.pushCron } : {});
 
-    const reads = syncReadRoutes(new SyncAdminStore(app.store.db), status, {
-      pullNodes: cfg.pullNodes,
-      hubUrl: cfg.hubUrl,
-      staleMinutes: cfg.staleMinutes,
-    });
+    const reads = syncReadRoutes(
+      new SyncAdminStore(app.store.db),
+      status,
+      { pullNodes: cfg.pullNodes, hubUrl: cfg.hubUrl, staleMinutes: cfg.staleMinutes },
+      hub.write,
+    );
     await registerAdmin(app, '/admin/sync', (admin) => {
       reads(admin);
       admin.post('/pull', { schema: { summary: 'Run the pull job now', tags: ['sync'] } }, async () =>
@@ -61,7 +71,7 @@ export default defineModule({
         '/retry',
         { schema: { summary: 'Queue the failed payloads again and process them', tags: ['sync'] } },
         async () => {
-          const requeued = await requeueFailed(hub.db, hub.dir);
+          const requeued = await requeueFailed(hub.db, hub.dir, (id) => hub.write('sync.requeue', id));
           hub.kick();
           await hub.idle();
           return { requeued };

@@ -5,7 +5,6 @@
 import type { Log } from '../../core/logger.js';
 import { z } from 'zod';
 import type { Config } from '../../core/config.js';
-import type { Store } from '../../core/db.js';
 import { zodIssueText } from '../../core/errors.js';
 import { encryptData } from './crypto.js';
 import { devicesJson } from './devices-out.js';
@@ -27,7 +26,6 @@ export class SyncPeers {
   constructor(
     private readonly cfg: Config['sync'],
     private readonly hub: SyncHub,
-    private readonly store: Store,
     private readonly log: Log,
   ) {
     this.formats = new HubFormats(cfg.hubFormat);
@@ -54,9 +52,10 @@ export class SyncPeers {
     };
   }
 
-  private notify(level: 'info' | 'alert', text: string): void {
+  /** Records a notification (writer thread; the job goes on after its COMMIT); never throws. */
+  private async notify(level: 'info' | 'alert', text: string): Promise<void> {
     try {
-      this.store.notify('sync', level, text);
+      await this.hub.notify(level, text);
     } catch (e) {
       this.log.error({ err: e }, 'sync: writing a notification failed');
     }
@@ -68,7 +67,7 @@ export class SyncPeers {
   ): Promise<Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }>> {
     const out: Array<{ url: string; ok: boolean; node?: string; seq?: number; error?: string }> = [];
     if (!this.cfg.apiToken) {
-      if (this.cfg.pullNodes.length) this.notify('alert', `${TAG} Pull skipped: sync.apiToken is not configured`);
+      if (this.cfg.pullNodes.length) await this.notify('alert', `${TAG} Pull skipped: sync.apiToken is not configured`);
       return out;
     }
     for (const base of this.cfg.pullNodes) {
@@ -107,7 +106,7 @@ export class SyncPeers {
       } catch (e) {
         const reason = e instanceof StoreFailedError ? e.message : errText(e);
         this.log.warn({ node: shown, reason }, 'sync: pull failed');
-        this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
+        await this.notify('alert', `${TAG} Failed to pull data from "${shown}": ${reason}`);
         this.hub.payloads.inc({ source: 'pull', result: 'error' });
         out.push({ url: shown, ok: false, error: reason });
       }
@@ -125,7 +124,7 @@ export class SyncPeers {
     const shown = displayUrl(url);
     const what = 'table_devices.json';
     if (!this.cfg.apiToken) {
-      this.notify('alert', `${TAG} Push skipped: sync.apiToken is not configured`);
+      await this.notify('alert', `${TAG} Push skipped: sync.apiToken is not configured`);
       return { ok: false, error: 'no apiToken' };
     }
     try {
@@ -150,18 +149,18 @@ export class SyncPeers {
       const res = await this.formats.send(url, post);
       this.log.info({ hub: shown, status: res.status, format: res.format }, 'sync: push answered');
       if (res.status === 200) {
-        this.notify('info', `${TAG} Data for "${what}" sent successfully to "${shown}" (${devices} devices)`);
+        await this.notify('info', `${TAG} Data for "${what}" sent successfully to "${shown}" (${devices} devices)`);
         this.hub.payloads.inc({ source: 'push', result: 'sent' });
         return { ok: true, status: 200, devices };
       }
       this.log.warn({ hub: shown, status: res.status }, 'sync: push failed');
-      this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}" (Status code: ${res.status})`);
+      await this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}" (Status code: ${res.status})`);
       this.hub.payloads.inc({ source: 'push', result: 'error' });
       return { ok: false, status: res.status };
     } catch (e) {
       const reason = errText(e);
       this.log.warn({ hub: shown, reason }, 'sync: push failed');
-      this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}": ${reason}`);
+      await this.notify('alert', `${TAG} Failed to send data for "${what}" to "${shown}": ${reason}`);
       this.hub.payloads.inc({ source: 'push', result: 'error' });
       return { ok: false, error: reason };
     }

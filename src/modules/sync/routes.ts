@@ -63,31 +63,32 @@ function jsonProblem(body: unknown): { success: false; error: string; details: u
 
 /**
  * "Data sent" notifications, one per answer as the original writes them, but committed together at
- * most once a second (and at close): a commit fsyncs, and one per GET would hold the event loop.
+ * most once a second (and at close), by the writer thread: one commit per GET would be an fsync each.
  */
-function sentNotes(scope: FastifyInstance): () => void {
+function sentNotes(scope: FastifyInstance, hub: SyncHub): () => void {
   let queued = 0;
   let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
+  const flush = async () => {
     timer = undefined;
     const n = queued;
     queued = 0;
     if (n === 0) return;
     try {
-      scope.store.db.transaction(() => {
-        for (let i = 0; i < n; i++) scope.store.notify('sync', 'info', `${TAG} Data sent`);
-      })();
+      await hub.notify(
+        'info',
+        Array.from({ length: n }, () => `${TAG} Data sent`),
+      );
     } catch (err) {
       scope.log.error({ err }, 'sync: writing "Data sent" notifications failed');
     }
   };
   scope.addHook('onClose', async () => {
     if (timer) clearTimeout(timer);
-    flush();
+    await flush();
   });
   return () => {
     queued++;
-    timer ??= setTimeout(flush, 1000);
+    timer ??= setTimeout(() => void flush(), 1000);
   };
 }
 
@@ -122,7 +123,7 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     extraKeys: cfg.serveExtraKeys,
     passphrase: cfg.serveEncrypted ? cfg.encryptionKey : '',
   });
-  const dataSent = sentNotes(scope);
+  const dataSent = sentNotes(scope, hub);
 
   // NetAlertX: `Authorization: Bearer <API_TOKEN>` or `?token=`; no token configured = nobody.
   scope.addHook('onRequest', async (req, reply) => {
@@ -183,11 +184,8 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
       } catch (err) {
         req.log.error({ err }, 'sync: GET /sync failed');
         const msg = `${TAG} Failed to read the devices table`;
-        try {
-          scope.store.notify('sync', 'alert', msg);
-        } catch {
-          // the store itself is failing; the log line above says why
-        }
+        // the store itself may be failing; the log line above says why
+        await hub.notify('alert', msg).catch(() => undefined);
         return reply.code(500).send({ error: msg });
       }
       dataSent();

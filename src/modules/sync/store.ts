@@ -1,9 +1,15 @@
-/** The sync module's SQLite access: statements prepared once, writes grouped in transactions. */
-import type { DB, Store } from '../../core/db.js';
+/**
+ * The sync module's SQLite access: statements prepared once, writes grouped in transactions. In the
+ * server the write methods run on the core writer thread's connection (writes.ts); the main thread's
+ * instance only reads. The CLI, a process of its own, writes through it directly.
+ */
+import type { DB } from '../../core/db.js';
 import { PagedList, type Page } from '../../core/paging.js';
 import { HUB_OWNED } from './columns.js';
 import { deviceRecord, int, PLACEHOLDER_NAMES, str, type DeviceRow } from './device-row.js';
+import { fileNames } from './names.js';
 import type { DeviceIn } from './payload.js';
+import { TAG } from './text.js';
 
 export type Behavior = 'merge' | 'copy-new' | 'carbon-copy' | 'hub-defaults';
 
@@ -35,7 +41,14 @@ export interface ReceiveItem {
   source: Source;
   bytes: number;
   clientFilePath?: string;
-  note: (seq: number) => string;
+}
+
+/** The "received" notification of a payload numbered `seq`. */
+export function receivedNote(r: Pick<ReceiveItem, 'plugin' | 'node' | 'source'>, seq: number): string {
+  const file = fileNames(r.plugin, r.node, seq).encoded;
+  return r.source === 'pull'
+    ? `${TAG} Device data from node "${r.node}" received (${file})`
+    : `${TAG} Data received (${file})`;
 }
 
 export class SyncStore {
@@ -56,13 +69,16 @@ export class SyncStore {
   private readonly deleteRows;
   private readonly insertRow;
   private readonly allDevices;
-  private readonly notify: Store['notify'];
+  private readonly insertNotification;
+  private readonly lastIdStmt;
   private readonly deviceList;
 
-  constructor(store: Store) {
-    this.db = store.db;
-    this.notify = store.notify.bind(store);
-    const db = this.db;
+  constructor(db: DB) {
+    this.db = db;
+    // core's notifications table (Store.notify's statement), written on this store's connection
+    this.insertNotification = db.prepare<[string, string, string]>(
+      "INSERT INTO notifications (created_at, module, level, text) VALUES (?, 'sync', ?, ?)",
+    );
     this.nextSeq = db
       .prepare<[string, string]>(
         `INSERT INTO sync_sequences (plugin, node, last_seq) VALUES (?, ?, 1)
@@ -121,6 +137,7 @@ export class SyncStore {
       'INSERT INTO sync_plugin_rows (plugin, node, idx, seq, data, received_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.allDevices = db.prepare('SELECT * FROM sync_devices ORDER BY mac');
+    this.lastIdStmt = db.prepare<[], number>('SELECT COALESCE(MAX(id), 0) FROM sync_received').pluck();
     this.deviceList = new PagedList<DeviceRow>(db, { select: '*', from: 'sync_devices', orderBy: 'mac' });
   }
 
@@ -144,16 +161,21 @@ export class SyncStore {
             bytes: r.bytes,
             client_file_path: r.clientFilePath ?? null,
           });
-          this.notify('sync', 'info', r.note(seq));
+          this.notify('info', receivedNote(r, seq));
           return { id: Number(info.lastInsertRowid), seq };
         });
       })
       .immediate();
   }
 
-  /** Runs `fn` in one transaction; the apply and mark methods called inside become savepoints. */
-  batch<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /** Records a sync notification (as core's Store.notify does for module 'sync'). */
+  notify(level: 'info' | 'alert', text: string): void {
+    this.insertNotification.run(new Date().toISOString(), level, text);
+  }
+
+  /** The highest id of sync_received (0 when empty). */
+  lastId(): number {
+    return this.lastIdStmt.get()!;
   }
 
   failedRows(): ReceivedRow[] {
@@ -177,7 +199,7 @@ export class SyncStore {
   markFailed(id: number, status: 'failed' | 'lost', error: string, note: string): void {
     this.db.transaction(() => {
       this.setStatus.run({ id, status, error, at: new Date().toISOString(), items: null });
-      this.notify('sync', 'alert', note);
+      this.notify('alert', note);
     })();
   }
 
@@ -234,7 +256,7 @@ export class SyncStore {
         const inserted = (this.countDevices.get() as number) - before;
         const updated = changed - inserted;
         this.setStatus.run({ id, status: 'processed', error: null, at: now, items: devices.length });
-        this.notify('sync', 'info', note(inserted, updated));
+        this.notify('info', note(inserted, updated));
         return { inserted, updated };
       })
       .immediate();
@@ -258,7 +280,7 @@ export class SyncStore {
         this.deleteRows.run(plugin, node);
         rows.forEach((r, i) => this.insertRow.run(plugin, node, i, seq, JSON.stringify(r), now));
         this.setStatus.run({ id, status: 'processed', error: null, at: now, items: rows.length });
-        this.notify('sync', 'info', note);
+        this.notify('info', note);
       })
       .immediate();
   }

@@ -1,8 +1,8 @@
 /**
  * The processing worker: takes the `received` rows of sync_received oldest first (the queue is the
  * table, so it is restart-safe), in groups of at most 64 payloads / 4 MB: decodes each (in
- * parallel), records every result and failure in one transaction, then renames the files and
- * fsyncs the folder once.
+ * parallel), records every result and failure in one transaction (on the core writer thread,
+ * writes.ts `sync.process`), then renames the files and fsyncs the folder once.
  */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Config } from '../../core/config.js';
@@ -11,16 +11,17 @@ import type { Log } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { fileNames, type PayloadFiles } from './names.js';
 import { decodePayload, PayloadError, type Decoded } from './payload.js';
+import type { InFlight } from './receiver.js';
 import type { ReceivedRow, SyncStore } from './store.js';
-import { errText, TAG } from './text.js';
+import { errText } from './text.js';
 import { keepFailed, tidyAfterCrash } from './tidy.js';
+import type { Counts, ProcessItem, SyncWrite } from './writes.js';
 
 /** A processing group: at most this many payloads, and this many bytes of stored data (one payload may exceed it). */
 const GROUP_MAX = 64;
 const GROUP_BYTES = 4 * 1024 * 1024;
 
 type Names = PayloadFiles;
-type Counts = { inserted: number; updated: number; skipped: number };
 type Prepared =
   | { r: ReceivedRow; names: Names; outcome: 'ok'; decoded: Decoded }
   | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
@@ -37,10 +38,12 @@ export class Worker {
   private readonly processSeconds;
 
   constructor(
+    /** reads (main connection) */
     private readonly db: SyncStore,
+    private readonly write: SyncWrite,
     private readonly durable: DurableDir,
     /** ids whose file is not written yet (the receiver's) */
-    private readonly inflight: ReadonlySet<number>,
+    private readonly inflight: InFlight,
     private readonly cfg: Config['sync'],
     private readonly payloads: { inc(labels: { source: string; result: string }): void },
     metrics: Metrics,
@@ -143,44 +146,6 @@ export class Worker {
     return { r, names, outcome: 'ok', decoded };
   }
 
-  /** Applies one prepared payload (inside the group's transaction: a savepoint of its own). */
-  private apply(p: Prepared & { outcome: 'ok' }): Counts | undefined {
-    const { r, names } = p;
-    const parsed = p.decoded.parsed;
-    if (parsed.kind === 'devices') {
-      const { inserted, updated } = this.db.applyDevices(
-        r.id,
-        r.node,
-        parsed.devices,
-        this.cfg.behavior,
-        (ins, upd) => {
-          const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
-          return `${TAG} Processed ${names.encoded} from "${r.node}": inserted "${ins}" new devices, updated ${upd}${skipped}`;
-        },
-      );
-      return { inserted, updated, skipped: parsed.skipped };
-    }
-    this.db.applyRows(
-      r.id,
-      r.plugin,
-      r.node,
-      r.seq,
-      parsed.rows,
-      `${TAG} Processed ${names.encoded} from "${r.node}": ${parsed.rows.length} ${r.plugin} rows`,
-    );
-    return undefined;
-  }
-
-  /** apply(), its failure turned into a `failed` outcome (the savepoint rolled back). */
-  private tryApply(p: Prepared & { outcome: 'ok' }): Done {
-    try {
-      return { r: p.r, names: p.names, outcome: 'ok', counts: this.apply(p) };
-    } catch (e) {
-      this.log.error({ err: e, plugin: p.r.plugin, node: p.r.node, seq: p.r.seq }, 'sync: applying a payload failed');
-      return { r: p.r, names: p.names, outcome: 'failed', reason: errText(e) };
-    }
-  }
-
   /**
    * Processes a group of stored payloads: decode each (in parallel), one SQLite transaction for
    * all results and failures, then the renames and one fsync of the folder. Never throws. The
@@ -190,27 +155,34 @@ export class Worker {
   private async processGroup(rows: ReceivedRow[]): Promise<void> {
     const end = this.processSeconds.startTimer();
     try {
-      const prepared = await Promise.all(rows.map((r) => this.prepare(r)));
+      const prepared = (await Promise.all(rows.map((r) => this.prepare(r)))).filter(
+        // committed meanwhile by the receiver and its file not written yet: left for the next kick
+        (p) => !(p.outcome === 'lost' && this.inflight.has(p.r.id)),
+      );
+      if (prepared.length === 0) return;
+      const items = prepared.map((p): ProcessItem => {
+        const base = { id: p.r.id, plugin: p.r.plugin, node: p.r.node, seq: p.r.seq, encoded: p.names.encoded };
+        return p.outcome === 'ok'
+          ? { ...base, outcome: 'ok', parsed: p.decoded.parsed }
+          : { ...base, outcome: p.outcome, reason: p.reason };
+      });
       let done: Done[];
       try {
-        done = this.db.batch(() =>
-          prepared.map((p): Done => {
-            const f: Done = p.outcome === 'ok' ? this.tryApply(p) : p;
-            if (f.outcome !== 'ok') {
-              this.log.warn(
-                { plugin: f.r.plugin, node: f.r.node, seq: f.r.seq, reason: f.reason },
-                'sync: payload not processed',
-              );
-              this.db.markFailed(
-                f.r.id,
-                f.outcome,
-                f.reason,
-                `${TAG} Failed to process ${f.names.encoded} from "${f.r.node}": ${f.reason}`,
-              );
-            }
-            return f;
-          }),
-        );
+        const results = await this.write('sync.process', { behavior: this.cfg.behavior, items });
+        done = prepared.map((p, i): Done => {
+          const d = results[i]!;
+          if (d.outcome === 'ok') return { r: p.r, names: p.names, outcome: 'ok', counts: d.counts };
+          if (d.applyFailed)
+            this.log.error(
+              { err: d.reason, plugin: p.r.plugin, node: p.r.node, seq: p.r.seq },
+              'sync: applying a payload failed',
+            );
+          this.log.warn(
+            { plugin: p.r.plugin, node: p.r.node, seq: p.r.seq, reason: d.reason },
+            'sync: payload not processed',
+          );
+          return { r: p.r, names: p.names, outcome: d.outcome, reason: d.reason };
+        });
       } catch (e) {
         // the transaction itself failed (disk full, I/O error): nothing was recorded; the rows stay
         // `received` and are tried again on the next kick or at start-up
