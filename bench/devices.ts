@@ -8,9 +8,10 @@
  * bursts and times its own queueing: alone on an idle fieldhub (server-side /push p99 <= 5 ms,
  * server loop delay p99 13 ms) it reported p50 196 ms, p99 1,087 ms (docs/performance.md).
  */
+import { execFile } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { LoadResult } from './lib.js';
+import { isMain, type LoadResult } from './lib.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,7 +27,7 @@ function get(agent: Agent, url: string, timeoutMs: number): Promise<number> {
   });
 }
 
-export async function pollDevices(opts: {
+export interface PollOptions {
   url: string;
   devices: number;
   seconds: number;
@@ -34,7 +35,11 @@ export async function pollDevices(opts: {
   /** the device's push_request_timeout */
   timeoutMs?: number;
   firstId?: number;
-}): Promise<LoadResult & { generatorEldP99Ms: number; generatorEldMaxMs: number; overTimeout: number }> {
+}
+
+export type PollResult = LoadResult & { generatorEldP99Ms: number; generatorEldMaxMs: number; overTimeout: number };
+
+export async function pollDevices(opts: PollOptions): Promise<PollResult> {
   const periodMs = opts.periodMs ?? 1000;
   const timeoutMs = opts.timeoutMs ?? 4000;
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
@@ -78,4 +83,28 @@ export async function pollDevices(opts: {
     generatorEldMaxMs: Math.round(eld.max / 1e5) / 10,
     overTimeout: lat.filter((x) => x >= timeoutMs).length,
   };
+}
+
+/**
+ * pollDevices in a process of its own (it inherits this process's CPU pinning): beside other load
+ * generators in one process (autocannon's Conduit and Patriot clients in bench/mixed.ts) the devices'
+ * latency would include that process's event-loop delay, which is the generator's, not fieldhub's.
+ */
+export function pollDevicesInChild(opts: PollOptions): Promise<PollResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', new URL(import.meta.url).pathname, JSON.stringify(opts)],
+      { maxBuffer: 1 << 20 },
+      (err, stdout) => {
+        if (err) reject(new Error(`devices process failed: ${err.message}`));
+        else resolve(JSON.parse(stdout) as PollResult);
+      },
+    );
+  });
+}
+
+if (isMain(import.meta.url)) {
+  const r = await pollDevices(JSON.parse(process.argv[2] ?? '{}') as PollOptions);
+  process.stdout.write(JSON.stringify(r));
 }
