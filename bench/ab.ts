@@ -5,7 +5,6 @@
  * Prints rate, p99, server CPU per request and the ratio to the bare route for A (the other
  * checkout) and B (this tree). Not part of `npm run bench` (it needs a second checkout).
  */
-import { readFileSync } from 'node:fs';
 import {
   load,
   printTable,
@@ -21,10 +20,7 @@ if (!other) throw new Error('usage: bench/ab.ts <other checkout>');
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 3);
 const SECONDS = Number(process.env.AB_SECONDS ?? 4);
 
-const cpuS = (s: ServerHandle) => {
-  const f = readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const cpuS = (s: ServerHandle) => s.cpuMs() / 1000;
 
 function cycling(p: string) {
   let n = 0;

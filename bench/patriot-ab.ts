@@ -6,7 +6,7 @@
  *   node --import tsx bench/patriot-ab.ts /work/main      (AB_ROUNDS=3, AB_SECONDS=4, AB_CLIENTS=300)
  * Not part of `npm run bench` (it needs a second checkout).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KEY, readSequence, writeSequence } from './patriot.js';
@@ -18,10 +18,7 @@ const ROUNDS = Number(process.env.AB_ROUNDS ?? 3);
 const SECONDS = Number(process.env.AB_SECONDS ?? 4);
 const CLIENTS = Number(process.env.AB_CLIENTS ?? 300);
 
-const cpuS = (s: ServerHandle) => {
-  const f = readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const cpuS = (s: ServerHandle) => s.cpuMs() / 1000;
 
 function dataDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-patriot-ab-'));

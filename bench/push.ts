@@ -5,7 +5,6 @@
  *
  *   node --import tsx bench/push.ts            (PUSH_BENCH_SECONDS=N: seconds per workload, default 10)
  */
-import { readFileSync } from 'node:fs';
 import { ControlIdDevice } from '../test/sim/controlid-device.js';
 import {
   isMain,
@@ -39,8 +38,7 @@ function cycling(path: string) {
 
 /** CPU seconds (user + system) the server process has used so far. */
 function cpuSeconds(server: ServerHandle): number {
-  const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return server.cpuMs() / 1000;
 }
 
 /** One load run that also reports the server's CPU time per request (µs). */
