@@ -11,7 +11,9 @@ import type { Store } from './db.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 import { Sessions } from './session.js';
+import { moduleFile } from './module.js';
 import { LazyWriter } from './writer.js';
+import { PRUNE_BATCH } from './writes.js';
 
 export interface CorePluginOptions {
   config: Config;
@@ -34,7 +36,7 @@ export const corePlugin = fp<CorePluginOptions>(
       file: store.file,
       synchronous: config.store.synchronous,
       busyTimeoutMs: config.store.busyTimeoutMs,
-      writes: writes ?? [],
+      writes: [moduleFile(import.meta.url, 'writes'), ...(writes ?? [])],
     });
     root.decorate('writer', writer);
     root.decorate('metrics', metrics);
@@ -76,7 +78,15 @@ export const corePlugin = fp<CorePluginOptions>(
     });
     const keepDays = config.store.notificationRetentionDays;
     if (keepDays !== null) {
-      const prune = () => store.pruneNotifications(new Date(Date.now() - keepDays * DAY_MS));
+      // on the writer thread, as every server-side write, in batches
+      const prune = async () => {
+        const before = new Date(Date.now() - keepDays * DAY_MS).toISOString();
+        for (let total = 0; ;) {
+          const { value } = await writer.run<number>('core.pruneNotifications', { before });
+          total += value;
+          if (value < PRUNE_BATCH) return total;
+        }
+      };
       scheduler.register('core.notifications-retention', prune, { cron: '23 3 * * *' });
     }
     root.addHook('onReady', async () => {

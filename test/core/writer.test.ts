@@ -4,7 +4,7 @@ import path from 'node:path';
 import { onTestFinished, describe, expect, it } from 'vitest';
 import { Store } from '../../src/core/db.js';
 import { Writer } from '../../src/core/writer.js';
-import { makeApp, tempDir } from '../helpers/app.js';
+import { build, makeApp, tempDir } from '../helpers/app.js';
 import { testModule } from '../fixtures/test-module.js';
 
 const WRITES = new URL('../fixtures/writer-writes.ts', import.meta.url).href;
@@ -97,5 +97,25 @@ describe('app.writer (a module declares its writes file)', () => {
       again.close();
     });
     expect(again.prepare("SELECT count(*) AS n, sum(v = 'refuse') AS r FROM echo_t").get()).toEqual({ n: 100, r: 0 });
+  });
+});
+
+describe('core writes on the writer thread', () => {
+  it('the notification retention job deletes, in batches, only what is older than the kept days', async () => {
+    const t = await build(
+      { store: { notificationRetentionDays: 1 } },
+      { modules: [testModule], startScheduler: false },
+    );
+    const ins = t.app.store.db.prepare(
+      "INSERT INTO notifications (created_at, module, level, text) VALUES (?, 'test', 'info', 'n')",
+    );
+    const old = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    t.app.store.db.transaction(() => {
+      for (let i = 0; i < 12_001; i++) ins.run(old);
+    })();
+    t.app.store.notify('test', 'info', 'fresh');
+    const r = await t.app.scheduler.run('core.notifications-retention');
+    expect(r).toMatchObject({ ok: true, value: 12_001 });
+    expect(t.app.store.listNotifications('test').map((n) => n.text)).toEqual(['fresh']);
   });
 });
