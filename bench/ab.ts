@@ -5,22 +5,12 @@
  * Prints rate, p99, server CPU per request and the ratio to the bare route for A (the other
  * checkout) and B (this tree). Not part of `npm run bench` (it needs a second checkout).
  */
-import {
-  load,
-  printTable,
-  startBare,
-  startFieldhub,
-  type BenchRow,
-  type LoadResult,
-  type ServerHandle,
-} from './lib.js';
+import { abRounds, load, printTable, startBare, startFieldhub, type AbStep } from './lib.js';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: bench/ab.ts <other checkout>');
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 3);
 const SECONDS = Number(process.env.AB_SECONDS ?? 4);
-
-const cpuS = (s: ServerHandle) => s.cpuMs() / 1000;
 
 function cycling(p: string) {
   let n = 0;
@@ -32,57 +22,33 @@ function cycling(p: string) {
 const bare = await startBare();
 const a = await startFieldhub({ push: { pollPeriodSeconds: 5 } }, { root: other });
 const b = await startFieldhub({ push: { pollPeriodSeconds: 5 } });
-type Acc = { requests: number; s: number; cpu: number; p99: number; failed: number };
-const acc = new Map<string, Acc>();
-async function measure(key: string, server: ServerHandle, url: string, cycle: boolean) {
-  const c0 = cpuS(server);
-  const r: LoadResult = await load({
-    url,
-    duration: SECONDS,
-    eld: false,
-    ...(cycle ? { requests: cycling(new URL(url).pathname) as never } : {}),
-  });
-  const x = acc.get(key) ?? { requests: 0, s: 0, cpu: 0, p99: 0, failed: 0 };
-  x.requests += r.requests;
-  x.s += r.durationS;
-  x.cpu += cpuS(server) - c0;
-  x.p99 = Math.max(x.p99, r.p99);
-  x.failed += r.errors + r.non2xx;
-  acc.set(key, x);
-}
+/** the steps, each a load run of `seconds` */
+const planOf = (seconds: number): AbStep[] =>
+  (
+    [
+      ['bare /bare/empty', bare, `${bare.url}/bare/empty`, true],
+      ['A GET /push', a, `${a.url}/push`, true],
+      ['B GET /push', b, `${b.url}/push`, true],
+      ['bare /bare/json', bare, `${bare.url}/bare/json`, false],
+      ['A GET /healthz', a, `${a.url}/healthz`, false],
+      ['B GET /healthz', b, `${b.url}/healthz`, false],
+    ] as const
+  ).map(([key, server, url, cycle]) => [
+    key,
+    server,
+    () =>
+      load({
+        url,
+        duration: seconds,
+        eld: false,
+        ...(cycle ? { requests: cycling(new URL(url).pathname) as never } : {}),
+      }),
+  ]);
 try {
-  const plan: Array<[string, ServerHandle, string, boolean]> = [
-    ['bare /bare/empty', bare, `${bare.url}/bare/empty`, true],
-    ['A GET /push', a, `${a.url}/push`, true],
-    ['B GET /push', b, `${b.url}/push`, true],
-    ['bare /bare/json', bare, `${bare.url}/bare/json`, false],
-    ['A GET /healthz', a, `${a.url}/healthz`, false],
-    ['B GET /healthz', b, `${b.url}/healthz`, false],
-  ];
-  for (const [, s, u, c] of plan)
-    await load({
-      url: u,
-      duration: 2,
-      eld: false,
-      ...(c ? { requests: cycling(new URL(u).pathname) as never } : {}),
-    }).then(() => s);
-  for (let i = 0; i < ROUNDS; i++) for (const [k, s, u, c] of plan) await measure(k, s, u, c);
-  const rate = (k: string) => acc.get(k)!.requests / acc.get(k)!.s;
-  const rows: BenchRow[] = plan.map(([k]) => {
-    const x = acc.get(k)!;
-    const bareKey = k.includes('push') || k.includes('empty') ? 'bare /bare/empty' : 'bare /bare/json';
-    return {
-      bench: 'ab',
-      workload: k,
-      rate: Math.round(rate(k)),
-      unit: 'req/s',
-      p99Ms: x.p99,
-      bareRate: Math.round(rate(bareKey)),
-      ratio: Number((rate(k) / rate(bareKey)).toFixed(3)),
-      failed: x.failed,
-      note: `server CPU/req ${((x.cpu * 1e6) / x.requests).toFixed(1)} µs`,
-    };
-  });
+  for (const [, , warmUp] of planOf(2)) await warmUp();
+  const rows = await abRounds('ab', planOf(SECONDS), ROUNDS, (k) =>
+    k.includes('push') || k.includes('empty') ? 'bare /bare/empty' : 'bare /bare/json',
+  );
   printTable(rows);
 } finally {
   await Promise.all([a.stop(), b.stop(), bare.stop()]);

@@ -255,3 +255,49 @@ export function printTable(rows: BenchRow[]): void {
 export function isMain(metaUrl: string): boolean {
   return process.argv[1] !== undefined && path.resolve(process.argv[1]) === new URL(metaUrl).pathname;
 }
+
+/** One workload of an A/B run: its name, the server it loads (for CPU time) and one load run. */
+export type AbStep = [key: string, server: ServerHandle, run: () => Promise<LoadResult>];
+
+/**
+ * Runs `plan` round by round (interleaved, so a shared machine's drift hits every step alike) and
+ * reports each step's rate, worst p99, failures and server CPU per request beside the step
+ * `bareKeyOf(key)` names. Used by bench/ab.ts and bench/patriot-ab.ts.
+ */
+export async function abRounds(
+  bench: string,
+  plan: readonly AbStep[],
+  rounds: number,
+  bareKeyOf: (key: string) => string,
+): Promise<BenchRow[]> {
+  const acc = new Map<string, { requests: number; s: number; cpuMs: number; p99: number; failed: number }>();
+  for (let i = 0; i < rounds; i++) {
+    for (const [key, server, run] of plan) {
+      const c0 = server.cpuMs();
+      const r = await run();
+      const x = acc.get(key) ?? { requests: 0, s: 0, cpuMs: 0, p99: 0, failed: 0 };
+      x.requests += r.requests;
+      x.s += r.durationS;
+      x.cpuMs += server.cpuMs() - c0;
+      x.p99 = Math.max(x.p99, r.p99);
+      x.failed += r.errors + r.non2xx;
+      acc.set(key, x);
+    }
+  }
+  const rate = (k: string) => acc.get(k)!.requests / acc.get(k)!.s;
+  return plan.map(([key]) => {
+    const x = acc.get(key)!;
+    const bareKey = bareKeyOf(key);
+    return {
+      bench,
+      workload: key,
+      rate: Math.round(rate(key)),
+      unit: 'req/s',
+      p99Ms: x.p99,
+      bareRate: Math.round(rate(bareKey)),
+      ratio: Number((rate(key) / rate(bareKey)).toFixed(3)),
+      failed: x.failed,
+      note: `server CPU/req ${((x.cpuMs * 1e3) / x.requests).toFixed(1)} µs`,
+    };
+  });
+}

@@ -10,15 +10,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KEY, readSequence, writeSequence } from './patriot.js';
-import { load, printTable, startBare, startFieldhub, type BenchRow, type ServerHandle } from './lib.js';
+import { abRounds, load, printTable, startBare, startFieldhub, type AbStep, type ServerHandle } from './lib.js';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: bench/patriot-ab.ts <other checkout>');
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 3);
 const SECONDS = Number(process.env.AB_SECONDS ?? 4);
 const CLIENTS = Number(process.env.AB_CLIENTS ?? 300);
-
-const cpuS = (s: ServerHandle) => s.cpuMs() / 1000;
 
 function dataDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-patriot-ab-'));
@@ -34,19 +32,6 @@ const auth = { authorization: `Bearer ${KEY}` };
 const bare = await startBare();
 const a = await startFieldhub({}, { root: other, dataDir: dataDir() });
 const b = await startFieldhub({}, { dataDir: dataDir() });
-type Acc = { requests: number; s: number; cpu: number; p99: number; failed: number };
-const acc = new Map<string, Acc>();
-async function measure(key: string, server: ServerHandle, run: () => ReturnType<typeof load>) {
-  const c0 = cpuS(server);
-  const r = await run();
-  const x = acc.get(key) ?? { requests: 0, s: 0, cpu: 0, p99: 0, failed: 0 };
-  x.requests += r.requests;
-  x.s += r.durationS;
-  x.cpu += cpuS(server) - c0;
-  x.p99 = Math.max(x.p99, r.p99);
-  x.failed += r.errors + r.non2xx;
-  acc.set(key, x);
-}
 // each round writes the next CLIENTS clients (ids from 1 on), the reads cycle over those of the first round
 const round = new Map<ServerHandle, number>();
 const writes = (s: ServerHandle, prefix: string, h: Record<string, string>) => () => {
@@ -58,7 +43,7 @@ const writes = (s: ServerHandle, prefix: string, h: Record<string, string>) => (
 const reads = (s: ServerHandle, prefix: string, h: Record<string, string>) => () =>
   load({ url: s.url, requests: readSequence(prefix, h, CLIENTS) as never, duration: SECONDS, eld: false });
 try {
-  const plan: Array<[string, ServerHandle, () => ReturnType<typeof load>]> = [
+  const plan: AbStep[] = [
     ['bare writes', bare, writes(bare, '/bare/patriot', {})],
     ['A writes', a, writes(a, '', auth)],
     ['B writes', b, writes(b, '', auth)],
@@ -66,23 +51,9 @@ try {
     ['A GET /clients', a, reads(a, '', auth)],
     ['B GET /clients', b, reads(b, '', auth)],
   ];
-  for (let i = 0; i < ROUNDS; i++) for (const [k, s, run] of plan) await measure(k, s, run);
-  const rate = (k: string) => acc.get(k)!.requests / acc.get(k)!.s;
-  const rows: BenchRow[] = plan.map(([k]) => {
-    const x = acc.get(k)!;
-    const bareKey = k.includes('writes') ? 'bare writes' : 'bare GET /clients';
-    return {
-      bench: 'patriot-ab',
-      workload: k,
-      rate: Math.round(rate(k)),
-      unit: 'req/s',
-      p99Ms: x.p99,
-      bareRate: Math.round(rate(bareKey)),
-      ratio: Number((rate(k) / rate(bareKey)).toFixed(3)),
-      failed: x.failed,
-      note: `server CPU/req ${((x.cpu * 1e6) / x.requests).toFixed(1)} µs`,
-    };
-  });
+  const rows = await abRounds('patriot-ab', plan, ROUNDS, (k) =>
+    k.includes('writes') ? 'bare writes' : 'bare GET /clients',
+  );
   printTable(rows);
 } finally {
   await Promise.all([a.stop(), b.stop(), bare.stop()]);
