@@ -55,6 +55,11 @@ const CORE_MIGRATIONS: Migration[] = [
   },
 ];
 
+/** rows one prune statement deletes at most: callers repeat it until fewer come back */
+export const PRUNE_BATCH = 5000;
+/** deletes up to PRUNE_BATCH notifications created before `?` (an ISO time) */
+export const PRUNE_NOTIFICATIONS = `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? LIMIT ${PRUNE_BATCH})`;
+
 export class Store {
   readonly db: DB;
   readonly file: string;
@@ -146,16 +151,17 @@ export class Store {
     }>;
   }
 
-  /** Deletes notifications created before `before`, in batches; returns how many. */
+  /**
+   * Deletes notifications created before `before`, in batches; returns how many. (The server's
+   * retention job runs the same statement on the writer thread: src/core/writes.ts.)
+   */
   pruneNotifications(before: Date): number {
-    const del = this.db.prepare(
-      'DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? LIMIT 5000)',
-    );
+    const del = this.db.prepare(PRUNE_NOTIFICATIONS);
     let total = 0;
     for (;;) {
       const n = del.run(before.toISOString()).changes;
       total += n;
-      if (n < 5000) return total;
+      if (n < PRUNE_BATCH) return total;
     }
   }
 

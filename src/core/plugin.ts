@@ -7,13 +7,12 @@ import type { onResponseHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { adminGuard } from './auth.js';
 import type { Config } from './config.js';
-import type { Store } from './db.js';
+import { PRUNE_BATCH, type Store } from './db.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 import { Sessions } from './session.js';
 import { moduleFile } from './module.js';
 import { LazyWriter } from './writer.js';
-import { PRUNE_BATCH } from './writes.js';
 
 export interface CorePluginOptions {
   config: Config;
