@@ -8,13 +8,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
-import type { Config } from './core/config.js';
+import { ConfigError, type Config } from './core/config.js';
 import { Store } from './core/db.js';
 import { answerFrameworkError, coreShape, installErrorFormat } from './core/errors.js';
 import { loggerOptions } from './core/logger.js';
 import { Metrics } from './core/metrics.js';
 import type { FieldhubModule } from './core/module.js';
 import { opsRoutes } from './core/ops.js';
+import { PgStore } from './core/pg.js';
 import { corePlugin } from './core/plugin.js';
 import { Scheduler } from './core/scheduler.js';
 import { consolePlugin } from './console/plugin.js';
@@ -47,6 +48,47 @@ export function openStore(config: Config, modules: readonly FieldhubModule[] = a
   return store;
 }
 
+/** The open store of either driver: `store` on "sqlite", `pg` on "postgres". */
+export interface Stores {
+  store: Store | null;
+  pg: PgStore | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the configured driver's store and migrates every module's tables there. On "postgres" a
+ * module that is enabled but has no PostgreSQL migrations refuses to start (ConfigError).
+ */
+export async function openStores(
+  config: Config,
+  modules: readonly FieldhubModule[] = allModules,
+  onError?: (err: Error) => void,
+): Promise<Stores> {
+  if (config.store.driver === 'sqlite') {
+    const store = openStore(config, modules);
+    return { store, pg: null, close: async () => store.close() };
+  }
+  const missing = modules.filter((m) => config[m.name].enabled && !m.migrationsPg).map((m) => m.name);
+  if (missing.length)
+    throw new ConfigError(
+      `invalid config: store.driver "postgres" is not available for ${missing.join(', ')} (disable ${missing.length > 1 ? 'them' : 'it'} or use "sqlite")`,
+    );
+  const pg = await PgStore.open({
+    url: config.store.url!,
+    max: config.store.pool.max,
+    connectionTimeoutMs: config.store.pool.connectionTimeoutMs,
+    statementTimeoutMs: config.store.pool.statementTimeoutMs,
+    onError,
+  });
+  try {
+    for (const m of modules) if (m.migrationsPg) await pg.migrate(m.name, m.migrationsPg);
+  } catch (e) {
+    await pg.close();
+    throw e;
+  }
+  return { store: null, pg, close: () => pg.close() };
+}
+
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const modules = opts.modules ?? allModules;
   const app: FastifyInstance = Fastify({
@@ -66,11 +108,21 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.setSerializerCompiler(serializerCompiler);
 
   // shared core, visible to every module
-  const store = openStore(config, modules);
+  const stores = await openStores(config, modules, (err) => app.log.error({ err }, 'database connection lost'));
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics });
   const scheduler = new Scheduler(app.log, metrics);
-  const writes = modules.flatMap((m) => (config[m.name].enabled && m.writes ? [m.writes] : []));
-  await app.register(corePlugin, { config, store, metrics, scheduler, startScheduler: opts.startScheduler, writes });
+  const enabled = modules.filter((m) => config[m.name].enabled);
+  const writes = enabled.flatMap((m) => (m.writes ? [m.writes] : []));
+  const writesPg = enabled.flatMap((m) => (m.writesPg ? [m.writesPg] : []));
+  await app.register(corePlugin, {
+    config,
+    stores,
+    metrics,
+    scheduler,
+    startScheduler: opts.startScheduler,
+    writes,
+    writesPg,
+  });
 
   await app.register(swagger, {
     openapi: {

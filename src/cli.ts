@@ -5,7 +5,7 @@
  *   fieldhub <module> <command> [args] [--config FILE]   (e.g. fieldhub push enqueue 42 load_objects)
  */
 import pino from 'pino';
-import { openStore } from './app.js';
+import { openStores } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { StoreVersionError } from './core/db.js';
 import { startServer } from './main.js';
@@ -53,11 +53,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = loadConfig({ file });
   const log = pino({ level: config.server.logLevel === 'info' ? 'warn' : config.server.logLevel }, pino.destination(2));
-  const store = openStore(config);
+  const stores = await openStores(config);
+  const sqliteOnly = (): never => {
+    throw new ConfigError(`fieldhub ${cmd} ${sub}: not available with store.driver "postgres"`);
+  };
+  const store = stores.store ?? (new Proxy({}, { get: sqliteOnly }) as NonNullable<typeof stores.store>);
   try {
-    return await command.run(args, { config, store, log, out: (l) => process.stdout.write(l + '\n') });
+    return await command.run(args, { config, store, pg: stores.pg, log, out: (l) => process.stdout.write(l + '\n') });
   } finally {
-    store.close();
+    await stores.close();
   }
 }
 

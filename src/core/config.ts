@@ -48,6 +48,22 @@ const coreSections = {
   dataDir: z.string().min(1).default('./data'),
   store: z
     .object({
+      /** "sqlite" (default: one embedded file in dataDir) or "postgres" (several replicas on one database, docs/postgres.md) */
+      driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      /** postgres://user:password@host:port/db (secret: never logged); or urlFile */
+      url: secret,
+      urlFile: secretFile,
+      /** the PostgreSQL pool of this replica */
+      pool: z
+        .object({
+          max: z.number().int().positive().max(1000).default(10),
+          /** ms to wait for a connection before the request answers 503 + Retry-After */
+          connectionTimeoutMs: z.number().int().positive().default(5000),
+          /** ms a statement may run before PostgreSQL cancels it */
+          statementTimeoutMs: z.number().int().positive().default(30_000),
+        })
+        .strict()
+        .prefault({}),
       synchronous: z.enum(['OFF', 'NORMAL', 'FULL', 'EXTRA']).default('FULL'),
       busyTimeoutMs: z.number().int().nonnegative().default(5000),
       /** notifications (sync, patriot import...) older than this are pruned daily; null keeps them */
@@ -74,7 +90,10 @@ const coreSections = {
     .prefault({}),
 };
 const coreSchema = z.object(coreSections).strict();
-const CORE_SECRET_FILES: ReadonlyArray<readonly string[]> = [['admin', 'token']];
+const CORE_SECRET_FILES: ReadonlyArray<readonly string[]> = [
+  ['admin', 'token'],
+  ['store', 'url'],
+];
 
 /** Each module adds its resolved section here (declaration merging in its config.ts). */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by the modules' declaration merging
@@ -198,6 +217,8 @@ export function loadConfig(opts: LoadConfigOptions): Config {
       (m.secretFiles ?? []).map((p) => [m.name, ...p]),
       cwd,
     );
+  if (cfg.store.driver === 'postgres' && !cfg.store.url)
+    throw new ConfigError('invalid config: store.url (or store.urlFile) is required when store.driver is "postgres"');
   cfg.dataDir = path.resolve(cwd, cfg.dataDir);
   for (const m of opts.modules) cfg[m.name] = m.resolve(cfg[m.name], { cwd, dataDir: cfg.dataDir });
   return cfg as unknown as Config;

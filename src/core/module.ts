@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { Config, ModuleConfigs, ModuleConfigSpec } from './config.js';
 import type { Migration, Store } from './db.js';
 import type { Metrics } from './metrics.js';
+import type { PgStore } from './pg.js';
 import type { Scheduler } from './scheduler.js';
 import type { Sessions } from './session.js';
 import type { WriteRunner } from './writer.js';
@@ -27,7 +28,10 @@ export type ModuleName = Extract<keyof ModuleConfigs, string>;
 
 export interface CliContext {
   config: Config;
+  /** the SQLite store (store.driver "sqlite"; reading it on "postgres" throws) */
   store: Store;
+  /** the PostgreSQL store when store.driver is "postgres", else null/absent */
+  pg?: PgStore | null;
   log: Logger;
   /** where command output goes (stdout in the CLI, a buffer in tests) */
   out: (line: string) => void;
@@ -46,6 +50,8 @@ export interface FieldhubModule {
   /** its config section: schema, secret-file keys, legacy environment names */
   config: ModuleConfigSpec;
   migrations: readonly Migration[];
+  /** the same versions in PostgreSQL's dialect (store.driver "postgres"); a module without them cannot run there */
+  migrationsPg?: readonly Migration[];
   /** registered at the root, encapsulated; registers its own prefixed scopes and error formats */
   plugin: FastifyPluginAsync;
   /** `fieldhub <module> <command> ...` */
@@ -59,7 +65,10 @@ export interface FieldhubModule {
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
+    /** the SQLite store (store.driver "sqlite"; reading it on "postgres" throws: use app.pg) */
     store: Store;
+    /** the PostgreSQL store when store.driver is "postgres", else null */
+    pg: PgStore | null;
     scheduler: Scheduler;
     metrics: Metrics;
     /** the writer thread (src/core/writer.ts): `await app.writer.run('module.op', args)` answers after COMMIT */

@@ -8,7 +8,7 @@ export async function opsRoutes(app: FastifyInstance): Promise<void> {
   app.get('/healthz', opts, async () => ({ status: 'ok' }));
 
   app.get('/readyz', opts, async (_req, reply) => {
-    const store = app.store.ping();
+    const store = app.pg ? await app.pg.ping() : app.store.ping();
     const scheduler = app.scheduler.running;
     const ok = store && scheduler;
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', store, scheduler });

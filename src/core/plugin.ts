@@ -8,35 +8,57 @@ import fp from 'fastify-plugin';
 import { adminGuard } from './auth.js';
 import type { Config } from './config.js';
 import { PRUNE_BATCH, type Store } from './db.js';
+import { PgWriter, type PgStore } from './pg.js';
 import type { Metrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
 import { Sessions } from './session.js';
 import { moduleFile } from './module.js';
-import { LazyWriter } from './writer.js';
+import { LazyWriter, type WriteRunner } from './writer.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 export interface CorePluginOptions {
   config: Config;
-  store: Store;
+  /** the open store of the configured driver (src/app.ts openStores) */
+  stores: { store: Store | null; pg: PgStore | null; close(): Promise<void> };
   metrics: Metrics;
   scheduler: Scheduler;
   /** start the scheduler when the app is ready (default true) */
   startScheduler?: boolean;
   /** the modules' write files (FieldhubModule.writes) the writer thread loads */
   writes?: readonly string[];
+  /** the same ops on PostgreSQL (FieldhubModule.writesPg), loaded by PgWriter on store.driver "postgres" */
+  writesPg?: readonly string[];
 }
 
 const DAY_MS = 86_400_000;
 
 export const corePlugin = fp<CorePluginOptions>(
-  async (root, { config, store, metrics, scheduler, startScheduler, writes }) => {
+  async (root, { config, stores, metrics, scheduler, startScheduler, writes, writesPg }) => {
     root.decorate('config', config);
-    root.decorate('store', store);
-    const writer = new LazyWriter({
-      file: store.file,
-      synchronous: config.store.synchronous,
-      busyTimeoutMs: config.store.busyTimeoutMs,
-      writes: [moduleFile(import.meta.url, 'writes'), ...(writes ?? [])],
-    });
+    const { store, pg } = stores;
+    if (store) root.decorate('store', store);
+    else
+      root.decorate('store', {
+        getter() {
+          throw new Error('the SQLite store is not open: store.driver is "postgres" (use app.pg)');
+        },
+      });
+    root.decorate('pg', pg);
+    let writer: WriteRunner;
+    if (pg) {
+      writer = await PgWriter.load(pg, [moduleFile(import.meta.url, 'writes-pg'), ...(writesPg ?? [])]);
+      // one run per job and scheduled slot across the replicas sharing the database
+      const replica = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+      scheduler.setClaim((job, slot) => pg.claimRun(job, slot, replica));
+    } else {
+      writer = new LazyWriter({
+        file: store!.file,
+        synchronous: config.store.synchronous,
+        busyTimeoutMs: config.store.busyTimeoutMs,
+        writes: [moduleFile(import.meta.url, 'writes'), ...(writes ?? [])],
+      });
+    }
     root.decorate('writer', writer);
     root.decorate('metrics', metrics);
     root.decorate('scheduler', scheduler);
@@ -102,7 +124,7 @@ export const corePlugin = fp<CorePluginOptions>(
       clearInterval(idleSweep);
       await scheduler.stop();
       await writer.close();
-      store.close();
+      await stores.close();
       metrics.close();
     });
   },

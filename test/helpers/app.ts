@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { onTestFinished } from 'vitest';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
+import { onPostgres, pgUrlFor } from './driver.js';
 
 export function tempDir(prefix = 'fieldhub-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
@@ -18,11 +19,17 @@ export function tempDir(prefix = 'fieldhub-test-'): string {
 
 /** Config for a test: defaults, data dir in a temp folder, no config file, no environment. */
 export function testConfig(overrides: ConfigInput | Record<string, unknown> = {}, dataDir = tempDir()): Config {
-  return loadConfig({
+  const config = loadConfig({
     file: path.join(import.meta.dirname, 'empty-config.json'),
     env: {},
     overrides: { dataDir, server: { logLevel: 'info' }, admin: { token: 'admin-secret-token' }, ...overrides },
   });
+  // the PostgreSQL run (vitest.pg.config.ts): the data dir's own database, unless the test chose a store
+  const chosen = (overrides as { store?: { driver?: string } }).store?.driver;
+  if (onPostgres && chosen === undefined) {
+    config.store = { ...config.store, driver: 'postgres', url: pgUrlFor(config.dataDir) };
+  }
+  return config;
 }
 
 export class LogCapture extends Writable {
