@@ -60,6 +60,14 @@ export interface FieldhubModule {
   writes?: string;
   /** the same ops on PostgreSQL: the file exporting `writesPg()` (docs/postgres.md) */
   writesPg?: string;
+  /**
+   * `fieldhub store migrate-to-postgres`: copies the files this module owns under the data dir into
+   * its PostgreSQL tables (re-runnable: the same file twice is one row), after the rows of its tables
+   * were copied. Returns how many files and a checksum over them that `verifyFilesPg` recomputes.
+   */
+  copyFilesToPg?: (dataDir: string, pg: PgStore) => Promise<{ files: number; checksum: string }>;
+  /** the count and checksum of the files held in PostgreSQL, computed as copyFilesToPg's */
+  verifyFilesPg?: (pg: PgStore) => Promise<{ files: number; checksum: string }>;
 }
 
 declare module 'fastify' {
