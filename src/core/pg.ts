@@ -78,12 +78,22 @@ export function storeError(err: unknown): unknown {
   return isUnavailable(err) ? new StoreUnavailableError('the database is unreachable', { cause: err }) : err;
 }
 
+/** A LISTEN on its own connection (PgStore.listen). */
+export interface Listener {
+  /** stops listening and ends the connection */
+  close(): Promise<void>;
+}
+
 export class PgStore {
   readonly pool: pg.Pool;
   /** migrations applied by this process, for logs and tests: [module, version] */
   readonly applied: Array<[string, number]> = [];
+  private readonly listeners = new Set<Listener>();
 
-  private constructor(pool: pg.Pool) {
+  private constructor(
+    pool: pg.Pool,
+    private readonly opts: PgStoreOptions,
+  ) {
     this.pool = pool;
   }
 
@@ -98,7 +108,7 @@ export class PgStore {
     });
     // an idle client that loses its server emits here; without a listener the process would crash
     pool.on('error', (err) => opts.onError?.(new Error(`postgres: ${err.message}`)));
-    const store = new PgStore(pool);
+    const store = new PgStore(pool, opts);
     try {
       await store.migrate('core', CORE_MIGRATIONS, true);
     } catch (e) {
@@ -230,7 +240,89 @@ export class PgStore {
     }
   }
 
+  /**
+   * LISTENs on `channel` on a dedicated connection (not the pool's: a LISTEN lives as long as its
+   * connection) and calls `onMessage` with each notification's payload. Resolves once the first
+   * LISTEN is in place (a NOTIFY committed after that reaches `onMessage`). When the connection is
+   * lost it reconnects by itself (backoff up to 5 s) and calls `onReconnect` once the LISTEN is in
+   * place again: notifications sent meanwhile are lost, so the caller reloads what it keeps fresh.
+   */
+  async listen(channel: string, onMessage: (payload: string) => void, onReconnect: () => void): Promise<Listener> {
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`listen: bad channel name ${channel}`);
+    let client: pg.Client | undefined;
+    let closed = false;
+    let retry: NodeJS.Timeout | undefined;
+    let delay = 100;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({
+        connectionString: this.opts.url,
+        connectionTimeoutMillis: this.opts.connectionTimeoutMs ?? 5000,
+        application_name: `${this.opts.applicationName ?? 'fieldhub'} listen`,
+        keepAlive: true,
+      });
+      // a lost connection emits 'error' (or only 'end'): either way reconnect once
+      let lost = false;
+      const onLost = (err?: Error) => {
+        if (lost) return;
+        lost = true;
+        c.removeAllListeners('notification');
+        c.end().catch(() => undefined);
+        if (closed) return;
+        if (err) this.opts.onError?.(new Error(`postgres listen ${channel}: ${err.message}`));
+        schedule();
+      };
+      c.on('error', onLost);
+      c.on('end', () => onLost());
+      c.on('notification', (n) => {
+        if (n.channel === channel) onMessage(n.payload ?? '');
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${channel}`);
+      } catch (e) {
+        lost = true;
+        c.removeAllListeners();
+        c.on('error', () => undefined);
+        await c.end().catch(() => undefined);
+        throw storeError(e);
+      }
+      client = c;
+      if (closed) await c.end().catch(() => undefined);
+    };
+    const schedule = () => {
+      client = undefined;
+      retry = setTimeout(() => {
+        retry = undefined;
+        connect().then(
+          () => {
+            delay = 100;
+            if (!closed) onReconnect();
+          },
+          () => {
+            delay = Math.min(delay * 2, 5000);
+            if (!closed) schedule();
+          },
+        );
+      }, delay);
+      retry.unref();
+    };
+    await connect();
+    const listener: Listener = {
+      close: async () => {
+        closed = true;
+        this.listeners.delete(listener);
+        clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        await c?.end().catch(() => undefined);
+      },
+    };
+    this.listeners.add(listener);
+    return listener;
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.listeners].map((l) => l.close()));
     await this.pool.end();
   }
 }
