@@ -118,9 +118,9 @@ export class PgStore {
     return store;
   }
 
-  /** One statement on the pool; an unreachable database throws StoreUnavailableError. */
+  /** One statement on the pool (text, or a pg query config); an unreachable database throws StoreUnavailableError. */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    sql: string,
+    sql: string | pg.QueryConfig,
     params?: unknown[],
   ): Promise<pg.QueryResult<R>> {
     try {

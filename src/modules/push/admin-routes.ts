@@ -130,7 +130,7 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
       },
     },
     async (req) => {
-      const rows = svc.store.list(
+      const rows = await svc.store.list(
         deviceIdParam(req.params.deviceId),
         req.query.status,
         req.query.limit,
@@ -152,14 +152,14 @@ export async function adminRoutes(admin: ZodApp, svc: PushService, offlinePolls:
       },
     },
     async (req) => {
-      let row = svc.store.byId(req.params.id);
+      let row = await svc.store.byId(req.params.id);
       if (!row) throw new HttpError(404, `no command ${req.params.id}`);
       const wait = req.query.waitSeconds ?? 0;
       if (wait > 0 && !FINAL_STATUSES.has(row.status)) {
         await svc.waitFinished(row.id, wait * 1000);
-        row = svc.store.byId(req.params.id)!;
+        row = (await svc.store.byId(req.params.id))!;
       }
-      return commandView(row, svc.store.events(row.seq), svc.store.deliveries(row.seq));
+      return commandView(row, await svc.store.events(row.seq), await svc.store.deliveries(row.seq));
     },
   );
 

@@ -1,17 +1,24 @@
-/** `fieldhub push enqueue|status`: the operator API for scripts, straight on the store. */
+/**
+ * `fieldhub push enqueue|status`: the operator API for scripts, straight on the store (SQLite:
+ * PushStore; PostgreSQL: the writes-pg.ts op, whose NOTIFY tells the running replicas at once).
+ */
 import { parseArgs } from 'node:util';
 import { zodIssueText } from '../../core/errors.js';
 import type { CliCommand } from '../../core/module.js';
+import { PgWriter } from '../../core/pg.js';
 import { commandSpecSchema } from './schemas.js';
 import { DEVICE_ID_HINT, parseDeviceId } from './device-id.js';
-import { commandView } from './rows.js';
-import { PushStore, UnknownDeviceError } from './store.js';
+import { commandView, type CommandRow } from './rows.js';
+import { PushStore, UnknownDeviceError, type PushReads } from './store.js';
+import { PushStorePg } from './store-pg.js';
+import { writesPg } from './writes-pg.js';
+import type { PushWrites } from './writes.js';
 
 const enqueue: CliCommand = {
   usage:
     'DEVICE_ID ENDPOINT [--body JSON] [--verb GET|POST] [--content-type T] [--query-string Q] [--expires-at ISO] [--max-attempts N] [--body-encoding string|object]',
   summary: 'queue a command for a device; prints {"id","status"}',
-  run(args, { config, store, out }) {
+  async run(args, { config, store, pg, out }) {
     let parsed;
     try {
       parsed = parseArgs({
@@ -61,12 +68,20 @@ const enqueue: CliCommand = {
       out(`error: ${zodIssueText(spec.error)}`);
       return 2;
     }
+    const opts = {
+      defaultMaxAttempts: config.push.maxAttempts,
+      register: config.push.allowUnknownDevices,
+      bodyEncoding: config.push.bodyEncoding,
+      now: Date.now(),
+    };
     try {
-      const [row] = new PushStore(store.db).enqueue([deviceId], spec.data, {
-        defaultMaxAttempts: config.push.maxAttempts,
-        register: config.push.allowUnknownDevices,
-        bodyEncoding: config.push.bodyEncoding,
-      });
+      let row: CommandRow | undefined;
+      if (pg) {
+        const a: PushWrites['push.enqueue']['args'] = { deviceIds: [deviceId], spec: spec.data, opts };
+        [row] = (await new PgWriter(pg, writesPg()).run<CommandRow[]>('push.enqueue', a)).value;
+      } else {
+        [row] = new PushStore(store.db).enqueue([deviceId], spec.data, opts);
+      }
       out(JSON.stringify({ id: row!.id, status: row!.status }));
       return 0;
     } catch (e) {
@@ -82,18 +97,18 @@ const enqueue: CliCommand = {
 const status: CliCommand = {
   usage: 'ID',
   summary: 'print a command with its result and history (JSON)',
-  run(args, { store, out }) {
+  async run(args, { store, pg, out }) {
     if (args.length !== 1) {
       out(`usage: fieldhub push status ${status.usage}`);
       return 2;
     }
-    const s = new PushStore(store.db);
-    const row = s.byId(args[0]!);
+    const s: PushReads = pg ? new PushStorePg(pg) : new PushStore(store.db);
+    const row = await s.byId(args[0]!);
     if (!row) {
       out(`error: no command ${args[0]}`);
       return 1;
     }
-    out(JSON.stringify(commandView(row, s.events(row.seq), s.deliveries(row.seq)), null, 2));
+    out(JSON.stringify(commandView(row, await s.events(row.seq), await s.deliveries(row.seq)), null, 2));
     return 0;
   },
 };

@@ -7,6 +7,7 @@
 import type { Log } from '../../core/logger.js';
 import type { CommandRow, DeviceRow } from './rows.js';
 import type { QueueSnapshot } from './store.js';
+import type { DeviceState } from './store-pg.js';
 
 export interface InFlight {
   seq: number;
@@ -25,6 +26,8 @@ export interface Device {
   dirty: boolean;
   queued: number;
   inFlight: InFlight | null;
+  /** PostgreSQL: the push_queue version `queued` and `inFlight` are of, -1 before any was read (unused on SQLite, where the index follows the writer thread) */
+  version: number;
 }
 
 export class DeviceIndex {
@@ -49,6 +52,7 @@ export class DeviceIndex {
         dirty: false,
         queued: 0,
         inFlight: null,
+        version: -1,
       });
     }
     this.applySnapshot(snap);
@@ -68,6 +72,45 @@ export class DeviceIndex {
     this.knowSeq(snap.maxSeq);
   }
 
+  /**
+   * PostgreSQL: a device's state as read from the database (store-pg.ts). Queue state older than
+   * what the index has (a lower version: reads may complete out of order) is ignored; a later
+   * last-seen written by another replica is taken.
+   */
+  applyState(s: DeviceState): void {
+    const seenMs = s.last_seen_at ? Date.parse(s.last_seen_at) : 0;
+    let d = this.devices.get(s.device_id);
+    if (d === undefined) {
+      d = {
+        id: s.device_id,
+        registeredMs: Date.parse(s.registered_at),
+        lastSeenMs: seenMs,
+        address: s.last_address,
+        dirty: false,
+        queued: 0,
+        inFlight: null,
+        version: -1,
+      };
+      this.devices.set(d.id, d);
+    } else if (seenMs > d.lastSeenMs) {
+      d.lastSeenMs = seenMs;
+      d.address = s.last_address;
+    }
+    if (s.version <= d.version) return;
+    d.version = s.version;
+    d.queued = s.queued;
+    d.inFlight =
+      s.seq === null
+        ? null
+        : {
+            seq: s.seq,
+            deadlineMs: s.deadline_at ? Date.parse(s.deadline_at) : 0,
+            attempts: s.attempts ?? 0,
+            maxAttempts: s.max_attempts ?? 0,
+            expiresMs: s.expires_at ? Date.parse(s.expires_at) : null,
+          };
+  }
+
   knowSeq(seq: number): void {
     if (seq > this.knownMaxSeq) this.knownMaxSeq = seq;
   }
@@ -85,6 +128,7 @@ export class DeviceIndex {
         dirty: false,
         queued: 0,
         inFlight: null,
+        version: -1,
       };
       this.devices.set(id, d);
     }
@@ -96,7 +140,16 @@ export class DeviceIndex {
     let d = this.devices.get(id);
     if (d === undefined) {
       if (!this.allowUnknownDevices) return undefined;
-      d = { id, registeredMs: now, lastSeenMs: now, address: address ?? null, dirty: false, queued: 0, inFlight: null };
+      d = {
+        id,
+        registeredMs: now,
+        lastSeenMs: now,
+        address: address ?? null,
+        dirty: false,
+        queued: 0,
+        inFlight: null,
+        version: -1,
+      };
       this.devices.set(id, d);
       this.log.info({ deviceId: id, address }, 'push: new device registered by its first poll');
     }

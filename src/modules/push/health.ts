@@ -36,7 +36,7 @@ export function devicePage(svc: PushService, q: DevicePageQuery, now = Date.now(
 export type HealthStatus = 'green' | 'amber' | 'red';
 
 export function pushHealth(svc: PushService, offlinePolls: number) {
-  return (now = Date.now()) => {
+  return async (now = Date.now()) => {
     const offlineMs = offlinePolls * svc.cfg.pollPeriodSeconds * 1000;
     let online = 0;
     let offline = 0;
@@ -52,7 +52,7 @@ export function pushHealth(svc: PushService, offlinePolls: number) {
         if (offlineIds.length < 5) offlineIds.push(d.id);
       }
     }
-    const failed24h = svc.store.failedSince(new Date(now - 86_400_000));
+    const failed24h = await svc.store.failedSince(new Date(now - 86_400_000));
     const reasons: string[] = [];
     let status: HealthStatus = 'green';
     if (offline > 0) {

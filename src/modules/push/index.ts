@@ -9,25 +9,32 @@ import { adminRoutes } from './admin-routes.js';
 import { commands } from './cli.js';
 import { deviceRoutes } from './routes.js';
 import { migrations } from './migrations.js';
+import { migrationsPg } from './migrations-pg.js';
+import { PgQueueFeed } from './queue-feed-pg.js';
 import { PushService } from './service.js';
 import { PushStore } from './store.js';
+import { PushStorePg } from './store-pg.js';
 
 export default defineModule({
   name: 'push',
   config: pushConfig,
   migrations,
+  migrationsPg,
   commands,
-  // every push write runs on the core writer thread (group commit): writes.ts
+  // every push write runs on the core writer thread (group commit): writes.ts; on PostgreSQL writes-pg.ts
   writes: moduleFile(import.meta.url, 'writes'),
+  writesPg: moduleFile(import.meta.url, 'writes-pg'),
   plugin: async (app) => {
-    const svc = new PushService(
-      new PushStore(app.store.db),
-      app.writer,
-      app.config.push,
-      app.log.child({ module: 'push' }),
-      app.metrics,
-    );
-    svc.start();
+    const log = app.log.child({ module: 'push' });
+    let svc: PushService;
+    if (app.pg) {
+      // several replicas: the index follows the database (LISTEN/NOTIFY), docs/push.md
+      const store = new PushStorePg(app.pg);
+      svc = new PushService(store, app.writer, app.config.push, log, app.metrics, new PgQueueFeed(app.pg, store, log));
+    } else {
+      svc = new PushService(new PushStore(app.store.db), app.writer, app.config.push, log, app.metrics);
+    }
+    await svc.start();
     // the writer thread starts while the rest of the app is built; the app is ready once it runs
     const writerStarted = svc.ready();
     app.addHook('onReady', async () => writerStarted);

@@ -1,10 +1,12 @@
 /**
- * The push queue in memory: which devices have queued work or a command in flight, loaded from
- * SQLite at start-up, so an empty poll answers from memory. Every write goes to the writer thread
- * (writes.ts) and is answered after its group's COMMIT; the index is updated from what each write
- * returns, in the order the thread ran them (one `.then` per write, see `write`), and rebuilt from a
- * snapshot taken in that same order when another process queued commands (and periodically).
- * Last-seen times are coalesced here and flushed by a timer (and on close).
+ * The push queue in memory: which devices have queued work or a command in flight, loaded from the
+ * store at start-up, so an empty poll answers from memory. Every write goes to `app.writer` and is
+ * answered after its COMMIT. On SQLite (the writer thread, writes.ts) the index is updated from what
+ * each write returns, in the order the thread ran them (one `.then` per write, see `write`), and
+ * rebuilt from a snapshot taken in that same order when another process queued commands (and
+ * periodically). On PostgreSQL several replicas write, so the index follows the database instead
+ * (a QueueFeed, queue-feed-pg.ts: LISTEN/NOTIFY and versioned re-reads), this replica's writes
+ * included. Last-seen times are coalesced here and flushed by a timer (and on close).
  */
 import type { Log } from '../../core/logger.js';
 import type { Counter } from 'prom-client';
@@ -13,9 +15,9 @@ import type { Metrics } from '../../core/metrics.js';
 import { parseResult } from './command.js';
 import type { CommandSpec } from './schemas.js';
 import { registerMetrics } from './metrics.js';
-import type { CommandRow, Finished } from './rows.js';
+import type { CommandRow, DeviceRow, Finished } from './rows.js';
 import { DeviceIndex, type Device } from './device-index.js';
-import type { PushStore } from './store.js';
+import type { PushReads } from './store.js';
 import { FinishWaiters } from './waiters.js';
 import type { PushWrites } from './writes.js';
 
@@ -24,20 +26,19 @@ export type PollAnswer = string | null | typeof FORBIDDEN;
 
 type PushConfig = Config['push'];
 
-/** What the service reads on the main connection (it writes only through the writer thread). */
-export type PushReads = Pick<
-  PushStore,
-  | 'device'
-  | 'devices'
-  | 'snapshot'
-  | 'maxSeq'
-  | 'expiredQueuedExist'
-  | 'byId'
-  | 'deliveries'
-  | 'events'
-  | 'list'
-  | 'failedSince'
->;
+/**
+ * PostgreSQL (several replicas): keeps the index equal to the database instead of applying this
+ * process's writes to it (queue-feed-pg.ts).
+ */
+export interface QueueFeed {
+  /** starts following the database and loads the index; `finished` wakes the waiters of commands finished on any replica */
+  start(index: DeviceIndex, finished: (commandIds: readonly string[]) => void): Promise<void>;
+  /** re-reads these devices; resolves once a read made after the call was applied */
+  refresh(deviceIds: readonly string[]): Promise<void>;
+  /** re-reads every device */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** The core writer thread (app.writer). */
 export interface PushWriter {
@@ -64,10 +65,13 @@ export class PushService {
     readonly cfg: PushConfig,
     private readonly log: Log,
     metrics: Metrics,
+    private readonly feed: QueueFeed | null = null,
   ) {
     this.timeoutMs = cfg.resultTimeoutSeconds * 1000;
     this.onlineMs = cfg.pollPeriodSeconds * 3000;
-    this.index = new DeviceIndex(store, cfg.allowUnknownDevices, log);
+    // the index reads a device row at once only on SQLite (on PostgreSQL the feed brings the rows)
+    const row = feed ? () => undefined : (id: string) => store.device(id) as DeviceRow | undefined;
+    this.index = new DeviceIndex({ device: row }, cfg.allowUnknownDevices, log);
     this.results = registerMetrics(this, metrics);
   }
 
@@ -77,8 +81,14 @@ export class PushService {
   }
 
   /** Loads the index from the store (before any write) and starts the timers. */
-  start(): void {
-    this.index.load(this.store.devices(), this.store.snapshot());
+  async start(): Promise<void> {
+    if (this.feed) {
+      await this.feed.start(this.index, (ids) => {
+        for (const id of ids) this.waiters.finished(id);
+      });
+    } else {
+      this.index.load(await this.store.devices(), await this.store.snapshot());
+    }
     this.flushTimer = setInterval(() => this.tick(), this.cfg.lastSeenFlushMs).unref();
     const sweepMs = Math.min(1000, Math.max(20, this.timeoutMs / 4));
     this.sweepTimer = setInterval(() => void this.sweep(), sweepMs).unref();
@@ -102,6 +112,7 @@ export class PushService {
    * that the first write of a poll or a result does not wait for the thread to start.
    */
   ready(): Promise<void> {
+    if (this.feed) return Promise.resolve(); // no writer thread; start() loaded the index
     return this.write('push.snapshot', undefined, (snap) => this.index.applySnapshot(snap)).catch((err: unknown) => {
       // the next write tries to start the thread again (LazyWriter); until then writes answer 500
       this.log.error({ err }, 'push: the writer thread did not start');
@@ -112,6 +123,10 @@ export class PushService {
   private reload(): void {
     if (this.reloading) return;
     this.reloading = true;
+    if (this.feed) {
+      void this.feed.reload().finally(() => (this.reloading = false));
+      return;
+    }
     this.write('push.snapshot', undefined, (snap) => {
       this.reloading = false;
       this.index.applySnapshot(snap);
@@ -134,6 +149,11 @@ export class PushService {
     const f = d.inFlight;
     if (f !== null ? f.deadlineMs > now : d.queued <= 0) return null;
     return this.write('push.deliver', { deviceId: id, now, timeoutMs: this.timeoutMs, deviceUuid }, (out) => {
+      this.finished(out.finished);
+      if (this.feed) {
+        if (out.delivery || out.finished.length) void this.feed.refresh([id]);
+        return out.delivery ? out.delivery.payload : null;
+      }
       d.queued -= out.dequeued;
       if (d.queued < 0) d.queued = 0;
       if (out.delivery) {
@@ -148,7 +168,6 @@ export class PushService {
       } else if (!out.waiting) {
         d.inFlight = null;
       }
-      this.finished(out.finished);
       return out.delivery ? out.delivery.payload : null;
     });
   }
@@ -167,14 +186,15 @@ export class PushService {
     const args = { deviceId: id, parsed, q: { uuid: q.uuid ?? parsed.uuid, endpoint: q.endpoint }, raw, now };
     return this.write('push.result', args, (out) => {
       if (out.matched) {
-        if (d.inFlight?.seq === out.finished.seq) d.inFlight = null;
+        if (!this.feed && d.inFlight?.seq === out.finished.seq) d.inFlight = null;
         this.finished([out.finished]);
       } else {
         this.results.inc({ status: 'unmatched' });
         this.log.warn({ deviceId: id, commandId: out.commandId, reason: out.reason }, 'push: unmatched result stored');
       }
-      return true;
-    });
+      // PostgreSQL: answered once this replica's index has the command finished (the device polls again at once)
+      return this.feed && out.matched ? this.feed.refresh([id]).then(() => true) : true;
+    }).then((ok) => ok);
   }
 
   /** Queues a command for each device (one transaction). */
@@ -185,6 +205,13 @@ export class PushService {
       bodyEncoding: this.cfg.bodyEncoding,
       now: Date.now(),
     };
+    if (this.feed) {
+      const feed = this.feed;
+      // answered once this replica's index has the commands: a poll right after the 201 gets them
+      return this.write('push.enqueue', { deviceIds, spec, opts }, (rows) =>
+        feed.refresh(deviceIds).then(() => rows),
+      ).then((rows) => rows);
+    }
     return this.write('push.enqueue', { deviceIds, spec, opts }, (rows) => {
       for (const r of rows) {
         this.index.ensure(r.device_id).queued++;
@@ -195,6 +222,11 @@ export class PushService {
   }
 
   register(id: string): Promise<boolean> {
+    const feed = this.feed;
+    if (feed)
+      return this.write('push.register', { id, now: Date.now() }, (created) =>
+        feed.refresh([id]).then(() => created),
+      ).then((created) => created);
     return this.write('push.register', { id, now: Date.now() }, (created) => {
       this.index.ensure(id);
       return created;
@@ -206,7 +238,8 @@ export class PushService {
     return this.write('push.cancel', { id, now: Date.now() }, (out) => {
       if (out.finished) {
         const d = this.devices.get(out.finished.deviceId);
-        if (d && d.queued > 0) d.queued--;
+        if (this.feed) void this.feed.refresh([out.finished.deviceId]);
+        else if (d && d.queued > 0) d.queued--;
         this.finished([out.finished]);
       }
       return { row: out.row, cancelled: out.finished !== undefined };
@@ -253,9 +286,12 @@ export class PushService {
 
   private tick(): void {
     void this.flush();
+    // a periodic self-check: rebuild the index
+    if (++this.ticks % 30 === 0) return this.reload();
+    // SQLite: another process (the CLI) queued a command (on PostgreSQL its NOTIFY says so)
+    if (this.feed) return;
     try {
-      // another process (the CLI) queued a command, or a periodic self-check: rebuild the index
-      if (this.store.maxSeq() > this.index.knownMaxSeq || ++this.ticks % 30 === 0) this.reload();
+      if ((this.store.maxSeq() as number) > this.index.knownMaxSeq) this.reload();
     } catch (err) {
       this.log.error({ err }, 'push: queue reload failed');
     }
@@ -274,13 +310,27 @@ export class PushService {
       if (f.attempts < f.maxAttempts && (f.expiresMs === null || f.expiresMs > now)) continue; // redelivered on its next poll
       seqs.push(f.seq);
     }
-    try {
-      if (seqs.length === 0 && !this.store.expiredQueuedExist(now)) return Promise.resolve();
-    } catch (err) {
-      this.log.error({ err }, 'push: sweep failed');
-      return Promise.resolve();
+    const sweeping = (async () => {
+      if (seqs.length === 0 && !(await this.store.expiredQueuedExist(now))) return;
+      await this.write('push.sweep', { seqs, now }, (out) => this.swept(out));
+    })()
+      .catch((err: unknown) => this.log.error({ err }, 'push: sweep failed'))
+      .finally(() => {
+        this.sweeping = undefined;
+      });
+    this.sweeping = sweeping;
+    return sweeping;
+  }
+
+  private swept({ closed, expired }: PushWrites['push.sweep']['value']): void {
+    if (this.feed) {
+      const ids = new Set([...closed, ...expired].map((f) => f.deviceId));
+      if (ids.size) void this.feed.refresh([...ids]);
+      this.finished(closed);
+      this.finished(expired);
+      return;
     }
-    const sweeping = this.write('push.sweep', { seqs, now }, ({ closed, expired }) => {
+    {
       for (const f of closed) {
         const d = this.devices.get(f.deviceId);
         if (d?.inFlight?.seq === f.seq) d.inFlight = null;
@@ -291,13 +341,7 @@ export class PushService {
         if (d && d.queued > 0) d.queued--;
       }
       this.finished(expired);
-    })
-      .catch((err: unknown) => this.log.error({ err }, 'push: sweep failed'))
-      .finally(() => {
-        this.sweeping = undefined;
-      });
-    this.sweeping = sweeping;
-    return sweeping;
+    }
   }
 
   /** Lets long-polls return (before the server waits for in-flight requests). */
@@ -312,5 +356,6 @@ export class PushService {
     clearInterval(this.sweepTimer);
     await this.sweeping;
     await this.flush();
+    await this.feed?.close();
   }
 }

@@ -1,6 +1,8 @@
 /**
- * SQLite side of the push queue (statements in statements.ts): every state change in one transaction
- * together with its history row. Used by the service (server) and by the CLI (no server needed).
+ * The push module's reads (`PushReads`, which the service awaits) and the SQLite side of the push
+ * queue (statements in statements.ts): every state change in one transaction together with its
+ * history row, run by the writer thread (writes.ts) and by the CLI (no server needed). The
+ * PostgreSQL side is store-pg.ts (reads) and writes-pg.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { DB } from '../../core/db.js';
@@ -28,7 +30,26 @@ export interface QueueSnapshot {
   maxSeq: number;
 }
 
-export class PushStore {
+type MaybePromise<T> = T | Promise<T>;
+
+/** What the service and the operator routes read: PushStore answers at once (SQLite), PushStorePg on the pool. */
+export interface PushReads {
+  device(id: string): MaybePromise<DeviceRow | undefined>;
+  devices(): MaybePromise<DeviceRow[]>;
+  snapshot(): MaybePromise<QueueSnapshot>;
+  /** the highest command seq (0 when none) */
+  maxSeq(): MaybePromise<number>;
+  /** whether any queued command is past its expiresAt */
+  expiredQueuedExist(now: number): MaybePromise<boolean>;
+  byId(id: string): MaybePromise<CommandRow | undefined>;
+  deliveries(seq: number): MaybePromise<DeliveryRow[]>;
+  events(seq: number): MaybePromise<EventRow[]>;
+  list(deviceId: string, status: Status | undefined, limit: number, offset: number): MaybePromise<CommandRow[]>;
+  /** commands failed or expired since `since` */
+  failedSince(since: Date): MaybePromise<number>;
+}
+
+export class PushStore implements PushReads {
   private readonly s;
   private readonly lookups: MatchLookups;
 
