@@ -12,6 +12,8 @@ export default defineConfig({
       'test/core/pg.test.ts',
       'test/core/scheduler.test.ts',
       'test/core/metrics.test.ts',
+      'test/core/pg-listen.test.ts',
+      'test/modules/push/**/*.test.ts',
     ],
     exclude: ['node_modules/**'],
     globalSetup: ['test/helpers/pg-global.ts'],

@@ -1,7 +1,7 @@
 /** The operator API: auth, validation, bulk queueing, listings, long-poll, metrics. */
 import { describe, expect, it } from 'vitest';
 import { ADMIN, makeApp, type TestApp, closesItself } from '../../helpers/app.js';
-import { command, enqueue, enqueueOk } from './helpers.js';
+import { command, enqueue, enqueueOk, row } from './helpers.js';
 import { http, SimDevice, sleep } from './sim.js';
 
 let t: TestApp | undefined;
@@ -37,7 +37,7 @@ describe('push operator API', () => {
         expect(JSON.parse(r.text)).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
       }
     }
-    expect(t!.app.store.db.prepare('SELECT COUNT(*) AS n FROM push_commands').get()).toEqual({ n: 0 });
+    expect(await row(t!.app, 'SELECT COUNT(*) AS n FROM push_commands')).toEqual({ n: 0 });
   });
 
   it('validates commands and answers 400 in the core shape, writing nothing', async () => {
@@ -71,7 +71,7 @@ describe('push operator API', () => {
     expect((await enqueue(url, '9223372036854775808', { endpoint: 'x' })).status).toBe(400);
     expect((await post(`${url}/admin/push/commands`, { deviceIds: [], endpoint: 'x' })).status).toBe(400);
     expect((await post(`${url}/admin/push/commands`, { deviceIds: ['1', 'abc'], endpoint: 'x' })).status).toBe(400);
-    expect(t!.app.store.db.prepare('SELECT COUNT(*) AS n FROM push_commands').get()).toEqual({ n: 0 });
+    expect(await row(t!.app, 'SELECT COUNT(*) AS n FROM push_commands')).toEqual({ n: 0 });
     // a text body for a text content type is fine, any JSON value for JSON
     expect((await enqueue(url, '1', { endpoint: 'x', contentType: 'text/plain', body: 'hello' })).status).toBe(201);
     expect((await enqueue(url, '1', { endpoint: 'x', body: [1, 'two', null] })).status).toBe(201);
@@ -84,7 +84,7 @@ describe('push operator API', () => {
     const refused = await post(`${url}/admin/push/commands`, { deviceIds: ['1', '2', '3'], endpoint: 'x' });
     expect(refused.status).toBe(404);
     expect(JSON.parse(refused.text).message).toMatch(/device 3 is not registered/);
-    expect(t!.app.store.db.prepare('SELECT COUNT(*) AS n FROM push_commands').get()).toEqual({ n: 0 });
+    expect(await row(t!.app, 'SELECT COUNT(*) AS n FROM push_commands')).toEqual({ n: 0 });
     const ok = await post(`${url}/admin/push/commands`, {
       deviceIds: ['1', '2'],
       endpoint: 'load_objects',

@@ -1,27 +1,30 @@
 /** `fieldhub push enqueue|status`, on the store, and picked up by a running server. */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../../../src/app.js';
+import { openStores } from '../../../src/app.js';
+import type { Store } from '../../../src/core/db.js';
 import pushModule from '../../../src/modules/push/index.js';
 import { makeApp, tempDir, testConfig, closesItself } from '../../helpers/app.js';
-import { command } from './helpers.js';
+import { command, rowsOfStore } from './helpers.js';
 import { SimDevice, sleep } from './sim.js';
 
 async function cli(dataDir: string, args: string[], push: Record<string, unknown> = {}) {
   const config = testConfig({ push }, dataDir);
-  const store = openStore(config);
+  // as src/cli.ts: the configured driver's store (on postgres ctx.store is not to be read)
+  const stores = await openStores(config);
   const lines: string[] = [];
   try {
     const [name, ...rest] = args;
     const code = await pushModule.commands![name!]!.run(rest, {
       config,
-      store,
+      store: stores.store ?? ({} as Store),
+      pg: stores.pg,
       log: pino({ level: 'silent' }),
       out: (l) => lines.push(l),
     });
     return { code, out: lines.join('\n') };
   } finally {
-    store.close();
+    await stores.close();
   }
 }
 
@@ -77,9 +80,6 @@ describe('push CLI', () => {
     }
     const unknown = await cli(dataDir, ['enqueue', '77', 'x'], { allowUnknownDevices: false });
     expect(unknown).toMatchObject({ code: 1, out: expect.stringMatching(/not registered/) });
-    const config = testConfig({}, dataDir);
-    const store = openStore(config);
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM push_commands').get()).toEqual({ n: 0 });
-    store.close();
+    expect(await rowsOfStore(testConfig({}, dataDir), 'SELECT COUNT(*) AS n FROM push_commands')).toEqual([{ n: 0 }]);
   });
 });

@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, makeApp, type TestApp, closesItself } from '../../helpers/app.js';
-import { command, enqueue, enqueueOk } from './helpers.js';
+import { onPostgres } from '../../helpers/driver.js';
+import { command, enqueue, enqueueOk, rows as storeRows } from './helpers.js';
 import { http, SimDevice, sleep, type PushCommand } from './sim.js';
 
 let t: TestApp | undefined;
@@ -12,8 +13,7 @@ async function start(push: Record<string, unknown> = {}) {
   return t.listen();
 }
 
-const rows = (sql: string, ...args: unknown[]) =>
-  t!.app.store.db.prepare(sql).all(...args) as Array<Record<string, unknown>>;
+const rows = (sql: string, ...args: unknown[]) => storeRows(t!.app, sql, ...args);
 
 describe('push delivery', () => {
   it('an empty poll is 200 with no body and no content type', async () => {
@@ -38,8 +38,8 @@ describe('push delivery', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => dev.result(body, { query: `&uuid=${ids[0]}` })));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     expect(await command(url, ids[0]!)).toMatchObject({ status: 'done', attempts: 1 });
-    expect(rows("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'")).toEqual([{ n: 1 }]);
-    expect(rows('SELECT COUNT(*) AS n FROM push_unmatched_results')).toEqual([{ n: 4 }]);
+    expect(await rows("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'")).toEqual([{ n: 1 }]);
+    expect(await rows('SELECT COUNT(*) AS n FROM push_unmatched_results')).toEqual([{ n: 4 }]);
     // the next poll gets the next command (the index followed the writes in their order)
     expect((await dev.poll()).command?.uuid).toBe(ids[1]);
   });
@@ -58,7 +58,9 @@ describe('push delivery', () => {
     expect(got.map((c) => c.endpoint)).toEqual(ids.map((_, i) => `cmd_${i}`));
     expect(got.map((c) => c.uuid)).toEqual(ids);
     expect(got.map((c) => c.body)).toEqual(ids.map((_, i) => ({ i })));
-    const stored = rows("SELECT id, status, attempts, response FROM push_commands WHERE device_id = '7' ORDER BY seq");
+    const stored = await rows(
+      "SELECT id, status, attempts, response FROM push_commands WHERE device_id = '7' ORDER BY seq",
+    );
     expect(stored).toHaveLength(100);
     stored.forEach((r, i) => {
       expect(r).toMatchObject({ id: ids[i], status: 'done', attempts: 1 });
@@ -125,7 +127,7 @@ describe('push delivery', () => {
     ]);
     // a late answer for the failed command is stored as unmatched, the next command is untouched
     expect((await dev.result('{"response":"late"}', { query: `&uuid=${a}` })).status).toBe(200);
-    expect(rows('SELECT reason, command_id FROM push_unmatched_results')).toEqual([
+    expect(await rows('SELECT reason, command_id FROM push_unmatched_results')).toEqual([
       { reason: 'command already failed', command_id: a },
     ]);
     expect((await dev.poll()).command?.uuid).toBe(b);
@@ -143,7 +145,7 @@ describe('push delivery', () => {
     await dev.result(JSON.stringify({ response: 1, uuid: a }));
     await dev.result(JSON.stringify({ response: 2, uuid: a }));
     expect(await command(url, a)).toMatchObject({ status: 'done', response: 1, attempts: 2 });
-    expect(rows('SELECT reason FROM push_unmatched_results')).toEqual([{ reason: 'command already done' }]);
+    expect(await rows('SELECT reason FROM push_unmatched_results')).toEqual([{ reason: 'command already done' }]);
   });
 
   it('never delivers an expired command and marks it expired (on poll and by the sweep)', async () => {
@@ -196,7 +198,7 @@ describe('push delivery', () => {
       await dev.result('{"response":"pong"}');
       expect(await command(url, c)).toMatchObject({ deviceId: id, status: 'done', response: 'pong' });
     }
-    expect(rows('SELECT device_id FROM push_devices ORDER BY device_id')).toEqual([
+    expect(await rows('SELECT device_id FROM push_devices ORDER BY device_id')).toEqual([
       { device_id: '9007199254740993' },
       { device_id: '9223372036854775807' },
     ]);
@@ -288,7 +290,7 @@ describe('push delivery', () => {
     expect(r.text).toBe('');
     const u = await dev.result('{"response":"x"}', { query: '&uuid=00000000-0000-0000-0000-000000000000' });
     expect(u.status).toBe(200);
-    expect(rows('SELECT device_id, reason, command_id, body FROM push_unmatched_results ORDER BY id')).toEqual([
+    expect(await rows('SELECT device_id, reason, command_id, body FROM push_unmatched_results ORDER BY id')).toEqual([
       { device_id: '19', reason: 'no command in flight', command_id: null, body: '{"response":"orphan"}' },
       {
         device_id: '19',
@@ -308,7 +310,7 @@ describe('push delivery', () => {
     expect(r.status).toBe(403);
     expect(JSON.parse(r.text)).toEqual({ error: expect.stringMatching(/unknown device/) });
     expect((await enqueue(url, '20', { endpoint: 'x' })).status).toBe(404);
-    expect(rows('SELECT * FROM push_commands')).toEqual([]);
+    expect(await rows('SELECT * FROM push_commands')).toEqual([]);
     const reg = await http(`${url}/admin/push/devices/20`, { method: 'PUT', headers: ADMIN });
     expect(reg.status).toBe(201);
     expect((await http(`${url}/admin/push/devices/20`, { method: 'PUT', headers: ADMIN })).status).toBe(200);
@@ -329,24 +331,28 @@ describe('push device routes', () => {
 });
 
 describe('push device route errors', () => {
-  it('oversize result: 413 {"error"}; a store failure: 500 {"error"} and an error line with the request id', async () => {
-    t = closesItself(await makeApp({ server: { bodyLimitBytes: 1024 } }));
-    const url = await t.listen();
-    await enqueueOk(url, '61', { endpoint: 'x' });
-    const big = await http(`${url}/result?deviceId=61`, {
-      method: 'POST',
-      body: JSON.stringify({ response: 'x'.repeat(2000) }),
-    });
-    expect(big.status).toBe(413);
-    expect(JSON.parse(big.text)).toEqual({ error: expect.any(String) });
-    // the next delivery cannot be written (push writes on the writer thread; nothing can be read either)
-    await t.app.writer.close();
-    t.app.store.db.close();
-    const r = await http(`${url}/push?deviceId=61`, { headers: { 'x-request-id': 'poll-that-fails' } });
-    expect(r.status).toBe(500);
-    expect(JSON.parse(r.text)).toEqual({ error: 'Internal Server Error' });
-    const line = t.logs.json().find((l) => l.msg === 'request failed');
-    expect(line).toMatchObject({ level: 50, reqId: 'poll-that-fails' });
-    expect(t.logs.json().some((l) => l.reqId === 'poll-that-fails' && (l.level as number) < 40)).toBe(false); // the route logs at warn
-  });
+  // SQLite's writer thread and connection closed under the app (PostgreSQL's outage answers are core's 503, test/core)
+  it.skipIf(onPostgres)(
+    'oversize result: 413 {"error"}; a store failure: 500 {"error"} and an error line with the request id',
+    async () => {
+      t = closesItself(await makeApp({ server: { bodyLimitBytes: 1024 } }));
+      const url = await t.listen();
+      await enqueueOk(url, '61', { endpoint: 'x' });
+      const big = await http(`${url}/result?deviceId=61`, {
+        method: 'POST',
+        body: JSON.stringify({ response: 'x'.repeat(2000) }),
+      });
+      expect(big.status).toBe(413);
+      expect(JSON.parse(big.text)).toEqual({ error: expect.any(String) });
+      // the next delivery cannot be written (push writes on the writer thread; nothing can be read either)
+      await t.app.writer.close();
+      t.app.store.db.close();
+      const r = await http(`${url}/push?deviceId=61`, { headers: { 'x-request-id': 'poll-that-fails' } });
+      expect(r.status).toBe(500);
+      expect(JSON.parse(r.text)).toEqual({ error: 'Internal Server Error' });
+      const line = t.logs.json().find((l) => l.msg === 'request failed');
+      expect(line).toMatchObject({ level: 50, reqId: 'poll-that-fails' });
+      expect(t.logs.json().some((l) => l.reqId === 'poll-that-fails' && (l.level as number) < 40)).toBe(false); // the route logs at warn
+    },
+  );
 });

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN, makeApp, closesItself } from '../../helpers/app.js';
 import { ControlIdDevice } from '../../sim/controlid-device.js';
+import { row, rows } from './helpers.js';
 import { http, sleep } from './sim.js';
 
 describe('push with 100 Control iD devices (firmware simulator)', () => {
@@ -56,19 +57,22 @@ describe('push with 100 Control iD devices (firmware simulator)', () => {
     expect(queued).toHaveLength(1000);
     expect(devices.reduce((n, d) => n + d.stats.connectionErrors, 0)).toBe(0);
 
-    const db = t.app.store.db;
     expect(
-      db.prepare('SELECT status, COUNT(*) AS n, MAX(attempts) AS maxAttempts FROM push_commands GROUP BY status').all(),
+      await rows(
+        t.app,
+        'SELECT status, COUNT(*) AS n, MAX(attempts) AS "maxAttempts" FROM push_commands GROUP BY status',
+      ),
     ).toEqual([{ status: 'done', n: 1000, maxAttempts: 1 }]);
-    expect(db.prepare('SELECT COUNT(*) AS n FROM push_unmatched_results').get()).toEqual({ n: 0 });
-    expect(db.prepare("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'").get()).toEqual({
+    expect(await row(t.app, 'SELECT COUNT(*) AS n FROM push_unmatched_results')).toEqual({ n: 0 });
+    expect(await row(t.app, "SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'")).toEqual({
       n: 1000,
     });
     const stored = new Map(
       (
-        db
-          .prepare('SELECT id, device_id, response, response_encoding, result_uuid, result_endpoint FROM push_commands')
-          .all() as Array<Record<string, string | null>>
+        (await rows(
+          t.app,
+          'SELECT id, device_id, response, response_encoding, result_uuid, result_endpoint FROM push_commands',
+        )) as Array<Record<string, string | null>>
       ).map((r) => [r.id!, r]),
     );
     for (const d of devices) {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeApp, tempDir, type TestApp, closesItself } from '../../helpers/app.js';
 import { ControlIdDevice } from '../../sim/controlid-device.js';
-import { command, enqueueOk } from './helpers.js';
+import { command, enqueueOk, row, rows } from './helpers.js';
 import { http, sleep } from './sim.js';
 
 async function start(push: Record<string, unknown> = {}, dataDir?: string) {
@@ -16,7 +16,7 @@ const device = (remoteAddress: string, deviceId: string, mode: 'firmware' | 'pla
   new ControlIdDevice({ remoteAddress, deviceId, mode, requestPeriodSeconds: 0.05, requestTimeoutMs: 30_000 });
 
 const unmatched = (t: TestApp) =>
-  t.app.store.db.prepare('SELECT command_id, reason, endpoint FROM push_unmatched_results ORDER BY id').all();
+  rows(t.app, 'SELECT command_id, reason, endpoint FROM push_unmatched_results ORDER BY id');
 
 describe('push with Control iD firmware', () => {
   it('a restart between poll and result still completes the command from the device uuid', async () => {
@@ -44,7 +44,7 @@ describe('push with Control iD firmware', () => {
       resultUuid: deviceUuid,
       resultEndpoint: 'create_objects',
     });
-    expect(unmatched(t2)).toEqual([]);
+    expect(await unmatched(t2)).toEqual([]);
   });
 
   it('serves the device routes under each of push.basePaths (/push/push, /api/push); other paths are 404', async () => {
@@ -66,7 +66,7 @@ describe('push with Control iD firmware', () => {
       (
         await command(
           t.url,
-          (t.app.store.db.prepare("SELECT id FROM push_commands WHERE device_id = '43'").get() as { id: string }).id,
+          ((await row(t.app, "SELECT id FROM push_commands WHERE device_id = '43'")) as { id: string }).id,
         )
       ).status,
     ).toBe('queued');
@@ -83,7 +83,7 @@ describe('push with Control iD firmware', () => {
         body: JSON.stringify({ response }),
       });
     expect((await post('destroy_objects', '{"changes":1}')).status).toBe(200);
-    expect(unmatched(t)).toEqual([
+    expect(await unmatched(t)).toEqual([
       {
         command_id: deviceUuid,
         reason: 'endpoint mismatch: reported destroy_objects, delivered create_objects',
@@ -110,7 +110,7 @@ describe('push with Control iD firmware', () => {
     const a = await enqueueOk(t.url, '60', { endpoint: 'a' });
     const p1 = await dev.poll();
     await res('&uuid=not-the-one', { response: 'x' });
-    expect(unmatched(t)).toEqual([
+    expect(await unmatched(t)).toEqual([
       {
         command_id: 'not-the-one',
         reason: 'unknown uuid; the delivery in flight is bound to another uuid',
@@ -129,8 +129,8 @@ describe('push with Control iD firmware', () => {
     await res(`&uuid=${p2.deviceUuid}`, { response: '"second"' });
     await res(`&uuid=${p1.deviceUuid}`, { response: '"late first"' }); // the earlier delivery answers late
     expect(await command(t.url, a)).toMatchObject({ status: 'done', response: 'second', resultUuid: p2.deviceUuid });
-    expect(unmatched(t)).toHaveLength(2);
-    expect(unmatched(t)[1]).toMatchObject({ command_id: p1.deviceUuid, reason: 'command already done' });
+    expect(await unmatched(t)).toHaveLength(2);
+    expect((await unmatched(t))[1]).toMatchObject({ command_id: p1.deviceUuid, reason: 'command already done' });
 
     // delivered to a poll without uuid: a result with an unknown uuid is matched to it (the only one in flight)
     const b = await enqueueOk(t.url, '60', { endpoint: 'b' });
@@ -148,7 +148,7 @@ describe('push with Control iD firmware', () => {
     await dev.poll();
     await res('', { response: 'by body id', uuid: c });
     expect(await command(t.url, c)).toMatchObject({ status: 'done', response: 'by body id' });
-    expect(unmatched(t)).toHaveLength(2);
+    expect(await unmatched(t)).toHaveLength(2);
   });
 
   it('device errors arrive as a string (JSON text or not) and are kept as sent', async () => {
@@ -215,9 +215,9 @@ describe('push with Control iD firmware', () => {
       expect(r.status, e).toBeLessThan(500);
       if (e !== '') expect(JSON.parse(r.text).error).toMatch(/endpoint/);
     }
-    expect(
-      t.app.store.db.prepare("SELECT COUNT(*) AS n FROM push_unmatched_results WHERE device_id = '90'").get(),
-    ).toEqual({ n: 1 }); // only the empty endpoint
+    expect(await row(t.app, "SELECT COUNT(*) AS n FROM push_unmatched_results WHERE device_id = '90'")).toEqual({
+      n: 1,
+    }); // only the empty endpoint
     // an empty uuid is no uuid: the poll is served
     expect(JSON.parse((await http(`${t.url}/push?deviceId=90&uuid=`)).text)).toMatchObject({ uuid: id });
     expect(await command(t.url, id)).toMatchObject({ status: 'delivered', attempts: 1 });

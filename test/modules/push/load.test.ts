@@ -1,6 +1,7 @@
 /** 1,000 simulated devices polling at once, commands for 10% of them: every command answered exactly once. */
 import { describe, expect, it } from 'vitest';
 import { ADMIN, makeApp, closesItself } from '../../helpers/app.js';
+import { row, rows, rowsOfStore } from './helpers.js';
 import { http, SimDevice, sleep } from './sim.js';
 
 describe('push under 1,000 concurrent devices', () => {
@@ -58,22 +59,23 @@ describe('push under 1,000 concurrent devices', () => {
       const expected = queued.filter((c) => c.deviceId === id).map((c) => c.id);
       expect(received.get(id), id).toEqual(expected);
     }
-    const db = t.app.store.db;
     expect(
-      db.prepare('SELECT status, COUNT(*) AS n, MAX(attempts) AS maxAttempts FROM push_commands GROUP BY status').all(),
+      await rows(
+        t.app,
+        'SELECT status, COUNT(*) AS n, MAX(attempts) AS "maxAttempts" FROM push_commands GROUP BY status',
+      ),
     ).toEqual([{ status: 'done', n: 300, maxAttempts: 1 }]);
-    expect(db.prepare("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'").get()).toEqual({ n: 300 });
-    expect(db.prepare('SELECT COUNT(*) AS n FROM push_unmatched_results').get()).toEqual({ n: 0 });
-    const responses = db.prepare('SELECT endpoint, response FROM push_commands').all() as Array<{
+    expect(await row(t.app, "SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'")).toEqual({ n: 300 });
+    expect(await row(t.app, 'SELECT COUNT(*) AS n FROM push_unmatched_results')).toEqual({ n: 0 });
+    const responses = (await rows(t.app, 'SELECT endpoint, response FROM push_commands')) as Array<{
       endpoint: string;
       response: string;
     }>;
     for (const r of responses) expect(JSON.parse(r.response)).toMatchObject({ endpoint: r.endpoint });
     await t.app.close();
-    const seen = db.open ? undefined : (await import('better-sqlite3')).default(t.app.store.file, { readonly: true });
-    expect(seen!.prepare('SELECT COUNT(*) AS n FROM push_devices WHERE last_seen_at IS NOT NULL').get()).toEqual({
-      n: 1000,
-    });
-    seen!.close();
+    // every device's last-seen was written, the last ones by the close
+    expect(
+      await rowsOfStore(t.config, 'SELECT COUNT(*) AS n FROM push_devices WHERE last_seen_at IS NOT NULL'),
+    ).toEqual([{ n: 1000 }]);
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 /** A restart in the middle loses nothing; last-seen is coalesced in memory and flushed (timer, close). */
 import { describe, expect, it } from 'vitest';
 import { ADMIN, makeApp, tempDir, closesItself } from '../../helpers/app.js';
-import { command, enqueueOk } from './helpers.js';
+import { command, enqueueOk, row } from './helpers.js';
 import { http, SimDevice, sleep } from './sim.js';
 
 async function boot(dataDir: string, push: Record<string, unknown> = {}) {
@@ -44,10 +44,9 @@ describe('push across a restart', () => {
     expect(seenB).toEqual([b[0], ...b]); // b0 before the restart, b0 redelivered (at least once), then the rest in order
     expect(await command(t2.url, lostB)).toMatchObject({ status: 'done', attempts: 2 });
 
-    const db = t2.app.store.db;
-    expect(db.prepare("SELECT COUNT(*) AS n FROM push_commands WHERE status = 'done'").get()).toEqual({ n: 15 });
-    expect(db.prepare('SELECT COUNT(*) AS n FROM push_unmatched_results').get()).toEqual({ n: 0 });
-    const done = db.prepare("SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'").get();
+    expect(await row(t2.app, "SELECT COUNT(*) AS n FROM push_commands WHERE status = 'done'")).toEqual({ n: 15 });
+    expect(await row(t2.app, 'SELECT COUNT(*) AS n FROM push_unmatched_results')).toEqual({ n: 0 });
+    const done = await row(t2.app, "SELECT COUNT(*) AS n FROM push_command_events WHERE status = 'done'");
     expect(done).toEqual({ n: 15 });
   });
 
@@ -56,9 +55,9 @@ describe('push across a restart', () => {
     const t1 = await boot(dataDir, { lastSeenFlushMs: 60_000 });
     const beforePoll = new Date().toISOString();
     await new SimDevice(t1.url, '40').poll();
-    const row = () =>
-      t1.app.store.db.prepare("SELECT last_seen_at, last_address FROM push_devices WHERE device_id = '40'").get();
-    expect(row()).toBeUndefined();
+    expect(
+      await row(t1.app, "SELECT last_seen_at, last_address FROM push_devices WHERE device_id = '40'"),
+    ).toBeUndefined();
     const listed = JSON.parse((await http(`${t1.url}/admin/push/devices`, { headers: ADMIN })).text) as {
       devices: unknown[];
     };
@@ -66,15 +65,18 @@ describe('push across a restart', () => {
     await t1.app.close();
     const afterClose = new Date().toISOString();
     const t2 = await boot(dataDir, { lastSeenFlushMs: 50 });
-    const stored = t2.app.store.db
-      .prepare("SELECT last_seen_at, last_address FROM push_devices WHERE device_id = '40'")
-      .get() as { last_seen_at: string };
+    const stored = (await row(
+      t2.app,
+      "SELECT last_seen_at, last_address FROM push_devices WHERE device_id = '40'",
+    )) as {
+      last_seen_at: string;
+    };
     expect(stored).toMatchObject({ last_address: '127.0.0.1' });
     // the flushed time is the poll's own: after the poll started, before the close ended (order, not elapsed time)
     expect(stored.last_seen_at >= beforePoll && stored.last_seen_at <= afterClose).toBe(true);
     await new SimDevice(t2.url, '41').poll();
     await sleep(200);
-    expect(t2.app.store.db.prepare("SELECT device_id FROM push_devices WHERE device_id = '41'").get()).toEqual({
+    expect(await row(t2.app, "SELECT device_id FROM push_devices WHERE device_id = '41'")).toEqual({
       device_id: '41',
     });
   });
