@@ -62,14 +62,16 @@ function canonicalJson(v: unknown): string {
 export function normalise(v: unknown, type: string): string {
   if (v === null || v === undefined) return '\u0000';
   if (Buffer.isBuffer(v)) return `x${v.toString('hex')}`;
-  if (NUMERIC.test(type)) return String(Number(v));
-  if (type === 'boolean') return v === true || v === 1 || v === '1' || v === 't' || v === 'true' ? '1' : '0';
-  if (TIME.test(type)) {
-    const d = v instanceof Date ? v : new Date(typeof v === 'number' ? v : String(v));
-    return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
-  }
   if (type === 'json' || type === 'jsonb') return canonicalJson(typeof v === 'string' ? JSON.parse(v) : v);
-  return String(v);
+  if (typeof v === 'object' && !(v instanceof Date)) return canonicalJson(v);
+  const text = v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : JSON.stringify(v);
+  if (NUMERIC.test(type)) return String(Number(text));
+  if (type === 'boolean') return v === true || v === 1 || text === '1' || text === 't' || text === 'true' ? '1' : '0';
+  if (TIME.test(type)) {
+    const d = v instanceof Date ? v : new Date(typeof v === 'number' ? v : text);
+    return Number.isNaN(d.getTime()) ? text : d.toISOString();
+  }
+  return text;
 }
 
 /** sum mod 2^64 of the first 8 bytes of SHA-256 of each row's normalised values */
