@@ -64,7 +64,14 @@ export function normalise(v: unknown, type: string): string {
   if (Buffer.isBuffer(v)) return `x${v.toString('hex')}`;
   if (type === 'json' || type === 'jsonb') return canonicalJson(typeof v === 'string' ? JSON.parse(v) : v);
   if (typeof v === 'object' && !(v instanceof Date)) return canonicalJson(v);
-  const text = v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : JSON.stringify(v);
+  const text =
+    v instanceof Date
+      ? v.toISOString()
+      : typeof v === 'string'
+        ? v
+        : typeof v === 'bigint'
+          ? v.toString()
+          : JSON.stringify(v);
   if (NUMERIC.test(type)) return String(Number(text));
   if (type === 'boolean') return v === true || v === 1 || text === '1' || text === 't' || text === 'true' ? '1' : '0';
   if (TIME.test(type)) {
