@@ -111,4 +111,32 @@ describe.skipIf(skip)('store.driver "postgres"', () => {
     expect(normalise(42, 'bigint')).toBe(normalise('42', 'bigint'));
     expect(normalise(null, 'text')).not.toBe(normalise('', 'text'));
   });
+
+  it('console sessions live in the database: signed in on one replica, known on the other, signed out on both', async () => {
+    const store = onPg().store;
+    const a = await build({ store }, { modules: [testModule] });
+    const b = await build({ store }, { modules: [testModule] });
+    const signIn = await a.app.inject({
+      method: 'POST',
+      url: '/console/login',
+      payload: { token: 'admin-secret-token' },
+    });
+    expect(signIn.statusCode).toBe(200);
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    const { csrf } = signIn.json<{ csrf: string }>();
+    const onB = await b.app.inject({ url: '/console/session', headers: { cookie } });
+    expect(onB.statusCode).toBe(200);
+    expect(onB.json()).toMatchObject({ csrf });
+    // only a hash of the session id is stored
+    const dbName = new URL(store.url).pathname.slice(1);
+    const cookieId = decodeURIComponent(cookie.split('=')[1]!).split('.')[0]!;
+    expect(pg.psql('SELECT id_hash FROM console_sessions', dbName)).not.toContain(cookieId);
+    const out = await b.app.inject({
+      method: 'POST',
+      url: '/console/logout',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
+    expect(out.statusCode).toBe(200);
+    expect((await a.app.inject({ url: '/console/session', headers: { cookie } })).statusCode).toBe(401);
+  });
 });
