@@ -8,11 +8,17 @@ import pino from 'pino';
 import { openStores } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { StoreVersionError } from './core/db.js';
+import { migrateToPostgres } from './core/migrate-pg.js';
+import type { Config } from './core/config.js';
+import { readFileSync } from 'node:fs';
 import { startServer } from './main.js';
 import { modules } from './modules/index.js';
 
 function usage(): string {
-  const lines = ['usage: fieldhub serve [--config FILE]'];
+  const lines = [
+    'usage: fieldhub serve [--config FILE]',
+    '       fieldhub store migrate-to-postgres (--url-file FILE | --url URL)   copy the SQLite store and its files into PostgreSQL, verified',
+  ];
   for (const m of modules) {
     for (const [name, c] of Object.entries(m.commands ?? {}))
       lines.push(`       fieldhub ${m.name} ${name} ${c.usage}`.trimEnd() + `   ${c.summary}`);
@@ -45,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     await startServer(loadConfig({ file }));
     return -1; // keep running
   }
+  if (cmd === 'store' && sub === 'migrate-to-postgres') return migrateCommand(loadConfig({ file }), args);
   const mod = modules.find((m) => m.name === cmd);
   const command = sub ? mod?.commands?.[sub] : undefined;
   if (!mod || !command) {
@@ -62,6 +69,45 @@ export async function run(argv: string[]): Promise<number> {
     return await command.run(args, { config, store, pg: stores.pg, log, out: (l) => process.stdout.write(l + '\n') });
   } finally {
     await stores.close();
+  }
+}
+
+/**
+ * `fieldhub store migrate-to-postgres`: the configured SQLite store (store.driver "sqlite", dataDir)
+ * into the PostgreSQL at --url-file (or --url, visible to other users in `ps`; or store.url of the
+ * config): migrates PostgreSQL to this version's schema, copies, verifies. Exit 0 when every table and
+ * file set matches, 1 otherwise. Re-runnable.
+ */
+async function migrateCommand(config: Config, args: string[]): Promise<number> {
+  let url = config.store.url;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--url') url = args[++i];
+    else if (a.startsWith('--url=')) url = a.slice(6);
+    else if (a === '--url-file') url = readFileSync(args[++i] ?? '', 'utf8').trim();
+    else if (a.startsWith('--url-file=')) url = readFileSync(a.slice(11), 'utf8').trim();
+    else throw new ConfigError(`fieldhub store migrate-to-postgres: unknown argument "${a}"`);
+  }
+  if (!url || !/^postgres(ql)?:\/\//.test(url))
+    throw new ConfigError('fieldhub store migrate-to-postgres: --url-file FILE or --url postgres://... is required');
+  const source = await openStores({ ...config, store: { ...config.store, driver: 'sqlite' } });
+  try {
+    const target = await openStores({ ...config, store: { ...config.store, driver: 'postgres', url } }, modules);
+    try {
+      const report = await migrateToPostgres(source.store!, target.pg!, modules, config.dataDir, (l) =>
+        process.stdout.write(l + '\n'),
+      );
+      process.stdout.write(
+        report.ok
+          ? 'migrate-to-postgres: verified, counts and checksums match\n'
+          : 'migrate-to-postgres: DIFFERENCES (see DIFF lines)\n',
+      );
+      return report.ok ? 0 : 1;
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
   }
 }
 

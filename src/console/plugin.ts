@@ -114,7 +114,7 @@ export async function consolePlugin(app: FastifyInstance): Promise<void> {
         });
       }
       limiter.clear(ip);
-      const made = app.sessions.create()!;
+      const made = (await app.sessions.create())!;
       req.log.info({ remoteAddress: ip }, 'console sign-in');
       const maxAge = Math.floor((made.session.expiresMs - Date.now()) / 1000);
       return reply
@@ -128,7 +128,7 @@ export async function consolePlugin(app: FastifyInstance): Promise<void> {
     '/session',
     { schema: { summary: "The console session's CSRF token and expiry (401 when signed out)", tags: ['console'] } },
     async (req, reply) => {
-      const s = app.sessions.fromRequest(req);
+      const s = await app.sessions.fromRequest(req);
       if (!s) return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'not signed in' });
       return reply
         .header('cache-control', 'no-store')
@@ -140,10 +140,10 @@ export async function consolePlugin(app: FastifyInstance): Promise<void> {
     '/logout',
     { schema: { summary: 'Console sign-out (needs X-CSRF-Token)', tags: ['console'] } },
     async (req, reply) => {
-      const s = app.sessions.fromRequest(req);
+      const s = await app.sessions.fromRequest(req);
       if (s && !app.sessions.csrfOk(req, s))
         return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'missing or wrong X-CSRF-Token' });
-      if (s) app.sessions.revoke(s.id);
+      if (s) await app.sessions.revoke(s.id);
       return reply.header('set-cookie', cookie(req, '', 0)).send({ signedOut: true });
     },
   );

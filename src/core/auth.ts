@@ -55,7 +55,7 @@ export function adminGuard(getToken: () => string | undefined, sessions?: Sessio
         .send({ statusCode: 401, error: 'Unauthorized', message: 'admin API disabled: admin.token is not configured' });
     }
     const bearer = bearerToken(req);
-    const session = bearer === undefined ? sessions?.fromRequest(req) : undefined;
+    const session = bearer === undefined ? await sessions?.fromRequest(req) : undefined;
     if (session) {
       if (!SAFE_METHODS.has(req.method) && !sessions!.csrfOk(req, session)) {
         return reply

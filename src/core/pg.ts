@@ -13,7 +13,9 @@
  */
 import pg from 'pg';
 import { StoreVersionError, type Migration } from './db.js';
+import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from './errors.js';
+import type { Session, SessionBacking } from './session.js';
 import type { WriteResult, WriteRunner } from './writer.js';
 
 export interface PgStoreOptions {
@@ -55,6 +57,18 @@ const CORE_MIGRATIONS: Migration[] = [
         claimed_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (job, slot)
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'console sessions shared by the replicas',
+    sql: `
+      CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY,
+        csrf TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+      );
+      CREATE INDEX console_sessions_expiry ON console_sessions(expires_at);
     `,
   },
 ];
@@ -228,6 +242,32 @@ export class PgStore {
     const r = await this.query('DELETE FROM notifications WHERE created_at < $1', [before]);
     await this.query('DELETE FROM job_runs WHERE slot < $1', [before]);
     return r.rowCount ?? 0;
+  }
+
+  /** Console sessions in the database (the session id itself is a secret: only its hash is stored). */
+  sessions(): SessionBacking {
+    const hash = (id: string) => createHash('sha256').update(id).digest('base64url');
+    return {
+      put: async (s) => {
+        await this.query('DELETE FROM console_sessions WHERE expires_at <= now()');
+        await this.query('INSERT INTO console_sessions (id_hash, csrf, expires_at) VALUES ($1, $2, $3)', [
+          hash(s.id),
+          s.csrf,
+          new Date(s.expiresMs),
+        ]);
+      },
+      get: async (id) => {
+        const r = await this.query<{ csrf: string; expires_at: Date }>(
+          'SELECT csrf, expires_at FROM console_sessions WHERE id_hash = $1',
+          [hash(id)],
+        );
+        const row = r.rows[0];
+        return row ? ({ id, csrf: row.csrf, expiresMs: row.expires_at.getTime() } satisfies Session) : undefined;
+      },
+      remove: async (id) => {
+        await this.query('DELETE FROM console_sessions WHERE id_hash = $1', [hash(id)]);
+      },
+    };
   }
 
   /** true when the database answers a trivial query */

@@ -62,7 +62,8 @@ export const corePlugin = fp<CorePluginOptions>(
     root.decorate('writer', writer);
     root.decorate('metrics', metrics);
     root.decorate('scheduler', scheduler);
-    const sessions = new Sessions(() => config.admin.token, config.console.sessionHours * 3_600_000);
+    // on PostgreSQL the sessions live in the database, so every replica knows them
+    const sessions = new Sessions(() => config.admin.token, config.console.sessionHours * 3_600_000, pg?.sessions());
     root.decorate('sessions', sessions);
     root.decorate(
       'requireAdmin',

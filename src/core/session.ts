@@ -1,7 +1,9 @@
 /**
  * Operator sessions for the console: a signed, expiring session id in an HttpOnly SameSite=Strict
- * cookie, kept server-side (logout revokes it; a restart signs everyone out), each with its CSRF
- * token. The signing key is derived from the admin token, so a new admin token ends every session.
+ * cookie, kept server-side (logout revokes it), each with its CSRF token. On SQLite they live in
+ * this process's memory (a restart signs everyone out); on PostgreSQL in the database
+ * (`SessionBacking`, PgStore.sessions), so every replica behind the load balancer knows them and a
+ * sign-out on one ends the session on all. The signing key is derived from the admin token, so a new admin token ends every session.
  * The operator API (core/auth.ts adminGuard) accepts a session in place of the bearer token.
  */
 import fastifyCookie from '@fastify/cookie';
@@ -19,12 +21,20 @@ export interface Session {
   expiresMs: number;
 }
 
+/** Where sessions live when not in this process's memory (a table shared by the replicas). */
+export interface SessionBacking {
+  put(s: Session): Promise<void>;
+  get(id: string): Promise<Session | undefined>;
+  remove(id: string): Promise<void>;
+}
+
 export class Sessions {
   private readonly live = new Map<string, Session>();
 
   constructor(
     private readonly getToken: () => string | undefined,
     private readonly ttlMs: number,
+    private readonly backing?: SessionBacking,
   ) {}
 
   private secret(): string | undefined {
@@ -33,7 +43,7 @@ export class Sessions {
   }
 
   /** A new session and its signed cookie value; undefined when no admin token is configured. */
-  create(now = Date.now()): { session: Session; cookie: string } | undefined {
+  async create(now = Date.now()): Promise<{ session: Session; cookie: string } | undefined> {
     const secret = this.secret();
     if (!secret) return undefined;
     this.prune(now);
@@ -43,21 +53,22 @@ export class Sessions {
       csrf: randomBytes(24).toString('base64url'),
       expiresMs: now + this.ttlMs,
     };
-    this.live.set(session.id, session);
+    if (this.backing) await this.backing.put(session);
+    else this.live.set(session.id, session);
     return { session, cookie: fastifyCookie.sign(session.id, secret) };
   }
 
   /** The live session a request's cookie names, or undefined. */
-  fromRequest(req: FastifyRequest, now = Date.now()): Session | undefined {
+  async fromRequest(req: FastifyRequest, now = Date.now()): Promise<Session | undefined> {
     const raw = parseCookie(req.headers.cookie)[SESSION_COOKIE];
     const secret = this.secret();
     if (!raw || !secret) return undefined;
     const u = fastifyCookie.unsign(raw, secret);
     if (!u.valid || !u.value) return undefined;
-    const s = this.live.get(u.value);
+    const s = this.backing ? await this.backing.get(u.value) : this.live.get(u.value);
     if (!s) return undefined;
     if (s.expiresMs <= now) {
-      this.live.delete(s.id);
+      await this.revoke(s.id);
       return undefined;
     }
     return s;
@@ -69,8 +80,9 @@ export class Sessions {
     return safeEqual(Array.isArray(h) ? h[0] : h, s.csrf);
   }
 
-  revoke(id: string): void {
-    this.live.delete(id);
+  async revoke(id: string): Promise<void> {
+    if (this.backing) await this.backing.remove(id);
+    else this.live.delete(id);
   }
 
   private prune(now: number): void {

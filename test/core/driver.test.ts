@@ -6,7 +6,8 @@
  * reaches the log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
+import { buildApp, openStores } from '../../src/app.js';
+import { migrateToPostgres, normalise } from '../../src/core/migrate-pg.js';
 import { testModule } from '../fixtures/test-module.js';
 import { build, testConfig } from '../helpers/app.js';
 import { Postgres, postgresUnavailable } from '../helpers/postgres.js';
@@ -64,5 +65,78 @@ describe.skipIf(skip)('store.driver "postgres"', () => {
     const config = testConfig(onPg());
     const noPg = { ...pushModule, migrationsPg: undefined };
     await expect(buildApp(config, { modules: [noPg] })).rejects.toThrow(/not available for push/);
+  });
+
+  it('migrate-to-postgres copies a SQLite store, verified by counts and checksums, re-runnable, ids continue after it', async () => {
+    const lite = await build({}, { modules: [testModule] });
+    for (const v of ['a', 'b', 'c\'"\u00e9'])
+      await lite.app.inject({ method: 'POST', url: '/echo-writer', payload: { v } });
+    lite.app.store.notify('push', 'alert', 'copied with its time');
+    const source = await openStores(lite.config, [testModule]);
+    const target = await openStores(testConfig(onPg()), [testModule]);
+    try {
+      const first = await migrateToPostgres(source.store!, target.pg!, [testModule], lite.config.dataDir);
+      expect(first.ok).toBe(true);
+      expect(first.tables.find((t) => t.table === 'echo_t')).toMatchObject({ sqliteRows: 3, pgRows: 3, ok: true });
+      expect(first.tables.find((t) => t.table === 'notifications')).toMatchObject({
+        sqliteRows: 1,
+        pgRows: 1,
+        ok: true,
+      });
+      const again = await migrateToPostgres(source.store!, target.pg!, [testModule], lite.config.dataDir);
+      expect(again.ok).toBe(true);
+      expect(again.tables.find((t) => t.table === 'echo_t')).toMatchObject({ pgRows: 3 });
+      // the serial counter moved past the copied ids
+      const next = await target.pg!.query<{ id: number }>("INSERT INTO echo_t (v) VALUES ('d') RETURNING id");
+      expect(next.rows[0]!.id).toBe(4);
+      const rows = await target.pg!.query<{ v: string }>('SELECT v FROM echo_t ORDER BY id');
+      expect(rows.rows.map((r) => r.v)).toEqual(['a', 'b', 'c\'"\u00e9', 'd']);
+      // a row that differs is reported: the extra row makes the next verification fail
+      const diff = await migrateToPostgres(source.store!, target.pg!, [testModule], lite.config.dataDir);
+      expect(diff.ok).toBe(false);
+      expect(diff.tables.find((t) => t.table === 'echo_t')).toMatchObject({ sqliteRows: 3, pgRows: 4, ok: false });
+    } finally {
+      await source.close();
+      await target.close();
+    }
+  });
+
+  it('the checksum normalises values by PostgreSQL type, so both dialects of one value agree', () => {
+    expect(normalise('2026-12-03T10:00:00.000Z', 'timestamp with time zone')).toBe(
+      normalise(new Date('2026-12-03T10:00:00Z'), 'timestamp with time zone'),
+    );
+    expect(normalise(1, 'boolean')).toBe(normalise(true, 'boolean'));
+    expect(normalise(0, 'boolean')).not.toBe(normalise(true, 'boolean'));
+    expect(normalise('{"b":1,"a":[2]}', 'jsonb')).toBe(normalise({ a: [2], b: 1 }, 'jsonb'));
+    expect(normalise(42, 'bigint')).toBe(normalise('42', 'bigint'));
+    expect(normalise(null, 'text')).not.toBe(normalise('', 'text'));
+  });
+
+  it('console sessions live in the database: signed in on one replica, known on the other, signed out on both', async () => {
+    const store = onPg().store;
+    const a = await build({ store }, { modules: [testModule] });
+    const b = await build({ store }, { modules: [testModule] });
+    const signIn = await a.app.inject({
+      method: 'POST',
+      url: '/console/login',
+      payload: { token: 'admin-secret-token' },
+    });
+    expect(signIn.statusCode).toBe(200);
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    const { csrf } = signIn.json<{ csrf: string }>();
+    const onB = await b.app.inject({ url: '/console/session', headers: { cookie } });
+    expect(onB.statusCode).toBe(200);
+    expect(onB.json()).toMatchObject({ csrf });
+    // only a hash of the session id is stored
+    const dbName = new URL(store.url).pathname.slice(1);
+    const cookieId = decodeURIComponent(cookie.split('=')[1]!).split('.')[0]!;
+    expect(pg.psql('SELECT id_hash FROM console_sessions', dbName)).not.toContain(cookieId);
+    const out = await b.app.inject({
+      method: 'POST',
+      url: '/console/logout',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
+    expect(out.statusCode).toBe(200);
+    expect((await a.app.inject({ url: '/console/session', headers: { cookie } })).statusCode).toBe(401);
   });
 });

@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect } from 'vitest';
+import { onPostgres, pgUrlFor } from '../../helpers/driver.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 const ENTRY = path.join(import.meta.dirname, 'server-entry.ts');
@@ -35,6 +36,8 @@ export const SECRETS = {
   patriotA: 'pat-RESIL-A-4c7e1b9d2f0a6e83',
   patriotB: 'pat-RESIL-B-9a3d5f1e7c2b4086',
   smbPassword: 'smb-RESIL-e4b7c2a9d1f05e36',
+  /** the password in the PostgreSQL URL of the PostgreSQL run (test/helpers/postgres.ts) */
+  pgPassword: 'pg-test-secret-9f3',
 } as const;
 
 export const ADMIN_AUTH = { authorization: `Bearer ${SECRETS.admin}` };
@@ -90,6 +93,8 @@ export function baseConfig(dataDir: string): Obj {
     conduit: { throttleSeconds: 0 },
     push: { resultTimeoutSeconds: 60, lastSeenFlushMs: 200 },
     patriot: { keysReloadMs: 200 },
+    // the PostgreSQL run (vitest.pg.config.ts): the data dir's own database
+    ...(onPostgres ? { store: { driver: 'postgres', url: pgUrlFor(dataDir) } } : {}),
   };
 }
 
