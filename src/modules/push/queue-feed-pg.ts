@@ -13,7 +13,7 @@ import type { Listener, PgStore } from '../../core/pg.js';
 import type { DeviceIndex } from './device-index.js';
 import type { QueueFeed } from './service.js';
 import type { PushStorePg } from './store-pg.js';
-import { CHANNEL } from './writes-pg.js';
+import { CHANNEL } from './queue-pg.js';
 
 interface Batch {
   promise: Promise<void>;
