@@ -1,6 +1,6 @@
 /** The hub: POST /sync, storage under log/plugins, processing, devices, notifications. */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
