@@ -71,7 +71,12 @@ export async function fileText(t: TestApp, file: string): Promise<string> {
  * comes back as a number, as from SQLite.
  */
 export async function sql<T = Record<string, unknown>>(t: TestApp, query: string, ...params: unknown[]): Promise<T[]> {
-  if (!t.app.pg) return t.app.store.db.prepare(query).all(...params) as T[];
+  if (!t.app.pg) {
+    const st = t.app.store.db.prepare(query);
+    if (st.reader) return st.all(...params) as T[];
+    st.run(...params);
+    return [];
+  }
   let i = 0;
   const r = await t.app.pg.query(
     query.replace(/\?/g, () => `$${++i}`),
