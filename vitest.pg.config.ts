@@ -14,6 +14,7 @@ export default defineConfig({
       'test/core/metrics.test.ts',
       'test/core/pg-listen.test.ts',
       'test/modules/push/**/*.test.ts',
+      'test/modules/sync/**/*.test.ts',
     ],
     exclude: ['node_modules/**'],
     globalSetup: ['test/helpers/pg-global.ts'],

@@ -237,6 +237,18 @@ export class PgStore {
     ]);
   }
 
+  /** A module's notifications, newest first (as Store.listNotifications: `time` ISO 8601, at most 1000). */
+  async listNotifications(
+    module: string,
+    opts: { limit?: number; afterId?: number } = {},
+  ): Promise<Array<{ id: number; time: string; level: 'info' | 'alert'; text: string }>> {
+    const r = await this.query<{ id: string; time: Date; level: 'info' | 'alert'; text: string }>(
+      'SELECT id, created_at AS time, level, text FROM notifications WHERE module = $1 AND id > $2 ORDER BY id DESC LIMIT $3',
+      [module, opts.afterId ?? 0, Math.min(opts.limit ?? 100, 1000)],
+    );
+    return r.rows.map((n) => ({ id: Number(n.id), time: n.time.toISOString(), level: n.level, text: n.text }));
+  }
+
   /** Deletes notifications created before `before`, and job claims older than that; returns how many notifications. */
   async pruneNotifications(before: Date): Promise<number> {
     const r = await this.query('DELETE FROM notifications WHERE created_at < $1', [before]);

@@ -72,6 +72,23 @@ describe.skipIf(skip)('PostgreSQL store', () => {
     ]);
   });
 
+  it("lists a module's notifications newest first, after an id, at most the limit, as Store does", async () => {
+    const { open } = await fresh();
+    const s = await open();
+    await s.notify('a', 'info', 'one');
+    await s.notify('b', 'alert', 'not a');
+    await s.notify('a', 'alert', 'two');
+    const all = await s.listNotifications('a');
+    expect(all.map((n) => [n.level, n.text])).toEqual([
+      ['alert', 'two'],
+      ['info', 'one'],
+    ]);
+    expect(typeof all[0]!.id).toBe('number');
+    expect(new Date(all[0]!.time).toISOString()).toBe(all[0]!.time);
+    expect((await s.listNotifications('a', { afterId: all[1]!.id })).map((n) => n.text)).toEqual(['two']);
+    expect((await s.listNotifications('a', { limit: 1 })).map((n) => n.text)).toEqual(['two']);
+  });
+
   it('refuses a database written by a newer fieldhub', async () => {
     const { url, open } = await fresh();
     const s = await open();

@@ -8,7 +8,7 @@ import type { ZodApp } from '../../core/module.js';
 import { pageFields } from '../../core/paging.js';
 
 import { PeerStatus, type PeerState } from './peer-status.js';
-import type { SyncAdminStore } from './admin-store.js';
+import type { SyncAdminReads } from './admin-store.js';
 import type { SyncWrite } from './writes.js';
 
 const pageQuery = z
@@ -28,7 +28,7 @@ const notification = z.object({
 });
 
 export function syncReadRoutes(
-  db: SyncAdminStore,
+  db: SyncAdminReads,
   status: PeerStatus,
   cfg: { pullNodes: string[]; hubUrl?: string; staleMinutes: number },
   /** the mark-read writes (writer thread) */
@@ -86,26 +86,27 @@ export function syncReadRoutes(
             );
           }
         }
-        const nodes = db.nodes();
+        const nodes = await db.nodes();
         for (const n of nodes) {
           if (now - Date.parse(n.lastReceivedAt) > staleMs && !cfg.pullNodes.length) {
             amber++;
             reasons.push(`node ${n.node}: nothing received for more than ${cfg.staleMinutes} min`);
           }
         }
-        const counts = db.countByStatus();
+        const counts = await db.countByStatus();
         if (counts.failed) {
           amber++;
           reasons.push(`${counts.failed} payload(s) failed to process`);
         }
-        const alerts24h = db.alertsSince(new Date(now - 86_400_000));
+        const alerts24h = await db.alertsSince(new Date(now - 86_400_000));
+        const unread = await notes.unread();
         const status = red ? 'red' : amber ? 'amber' : 'green';
         if (!reasons.length) reasons.push(`${nodes.length} node(s); nothing failing`);
         return {
           module: 'sync',
           status,
           reasons,
-          counts: { nodes: nodes.length, peers: peers().length, alerts24h, ...notes.unread(), payloads: counts },
+          counts: { nodes: nodes.length, peers: peers().length, alerts24h, ...unread, payloads: counts },
         };
       },
     );
@@ -120,7 +121,7 @@ export function syncReadRoutes(
       },
       async () => ({
         peers: peers(),
-        nodes: db.nodes(),
+        nodes: await db.nodes(),
       }),
     );
 
@@ -129,7 +130,7 @@ export function syncReadRoutes(
       { schema: { tags, summary: 'Received payloads with their state, newest first, paged', querystring: pageQuery } },
       async (req) => {
         const filter = { status: req.query.status ?? null, node: req.query.node ?? null };
-        const { total, items } = db.payloadPage(filter, req.query);
+        const { total, items } = await db.payloadPage(filter, req.query);
         return { total, payloads: items };
       },
     );
@@ -146,7 +147,7 @@ export function syncReadRoutes(
           },
         },
       },
-      async (req) => ({ notifications: notes.list(req.query.limit), ...notes.unread() }),
+      async (req) => ({ notifications: await notes.list(req.query.limit), ...(await notes.unread()) }),
     );
 
     admin.post(

@@ -1,7 +1,12 @@
-/** What the operator API reads of the sync tables (nodes, payloads, counts), and the notifications with their read state. */
+/**
+ * What the operator API reads of the sync tables (nodes, payloads, counts), and the notifications with
+ * their read state: `SyncAdminReads` on either driver (admin-store-pg.ts is PostgreSQL's), SQLite here.
+ */
 import type { DB } from '../../core/db.js';
 import { pageFromSql, type Page, type Paging } from '../../core/paging.js';
-import { SyncNotifications } from './notifications.js';
+import { SyncNotifications, type SyncNotification } from './notifications.js';
+
+type Maybe<T> = T | Promise<T>;
 
 export interface NodeSummary {
   node: string;
@@ -10,7 +15,18 @@ export interface NodeSummary {
   failed: number;
 }
 
-export class SyncAdminStore {
+export interface SyncAdminReads {
+  nodes(): Maybe<NodeSummary[]>;
+  payloadPage(filter: { status: string | null; node: string | null }, p: Paging): Maybe<Page<unknown>>;
+  countByStatus(): Maybe<Record<string, number>>;
+  alertsSince(since: Date): Maybe<number>;
+  notifications: {
+    list(limit: number): Maybe<SyncNotification[]>;
+    unread(): Maybe<{ unread: number; unreadAlerts: number }>;
+  };
+}
+
+export class SyncAdminStore implements SyncAdminReads {
   private readonly admin;
   /** the sync notifications with their read state (sync_notifications_read) */
   readonly notifications: SyncNotifications;

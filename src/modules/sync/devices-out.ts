@@ -5,7 +5,7 @@
  */
 import { bit, DEVICE_COLUMNS } from './columns.js';
 import { deviceRecord, type DeviceRow } from './device-row.js';
-import type { SyncStore } from './store.js';
+import type { SyncReads } from './store.js';
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC, as NetAlertX 26.4+ writes times. */
 export function netalertxTime(d: Date | string = new Date()): string {
@@ -45,10 +45,10 @@ function served(r: DeviceRow, extra: readonly string[]): Record<string, unknown>
 }
 
 /** The extra keys to serve: those most devices carry first, at most MAX_EXTRA_KEYS. */
-function extraKeys(db: SyncStore): string[] {
+function extraKeys(devices: () => Iterable<DeviceRow>): string[] {
   const seen = new Map<string, number>();
   const known = new Set(DEVICE_COLUMNS.map((c) => c.name));
-  for (const r of db.devices()) {
+  for (const r of devices()) {
     for (const k of Object.keys(JSON.parse(r.fields) as object)) {
       if (!known.has(k) && !DROPPED.has(k)) seen.set(k, (seen.get(k) ?? 0) + 1);
     }
@@ -61,18 +61,18 @@ function extraKeys(db: SyncStore): string[] {
 
 /**
  * Writes `{"data": [...]}` to `sink` in pieces of about `piece` characters (the whole JSON is never
- * one string). Returns the number of devices. Call inside a read snapshot for a consistent table.
+ * one string). Returns the number of devices. `devices` from one read snapshot (devicesSnapshot).
  */
 export function writeDevicesJson(
-  db: SyncStore,
+  devices: () => Iterable<DeviceRow>,
   opts: { extraKeys: boolean },
   sink: (s: string) => void,
   piece = 256 * 1024,
 ): number {
-  const extra = opts.extraKeys ? extraKeys(db) : [];
+  const extra = opts.extraKeys ? extraKeys(devices) : [];
   let buf = '{"data":[';
   let n = 0;
-  for (const r of db.devices()) {
+  for (const r of devices()) {
     buf += (n++ === 0 ? '' : ',') + JSON.stringify(served(r, extra));
     if (buf.length >= piece) {
       sink(buf);
@@ -84,8 +84,11 @@ export function writeDevicesJson(
 }
 
 /** The same as one string (push). */
-export function devicesJson(db: SyncStore, opts: { extraKeys: boolean }): { json: string; count: number } {
+export async function devicesJson(
+  db: SyncReads,
+  opts: { extraKeys: boolean },
+): Promise<{ json: string; count: number }> {
   const parts: string[] = [];
-  const count = db.snapshot(() => writeDevicesJson(db, opts, (s) => parts.push(s)));
+  const count = await db.devicesSnapshot((_v, devices) => writeDevicesJson(devices, opts, (s) => parts.push(s)));
   return { json: parts.join(''), count };
 }

@@ -5,11 +5,14 @@
 import { registerAdmin } from '../../core/admin.js';
 import { syncReadRoutes } from './admin-routes.js';
 import { SyncAdminStore } from './admin-store.js';
+import { SyncAdminStorePg } from './admin-store-pg.js';
 import { PeerStatus } from './peer-status.js';
 import { defineModule, moduleFile } from '../../core/module.js';
 import { syncConfig } from './config.js';
-import { commands, requeueFailed } from './cli.js';
+import { commands } from './cli.js';
 import { migrations } from './migrations.js';
+import { migrationsPg } from './migrations-pg.js';
+import { copyPayloadFilesToPg, verifyPayloadFilesPg } from './payloads-pg.js';
 import { syncRoutes } from './routes.js';
 import { nodeNameProblem } from './names.js';
 import { SyncHub } from './service.js';
@@ -19,9 +22,15 @@ export default defineModule({
   name: 'sync',
   config: syncConfig,
   migrations,
+  migrationsPg,
   commands,
-  // every sync write of the server runs on the core writer thread (group commit): writes.ts
+  // every sync write of the server runs on the core writer thread (group commit): writes.ts;
+  // on PostgreSQL the same ops in writes-pg.ts (core's PgWriter)
   writes: moduleFile(import.meta.url, 'writes'),
+  writesPg: moduleFile(import.meta.url, 'writes-pg'),
+  // migrate-to-postgres: the payload files under log/plugins into sync_payloads
+  copyFilesToPg: copyPayloadFilesToPg,
+  verifyFilesPg: verifyPayloadFilesPg,
   plugin: async (app) => {
     const cfg = app.config.sync;
     const log = app.log.child({ module: 'sync' });
@@ -31,7 +40,8 @@ export default defineModule({
     const hub = new SyncHub({
       config: cfg,
       dataDir: app.config.dataDir,
-      store: app.store,
+      store: app.pg ? null : app.store,
+      pg: app.pg,
       writer: app.writer,
       metrics: app.metrics,
       log,
@@ -54,7 +64,7 @@ export default defineModule({
     app.scheduler.register('sync.push', push, cfg.hubUrl ? { cron: cfg.pushCron } : {});
 
     const reads = syncReadRoutes(
-      new SyncAdminStore(app.store.db),
+      app.pg ? new SyncAdminStorePg(app.pg) : new SyncAdminStore(app.store.db),
       status,
       { pullNodes: cfg.pullNodes, hubUrl: cfg.hubUrl, staleMinutes: cfg.staleMinutes },
       hub.write,
@@ -71,7 +81,7 @@ export default defineModule({
         '/retry',
         { schema: { summary: 'Queue the failed payloads again and process them', tags: ['sync'] } },
         async () => {
-          const requeued = await requeueFailed(hub.db, hub.dir, (id) => hub.write('sync.requeue', id));
+          const requeued = await hub.requeueFailed();
           hub.kick();
           await hub.idle();
           return { requeued };
@@ -83,7 +93,7 @@ export default defineModule({
         async () => {
           hub.kick();
           await hub.idle();
-          return { pending: hub.db.pendingRows(1000).length };
+          return { pending: (await hub.db.pendingRows(1000)).length };
         },
       );
     });

@@ -128,7 +128,7 @@ export class SyncPeers {
       return { ok: false, error: 'no apiToken' };
     }
     try {
-      const { json, count: devices } = devicesJson(this.hub.db, { extraKeys: this.cfg.serveExtraKeys });
+      const { json, count: devices } = await devicesJson(this.hub.db, { extraKeys: this.cfg.serveExtraKeys });
       const data = this.cfg.encryptionKey ? encryptData(json, this.cfg.encryptionKey) : json;
       const fields = { data, node_name: this.cfg.nodeName, plugin: DEVICES_PLUGIN, file_path: what };
       const post = async (format: WireFormat) => {

@@ -7,7 +7,7 @@ import multipart, { type MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { bearerToken, queryParam, safeEqual } from '../../core/auth.js';
-import { HttpError, installErrorFormat, type Classified } from '../../core/errors.js';
+import { HttpError, installErrorFormat, StoreUnavailableError, type Classified } from '../../core/errors.js';
 import { Readable } from 'node:stream';
 import {
   devicesQuery,
@@ -177,11 +177,13 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     async (req, reply) => {
       let ans: ServedAnswer;
       try {
-        const now = served.etagNow();
+        const now = await served.etagNow();
         if (matchesIfNoneMatch(req.headers['if-none-match'], now))
           return (reply as FastifyReply).code(304).header('etag', now).send();
-        ans = served.answer();
+        ans = await served.answer();
       } catch (err) {
+        // PostgreSQL unreachable: 503 + Retry-After in this module's shape (core's classifier), not a 500
+        if (err instanceof StoreUnavailableError) throw err;
         req.log.error({ err }, 'sync: GET /sync failed');
         const msg = `${TAG} Failed to read the devices table`;
         // the store itself may be failing; the log line above says why
@@ -241,7 +243,7 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
     { schema: { summary: 'The hub devices, filtered and paged', tags: ['sync'], security, querystring: devicesQuery } },
     async (req) => {
       const q = req.query;
-      const { total, items } = hub.db.listDevices({
+      const { total, items } = await hub.db.listDevices({
         node: q.node,
         mac: q.mac?.trim().toLowerCase(),
         since: q.since ? new Date(q.since).toISOString() : undefined,
@@ -268,9 +270,13 @@ export async function syncRoutes(scope: FastifyInstance, hub: SyncHub): Promise<
         querystring: notificationsQuery,
       },
     },
-    async (req) => ({
-      success: true,
-      notifications: scope.store.listNotifications('sync', { limit: req.query.limit, afterId: req.query.after_id }),
-    }),
+    async (req) => {
+      const opts = { limit: req.query.limit, afterId: req.query.after_id };
+      const pg = scope.pg;
+      return {
+        success: true,
+        notifications: pg ? await pg.listNotifications('sync', opts) : scope.store.listNotifications('sync', opts),
+      };
+    },
   );
 }

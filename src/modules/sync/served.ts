@@ -13,7 +13,8 @@
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { writeDevicesJson } from './devices-out.js';
-import type { SyncStore } from './store.js';
+import type { DeviceRow } from './device-row.js';
+import type { SyncReads } from './store.js';
 
 /** Incremental base64: takes bytes in any pieces, hands on base64 text in pieces of whole 3-byte groups. */
 export class Base64Pieces {
@@ -55,13 +56,13 @@ export class ServedDevices {
   builds = 0;
 
   constructor(
-    private readonly db: SyncStore,
+    private readonly db: SyncReads,
     private readonly opts: ServedOptions,
   ) {}
 
   /** The current version's ETag, without building. */
-  etagNow(): string {
-    return this.etag(this.db.devicesVersion());
+  async etagNow(): Promise<string> {
+    return this.etag(await this.db.devicesVersion());
   }
 
   private etag(version: number): string {
@@ -69,16 +70,15 @@ export class ServedDevices {
   }
 
   /** The answer for the devices as they are now (built if they changed since the last one). */
-  answer(): ServedAnswer {
-    const version = this.db.devicesVersion();
+  async answer(): Promise<ServedAnswer> {
+    const version = await this.db.devicesVersion();
     if (this.current?.version === version) return this.current;
     this.current = undefined; // the old answer can go before the new one is built
-    this.current = this.db.snapshot(() => this.build());
+    this.current = await this.db.devicesSnapshot((v, devices) => this.build(v, devices));
     return this.current;
   }
 
-  private build(): ServedAnswer {
-    const version = this.db.devicesVersion();
+  private build(version: number, devices: () => Iterable<DeviceRow>): ServedAnswer {
     const pieces: Buffer[] = [];
     let bytes = 0;
     const outer = new Base64Pieces((b) => {
@@ -104,10 +104,10 @@ export class ServedDevices {
       write = (s) => outer.push(Buffer.from(s, 'utf8'));
       finish = () => outer.end();
     }
-    const devices = writeDevicesJson(this.db, { extraKeys: this.opts.extraKeys }, write);
+    const count = writeDevicesJson(devices, { extraKeys: this.opts.extraKeys }, write);
     finish();
     this.builds++;
-    return { version, etag: this.etag(version), devices, pieces, bytes };
+    return { version, etag: this.etag(version), devices: count, pieces, bytes };
   }
 }
 

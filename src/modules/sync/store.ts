@@ -1,7 +1,8 @@
 /**
- * The sync module's SQLite access: statements prepared once, writes grouped in transactions. In the
- * server the write methods run on the core writer thread's connection (writes.ts); the main thread's
- * instance only reads. The CLI, a process of its own, writes through it directly.
+ * The sync module's reads (`SyncReads`, one interface for both drivers: store-pg.ts is PostgreSQL's)
+ * and its SQLite access: statements prepared once, writes grouped in transactions. In the server the
+ * write methods run on the core writer thread's connection (writes.ts); the main thread's instance
+ * only reads. The CLI, a process of its own, writes through it directly.
  */
 import type { DB } from '../../core/db.js';
 import { PagedList, type Page } from '../../core/paging.js';
@@ -41,6 +42,8 @@ export interface ReceiveItem {
   source: Source;
   bytes: number;
   clientFilePath?: string;
+  /** PostgreSQL only: the payload itself, stored in sync_payloads in the row's transaction */
+  data?: string;
 }
 
 /** The "received" notification of a payload numbered `seq`. */
@@ -51,7 +54,24 @@ export function receivedNote(r: Pick<ReceiveItem, 'plugin' | 'node' | 'source'>,
     : `${TAG} Data received (${file})`;
 }
 
-export class SyncStore {
+type Maybe<T> = T | Promise<T>;
+
+/**
+ * What the server reads of the sync tables, on either driver: SQLite answers synchronously (prepared
+ * statements; `await` of a plain value costs one microtask), PostgreSQL with promises (store-pg.ts).
+ */
+export interface SyncReads {
+  /** `received` rows, oldest first */
+  pendingRows(limit?: number): Maybe<ReceivedRow[]>;
+  failedRows(): Maybe<ReceivedRow[]>;
+  /** changes with every write to the devices table, by anyone */
+  devicesVersion(): Maybe<number>;
+  /** `fn` with the devices version and the devices (by MAC), read in one consistent snapshot */
+  devicesSnapshot<T>(fn: (version: number, devices: () => Iterable<DeviceRow>) => T): Maybe<T>;
+  listDevices(f: DeviceFilter): Maybe<Page<DeviceRow>>;
+}
+
+export class SyncStore implements SyncReads {
   private readonly db: DB;
   private readonly nextSeq;
   private readonly insertReceived;
@@ -270,6 +290,10 @@ export class SyncStore {
   /** Runs `fn` inside one read transaction (a consistent snapshot for a version and the rows). */
   snapshot<T>(fn: () => T): T {
     return this.db.transaction(fn).deferred();
+  }
+
+  devicesSnapshot<T>(fn: (version: number, devices: () => Iterable<DeviceRow>) => T): T {
+    return this.snapshot(() => fn(this.devicesVersion(), () => this.devices()));
   }
 
   /** Replaces the stored rows of (plugin, node) with this payload's and marks it processed. */

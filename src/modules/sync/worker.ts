@@ -18,8 +18,8 @@ import { keepFailed, tidyAfterCrash } from './tidy.js';
 import type { Counts, ProcessItem, SyncWrite } from './writes.js';
 
 /** A processing group: at most this many payloads, and this many bytes of stored data (one payload may exceed it). */
-const GROUP_MAX = 64;
-const GROUP_BYTES = 4 * 1024 * 1024;
+export const GROUP_MAX = 64;
+export const GROUP_BYTES = 4 * 1024 * 1024;
 
 type Names = PayloadFiles;
 type Prepared =
@@ -30,12 +30,42 @@ type Done =
   | { r: ReceivedRow; names: Names; outcome: 'ok'; counts?: Counts }
   | { r: ReceivedRow; names: Names; outcome: 'failed' | 'lost'; reason: string };
 
-export class Worker {
+/** The processing metrics (one set per app, whichever worker runs). */
+export function processMetrics(metrics: Metrics) {
+  return {
+    devices: metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', [
+      'result',
+    ] as const),
+    seconds: metrics.histogram(
+      'fieldhub_sync_process_seconds',
+      'Time to decode and apply one group of payloads',
+      [],
+      [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    ),
+  };
+}
+
+/** Counts a processed payload's devices. */
+export function countDevices(m: ReturnType<typeof processMetrics>, counts: Counts | undefined): void {
+  if (!counts) return;
+  m.devices.inc({ result: 'inserted' }, counts.inserted);
+  m.devices.inc({ result: 'updated' }, counts.updated);
+  if (counts.skipped) m.devices.inc({ result: 'skipped' }, counts.skipped);
+}
+
+/** What the hub needs of its worker, on either driver (worker-pg.ts is PostgreSQL's). */
+export interface QueueWorker {
+  tidyAfterCrash(): Promise<number>;
+  kick(): void;
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class Worker implements QueueWorker {
   private running?: Promise<void>;
   private again = false;
   private closed = false;
-  private readonly deviceCounter;
-  private readonly processSeconds;
+  private readonly m;
 
   constructor(
     /** reads (main connection) */
@@ -49,15 +79,7 @@ export class Worker {
     metrics: Metrics,
     private readonly log: Log,
   ) {
-    this.deviceCounter = metrics.counter('fieldhub_sync_devices_total', 'Devices processed from sync payloads', [
-      'result',
-    ] as const);
-    this.processSeconds = metrics.histogram(
-      'fieldhub_sync_process_seconds',
-      'Time to decode and apply one group of payloads',
-      [],
-      [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-    );
+    this.m = processMetrics(metrics);
   }
 
   private path(name: string): string {
@@ -153,7 +175,7 @@ export class Worker {
    * raw payloads (processed again at start-up) or the committed results.
    */
   private async processGroup(rows: ReceivedRow[]): Promise<void> {
-    const end = this.processSeconds.startTimer();
+    const end = this.m.seconds.startTimer();
     try {
       const prepared = (await Promise.all(rows.map((r) => this.prepare(r)))).filter(
         // committed meanwhile by the receiver and its file not written yet: left for the next kick
@@ -193,11 +215,7 @@ export class Worker {
         const source = p.r.source;
         if (p.outcome === 'ok') {
           this.payloads.inc({ source, result: 'processed' });
-          if (p.counts) {
-            this.deviceCounter.inc({ result: 'inserted' }, p.counts.inserted);
-            this.deviceCounter.inc({ result: 'updated' }, p.counts.updated);
-            if (p.counts.skipped) this.deviceCounter.inc({ result: 'skipped' }, p.counts.skipped);
-          }
+          countDevices(this.m, p.counts);
           try {
             await rename(this.path(p.names.decoded), this.path(p.names.processed));
             await unlink(this.path(p.names.encoded));

@@ -9,7 +9,7 @@
 import type { DB } from '../../core/db.js';
 import { SyncNotifications } from './notifications.js';
 import type { Parsed } from './payload.js';
-import { SyncStore, type Behavior, type ReceiveItem } from './store.js';
+import { SyncStore, type Behavior, type ReceivedRow, type ReceiveItem } from './store.js';
 import { errText, TAG } from './text.js';
 
 export type Counts = { inserted: number; updated: number; skipped: number };
@@ -23,6 +23,9 @@ export type ProcessItem = { id: number; plugin: string; node: string; seq: numbe
 export type ProcessDone =
   { outcome: 'ok'; counts?: Counts } | { outcome: 'failed' | 'lost'; reason: string; applyFailed?: boolean };
 
+/** The rows a `sync.processNext` claimed and what became of each (empty: nothing left to claim). */
+export type ProcessNextDone = { rows: ReceivedRow[]; done: ProcessDone[] };
+
 export interface SyncWrites {
   /** next sequence number, the `received` row and its notification */
   'sync.receive': { args: ReceiveItem; value: { id: number; seq: number } };
@@ -32,13 +35,23 @@ export interface SyncWrites {
   };
   /** a processing group: every result and failure recorded in one transaction */
   'sync.process': { args: { behavior: Behavior; items: ProcessItem[] }; value: ProcessDone[] };
+  /**
+   * PostgreSQL only (writes-pg.ts): claims the oldest unclaimed `received` rows (at most `max`, and
+   * `maxBytes` of data, one payload at least), decodes and applies them in one transaction
+   */
+  'sync.processNext': {
+    args: { behavior: Behavior; passphrase: string; max: number; maxBytes: number };
+    value: ProcessNextDone;
+  };
   'sync.requeue': { args: number; value: void };
   'sync.notify': { args: { level: 'info' | 'alert'; texts: string[] }; value: void };
   'sync.markRead': { args: { id: number; at: string }; value: boolean };
   'sync.markAllRead': { args: { upToId?: number; at: string }; value: number };
 }
 
-type Ops = { [K in keyof SyncWrites]: (args: SyncWrites[K]['args']) => SyncWrites[K]['value'] };
+type Ops = {
+  [K in Exclude<keyof SyncWrites, 'sync.processNext'>]: (args: SyncWrites[K]['args']) => SyncWrites[K]['value'];
+};
 
 /** Applies one prepared payload (a savepoint of its own inside the group). */
 function apply(s: SyncStore, p: ProcessItem & { outcome: 'ok' }, behavior: Behavior): Counts | undefined {

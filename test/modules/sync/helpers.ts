@@ -1,9 +1,12 @@
 /** Helpers of the sync tests: apps with a token, the plugin folder, Debian's python with requests + Cryptodome. */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeApp, type TestApp } from '../../helpers/app.js';
 import sync from '../../../src/modules/sync/index.js';
+import { fileNames } from '../../../src/modules/sync/names.js';
+import { decodePayload } from '../../../src/modules/sync/payload.js';
+import type { ReceivedRow } from '../../../src/modules/sync/store.js';
 
 export const TOKEN = 'sync-token-123';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -19,13 +22,82 @@ export function pluginDir(t: TestApp): string {
   return path.join(t.config.dataDir, 'log', 'plugins');
 }
 
-export function files(t: TestApp): string[] {
+/**
+ * The payload files: on SQLite those under log/plugins; on PostgreSQL the names the payloads held in
+ * sync_payloads have in that layout (received: encoded, processed: processed_..., failed: failed_...).
+ */
+export async function files(t: TestApp): Promise<string[]> {
+  if (t.app.pg) return (await heldPayloads(t)).map((p) => p.file).sort();
   const d = pluginDir(t);
   return existsSync(d)
     ? readdirSync(d)
         .filter((f) => !f.startsWith('.'))
         .sort()
     : [];
+}
+
+async function heldPayloads(t: TestApp) {
+  const r = await t.app.pg!.query<
+    { name: string; data: Buffer } & Pick<ReceivedRow, 'plugin' | 'node' | 'seq' | 'status' | 'source'>
+  >(
+    `SELECT p.name, p.data, r.plugin, r.node, r.seq, r.status, r.source
+     FROM sync_payloads p JOIN sync_received r ON r.id = p.id WHERE r.status <> 'lost'`,
+  );
+  return r.rows.map((p) => {
+    const f = fileNames(p.plugin, p.node, p.seq);
+    const file = p.name.startsWith('processed_')
+      ? p.name
+      : p.status === 'processed'
+        ? f.processed
+        : p.status === 'failed'
+          ? f.failed
+          : f.encoded;
+    return { ...p, file };
+  });
+}
+
+/** The text of a payload file (on PostgreSQL: what the file would hold; processed_... is the decoded text). */
+export async function fileText(t: TestApp, file: string): Promise<string> {
+  if (!t.app.pg) return readFileSync(path.join(pluginDir(t), file), 'utf8');
+  const p = (await heldPayloads(t)).find((x) => x.file === file);
+  if (!p) throw new Error(`no payload ${file}`);
+  const raw = p.data.toString('utf8');
+  if (!file.startsWith('processed_') || p.name.startsWith('processed_')) return raw;
+  return decodePayload(raw, { plugin: p.plugin, passphrase: t.config.sync.encryptionKey, source: p.source }).text;
+}
+
+/**
+ * Rows of one SQL statement on either driver (`?` placeholders); on PostgreSQL BIGINT (COUNT, ids)
+ * comes back as a number, as from SQLite.
+ */
+export async function sql<T = Record<string, unknown>>(t: TestApp, query: string, ...params: unknown[]): Promise<T[]> {
+  if (!t.app.pg) {
+    const st = t.app.store.db.prepare(query);
+    if (st.reader) return st.all(...params) as T[];
+    st.run(...params);
+    return [];
+  }
+  let i = 0;
+  const r = await t.app.pg.query(
+    query.replace(/\?/g, () => `$${++i}`),
+    params,
+  );
+  const big = r.fields.filter((f) => f.dataTypeID === 20).map((f) => f.name);
+  return r.rows.map((row: Record<string, unknown>) => {
+    for (const k of big) if (row[k] !== null) row[k] = Number(row[k]);
+    return row as T;
+  });
+}
+
+/** A module's notifications, newest first, on either driver. */
+export async function notifications(t: TestApp, module = 'sync') {
+  return t.app.pg ? t.app.pg.listNotifications(module) : t.app.store.listNotifications(module);
+}
+
+/** Records a notification as core does, on either driver. */
+export async function notify(t: TestApp, module: string, level: 'info' | 'alert', text: string): Promise<void> {
+  if (t.app.pg) await t.app.pg.notify(module, level, text);
+  else t.app.store.notify(module, level, text);
 }
 
 /** Runs the admin trigger that processes stored payloads and waits until the queue is empty. */

@@ -116,7 +116,7 @@ async function fieldhubWithMix(key: string, cfg: Record<string, unknown> = {}): 
   expect((await fh.app.inject({ method: 'POST', url: '/sync', ...f })).statusCode).toBe(200);
   expect(await new SimNode('26.1', { name: 'x.y', token: TOKEN, key, devices: [EXTRA] }).push(url)).toBe(200);
   await processNow(fh);
-  expect(files(fh)).toEqual([
+  expect(await files(fh)).toEqual([
     'processed_last_result.SYNC..1.log',
     'processed_last_result.SYNC.site.a.1.log',
     'processed_last_result.SYNC.x.y.1.log',
@@ -213,7 +213,7 @@ describe('fieldhub and NetAlertX: formats, extra keys, node names', () => {
         [true, 'site.b'],
       ]);
       await processNow(fh);
-      expect(files(fh)).toEqual(['processed_last_result.SYNC..1.log', 'processed_last_result.SYNC.site.b.1.log']);
+      expect(await files(fh)).toEqual(['processed_last_result.SYNC..1.log', 'processed_last_result.SYNC.site.b.1.log']);
       const d = (await fh.app.inject({ url: '/sync/devices', headers: { authorization: `Bearer ${TOKEN}` } })).json<{
         devices: Array<Record<string, unknown>>;
       }>();

@@ -104,7 +104,7 @@ describe('sync pull and push between two fieldhub instances', () => {
     let d = await devices(hub);
     expect(d.total).toBe(3);
     expect(d.devices.every((x) => x.devSyncHubNode === 'SITE-A')).toBe(true);
-    expect(files(hub)).toEqual(['processed_last_result.SYNC.SITE-A.1.log']);
+    expect(await files(hub)).toEqual(['processed_last_result.SYNC.SITE-A.1.log']);
     expect((await notes(hub)).map((n) => n.text)).toContain(
       '[Plugin: SYNC] Device data from node "SITE-A" received (last_result.SYNC.encoded.SITE-A.1.log)',
     );
@@ -122,7 +122,7 @@ describe('sync pull and push between two fieldhub instances', () => {
       devSyncHubNode: 'SITE-B',
     });
     expect(d.devices.find((x) => x.devMac === 'aa:bb:cc:00:00:04')).toMatchObject({ devSyncHubNode: 'SITE-B' });
-    expect(files(hub)).toContain('processed_last_result.SYNC.SITE-B.1.log');
+    expect(await files(hub)).toContain('processed_last_result.SYNC.SITE-B.1.log');
     expect((await notes(pusher)).map((n) => n.text)).toContain(
       `[Plugin: SYNC] Data for "table_devices.json" sent successfully to "${hubUrl}/sync" (2 devices)`,
     );
@@ -142,7 +142,7 @@ describe('sync pull and push between two fieldhub instances', () => {
     await seed(wrongKey, 'L', [device(1)]);
     expect((await job(wrongKey, 'push')).value).toMatchObject({ ok: true });
     await processNow(hub);
-    expect(files(hub)).toEqual(['failed_last_result.SYNC.encoded.N2.1.log']);
+    expect(await files(hub)).toEqual(['failed_last_result.SYNC.encoded.N2.1.log']);
     expect((await notes(hub)).find((n) => n.level === 'alert')?.text).toMatch(
       /Failed to process last_result\.SYNC\.encoded\.N2\.1\.log/,
     );
@@ -200,7 +200,7 @@ describe('sync pull and push between two fieldhub instances', () => {
     );
     await processNow(hub);
     expect((await devices(hub)).devices.map((x) => x.devSyncHubNode)).toEqual(['GOOD']);
-    expect(files(hub)).toEqual(['processed_last_result.SYNC.GOOD.1.log']);
+    expect(await files(hub)).toEqual(['processed_last_result.SYNC.GOOD.1.log']);
     // the process is still healthy
     expect((await hub.app.inject('/healthz')).statusCode).toBe(200);
   });

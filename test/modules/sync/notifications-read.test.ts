@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import sync from '../../../src/modules/sync/index.js';
 import { ADMIN, build, type TestApp } from '../../helpers/app.js';
-import { form, processNow, TOKEN } from './helpers.js';
+import { form, notifications, notify, processNow, sql, TOKEN } from './helpers.js';
 
 const app = () => build({ sync: { apiToken: TOKEN } }, { modules: [sync] });
 
@@ -72,20 +72,22 @@ describe('sync notifications: read state', () => {
 
   it('counts unread alerts apart; a read mark goes with its notification when the core prunes it', async () => {
     const t = await app();
-    t.app.store.notify('sync', 'alert', 'node N1 failed');
-    t.app.store.notify('patriot', 'alert', 'not a sync notification');
+    await notify(t, 'sync', 'alert', 'node N1 failed');
+    await notify(t, 'patriot', 'alert', 'not a sync notification');
     expect(await list(t)).toMatchObject({ unread: 1, unreadAlerts: 1 });
     const id = (await list(t)).notifications[0]!.id;
     await admin(t, 'POST', `/admin/sync/notifications/${id}/read`);
     expect(await list(t)).toMatchObject({ unread: 0, unreadAlerts: 0 });
-    t.app.store.pruneNotifications(new Date(Date.now() + 60_000));
-    expect(t.app.store.db.prepare('SELECT COUNT(*) FROM sync_notifications_read').pluck().get()).toBe(0);
+    const later = new Date(Date.now() + 60_000);
+    if (t.app.pg) await t.app.pg.pruneNotifications(later);
+    else t.app.store.pruneNotifications(later);
+    expect(await sql(t, 'SELECT COUNT(*) AS n FROM sync_notifications_read')).toEqual([{ n: 0 }]);
   });
 
   it('refuses an unknown id, another module notification and a bad id; needs the admin token', async () => {
     const t = await app();
-    t.app.store.notify('patriot', 'info', 'patriot note');
-    const other = t.app.store.listNotifications('patriot')[0]!.id;
+    await notify(t, 'patriot', 'info', 'patriot note');
+    const other = (await notifications(t, 'patriot'))[0]!.id;
     const unknown = await admin(t, 'POST', '/admin/sync/notifications/9999/read');
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toMatchObject({ statusCode: 404, message: 'no sync notification 9999' });

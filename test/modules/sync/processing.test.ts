@@ -1,12 +1,14 @@
 /** Processing of stored payloads: decoding, device upserts, other plugins, failures, notifications, listing. */
-import { readFileSync, renameSync, rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encryptData } from '../../../src/modules/sync/crypto.js';
 import { openStore } from '../../../src/app.js';
 import syncModule from '../../../src/modules/sync/index.js';
 import { ADMIN, testConfig, type TestApp, closesItself } from '../../helpers/app.js';
-import { AUTH, device, files, form, pluginDir, processNow, syncApp } from './helpers.js';
+import { PgStore } from '../../../src/core/pg.js';
+import { onPostgres } from '../../helpers/driver.js';
+import { AUTH, device, files, fileText, form, pluginDir, processNow, sql, syncApp } from './helpers.js';
 
 async function post(app: TestApp, data: string, node = 'NODE-01', plugin = 'SYNC') {
   const r = await app.app.inject({ method: 'POST', url: '/sync', ...form({ data, node_name: node, plugin }) });
@@ -98,8 +100,8 @@ describe('sync processing: devices', () => {
     const json = JSON.stringify({ data: [device(1)] });
     await post(t, encryptData(json, 'correct horse'));
     await processNow(t);
-    expect(files(t)).toEqual(['processed_last_result.SYNC.NODE-01.1.log']);
-    expect(readFileSync(path.join(pluginDir(t), 'processed_last_result.SYNC.NODE-01.1.log'), 'utf8')).toBe(json);
+    expect(await files(t)).toEqual(['processed_last_result.SYNC.NODE-01.1.log']);
+    expect(await fileText(t, 'processed_last_result.SYNC.NODE-01.1.log')).toBe(json);
     expect((await devices(t)).total).toBe(1);
   });
 
@@ -119,15 +121,13 @@ describe('sync processing: devices', () => {
     await post(t, encryptData('{"data": [ {"devMac": ', 'k1'), 'BAD');
     await post(t, encryptData(JSON.stringify({ data: [device(2)] }), 'k1'), 'GOOD');
     await processNow(t);
-    expect(files(t)).toEqual([
+    expect(await files(t)).toEqual([
       'failed_last_result.SYNC.encoded.BAD.1.log',
       'failed_last_result.SYNC.encoded.BAD.2.log',
       'failed_last_result.SYNC.encoded.BAD.3.log',
       'processed_last_result.SYNC.GOOD.1.log',
     ]);
-    expect(readFileSync(path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.BAD.2.log'), 'utf8')).toBe(
-      'this is not encrypted at all',
-    );
+    expect(await fileText(t, 'failed_last_result.SYNC.encoded.BAD.2.log')).toBe('this is not encrypted at all');
     expect((await devices(t)).devices.map((d) => d.devMac)).toEqual(['aa:bb:cc:00:00:02']);
     const alerts = (await notes(t)).filter((n) => n.level === 'alert').map((n) => n.text);
     expect(alerts).toHaveLength(3);
@@ -136,7 +136,7 @@ describe('sync processing: devices', () => {
     );
     expect(alerts.join('\n')).toMatch(/BAD\.3\.log.*invalid JSON/);
     expect(await metric(t, /fieldhub_sync_payloads_total\{source="post",result="failed"\} (\d+)/)).toBe(3);
-    const st = t.app.store.db.prepare('SELECT node, seq, status FROM sync_received ORDER BY id').all();
+    const st = await sql(t, 'SELECT node, seq, status FROM sync_received ORDER BY id');
     expect(st).toEqual([
       { node: 'BAD', seq: 1, status: 'failed' },
       { node: 'BAD', seq: 2, status: 'failed' },
@@ -172,14 +172,16 @@ describe('sync processing: other plugins', () => {
     await post(t, lines, 'N1', 'ARPSCAN');
     await post(t, JSON.stringify({ data: [{ a: 1 }, { a: 2 }] }), 'N1', 'PIHOLE');
     await processNow(t);
-    const rows = (plugin: string) =>
+    const rows = async (plugin: string) =>
       (
-        t.app.store.db
-          .prepare('SELECT data FROM sync_plugin_rows WHERE plugin = ? AND node = ? ORDER BY idx')
-          .pluck()
-          .all(plugin, 'N1') as string[]
-      ).map((s) => JSON.parse(s));
-    expect(rows('ARPSCAN')).toEqual([
+        await sql<{ data: string }>(
+          t,
+          'SELECT data FROM sync_plugin_rows WHERE plugin = ? AND node = ? ORDER BY idx',
+          plugin,
+          'N1',
+        )
+      ).map((r) => JSON.parse(r.data) as Record<string, unknown>);
+    expect(await rows('ARPSCAN')).toEqual([
       {
         primaryId: 'aa:bb:cc:dd:ee:01',
         secondaryId: '192.168.1.5',
@@ -207,12 +209,12 @@ describe('sync processing: other plugins', () => {
         helpVal4: 'h4',
       },
     ]);
-    expect(rows('PIHOLE')).toEqual([{ a: 1 }, { a: 2 }]);
+    expect(await rows('PIHOLE')).toEqual([{ a: 1 }, { a: 2 }]);
     await post(t, 'aa:bb:cc:dd:ee:03|1.1.1.1|t|w1|w2|w3|w4|e|f', 'N1', 'ARPSCAN');
     await post(t, 'only|three|columns', 'N1', 'ARPSCAN');
     await processNow(t);
-    expect(rows('ARPSCAN').map((r) => r.primaryId)).toEqual(['aa:bb:cc:dd:ee:03']);
-    expect(files(t)).toContain('failed_last_result.ARPSCAN.encoded.N1.3.log');
+    expect((await rows('ARPSCAN')).map((r) => r.primaryId)).toEqual(['aa:bb:cc:dd:ee:03']);
+    expect(await files(t)).toContain('failed_last_result.ARPSCAN.encoded.N1.3.log');
     expect((await devices(t)).total).toBe(0);
   });
 });
@@ -291,77 +293,154 @@ describe('sync: concurrent posts', () => {
     const answers = await Promise.all(posts);
     expect(answers.map((r) => r.status)).toEqual(Array(60).fill(200));
     await processNow(t);
-    const seqs = t.app.store.db
-      .prepare(
-        "SELECT node, group_concat(seq) AS s FROM (SELECT node, seq FROM sync_received WHERE status = 'processed' ORDER BY node, seq) GROUP BY node",
-      )
-      .all();
-    expect(seqs).toEqual(nodes.map((n) => ({ node: n, s: '1,2,3,4,5,6,7,8,9,10' })));
-    expect(files(t)).toHaveLength(60);
-    expect(files(t).every((f) => f.startsWith('processed_last_result.SYNC.N'))).toBe(true);
+    const seqs = new Map<string, number[]>();
+    const done = await sql<{ node: string; seq: number }>(
+      t,
+      "SELECT node, seq FROM sync_received WHERE status = 'processed' ORDER BY node, seq",
+    );
+    for (const r of done) seqs.set(r.node, [...(seqs.get(r.node) ?? []), r.seq]);
+    expect([...seqs]).toEqual(nodes.map((n) => [n, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]));
+    expect(await files(t)).toHaveLength(60);
+    expect((await files(t)).every((f) => f.startsWith('processed_last_result.SYNC.N'))).toBe(true);
     expect((await devices(t)).total).toBe(60);
   });
 });
 
 describe('sync: retrying failed payloads', () => {
-  it('after fixing the passphrase, /admin/sync/retry and `fieldhub sync retry-failed` process the kept payloads', async () => {
-    let t = closesItself(await syncApp({ encryptionKey: 'wrong' }, { startScheduler: false }));
-    const dataDir = t.config.dataDir;
-    await post(t, encryptData(JSON.stringify({ data: [device(1)] }), 'right'), 'R1');
-    await post(t, encryptData(JSON.stringify({ data: [device(2)] }), 'right'), 'R2');
-    await processNow(t);
-    expect(files(t)).toEqual(['failed_last_result.SYNC.encoded.R1.1.log', 'failed_last_result.SYNC.encoded.R2.1.log']);
-    // the decode command shows why: it cannot decrypt either
-    const out: string[] = [];
-    const ctx = { config: t.config, store: t.app.store, log: t.app.log as never, out: (l: string) => out.push(l) };
-    expect(
-      await syncModule.commands!.decode!.run(
-        [path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R1.1.log'), 'SYNC'],
-        ctx,
-      ),
-    ).toBe(1);
-    expect(out[0]).toMatch(/cannot decode .*decryption failed/);
-    await t.app.close();
-
-    // fixed config, CLI retry of R1 only (R2's file was moved away meanwhile), then the admin route
-    const cfg = testConfig({ sync: { apiToken: 'x', encryptionKey: 'right' } }, dataDir);
-    const store = openStore(cfg, [syncModule]);
-    const moved = path.join(dataDir, 'R2.keep');
-    renameSync(path.join(dataDir, 'log', 'plugins', 'failed_last_result.SYNC.encoded.R2.1.log'), moved);
-    const cliOut: string[] = [];
-    try {
-      const code = await syncModule.commands!['retry-failed']!.run([], {
-        config: cfg,
-        store,
-        log: t.app.log as never,
-        out: (l) => cliOut.push(l),
-      });
-      expect(code).toBe(0);
-      const decoded: string[] = [];
+  // the payloads as files (renamed, moved away): SQLite; PostgreSQL: the test below
+  it.skipIf(onPostgres)(
+    'after fixing the passphrase, /admin/sync/retry and `fieldhub sync retry-failed` process the kept payloads',
+    async () => {
+      let t = closesItself(await syncApp({ encryptionKey: 'wrong' }, { startScheduler: false }));
+      const dataDir = t.config.dataDir;
+      await post(t, encryptData(JSON.stringify({ data: [device(1)] }), 'right'), 'R1');
+      await post(t, encryptData(JSON.stringify({ data: [device(2)] }), 'right'), 'R2');
+      await processNow(t);
+      expect(await files(t)).toEqual([
+        'failed_last_result.SYNC.encoded.R1.1.log',
+        'failed_last_result.SYNC.encoded.R2.1.log',
+      ]);
+      // the decode command shows why: it cannot decrypt either
+      const out: string[] = [];
+      const ctx = { config: t.config, store: t.app.store, log: t.app.log as never, out: (l: string) => out.push(l) };
       expect(
         await syncModule.commands!.decode!.run(
-          [path.join(dataDir, 'log', 'plugins', 'last_result.SYNC.encoded.R1.1.log'), 'SYNC'],
-          { config: cfg, store, log: t.app.log as never, out: (l) => decoded.push(l) },
+          [path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R1.1.log'), 'SYNC'],
+          ctx,
         ),
-      ).toBe(0);
-      expect(JSON.parse(decoded[0]!)).toEqual({ data: [device(1)] });
-    } finally {
-      store.close();
-    }
-    expect(cliOut).toEqual(['1 payload(s) queued again']);
+      ).toBe(1);
+      expect(out[0]).toMatch(/cannot decode .*decryption failed/);
+      await t.app.close();
 
-    t = closesItself(await syncApp({ encryptionKey: 'right' }, { dataDir, startScheduler: false }));
-    await processNow(t);
-    expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1']);
-    renameSync(moved, path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R2.1.log'));
-    const r = await t.app.inject({ method: 'POST', url: '/admin/sync/retry', headers: ADMIN });
-    expect(r.json()).toEqual({ requeued: 1 });
-    expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1', 'R2']);
-    expect(files(t)).toEqual(['processed_last_result.SYNC.R1.1.log', 'processed_last_result.SYNC.R2.1.log']);
-    expect(t.app.store.db.prepare('SELECT status FROM sync_received ORDER BY id').pluck().all()).toEqual([
-      'processed',
-      'processed',
-    ]);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+      // fixed config, CLI retry of R1 only (R2's file was moved away meanwhile), then the admin route
+      const cfg = testConfig({ sync: { apiToken: 'x', encryptionKey: 'right' } }, dataDir);
+      const store = openStore(cfg, [syncModule]);
+      const moved = path.join(dataDir, 'R2.keep');
+      renameSync(path.join(dataDir, 'log', 'plugins', 'failed_last_result.SYNC.encoded.R2.1.log'), moved);
+      const cliOut: string[] = [];
+      try {
+        const code = await syncModule.commands!['retry-failed']!.run([], {
+          config: cfg,
+          store,
+          log: t.app.log as never,
+          out: (l) => cliOut.push(l),
+        });
+        expect(code).toBe(0);
+        const decoded: string[] = [];
+        expect(
+          await syncModule.commands!.decode!.run(
+            [path.join(dataDir, 'log', 'plugins', 'last_result.SYNC.encoded.R1.1.log'), 'SYNC'],
+            { config: cfg, store, log: t.app.log as never, out: (l) => decoded.push(l) },
+          ),
+        ).toBe(0);
+        expect(JSON.parse(decoded[0]!)).toEqual({ data: [device(1)] });
+      } finally {
+        store.close();
+      }
+      expect(cliOut).toEqual(['1 payload(s) queued again']);
+
+      t = closesItself(await syncApp({ encryptionKey: 'right' }, { dataDir, startScheduler: false }));
+      await processNow(t);
+      expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1']);
+      renameSync(moved, path.join(pluginDir(t), 'failed_last_result.SYNC.encoded.R2.1.log'));
+      const r = await t.app.inject({ method: 'POST', url: '/admin/sync/retry', headers: ADMIN });
+      expect(r.json()).toEqual({ requeued: 1 });
+      expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1', 'R2']);
+      expect(await files(t)).toEqual(['processed_last_result.SYNC.R1.1.log', 'processed_last_result.SYNC.R2.1.log']);
+      expect(t.app.store.db.prepare('SELECT status FROM sync_received ORDER BY id').pluck().all()).toEqual([
+        'processed',
+        'processed',
+      ]);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  );
+
+  it.runIf(onPostgres)(
+    'PostgreSQL: after fixing the passphrase, /admin/sync/retry and `fieldhub sync retry-failed` process the kept payloads',
+    async () => {
+      let t = closesItself(await syncApp({ encryptionKey: 'wrong' }, { startScheduler: false }));
+      const dataDir = t.config.dataDir;
+      await post(t, encryptData(JSON.stringify({ data: [device(1)] }), 'right'), 'R1');
+      await post(t, encryptData(JSON.stringify({ data: [device(2)] }), 'right'), 'R2');
+      await processNow(t);
+      expect(await files(t)).toEqual([
+        'failed_last_result.SYNC.encoded.R1.1.log',
+        'failed_last_result.SYNC.encoded.R2.1.log',
+      ]);
+      // the decode command reads a stored payload by its name
+      const out: string[] = [];
+      const ctx = {
+        config: t.config,
+        store: undefined as never,
+        pg: t.app.pg,
+        log: t.app.log as never,
+        out: (l: string) => out.push(l),
+      };
+      expect(await syncModule.commands!.decode!.run(['last_result.SYNC.encoded.R1.1.log', 'SYNC'], ctx)).toBe(1);
+      expect(out[0]).toMatch(/cannot decode .*decryption failed/);
+      // R2's data taken away meanwhile: it cannot be queued again
+      const r2 = await t.app.pg!.query<{ name: string; id: string; data: Buffer }>(
+        "DELETE FROM sync_payloads WHERE name = 'last_result.SYNC.encoded.R2.1.log' RETURNING name, id, data",
+      );
+      await t.app.close();
+
+      const cfg = testConfig({ sync: { apiToken: 'x', encryptionKey: 'right' } }, dataDir);
+      const pg = await PgStore.open({ url: cfg.store.url! });
+      const cliOut: string[] = [];
+      const decoded: string[] = [];
+      try {
+        const cli = { config: cfg, store: undefined as never, pg, log: t.app.log as never };
+        expect(await syncModule.commands!['retry-failed']!.run([], { ...cli, out: (l) => cliOut.push(l) })).toBe(0);
+        expect(
+          await syncModule.commands!.decode!.run(['last_result.SYNC.encoded.R1.1.log', 'SYNC'], {
+            ...cli,
+            out: (l) => decoded.push(l),
+          }),
+        ).toBe(0);
+        expect(JSON.parse(decoded[0]!)).toEqual({ data: [device(1)] });
+      } finally {
+        await pg.close();
+      }
+      expect(cliOut).toEqual(['1 payload(s) queued again']);
+
+      t = closesItself(await syncApp({ encryptionKey: 'right' }, { dataDir, startScheduler: false }));
+      await processNow(t);
+      expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1']);
+      const back = r2.rows[0]!;
+      await t.app.pg!.query('INSERT INTO sync_payloads (name, id, data) VALUES ($1, $2, $3)', [
+        back.name,
+        back.id,
+        back.data,
+      ]);
+      const r = await t.app.inject({ method: 'POST', url: '/admin/sync/retry', headers: ADMIN });
+      expect(r.json()).toEqual({ requeued: 1 });
+      expect((await devices(t)).devices.map((d) => d.devSyncHubNode)).toEqual(['R1', 'R2']);
+      expect(await files(t)).toEqual(['processed_last_result.SYNC.R1.1.log', 'processed_last_result.SYNC.R2.1.log']);
+      expect((await sql(t, 'SELECT status FROM sync_received ORDER BY id')).map((x) => x.status)).toEqual([
+        'processed',
+        'processed',
+      ]);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  );
 });

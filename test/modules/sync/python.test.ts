@@ -80,7 +80,7 @@ print(json.dumps({'status': r.status_code, 'json': r.json(), 'bad_status': bad.s
       ctype: 'application/x-www-form-urlencoded',
     });
     await processNow(t);
-    expect(files(t)).toEqual(['processed_last_result.SYNC.Node_1.1.log']);
+    expect(await files(t)).toEqual(['processed_last_result.SYNC.Node_1.1.log']);
     const d = (await t.app.inject({ url: '/sync/devices', headers: AUTH })).json();
     expect(d.devices.map((x: Record<string, unknown>) => [x.devName, x.devSyncHubNode])).toEqual([
       ['Kitchen TV', 'Node_1'],
@@ -182,7 +182,7 @@ s.serve_forever()
         }),
       ]);
       expect(d.devices[0]).not.toHaveProperty('rowid');
-      expect(files(t)).toEqual(['processed_last_result.SYNC.NAX-NODE.1.log']);
+      expect(await files(t)).toEqual(['processed_last_result.SYNC.NAX-NODE.1.log']);
     } finally {
       child.kill();
     }

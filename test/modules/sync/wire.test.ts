@@ -32,7 +32,9 @@ describe('sync wire details', () => {
     expect(forbidden.headers['content-type']).toBe('application/json');
     const get = await t.app.inject({ url: '/sync', headers: AUTH });
     expect(get.headers['content-type']).toBe('application/json');
-    expect(files(t)).toEqual(['last_result.SYNC.encoded.n.1.1.log']);
+    // the node name's dot stays a dot in the file name (processed first: the name no longer depends on timing)
+    await processNow(t);
+    expect(await files(t)).toEqual(['processed_last_result.SYNC.n.1.1.log']);
   });
 
   it('text/plain and other types are 415 with the 26.2+ body; unknown /sync paths 404 "API route not found"', async () => {
@@ -56,7 +58,7 @@ describe('sync wire details', () => {
       expect(r.statusCode).toBe(404);
       expect(r.json()).toEqual({ success: false, error: 'API route not found' });
     }
-    expect(files(t)).toEqual([]);
+    expect(await files(t)).toEqual([]);
   });
 });
 
