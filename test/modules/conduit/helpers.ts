@@ -61,10 +61,11 @@ export interface ConduitApp extends TestApp {
  */
 export async function conduitApp(
   conduitConfig: Record<string, unknown> = {},
-  opts: { dataDir?: string } & ConduitModuleOptions = {},
+  opts: { dataDir?: string; store?: Record<string, unknown> } & ConduitModuleOptions = {},
 ): Promise<ConduitApp> {
-  const { now, ...appOpts } = opts;
-  const t = await makeApp({ conduit: conduitConfig }, { modules: [conduitModule({ now })], ...appOpts });
+  const { now, store, ...appOpts } = opts;
+  const overrides = { conduit: conduitConfig, ...(store ? { store } : {}) };
+  const t = await makeApp(overrides, { modules: [conduitModule({ now })], ...appOpts });
   const close = t.close.bind(t);
   let closed: Promise<void> | undefined;
   t.close = () => (closed ??= close());
