@@ -96,7 +96,11 @@ export class Partitions {
     };
     if (!(await exist()).length) return;
     if (!locked) await c.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
-    for (const m of await exist()) {
+    const make = await exist();
+    // DEFAULT locked first: no row can reach it meanwhile and then stop the ATTACH (a row sent there
+    // waits for this COMMIT, then fails its partition check and is retried under the lock, ingest-pg.ts)
+    if (make.length) await c.query(`LOCK TABLE ${DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE`);
+    for (const m of make) {
       await c.query(`CREATE TABLE ${m.name} (LIKE ${PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
       await c.query(
         `WITH moved AS (DELETE FROM ${DEFAULT_PARTITION} WHERE val_date >= $1 AND val_date < $2
