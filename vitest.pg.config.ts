@@ -15,6 +15,7 @@ export default defineConfig({
       'test/core/pg-listen.test.ts',
       'test/modules/push/**/*.test.ts',
       'test/modules/sync/**/*.test.ts',
+      'test/modules/conduit/**/*.test.ts',
     ],
     exclude: ['node_modules/**'],
     globalSetup: ['test/helpers/pg-global.ts'],

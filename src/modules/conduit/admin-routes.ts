@@ -7,10 +7,10 @@
 import { z } from 'zod';
 import type { ZodApp } from '../../core/module.js';
 import { PLANS } from './plans.js';
-import type { ConduitQuery } from './query.js';
 import { mapRefusals } from './routes.js';
 import type { ConduitService } from './service.js';
-import { USER_NAME_RE, type Users } from './users.js';
+import type { ConduitReads } from './store.js';
+import { USER_NAME_RE } from './users.js';
 
 const tags = ['conduit admin'];
 const name = z.string().regex(USER_NAME_RE);
@@ -64,18 +64,17 @@ const pointsQuery = z
   .strict();
 
 export interface AdminDeps {
-  users: Users;
-  query: ConduitQuery;
+  reads: ConduitReads;
   svc: ConduitService;
   silentMinutes: number;
   runRetention: () => Promise<unknown>;
 }
 
 export function adminRoutes(d: AdminDeps) {
-  const { users, query, svc } = d;
+  const { reads, svc } = d;
   return (scope: ZodApp) =>
     mapRefusals(scope, (admin) => {
-      admin.get('/users', { schema: { tags, response: { 200: z.array(user) } } }, async () => users.list());
+      admin.get('/users', { schema: { tags, response: { 200: z.array(user) } } }, async () => reads.users());
       admin.post(
         '/users',
         { schema: { tags, body: newUser, response: { 201: z.object({ user, token: z.string() }) } } },
@@ -99,7 +98,7 @@ export function adminRoutes(d: AdminDeps) {
         { schema: { tags, params: siteParams, response: { 200: user } } },
         async (req) => svc.write('conduit.user.revoke', { name: req.params.name, site: req.params.site }),
       );
-      admin.get('/sites', { schema: { tags } }, async () => users.sites());
+      admin.get('/sites', { schema: { tags } }, async () => reads.sites());
       admin.post('/retention/run', { schema: { tags } }, async () => d.runRetention());
 
       admin.get(
@@ -116,7 +115,7 @@ export function adminRoutes(d: AdminDeps) {
         '/devices',
         { schema: { tags, summary: 'Devices with site and last datapoint, paged', querystring: devicesQuery } },
         async (req) => {
-          const page = query.devicePage(req.query.q ?? null, req.query.limit, req.query.offset);
+          const page = await reads.devicePage(req.query.q ?? null, req.query.limit, req.query.offset);
           return {
             total: page.total,
             devices: page.devices.map((r) => ({
@@ -142,8 +141,8 @@ export function adminRoutes(d: AdminDeps) {
           const { netid, chid, limit } = req.query;
           const to = req.query.to ?? d.svc.nowSeconds();
           const from = req.query.from ?? to - 86400;
-          const points = query.channelSeries({ netid, chid, from, to, limit });
-          return { netid, chid, from, to, channels: query.channelsOf(netid), points };
+          const points = await reads.channelSeries({ netid, chid, from, to, limit });
+          return { netid, chid, from, to, channels: await reads.channelsOf(netid), points };
         },
       );
     });

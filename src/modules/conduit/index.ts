@@ -9,11 +9,12 @@ import { adminRoutes } from './admin-routes.js';
 import { commands } from './cli.js';
 import { conduitConfig } from './config.js';
 import { migrations } from './migrations.js';
-import { ConduitQuery } from './query.js';
+import { migrationsPg } from './migrations-pg.js';
 import { retentionJob } from './retention.js';
 import { conduitRoutes, PREFIX, V4_PREFIX, webhookRoutes } from './routes.js';
 import { ConduitService } from './service.js';
-import { Users } from './users.js';
+import { sqliteReads } from './store.js';
+import { ConduitReadsPg } from './store-pg.js';
 
 export interface ConduitModuleOptions {
   /** the clock in ms (plans' windows, receipt time, default ranges); tests inject one */
@@ -25,14 +26,15 @@ export function conduitModule(opts: ConduitModuleOptions = {}): FieldhubModule {
     name: 'conduit',
     config: conduitConfig,
     migrations,
+    migrationsPg,
     commands,
     writes: moduleFile(import.meta.url, 'writes'),
+    writesPg: moduleFile(import.meta.url, 'writes-pg'),
     plugin: async (app) => {
       const config = app.config.conduit;
-      const db = app.store.db;
-      const query = new ConduitQuery(db);
-      const users = new Users(db);
-      const svc = new ConduitService({ config, writer: app.writer, query, users, metrics: app.metrics, now: opts.now });
+      // the reads by driver (store.ts): SQLite's prepared statements, or the PostgreSQL pool
+      const reads = app.pg ? new ConduitReadsPg(app.pg) : sqliteReads(app.store.db);
+      const svc = new ConduitService({ config, writer: app.writer, reads, metrics: app.metrics, now: opts.now });
       const retention = retentionJob((before, batch) => svc.write('conduit.prune', { before, batch }), config, app.log);
       app.scheduler.register(
         'conduit.retention',
@@ -42,8 +44,7 @@ export function conduitModule(opts: ConduitModuleOptions = {}): FieldhubModule {
       await app.register(conduitRoutes(svc, config.maxBodyBytes, config.emptyStatus), { prefix: PREFIX });
       await app.register(webhookRoutes(svc, config.maxBodyBytes), { prefix: V4_PREFIX });
       const admin = adminRoutes({
-        users,
-        query,
+        reads,
         svc,
         silentMinutes: config.silentMinutes,
         runRetention: () => app.scheduler.run('conduit.retention'),

@@ -1,6 +1,8 @@
 /**
  * Retention: datapoints older than conduit.retentionDays are deleted in small batches, each one a
- * write of the writer thread (writes.ts `conduit.prune`), so ingest commits between them.
+ * write of the writer thread (writes.ts `conduit.prune`), so ingest commits between them. On
+ * PostgreSQL the same op (writes-pg.ts, partitions.ts) first drops the monthly partitions entirely
+ * older than the cutoff (their rows counted), then deletes the older rows of the rest in batches.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../core/config.js';

@@ -110,12 +110,12 @@ function auth(svc: ConduitService, slot: RequestSlot<AuthUser>) {
     onRequest: async (req: FastifyRequest) => {
       const token = apiKey(req);
       if (!token && req.method === 'POST') return; // an uplink may carry its token in the body
-      slot.set(req, svc.authenticate(token, kindOf(req)));
+      slot.set(req, await svc.authenticate(token, kindOf(req)));
     },
     preHandler: async (req: FastifyRequest) => {
       if (slot.get(req)) return;
       const token = isObject(req.body) && typeof req.body.token === 'string' ? req.body.token : undefined;
-      slot.set(req, svc.authenticate(token, kindOf(req)));
+      slot.set(req, await svc.authenticate(token, kindOf(req)));
     },
   };
 }
@@ -186,16 +186,20 @@ export function conduitRoutes(svc: ConduitService, maxBodyBytes: number, emptySt
         schema: { querystring: querySchema, tags: ['conduit'], security: [{ apiKey: [] }] },
       };
       const summary = (s: string) => ({ ...common.schema, summary: s });
-      api.get('/', { ...common, schema: summary('datapoints (at most the plan allows, by time)') }, (req, reply) => {
-        const answer = svc.read(user(req), selection(req.query));
-        if (answer.json === null) {
-          if (emptyStatus === 200) return reply.type('application/json; charset=utf-8').send('[]');
-          return reply.code(emptyStatus).send();
-        }
-        if (answer.nextFcdt !== undefined)
-          reply.header(TRUNCATED_HEADER, 'true').header(NEXT_HEADER, String(answer.nextFcdt));
-        return reply.type('application/json; charset=utf-8').send(answer.json);
-      });
+      api.get(
+        '/',
+        { ...common, schema: summary('datapoints (at most the plan allows, by time)') },
+        async (req, reply) => {
+          const answer = await svc.read(user(req), selection(req.query));
+          if (answer.json === null) {
+            if (emptyStatus === 200) return reply.type('application/json; charset=utf-8').send('[]');
+            return reply.code(emptyStatus).send();
+          }
+          if (answer.nextFcdt !== undefined)
+            reply.header(TRUNCATED_HEADER, 'true').header(NEXT_HEADER, String(answer.nextFcdt));
+          return reply.type('application/json; charset=utf-8').send(answer.json);
+        },
+      );
       api.post(
         '/',
         {
@@ -274,7 +278,7 @@ export function webhookRoutes(svc: ConduitService, maxBodyBytes: number) {
       api.post(
         '/post',
         {
-          onRequest: async (req) => slot.set(req, svc.authenticate(apiKey(req), 'write')),
+          onRequest: async (req) => slot.set(req, await svc.authenticate(apiKey(req), 'write')),
           schema: {
             querystring: webhookQuerySchema,
             response: { 200: accepted },

@@ -9,19 +9,19 @@ import type { WriteRunner } from '../../core/writer.js';
 import type { ConduitConfig } from './config.js';
 import { Refused, refusedAgain } from './errors.js';
 import { Limits } from './plans.js';
-import type { ConduitQuery } from './query.js';
 import type { MetadataUpdate } from './schemas.js';
 import { serializePoints } from './serialize.js';
+import type { ConduitReads } from './store.js';
 import { uplinkSeries, webhookSeries, type WebhookQuery } from './uplink.js';
-import type { AuthUser, Users } from './users.js';
+import type { AuthUser } from './users.js';
 import type { ConduitWrites } from './writes.js';
 
 export interface ServiceDeps {
   config: ConduitConfig;
   /** the app's writer thread, which runs writes.ts */
   writer: Pick<WriteRunner, 'run'>;
-  query: ConduitQuery;
-  users: Users;
+  /** the reads (store.ts): SQLite prepared statements, or the PostgreSQL pool */
+  reads: ConduitReads;
   metrics: Metrics;
   /** the clock (ms): throttles, receipt time of uplinks, the default range */
   now?: () => number;
@@ -70,13 +70,13 @@ export class ConduitService {
   }
 
   /** The token's user, once its switches and its plan's limits let the request in. */
-  authenticate(token: string | undefined, kind: 'read' | 'write'): AuthUser {
+  async authenticate(token: string | undefined, kind: 'read' | 'write'): Promise<AuthUser> {
     if (!token)
       throw new Refused(
         'unauthenticated',
         'missing token: send it in the X-Api-Key header (or Token header, or token argument)',
       );
-    const user = this.d.users.byToken(token);
+    const user = await this.d.reads.byToken(token);
     if (!user) throw new Refused('unauthenticated', 'unknown token');
     if (!user.enabled) throw new Refused('forbidden', 'conduit is disabled for this user');
     if (!user.http_api) throw new Refused('forbidden', 'the HTTP API service is switched off for this user');
@@ -90,7 +90,7 @@ export class ConduitService {
   }
 
   /** GET: at most the plan's records, in order; a range over the plan's maximum is refused. */
-  read(user: AuthUser, s: Selection): Answer {
+  async read(user: AuthUser, s: Selection): Promise<Answer> {
     const limits = this.limits.of(user);
     if (limits.maxRangeSeconds !== null && s.to - s.from > limits.maxRangeSeconds) {
       throw new Refused(
@@ -99,7 +99,7 @@ export class ConduitService {
       );
     }
     const max = limits.maxRecords;
-    const rows = this.d.query.points(user.id, { ...s, limit: max + 1 });
+    const rows = await this.d.reads.points(user.id, { ...s, limit: max + 1 });
     if (rows.length === 0) return { json: null };
     let nextFcdt: number | undefined;
     if (rows.length > max) {
@@ -107,7 +107,7 @@ export class ConduitService {
       rows.length = max;
     }
     this.returned.inc(rows.length);
-    const json = serializePoints(rows, (dev, ch) => this.d.query.meta(dev, ch));
+    const json = serializePoints(rows, await this.d.reads.metaOf(rows));
     return nextFcdt === undefined ? { json } : { json, nextFcdt };
   }
 
@@ -123,7 +123,7 @@ export class ConduitService {
     }
   }
 
-  /** the bulk format: the JSON text of an array of datapoints (parsed and validated on the writer thread) */
+  /** the bulk format: the JSON text of an array of datapoints (parsed and validated by the write: on the writer thread on SQLite, on the main thread on PostgreSQL) */
   ingest(user: AuthUser, json: string): Promise<number> {
     return this.counted(this.write('conduit.ingest', { user: user.id, json }));
   }
@@ -155,12 +155,12 @@ export class ConduitService {
   }
 
   /** the console's tile: green / amber (no users) / red (silent devices), with the reasons */
-  health(silentMinutes: number) {
+  async health(silentMinutes: number) {
     const nowS = this.nowSeconds();
-    const u = this.d.query.userCounts();
-    const devices = this.d.query.devices();
+    const u = await this.d.reads.userCounts();
+    const devices = await this.d.reads.devices();
     const silent = devices.filter((d) => d.last === null || d.last < nowS - silentMinutes * 60);
-    const lastHour = this.d.query.countSince(nowS - 3600);
+    const lastHour = await this.d.reads.countSince(nowS - 3600);
     const reasons: string[] = [];
     let status: 'green' | 'amber' | 'red' = 'green';
     if (silent.length) {

@@ -1,9 +1,13 @@
 /**
- * Writes of devices, channels and datapoints (reads are in query.ts). Every statement is prepared
+ * The conduit store: the read interface the service and the operator API use on either driver
+ * (`ConduitReads`: SQLite `sqliteReads` over query.ts and users.ts, prepared and synchronous;
+ * PostgreSQL in store-pg.ts), and the SQLite writes of devices, channels and datapoints
+ * (ConduitStore, run by the writer thread; PostgreSQL: ingest-pg.ts). Every statement is prepared
  * once; a request is one transaction. A user writes only the devices of the sites granted to it.
  */
 import type { DB } from '../../core/db.js';
 import { Refused, invalid } from './errors.js';
+import { ConduitQuery, type ChannelMeta, type DeviceSummary, type PointRow, type QueryArgs } from './query.js';
 import {
   CHANNEL_FIELDS,
   DEVICE_FIELDS,
@@ -13,6 +17,54 @@ import {
   type MetadataUpdate,
 } from './schemas.js';
 import type { Series } from './uplink.js';
+import { Users, type AuthUser, type ConduitUser } from './users.js';
+
+/** a value on SQLite (no promise on the hot path), a promise on PostgreSQL; callers `await` */
+export type Maybe<T> = T | Promise<T>;
+
+/** The reads of the conduit module (the same answers on both drivers). */
+export interface ConduitReads {
+  /** the user holding this token, or undefined (one indexed read per request) */
+  byToken(token: string): Maybe<AuthUser | undefined>;
+  users(): Maybe<ConduitUser[]>;
+  sites(): Maybe<Array<{ name: string; devices: number; users: number }>>;
+  /** datapoints visible to `user`, ordered by time, device, channel; at most `limit` rows */
+  points(user: number, a: QueryArgs): Maybe<PointRow[]>;
+  /** the metadata of the (device, channel)s of `rows`, as a lookup (SQLite: read as asked) */
+  metaOf(rows: readonly PointRow[]): Maybe<(device: number, chid: number) => ChannelMeta | undefined>;
+  userCounts(): Maybe<{ n: number; enabled: number }>;
+  devices(): Maybe<DeviceSummary[]>;
+  devicePage(q: string | null, limit: number, offset: number): Maybe<{ total: number; devices: DeviceSummary[] }>;
+  countSince(since: number): Maybe<number>;
+  channelsOf(netid: string): Maybe<Array<{ chid: number; type: string | null; description: string | null }>>;
+  channelSeries(a: {
+    netid: string;
+    chid: number;
+    from: number;
+    to: number;
+    limit: number;
+  }): Maybe<Array<[number, number]>>;
+}
+
+/** The reads on SQLite: the prepared statements of query.ts and users.ts, on the main connection. */
+export function sqliteReads(db: DB): ConduitReads {
+  const query = new ConduitQuery(db);
+  const users = new Users(db);
+  const meta = (device: number, chid: number) => query.meta(device, chid);
+  return {
+    byToken: (token) => users.byToken(token),
+    users: () => users.list(),
+    sites: () => users.sites(),
+    points: (user, a) => query.points(user, a),
+    metaOf: () => meta,
+    userCounts: () => query.userCounts(),
+    devices: () => query.devices(),
+    devicePage: (q, limit, offset) => query.devicePage(q, limit, offset),
+    countSince: (since) => query.countSince(since),
+    channelsOf: (netid) => query.channelsOf(netid),
+    channelSeries: (a) => query.channelSeries(a),
+  };
+}
 
 interface DeviceRow {
   id: number;

@@ -42,7 +42,7 @@ export function newToken(): string {
   return randomBytes(20).toString('hex');
 }
 
-function checkSiteName(site: string): string {
+export function checkSiteName(site: string): string {
   const s = site.trim();
   // eslint-disable-next-line no-control-regex -- on purpose: control characters are what a site name must not hold
   if (!s || s.length > 100 || /[\u0000-\u001f\u007f]/.test(s))
@@ -50,20 +50,20 @@ function checkSiteName(site: string): string {
   return s;
 }
 
-function checkToken(token: string): string {
+export function checkToken(token: string): string {
   if (token.length < MIN_TOKEN_LENGTH || token.length > 256 || /\s/.test(token)) {
     throw invalid(`a token needs ${MIN_TOKEN_LENGTH} to 256 characters and no spaces`);
   }
   return token;
 }
 
-function checkThrottle(t: number | null | undefined): number | null {
+export function checkThrottle(t: number | null | undefined): number | null {
   if (t === undefined || t === null) return null;
   if (!Number.isFinite(t) || t < 0 || t > 86400) throw invalid('throttle must be 0..86400 seconds');
   return t;
 }
 
-function checkPlan(p: string): Plan {
+export function checkPlan(p: string): Plan {
   if (!(PLANS as readonly string[]).includes(p)) throw invalid(`plan must be one of ${PLANS.join(', ')}`);
   return p as Plan;
 }

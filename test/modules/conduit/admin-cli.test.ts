@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { openStore } from '../../../src/app.js';
+import { openStores } from '../../../src/app.js';
 import type { CliContext } from '../../../src/core/module.js';
 import conduit from '../../../src/modules/conduit/index.js';
 import { ADMIN, tempDir } from '../../helpers/app.js';
@@ -32,7 +32,7 @@ describe('conduit admin API', () => {
     });
     expect(token).toMatch(/^[0-9a-f]{40}$/);
     // the token is not stored in clear
-    expect(JSON.stringify(c.app.store.db.prepare('SELECT * FROM conduit_users').all())).not.toContain(token);
+    expect(JSON.stringify(await c.sql('SELECT * FROM conduit_users'))).not.toContain(token);
     expect(
       (await c.app.inject({ method: 'POST', url: '/admin/conduit/users', headers: ADMIN, payload: { name: 'alice' } }))
         .statusCode,
@@ -96,9 +96,15 @@ describe('conduit admin API', () => {
 describe('fieldhub conduit user ...', () => {
   it('add, list, disable, enable, grant-site work on the store of a running server', async () => {
     const c = await conduitApp();
-    const store = openStore(c.config, [conduit]);
+    // the CLI's own stores beside the running server's (on PostgreSQL: its own pool on the same database)
+    const stores = await openStores(c.config, [conduit]);
     const lines: string[] = [];
-    const ctx = { config: c.config, store, log: c.app.log, out: (l: string) => lines.push(l) } as unknown as CliContext;
+    const ctx = {
+      config: c.config,
+      ...(stores.pg ? { pg: stores.pg } : { store: stores.store }),
+      log: c.app.log,
+      out: (l: string) => lines.push(l),
+    } as unknown as CliContext;
     const user = conduit.commands!.user!;
     try {
       expect(await user.run(['add', 'bob', '--site', 'Depot', '--throttle', '0'], ctx)).toBe(0);
@@ -128,7 +134,7 @@ describe('fieldhub conduit user ...', () => {
       expect(await user.run(['add'], ctx)).toBe(2);
       expect(await user.run(['add', 'y', '--bogus'], ctx)).toBe(2);
     } finally {
-      store.close();
+      await stores.close();
     }
   });
 

@@ -5,13 +5,12 @@ import { conduitApp, EXAMPLE, series, T0, type ConduitApp } from './helpers.js';
 const { val_calibrated: _ignored, ...EXAMPLE_POST } = EXAMPLE;
 const range = (f: number, t: number) => `fcdt=${f}&tcdt=${t}`;
 const WIDE = range(0, 99_999_999_999);
-const count = (app: ConduitApp) =>
-  (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (app: ConduitApp) => app.count();
 
 describe('conduit API: the spec example', () => {
   it('answers the example datapoint byte for byte (fields, order and values)', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['Minnovation']);
+    const tok = await c.user('alice', ['Minnovation']);
     const post = await c.ingest(tok, [EXAMPLE_POST]);
     expect(post.statusCode).toBe(200);
     expect(post.json()).toEqual({ code: '200', accepted: 1 });
@@ -24,7 +23,7 @@ describe('conduit API: the spec example', () => {
 
   it('takes the token from X-Api-Key, a Token header or the token argument, at /conduitv6 and /conduitv6/', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['Minnovation']);
+    const tok = await c.user('alice', ['Minnovation']);
     await c.ingest(tok, [EXAMPLE_POST]);
     const q = `id=70B3D54990DC01DA&${range(T0, T0)}`;
     for (const r of [
@@ -41,7 +40,7 @@ describe('conduit API: the spec example', () => {
 describe('conduit API: authentication', () => {
   it('no log line carries the token (header or query argument)', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await c.req({ url: `/conduitv6?token=${tok}&fcdt=1` });
     await c.req({ url: '/conduitv6', headers: { token: tok } });
     await c.ingest(tok, [{ dev_netid: 'A1', dev_chid: 1, val_date: 1, val_raw: 1 }]);
@@ -52,8 +51,8 @@ describe('conduit API: authentication', () => {
 
   it('401 without or with an unknown token; 403 when disabled or the HTTP API is off', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
-    const off = c.user('bob', ['S'], { httpApi: false });
+    const tok = await c.user('alice', ['S']);
+    const off = await c.user('bob', ['S'], { httpApi: false });
     expect((await c.req({})).statusCode).toBe(401);
     const none = await c.req({});
     expect(none.json()).toEqual({ code: '401', error: expect.stringMatching(/missing token/) });
@@ -63,20 +62,20 @@ describe('conduit API: authentication', () => {
     const offR = await c.req({ token: off });
     expect(offR.statusCode).toBe(403);
     expect(offR.json().code).toBe('403');
-    c.users.update('alice', { enabled: false });
+    await c.users.update('alice', { enabled: false });
     const dis = await c.req({ token: tok });
     expect(dis.statusCode).toBe(403);
     expect(dis.json()).toEqual({ code: '403', error: 'conduit is disabled for this user' });
     // no write passes either
     expect((await c.ingest(tok, series('AA', 1))).statusCode).toBe(403);
-    expect(count(c)).toBe(0);
+    expect(await count(c)).toBe(0);
   });
 });
 
 describe('conduit API: GET arguments', () => {
   it('id and ch filter, repeated or comma-separated, ids case-insensitive; no filter = all visible devices', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await c.ingest(tok, [
       ...series('A1', 6, { chs: 3 }),
       ...series('b2', 6, { chs: 3 }),
@@ -97,7 +96,7 @@ describe('conduit API: GET arguments', () => {
 
   it('orders by val_date, then device, then channel', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const pts = [];
     for (const id of ['FF', '0A', '7C'])
       for (const ch of [3, 1, 2])
@@ -120,7 +119,7 @@ describe('conduit API: GET arguments', () => {
 
   it('fcdt/tcdt: inclusive; default the last hour; one alone, fcdt > tcdt or not seconds: 400', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const now = Math.floor(Date.now() / 1000);
     await c.ingest(tok, [
       { dev_netid: 'A1', dev_chid: 1, val_date: now - 60, val_raw: 1 },
@@ -153,13 +152,13 @@ describe('conduit API: GET arguments', () => {
 
   it('no datapoints: 304 with no body (conduit.emptyStatus); 200 [] when configured', async () => {
     let c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const r = await c.req({ token: tok, headers: { 'accept-encoding': 'gzip' } });
     expect(r.statusCode).toBe(304);
     expect(r.body).toBe('');
     await c.close();
     c = await conduitApp({ emptyStatus: 200 });
-    const tok2 = c.user('alice', ['S']);
+    const tok2 = await c.user('alice', ['S']);
     const r2 = await c.req({ token: tok2 });
     expect(r2.statusCode).toBe(200);
     expect(r2.body).toBe('[]');
@@ -167,7 +166,7 @@ describe('conduit API: GET arguments', () => {
 
   it('answers at most 10,000 datapoints: the first by time, with X-Conduit-Truncated and X-Conduit-Next-Fcdt', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     // 10,050 datapoints over two devices, newest first in the body, to show the order is the server's
     const pts = [...series('A1', 5025, { from: T0 }), ...series('B2', 5025, { from: T0 })].reverse();
     expect((await c.ingest(tok, pts)).json()).toEqual({ code: '200', accepted: 10050 });
@@ -191,8 +190,8 @@ describe('conduit API: GET arguments', () => {
 describe('conduit API: the cap with ids (bounded sort)', () => {
   it(`a user who sees more than ${SERIES_PLAN_MAX} series is answered by time: same answer, same order, only its sites`, async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['North']);
-    const other = c.user('bob', ['South']);
+    const tok = await c.user('alice', ['North']);
+    const other = await c.user('bob', ['South']);
     const ids = Array.from({ length: 150 }, (_, i) => `A${i.toString(16).padStart(3, '0')}`);
     const pts = ids.flatMap((id, i) => series(id, 80, { chs: 2, from: T0 + (i % 7) }));
     expect((await c.ingest(tok, pts)).json()).toEqual({ code: '200', accepted: 12_000 });
@@ -210,7 +209,7 @@ describe('conduit API: the cap with ids (bounded sort)', () => {
 
   it('a dense and a sparse series: the first 10,000 by time, device, channel, and the right next fcdt', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const pts: Array<{ dev_netid: string; dev_chid: number; val_date: number; val_raw: number }> = [];
     for (let i = 0; i < 10_050; i++) pts.push({ dev_netid: 'BB', dev_chid: 1, val_date: T0 + i, val_raw: i });
     for (let i = 0; i < 300; i++)
@@ -240,7 +239,7 @@ describe('conduit API: the cap with ids (bounded sort)', () => {
 describe('conduit API: errors', () => {
   it('405 for other methods, 404 under /conduitv6, in {"code","error"}', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     for (const method of ['PATCH', 'OPTIONS'] as const) {
       const r = await c.req({
         token: tok,
@@ -260,7 +259,7 @@ describe('conduit API: errors', () => {
 
   it('bodies: bad JSON 400, wrong or missing Content-Type 415, invalid datapoint 400 and nothing written', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const post = (payload: string, headers: Record<string, string>) =>
       c.req({ token: tok, method: 'POST', payload, headers });
     const badJson = await post('[{"dev_netid":', { 'content-type': 'application/json' });
@@ -286,15 +285,15 @@ describe('conduit API: errors', () => {
       expect(r.statusCode).toBe(400);
       expect(r.json()).toEqual({ code: '400', error: expect.stringContaining(msg) });
     }
-    expect(count(c)).toBe(0);
+    expect(await count(c)).toBe(0);
     expect((await c.ingest(tok, [])).json()).toEqual({ code: '200', accepted: 0 });
   });
 
   it('500 in the conduit shape, without internals', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await c.ingest(tok, series('A1', 1));
-    c.app.store.db.exec('DROP TABLE conduit_channels');
+    await c.sql('DROP TABLE conduit_channels');
     const r = await c.req({ token: tok, url: `/conduitv6?${WIDE}` });
     expect(r.statusCode).toBe(500);
     expect(r.body).toBe('{"code":"500","error":"Internal Server Error"}');

@@ -4,8 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { conduitApp, series, T0, type ConduitApp } from './helpers.js';
 
 const WIDE = 'fcdt=0&tcdt=99999999999';
-const count = (app: ConduitApp) =>
-  (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (app: ConduitApp) => app.count();
 
 /** A raw HTTP request over the socket (fetch would inflate responses itself). */
 function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer }) {
@@ -25,7 +24,7 @@ function raw(url: string, opts: { method?: string; headers?: Record<string, stri
 describe('conduit API: compression', () => {
   it('accepts a gzip request body (Content-Encoding: gzip) over a real socket', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const url = await c.listen();
     const pts = series('A1', 2000, { chs: 4 });
     const body = gzipSync(JSON.stringify(pts));
@@ -36,12 +35,12 @@ describe('conduit API: compression', () => {
     });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body.toString())).toEqual({ code: '200', accepted: 2000 });
-    expect(count(c)).toBe(2000);
+    expect(await count(c)).toBe(2000);
   });
 
   it('gzips answers over 1024 bytes when asked (Accept-Encoding: gzip), not smaller ones or when not asked', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const url = await c.listen();
     await c.ingest(tok, series('A1', 50));
     const big = await raw(`${url}/conduitv6?${WIDE}`, { headers: { 'x-api-key': tok, 'accept-encoding': 'gzip' } });
@@ -65,7 +64,7 @@ describe('conduit API: compression', () => {
 
   it('a gzip bomb answers 413 without inflating it; invalid gzip 400; other encodings 415', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const url = await c.listen();
     const headers = { 'x-api-key': tok, 'content-type': 'application/json' };
     // 1 GB of spaces (1024 gzip members of 1 MB each, as gzip allows) inflates far over the 5 MB limit; compressed it is ~1 MB
@@ -111,7 +110,7 @@ describe('conduit API: compression', () => {
 
   it('a body over 5 MB before compression answers 413', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const url = await c.listen();
     const body = Buffer.from(JSON.stringify(series('A1', 1)).padEnd(5 * 1024 * 1024 + 10, ' '));
     const r = await raw(`${url}/conduitv6`, {
@@ -123,7 +122,7 @@ describe('conduit API: compression', () => {
     expect(JSON.parse(r.body.toString()).code).toBe('413');
     const small = await conduitApp({ maxBodyBytes: 1000 });
     try {
-      const t2 = small.user('bob', ['S']);
+      const t2 = await small.user('bob', ['S']);
       const r2 = await small.req({
         token: t2,
         method: 'POST',
@@ -135,6 +134,6 @@ describe('conduit API: compression', () => {
     } finally {
       await small.close();
     }
-    expect(count(c)).toBe(0);
+    expect(await count(c)).toBe(0);
   });
 });

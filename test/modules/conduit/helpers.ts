@@ -2,7 +2,8 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { conduitModule, type ConduitModuleOptions } from '../../../src/modules/conduit/index.js';
 import type { Plan } from '../../../src/modules/conduit/plans.js';
-import { Users } from '../../../src/modules/conduit/users.js';
+import { TYPES } from '../../../src/modules/conduit/store-pg.js';
+import { Users, type ConduitUser } from '../../../src/modules/conduit/users.js';
 import { closesItself, makeApp, type TestApp } from '../../helpers/app.js';
 
 export const T0 = 1_614_054_737; // the spec example's val_date
@@ -35,13 +36,20 @@ export const EXAMPLE = {
 };
 
 export interface ConduitApp extends TestApp {
-  users: Users;
+  /** user changes on the app's store (SQLite: the Users class on the main connection; PostgreSQL: the write ops) */
+  users: { update(name: string, patch: Parameters<Users['update']>[1]): Promise<ConduitUser> };
   /** creates a user with these sites and returns its token */
   user(
     name: string,
     sites: string[],
     opts?: { throttleSeconds?: number | null; httpApi?: boolean; plan?: Plan },
-  ): string;
+  ): Promise<string>;
+  /** rows of a query on the app's store, either driver (write portable SQL; counts are numbers) */
+  sql<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** the first row of `sql` */
+  one<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R | undefined>;
+  /** rows in a table (conduit_datapoints by default) */
+  count(table?: string): Promise<number>;
   req(opts: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
   /** POST a JSON array with the token; throttle off for tokens made by user() unless given */
   ingest(token: string, points: unknown[]): Promise<LightMyRequestResponse>;
@@ -53,25 +61,56 @@ export interface ConduitApp extends TestApp {
  */
 export async function conduitApp(
   conduitConfig: Record<string, unknown> = {},
-  opts: { dataDir?: string } & ConduitModuleOptions = {},
+  opts: { dataDir?: string; store?: Record<string, unknown> } & ConduitModuleOptions = {},
 ): Promise<ConduitApp> {
-  const { now, ...appOpts } = opts;
-  const t = await makeApp({ conduit: conduitConfig }, { modules: [conduitModule({ now })], ...appOpts });
+  const { now, store, ...appOpts } = opts;
+  const overrides = { conduit: conduitConfig, ...(store ? { store } : {}) };
+  const t = await makeApp(overrides, { modules: [conduitModule({ now })], ...appOpts });
   const close = t.close.bind(t);
   let closed: Promise<void> | undefined;
   t.close = () => (closed ??= close());
   closesItself(t);
-  const users = new Users(t.app.store.db);
   const c = t as ConduitApp;
-  c.users = users;
-  c.user = (name, sites, o = {}) =>
-    users.add({
-      name,
-      sites,
-      throttleSeconds: o.throttleSeconds === undefined ? 0 : o.throttleSeconds,
-      httpApi: o.httpApi,
-      plan: o.plan,
-    }).token;
+  const pg = t.app.pg;
+  if (pg) {
+    const write = async <T>(op: string, args: unknown) => (await t.app.writer.run<T>(op, args)).value;
+    c.users = { update: (name, patch) => write('conduit.user.update', { name, patch }) };
+    c.user = async (name, sites, o = {}) =>
+      (
+        await write<{ token: string }>('conduit.user.add', {
+          name,
+          sites,
+          throttleSeconds: o.throttleSeconds === undefined ? 0 : o.throttleSeconds,
+          httpApi: o.httpApi,
+          plan: o.plan,
+        })
+      ).token;
+    c.sql = async <R>(text: string, params: unknown[] = []) => {
+      let n = 0; // SQLite's ? placeholders as $1, $2...
+      const r = await pg.pool.query({ text: text.replace(/\?/g, () => `$${++n}`), values: params, types: TYPES });
+      return r.rows as R[];
+    };
+  } else {
+    const users = new Users(t.app.store.db);
+    c.users = { update: async (name, patch) => users.update(name, patch) };
+    c.user = async (name, sites, o = {}) =>
+      users.add({
+        name,
+        sites,
+        throttleSeconds: o.throttleSeconds === undefined ? 0 : o.throttleSeconds,
+        httpApi: o.httpApi,
+        plan: o.plan,
+      }).token;
+    c.sql = async <R>(text: string, params: unknown[] = []) => {
+      const stmt = t.app.store.db.prepare(text);
+      if (stmt.reader) return stmt.all(...params) as R[];
+      stmt.run(...params);
+      return [];
+    };
+  }
+  c.one = async <R>(text: string, params?: unknown[]) => (await c.sql<R>(text, params))[0];
+  c.count = async (table = 'conduit_datapoints') =>
+    (await c.one<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))!.n;
   c.req = ({ token, headers, ...rest }) =>
     t.app.inject({
       url: '/conduitv6',

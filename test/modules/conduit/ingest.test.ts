@@ -7,7 +7,7 @@ import { conduitApp, series, T0 } from './helpers.js';
 describe('conduit ingest and query at volume', () => {
   it('ingests 100,000 datapoints in gzip batches over a real socket and answers queries over them', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const url = await c.listen();
     // 20 devices x 5 channels x 1000 minutes
     const devices = Array.from(
@@ -31,7 +31,7 @@ describe('conduit ingest and query at volume', () => {
       accepted += ((await r.json()) as { accepted: number }).accepted;
     }
     expect(accepted).toBe(100_000);
-    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get()).toEqual({ n: 100_000 });
+    expect({ n: await c.count('conduit_datapoints') }).toEqual({ n: 100_000 });
     const get = async (q: string) => {
       const r = await fetch(`${url}/conduitv6?${q}`, { headers: { 'x-api-key': tok, 'accept-encoding': 'gzip' } });
       return {
@@ -59,7 +59,7 @@ describe('conduit ingest and query at volume', () => {
 describe('conduit retention', () => {
   it('prunes datapoints older than conduit.retentionDays in batches (job run from the admin API)', async () => {
     const c = await conduitApp({ retentionDays: 30 });
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     const now = Math.floor(Date.now() / 1000);
     const old = series('A1', PRUNE_BATCH * 2 + 7, { from: now - 40 * 86400, chs: 3 }).map((p, i) => ({
       ...p,
@@ -71,7 +71,7 @@ describe('conduit retention', () => {
     const r = await c.app.inject({ method: 'POST', url: '/admin/conduit/retention/run', headers: ADMIN });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({ ok: true, value: { deleted: PRUNE_BATCH * 2 + 7 } });
-    const left = c.app.store.db.prepare('SELECT MIN(val_date) AS min, COUNT(*) AS n FROM conduit_datapoints').get() as {
+    const left = (await c.one('SELECT MIN(val_date) AS min, COUNT(*) AS n FROM conduit_datapoints')) as {
       min: number;
       n: number;
     };
@@ -80,11 +80,11 @@ describe('conduit retention', () => {
 
   it('does nothing when retention is off (the default)', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await c.ingest(tok, series('A1', 5, { from: 1000 }));
     const r = await c.app.inject({ method: 'POST', url: '/admin/conduit/retention/run', headers: ADMIN });
     expect(r.json()).toMatchObject({ ok: true, value: { deleted: 0 } });
     expect(c.app.scheduler.list().find((j) => j.name === 'conduit.retention')?.cron).toBeUndefined();
-    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get()).toEqual({ n: 5 });
+    expect({ n: await c.count('conduit_datapoints') }).toEqual({ n: 5 });
   });
 });

@@ -10,13 +10,12 @@ import { ADMIN } from '../../helpers/app.js';
 import { conduitApp, series, T0, type ConduitApp } from './helpers.js';
 
 const DAY = 86400;
-const count = (c: ConduitApp) =>
-  (c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (c: ConduitApp) => c.count();
 
 async function planApp(plan: Plan) {
   const clock = { now: T0 * 1000 };
   const c = await conduitApp({}, { now: () => clock.now });
-  const tok = c.user(`u-${plan}`, ['S'], { throttleSeconds: null, plan });
+  const tok = await c.user(`u-${plan}`, ['S'], { throttleSeconds: null, plan });
   const get = (q = `fcdt=${T0}&tcdt=${T0 + 60}`) => c.req({ token: tok, url: `/conduitv6?${q}` });
   let n = 0;
   /** one write of each form in turn: V2 uplink, V1 uplink, V4 webhook, bulk array */
@@ -73,11 +72,11 @@ describe('conduit plans', () => {
       const p = await planApp(plan);
       const t0 = p.clock.now;
       for (let i = 0; i < 100; i++) expect((await p.write()).statusCode, `write ${i}`).toBe(200);
-      const stored = count(p.c);
+      const stored = await count(p.c);
       refused(await p.write(), '1');
       p.clock.now = t0 + 999;
       refused(await p.write(), '1');
-      expect(count(p.c), 'a refused write stores nothing').toBe(stored);
+      expect(await count(p.c), 'a refused write stores nothing').toBe(stored);
       expect((await p.get()).statusCode, 'reads have their own window').toBe(200);
       // at t0 + 1000 the 100 writes of t0 are out of the last second: 100 more pass, the 101st does not
       p.clock.now = t0 + 1000;
@@ -87,7 +86,7 @@ describe('conduit plans', () => {
 
     it(`${plan}: 1000 records per answer (paged), 413 over 31 days`, async () => {
       const p = await planApp(plan);
-      p.c.users.update(`u-${plan}`, { throttleSeconds: 0 }); // the user's own window wins: reads unthrottled here
+      await p.c.users.update(`u-${plan}`, { throttleSeconds: 0 }); // the user's own window wins: reads unthrottled here
       // 1001 datapoints, one a minute from T0, in one bulk POST (one write)
       expect((await p.c.ingest(p.tok, series('A1', 1001))).statusCode).toBe(200);
       const all = await p.get(`fcdt=${T0}&tcdt=${T0 + 1001 * 60}`);
@@ -177,12 +176,13 @@ describe('conduit plans', () => {
     const tok = add.json<{ token: string }>().token;
     expect((await c.req({ token: tok })).statusCode).toBe(304);
     expect((await c.req({ token: tok })).statusCode).toBe(429);
-    c.users.update('alice', { plan: 'enterprise' });
+    await c.users.update('alice', { plan: 'enterprise' });
     expect((await c.req({ token: tok })).statusCode).toBe(304);
 
     // the CLI: add --plan, plan NAME PLAN, list shows it
     const lines: string[] = [];
-    const ctx = { config: c.config, store: c.app.store, log: c.app.log, out: (l: string) => lines.push(l) };
+    const store = c.app.pg ? { pg: c.app.pg } : { store: c.app.store };
+    const ctx = { config: c.config, ...store, log: c.app.log, out: (l: string) => lines.push(l) };
     const cli = conduit.commands!.user!;
     expect(await cli.run(['add', 'carol', '--plan', 'standard'], ctx as unknown as CliContext)).toBe(0);
     expect(await cli.run(['plan', 'bob', 'pro'], ctx as unknown as CliContext)).toBe(0);

@@ -5,8 +5,8 @@ import { conduitApp } from './helpers.js';
 describe('conduit throttle', () => {
   it('by default one request per 15 s per token: the second gets 429 with Retry-After; other tokens pass', async () => {
     const c = await conduitApp();
-    const alice = c.user('alice', ['S'], { throttleSeconds: null });
-    const bob = c.user('bob', ['S'], { throttleSeconds: null });
+    const alice = await c.user('alice', ['S'], { throttleSeconds: null });
+    const bob = await c.user('bob', ['S'], { throttleSeconds: null });
     expect((await c.req({ token: alice })).statusCode).toBe(304);
     const second = await c.req({ token: alice });
     expect(second.statusCode).toBe(429);
@@ -19,7 +19,7 @@ describe('conduit throttle', () => {
     // writes count too, and a refused request writes nothing
     const post = await c.ingest(alice, [{ dev_netid: 'A1', dev_chid: 1, val_date: 1, val_raw: 1 }]);
     expect(post.statusCode).toBe(429);
-    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get()).toEqual({ n: 0 });
+    expect({ n: await c.count('conduit_datapoints') }).toEqual({ n: 0 });
     expect((await c.req({ token: bob })).statusCode).toBe(304);
     // bad tokens are refused before the throttle and do not use anyone's turn
     expect((await c.req({ token: 'nope-nope-nope-nope' })).statusCode).toBe(401);
@@ -27,7 +27,7 @@ describe('conduit throttle', () => {
 
   it('passes again once the window is over (short configured window, real clock)', async () => {
     const c = await conduitApp({ throttleSeconds: 0.4 });
-    const tok = c.user('alice', ['S'], { throttleSeconds: null });
+    const tok = await c.user('alice', ['S'], { throttleSeconds: null });
     expect((await c.req({ token: tok })).statusCode).toBe(304);
     const refused = await c.req({ token: tok });
     expect(refused.statusCode).toBe(429);
@@ -39,8 +39,8 @@ describe('conduit throttle', () => {
 
   it('a per-user override wins over conduit.throttleSeconds; 0 turns it off', async () => {
     const c = await conduitApp({ throttleSeconds: 0 });
-    const free = c.user('free', ['S'], { throttleSeconds: null });
-    const slow = c.user('slow', ['S'], { throttleSeconds: 60 });
+    const free = await c.user('free', ['S'], { throttleSeconds: null });
+    const slow = await c.user('slow', ['S'], { throttleSeconds: 60 });
     for (let i = 0; i < 5; i++) expect((await c.req({ token: free })).statusCode).toBe(304);
     expect((await c.req({ token: slow })).statusCode).toBe(304);
     const r = await c.req({ token: slow });

@@ -3,8 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { conduitApp, T0, type ConduitApp } from './helpers.js';
 
-const count = (app: ConduitApp) =>
-  (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (app: ConduitApp) => app.count();
 const netid = (d: number) => `70B3D5499${d.toString(16).padStart(7, '0').toUpperCase()}`;
 const le = (v: number, n: number) => {
   const b = Buffer.alloc(n);
@@ -40,7 +39,7 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
   it('200 devices send V1 and V2 (gzip and plain) and V4; every value reads back with its device, channel, second and value', async () => {
     let now = T0 * 1000; // the V4 value form is timestamped on receipt: by this clock
     const c = await conduitApp({}, { now: () => now });
-    const tok = c.user('gw', ['Field']);
+    const tok = await c.user('gw', ['Field']);
     const url = await c.listen();
     const expected = new Map<string, number>();
     const ms = T0 * 1000;
@@ -111,12 +110,12 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
       }
     }
     expect(got).toEqual(expected);
-    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 200 });
+    expect({ n: await c.count('conduit_devices') }).toEqual({ n: 200 });
   });
 
   it('concurrent uplinks from 300 devices, with bulk batches beside them: every value reads back', async () => {
     const c = await conduitApp();
-    const tok = c.user('gw', ['Field']);
+    const tok = await c.user('gw', ['Field']);
     const url = await c.listen();
     const value = (d: number, ch: number) => d * 100 + ch + 0.5;
     const sends = Array.from({ length: 300 }, (_, d) =>
@@ -154,13 +153,13 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
       ]);
       expect(got, `device ${d}`).toEqual(Array.from({ length: 8 }, (_, ch) => [ch + 1, value(d, ch + 1)]));
     }
-    expect(count(c)).toBe(300 * 8 + 5 * 400);
-    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 305 });
+    expect(await count(c)).toBe(300 * 8 + 5 * 400);
+    expect({ n: await c.count('conduit_devices') }).toEqual({ n: 305 });
   });
 
   it('the same second and channel twice: the last value wins; no timestamp: the second of receipt', async () => {
     const c = await conduitApp();
-    const tok = c.user('gw', ['A', 'B']);
+    const tok = await c.user('gw', ['A', 'B']);
     const url = await c.listen();
     await send(
       url,
@@ -184,23 +183,23 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
       200,
     );
     const after = Math.floor(Date.now() / 1000);
-    const rows = c.app.store.db
-      .prepare('SELECT chid, val_date, val_raw FROM conduit_datapoints ORDER BY chid')
-      .all() as Array<{ chid: number; val_date: number; val_raw: number }>;
+    const rows = await c.sql<{ chid: number; val_date: number; val_raw: number }>(
+      'SELECT chid, val_date, val_raw FROM conduit_datapoints ORDER BY chid',
+    );
     expect(rows[0]).toEqual({ chid: 1, val_date: T0, val_raw: 3 });
     expect(rows[1]!.val_date).toBeGreaterThanOrEqual(before);
     expect(rows[1]!.val_date).toBeLessThanOrEqual(after);
     // a user with several sites: the new device goes to its default site (the first one made)
-    expect(
-      c.app.store.db.prepare('SELECT s.name FROM conduit_devices d JOIN conduit_sites s ON s.id = d.site_id').get(),
-    ).toEqual({ name: 'A' });
+    expect(await c.one('SELECT s.name FROM conduit_devices d JOIN conduit_sites s ON s.id = d.site_id')).toEqual({
+      name: 'A',
+    });
   });
 
   it('bad uplinks write nothing and answer {"code","error"}', async () => {
     const c = await conduitApp();
-    const tok = c.user('gw', ['S']);
-    const off = c.user('off', ['S']);
-    c.users.update('off', { enabled: false });
+    const tok = await c.user('gw', ['S']);
+    const off = await c.user('off', ['S']);
+    await c.users.update('off', { enabled: false });
     const url = await c.listen();
     const ok = { networkId: 'AB01', timestamp: T0 * 1000 };
     const cases: Array<[unknown, number, RegExp]> = [
@@ -247,14 +246,14 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
       pad: 'x'.repeat(6 * 1024 * 1024),
     });
     expect(big.status).toBe(413);
-    expect(count(c)).toBe(0);
-    expect(c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_devices').get()).toEqual({ n: 0 });
+    expect(await count(c)).toBe(0);
+    expect({ n: await c.count('conduit_devices') }).toEqual({ n: 0 });
   });
 
   it('more bad uplinks: wrong types of every field, unknown fields, a switched-off service, a gzip bomb; nothing written', async () => {
     const c = await conduitApp();
-    const tok = c.user('gw', ['S']);
-    const noApi = c.user('noapi', ['S'], { httpApi: false });
+    const tok = await c.user('gw', ['S']);
+    const noApi = await c.user('noapi', ['S'], { httpApi: false });
     const url = await c.listen();
     const ok = { networkId: 'AB01', timestamp: T0 * 1000, data: [{ channelId: 1, value: 1 }] };
     const cases: Array<[unknown, number, RegExp]> = [
@@ -289,12 +288,12 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
     });
     expect(r.status).toBe(413);
     expect(((await r.json()) as { code: string }).code).toBe('413');
-    expect(count(c)).toBe(0);
+    expect(await count(c)).toBe(0);
   });
 
   it('conduit.autoCreateDevices false: an uplink for an unknown device is a 404; a known one is stored', async () => {
     const c = await conduitApp({ autoCreateDevices: false });
-    const tok = c.user('gw', ['S']);
+    const tok = await c.user('gw', ['S']);
     const url = await c.listen();
     const r = await send(
       url,
@@ -302,7 +301,7 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
       { token: tok },
     );
     expect(r).toEqual({ status: 404, body: { code: '404', error: expect.stringMatching(/device AB01 not found/) } });
-    expect(count(c)).toBe(0);
+    expect(await count(c)).toBe(0);
     expect((await c.ingest(tok, [{ dev_netid: 'AB01', dev_chid: 1, val_date: T0, val_raw: 0 }])).statusCode).toBe(200);
     expect(
       (
@@ -313,6 +312,6 @@ describe('conduit uplinks (AlphaX Uplink Data Format V1 and V2)', () => {
         )
       ).status,
     ).toBe(200);
-    expect(count(c)).toBe(2);
+    expect(await count(c)).toBe(2);
   });
 });

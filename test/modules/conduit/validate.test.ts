@@ -190,7 +190,7 @@ describe('conduit hand validation against the zod schemas', () => {
 
   it('over HTTP: a bulk body answers 200 with its length or 400 with the schema message, as before', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await fc.assert(
       fc.asyncProperty(bulkText, async (text) => {
         const r = await c.req({

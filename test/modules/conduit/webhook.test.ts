@@ -2,8 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { conduitApp, T0, type ConduitApp } from './helpers.js';
 
-const count = (c: ConduitApp) =>
-  (c.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (c: ConduitApp) => c.count();
 const post = (c: ConduitApp, query: string, headers: Record<string, string> = {}, payload?: string) =>
   c.app.inject({ method: 'POST', url: `/conduitv4/post?${query}`, headers, ...(payload ? { payload } : {}) });
 
@@ -11,7 +10,7 @@ describe('conduit V4 webhook', () => {
   it('one value (timestamped on receipt) or V1 hex (at date, default receipt); reads back through GET /conduitv6', async () => {
     let now = T0 * 1000 + 750;
     const c = await conduitApp({}, { now: () => now });
-    const tok = c.user('gw', ['Field']);
+    const tok = await c.user('gw', ['Field']);
     const one = await post(c, `token=${tok}&netid=70b3d5499&chid=7&value=12.54`);
     expect(one.statusCode).toBe(200);
     expect(one.json()).toEqual({ code: '200', accepted: 1 });
@@ -51,10 +50,10 @@ describe('conduit V4 webhook', () => {
 
   it('bad webhooks write nothing and answer the documented code in {"code","error"}', async () => {
     const c = await conduitApp();
-    const tok = c.user('gw', ['S']);
-    const off = c.user('off', ['S']);
-    c.users.update('off', { enabled: false });
-    const noApi = c.user('noapi', ['S'], { httpApi: false });
+    const tok = await c.user('gw', ['S']);
+    const off = await c.user('off', ['S']);
+    await c.users.update('off', { enabled: false });
+    const noApi = await c.user('noapi', ['S'], { httpApi: false });
     const v = `token=${tok}&netid=AB01&chid=1`;
     const cases: Array<[string, number, RegExp]> = [
       [`token=${tok}`, 400, /expected token, netid, chid and value .* or token, id and data/],
@@ -99,17 +98,17 @@ describe('conduit V4 webhook', () => {
     const other = await c.app.inject({ method: 'POST', url: '/conduitv4/nope' });
     expect(other.statusCode).toBe(404);
     expect(other.json()).toMatchObject({ code: '404' });
-    expect(count(c)).toBe(0);
+    expect(await count(c)).toBe(0);
     expect((await post(c, `${v}&value=1`)).statusCode, 'control: the same query with a value').toBe(200);
-    expect(count(c)).toBe(1);
+    expect(await count(c)).toBe(1);
   });
 
   it('conduit.autoCreateDevices false: a webhook for an unknown device is a 404, nothing written', async () => {
     const c = await conduitApp({ autoCreateDevices: false });
-    const tok = c.user('gw', ['S']);
+    const tok = await c.user('gw', ['S']);
     const r = await post(c, `token=${tok}&netid=AB01&chid=1&value=1`);
     expect(r.statusCode).toBe(404);
     expect(r.json()).toEqual({ code: '404', error: expect.stringMatching(/device AB01 not found/) });
-    expect(count(c)).toBe(0);
+    expect(await count(c)).toBe(0);
   });
 });

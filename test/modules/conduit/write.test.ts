@@ -3,15 +3,14 @@ import { conduitApp, EXAMPLE, series, T0, type ConduitApp } from './helpers.js';
 
 const range = (f: number, t: number) => `fcdt=${f}&tcdt=${t}`;
 const WIDE = range(0, 99_999_999_999);
-const count = (app: ConduitApp) =>
-  (app.app.store.db.prepare('SELECT COUNT(*) AS n FROM conduit_datapoints').get() as { n: number }).n;
+const count = (app: ConduitApp) => app.count();
 
 describe('conduit API: sites', () => {
   it('a user sees and writes only the devices of its sites', async () => {
     const c = await conduitApp();
-    const alice = c.user('alice', ['North']);
-    const bob = c.user('bob', ['South']);
-    const boss = c.user('boss', ['North', 'South']);
+    const alice = await c.user('alice', ['North']);
+    const bob = await c.user('bob', ['South']);
+    const boss = await c.user('boss', ['North', 'South']);
     expect((await c.ingest(alice, series('A1', 3))).statusCode).toBe(200);
     expect((await c.ingest(bob, series('B1', 2))).statusCode).toBe(200);
     const seen = async (tok: string, q = WIDE) =>
@@ -24,16 +23,16 @@ describe('conduit API: sites', () => {
     // asking for another site's device by id answers nothing
     expect((await c.req({ token: bob, url: `/conduitv6?id=A1&${WIDE}` })).statusCode).toBe(304);
     // writes to another site's device are refused, and the whole batch with them
-    const before = count(c);
+    const before = await count(c);
     const w = await c.ingest(bob, [...series('B1', 1, { from: T0 + 999 }), ...series('A1', 1, { from: T0 + 999 })]);
     expect(w.statusCode).toBe(403);
     expect(w.json()).toEqual({ code: '403', error: 'device A1 is not in one of your sites' });
-    expect(count(c)).toBe(before);
+    expect(await count(c)).toBe(before);
     const put = await c.req({ token: bob, method: 'PUT', url: '/conduitv6?id=A1', payload: { dev_tag: 'mine' } });
     expect(put.statusCode).toBe(403);
     const del = await c.req({ token: bob, method: 'DELETE', url: `/conduitv6?id=A1&${WIDE}` });
     expect(del.statusCode).toBe(403);
-    expect(count(c)).toBe(before);
+    expect(await count(c)).toBe(before);
     // a new device in a site that is not the user's: 403; a user with several sites must name one
     expect((await c.ingest(bob, series('C1', 1, { site: 'North' }))).statusCode).toBe(403);
     const several = await c.ingest(boss, series('C1', 1));
@@ -50,7 +49,7 @@ describe('conduit API: sites', () => {
 describe('conduit API: POST, PUT, DELETE and method override', () => {
   it('POST creates devices and channels, applies metadata (last value wins) and replaces a re-sent datapoint', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await c.ingest(tok, [
       { dev_netid: 'a1', dev_chid: 2, val_date: T0, val_raw: 1, dev_tag: 'first', val_type: 'Temp' },
       { dev_netid: 'A1', dev_chid: 2, val_date: T0 + 1, val_raw: 2, dev_tag: 'second', loc_lat: -33.5 },
@@ -75,10 +74,10 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
 
   it('concurrent batches commit together, yet a refused batch rolls back alone', async () => {
     const c = await conduitApp();
-    const alice = c.user('alice', ['North']);
-    const bob = c.user('bob', ['South']);
+    const alice = await c.user('alice', ['North']);
+    const bob = await c.user('bob', ['South']);
     await c.ingest(alice, series('A1', 1));
-    const before = count(c);
+    const before = await count(c);
     const rs = await Promise.all([
       c.ingest(alice, series('A1', 100, { from: T0 + 60 })),
       c.ingest(bob, [...series('B1', 50), ...series('A1', 1, { from: 1 })]),
@@ -87,14 +86,14 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
     ]);
     expect(rs.map((r) => r.statusCode)).toEqual([200, 403, 200, 200]);
     expect(rs.map((r) => r.json().accepted)).toEqual([100, undefined, 30, 20]);
-    expect(count(c)).toBe(before + 150);
-    const devices = c.app.store.db.prepare('SELECT netid FROM conduit_devices ORDER BY netid').all();
+    expect(await count(c)).toBe(before + 150);
+    const devices = await c.sql('SELECT netid FROM conduit_devices ORDER BY netid');
     expect(devices).toEqual([{ netid: 'A1' }, { netid: 'A2' }, { netid: 'B2' }]);
   });
 
   it('PUT updates device and channel metadata; val_calibrated follows val_cal and val_offset', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await c.ingest(tok, [...series('A1', 2, { chs: 2 }), ...series('B2', 1)]);
     const put = await c.req({
       token: tok,
@@ -139,15 +138,15 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
 
   it('DELETE removes the datapoints of id (and ch) in fcdt..tcdt; id and the range are required', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await c.ingest(tok, [...series('A1', 10, { chs: 2 }), ...series('B2', 4)]);
     const r = await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?id=A1&ch=2&${range(T0, T0 + 120)}` });
     expect(r.json()).toEqual({ code: '200', deleted: 3 });
-    expect(count(c)).toBe(11);
+    expect(await count(c)).toBe(11);
     expect(
       (await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?id=A1&${range(T0, T0 + 60)}` })).json(),
     ).toEqual({ code: '200', deleted: 2 });
-    expect(count(c)).toBe(9);
+    expect(await count(c)).toBe(9);
     expect((await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?${WIDE}` })).json()).toEqual({
       code: '400',
       error: 'id is required',
@@ -157,12 +156,12 @@ describe('conduit API: POST, PUT, DELETE and method override', () => {
       error: 'fcdt and tcdt are required',
     });
     expect((await c.req({ token: tok, method: 'DELETE', url: `/conduitv6?id=A1,FEED&${WIDE}` })).statusCode).toBe(404);
-    expect(count(c)).toBe(9);
+    expect(await count(c)).toBe(9);
   });
 
   it('X-HTTP-Method-Override: PUT or DELETE on a POST acts as that method; anything else 405', async () => {
     const c = await conduitApp();
-    const tok = c.user('alice', ['S']);
+    const tok = await c.user('alice', ['S']);
     await c.ingest(tok, series('A1', 3));
     const json = { 'content-type': 'application/json' };
     const put = await c.req({
