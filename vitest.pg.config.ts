@@ -12,6 +12,7 @@ export default defineConfig({
       'test/core/pg.test.ts',
       'test/core/scheduler.test.ts',
       'test/core/metrics.test.ts',
+      'test/modules/patriot/**/*.test.ts',
     ],
     exclude: ['node_modules/**'],
     globalSetup: ['test/helpers/pg-global.ts'],
