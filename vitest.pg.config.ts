@@ -16,6 +16,7 @@ export default defineConfig({
       'test/modules/push/**/*.test.ts',
       'test/modules/sync/**/*.test.ts',
       'test/modules/conduit/**/*.test.ts',
+      'test/modules/patriot/**/*.test.ts',
     ],
     exclude: ['node_modules/**'],
     globalSetup: ['test/helpers/pg-global.ts'],

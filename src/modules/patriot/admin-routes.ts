@@ -36,10 +36,10 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
       },
       async () => {
         const now = Date.now();
-        const counts = store.clientState.countByStatus();
-        const clientsPerKey = store.clientsPerKey();
-        const unconfirmed = store.clientState.unconfirmedBefore(new Date(now - unconfirmedHours * 3_600_000));
-        const last = imports.store.lastRun();
+        const counts = await store.clientState.countByStatus();
+        const clientsPerKey = await store.clientsPerKey();
+        const unconfirmed = await store.clientState.unconfirmedBefore(new Date(now - unconfirmedHours * 3_600_000));
+        const last = await imports.store.lastRun();
         const job = scheduler.list().find((j) => j.name === IMPORT_JOB);
         const reasons: string[] = [];
         let status: 'green' | 'amber' | 'red' = 'green';
@@ -81,7 +81,7 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
         },
       },
       async () => {
-        const perKey = store.clientsPerKey();
+        const perKey = await store.clientsPerKey();
         const now = Date.now();
         return {
           keys: svc.keys.list().map((k) => ({
@@ -109,7 +109,7 @@ export function patriotAdmin(svc: PatriotService, scheduler: Scheduler, unconfir
         },
       },
       async (req) => {
-        const { total, items } = store.clientsPage(req.params.keyName, req.query, req.query);
+        const { total, items } = await store.clientsPage(req.params.keyName, req.query, req.query);
         return { total, clients: items };
       },
     );

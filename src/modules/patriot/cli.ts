@@ -11,7 +11,10 @@ import { zodIssueText } from '../../core/errors.js';
 import type { CliCommand } from '../../core/module.js';
 import { clientId, infoDefaults, infoPut, putZoneBody, userBody, type User } from './schemas.js';
 import { PatriotService } from './service.js';
-import { orderInfo, orderUser } from './store.js';
+import { orderInfo, orderUser, type ClientRecord, type PatriotStore } from './store.js';
+import { readClient } from './store-pg.js';
+import { patriotPg } from './writes-pg.js';
+import { ExportDirError, exportDir, writeXmlTree, xmlFromDir, xmlFromPg } from './xml-export.js';
 
 const listOrMap = <T extends z.ZodType>(item: T) =>
   z.union([z.array(item), z.record(z.string(), item).transform((o) => Object.values(o))]).default([]);
@@ -40,7 +43,7 @@ export const importJson: CliCommand = {
       ctx.out(`usage: fieldhub patriot import-json ${importJson.usage}`);
       return 2;
     }
-    const svc = new PatriotService(ctx.config, ctx.store.db, ctx.log, { watchKeys: false });
+    const svc = new PatriotService(ctx.config, ctx.pg ?? ctx.store.db, ctx.log, { watchKeys: false });
     if (!svc.keys.get(keyName)) {
       ctx.out(`import-json: key "${keyName}" is not in ${svc.keys.file}`);
       return 2;
@@ -65,42 +68,101 @@ export const importJson: CliCommand = {
       }
       ids.add(c.client_id);
     }
-    const st = svc.store;
     const counts = { created: 0, updated: 0, unchanged: 0, zones: 0, users: 0 };
     const touched: number[] = [];
-    st.transaction(() => {
-      for (const c of data) {
-        const before = st.getClient(keyName, c.client_id);
-        const info = orderInfo({ ...infoDefaults(), ...c.info });
-        const zones = [...c.zones].sort((a, b) => a.Zone_No - b.Zone_No);
-        const users = (c.users as User[]).map(orderUser).sort((a, b) => a.UserNo - b.UserNo);
-        const same =
-          before &&
-          JSON.stringify(before.info) === JSON.stringify(info) &&
-          JSON.stringify(before.zones) === JSON.stringify(zones) &&
-          JSON.stringify(before.users) === JSON.stringify(users);
-        counts.zones += zones.length;
-        counts.users += users.length;
-        if (same) {
-          counts.unchanged++;
-          continue;
-        }
-        if (before) {
-          st.deleteClient(keyName, c.client_id);
-          counts.updated++;
-        } else counts.created++;
-        st.putInfo(keyName, c.client_id, info);
-        for (const z of zones) st.putZone(keyName, c.client_id, z);
-        for (const u of users) st.insertUser(keyName, c.client_id, u);
+    /** what one client of the file needs, given what the store holds */
+    const plan = (c: (typeof data)[number], before: ClientRecord | undefined) => {
+      const info = orderInfo({ ...infoDefaults(), ...c.info });
+      const zones = [...c.zones].sort((a, b) => a.Zone_No - b.Zone_No);
+      const users = (c.users as User[]).map(orderUser).sort((a, b) => a.UserNo - b.UserNo);
+      const same =
+        before &&
+        JSON.stringify(before.info) === JSON.stringify(info) &&
+        JSON.stringify(before.zones) === JSON.stringify(zones) &&
+        JSON.stringify(before.users) === JSON.stringify(users);
+      counts.zones += zones.length;
+      counts.users += users.length;
+      if (same) counts.unchanged++;
+      else {
+        if (before) counts.updated++;
+        else counts.created++;
         touched.push(c.client_id);
       }
-    });
+      return same ? undefined : { info, zones, users };
+    };
+    if (ctx.pg) {
+      await ctx.pg.tx(async (conn) => {
+        const p = patriotPg(conn);
+        for (const c of data) {
+          const before = await readClient(p.sql, keyName, c.client_id);
+          const w = plan(c, before);
+          if (!w) continue;
+          if (before) {
+            await p.sql('DELETE FROM patriot_clients WHERE key_name = $1 AND client_id = $2', [keyName, c.client_id]);
+            await p.sql('DELETE FROM patriot_client_state WHERE key_name = $1 AND client_id = $2', [
+              keyName,
+              c.client_id,
+            ]);
+          }
+          await p.putInfo(keyName, c.client_id, w.info);
+          for (const z of w.zones)
+            await p.sql(
+              'INSERT INTO patriot_zones (key_name, client_id, zone_no, zone_area, module_no) VALUES ($1, $2, $3, $4, $5)',
+              [keyName, c.client_id, z.Zone_No, z.Zone_area, z.ModuleNo],
+            );
+          for (const u of w.users)
+            await p.sql('INSERT INTO patriot_users (key_name, client_id, user_no, data) VALUES ($1, $2, $3, $4)', [
+              keyName,
+              c.client_id,
+              u.UserNo,
+              JSON.stringify(u),
+            ]);
+        }
+      });
+    } else {
+      const st = svc.store as PatriotStore;
+      st.transaction(() => {
+        for (const c of data) {
+          const before = st.getClient(keyName, c.client_id);
+          const w = plan(c, before);
+          if (!w) continue;
+          if (before) st.deleteClient(keyName, c.client_id);
+          st.putInfo(keyName, c.client_id, w.info);
+          for (const z of w.zones) st.putZone(keyName, c.client_id, z);
+          for (const u of w.users) st.insertUser(keyName, c.client_id, u);
+        }
+      });
+    }
     if (!args.includes('--no-xml')) for (const id of touched) await svc.writeClientXml(keyName, id);
     await svc.close();
     ctx.out(
       `import-json: key ${keyName}: ${counts.created} clients created, ${counts.updated} updated, ${counts.unchanged} unchanged ` +
         `(${counts.zones} zones, ${counts.users} users in the file)${args.includes('--no-xml') ? '; no XML written' : `; ${touched.length} XML files written`}`,
     );
+    return 0;
+  },
+};
+
+/** `fieldhub patriot export-xml DIR`: the per-client XML as the SQLite mode's files `DIR/<key>/<id>.xml`, from either driver. */
+export const exportXml: CliCommand = {
+  usage: 'DIR',
+  summary: 'write the per-client XML files (<key>/<client>.xml, as the SQLite mode keeps them) into DIR',
+  async run(args, ctx) {
+    if (args.length !== 1) {
+      ctx.out(`usage: fieldhub patriot export-xml ${exportXml.usage}`);
+      return 2;
+    }
+    let dir: string;
+    try {
+      dir = await exportDir(args[0], ctx.config.patriot.xmlDir);
+    } catch (e) {
+      if (!(e instanceof ExportDirError)) throw e;
+      ctx.out(e.message);
+      return 2;
+    }
+    const entries = ctx.pg ? await xmlFromPg(ctx.pg) : await xmlFromDir(ctx.config.patriot.xmlDir);
+    const n = await writeXmlTree(dir, entries);
+    ctx.out(`export-xml: ${n} client XML file(s) written to ${dir}`);
     return 0;
   },
 };

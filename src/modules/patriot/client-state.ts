@@ -25,12 +25,25 @@ export interface StateFilter extends Paging {
   id?: string;
 }
 
-type ClientKey = { key_name: string; client_id: number };
+export type ClientKey = { key_name: string; client_id: number };
+
+type Async<T> = T | Promise<T>;
+export type StateCounts = Record<string, number>;
+
+/** The import state's reads, on either driver (client-state-pg.ts on PostgreSQL). */
+export interface ClientStateReads {
+  changedClients(): Async<ClientKey[]>;
+  versionOf(keyName: string, clientId: number): Async<number | null>;
+  exportState(): Async<Record<string, { status: ClientStatus; last_batch: string | null }>>;
+  countByStatus(): Async<StateCounts>;
+  unconfirmedBefore(before: Date): Async<number>;
+  list(f: StateFilter): Async<Page<StateRow>>;
+}
 
 /** The `__id` of a client's latest batch item. */
 const LATEST_ID = `(SELECT i.xml_id FROM patriot_import_items i WHERE i.key_name = s.key_name AND i.client_id = s.client_id ORDER BY i.rowid DESC LIMIT 1)`;
 
-export class ClientStateStore {
+export class ClientStateStore implements ClientStateReads {
   private readonly s;
   private readonly paged;
 

@@ -7,9 +7,11 @@
 import type { FastifyInstance } from 'fastify';
 import { defineModule, moduleFile } from '../../core/module.js';
 import { patriotConfig } from './config.js';
-import { importJson } from './cli.js';
+import { exportXml, importJson } from './cli.js';
 import { importCommands, registerImport, type ImportHooks } from './import/index.js';
 import { migrations } from './migrations.js';
+import { migrationsPg } from './migrations-pg.js';
+import { copyXmlFilesToPg, verifyXmlFilesPg, xmlDirOf } from './xml-export.js';
 import { patriotAdmin } from './admin-routes.js';
 import { patriotRoutes, requestLogFile } from './routes.js';
 import { PatriotService } from './service.js';
@@ -41,11 +43,17 @@ export default defineModule({
   name: 'patriot',
   config: patriotConfig,
   migrations,
+  migrationsPg,
   // every write to patriot's tables runs on the core writer thread (writes.ts), group-committed
   writes: moduleFile(import.meta.url, 'writes'),
+  // on PostgreSQL the same ops, each in its transaction; the per-client XML is written by the change's own (writes-pg.ts)
+  writesPg: moduleFile(import.meta.url, 'writes-pg'),
+  // migrate-to-postgres: the per-client XML files of the default XML dir (<dataDir>/out/clients) into patriot_client_xml
+  copyFilesToPg: (dataDir, pg) => copyXmlFilesToPg(xmlDirOf(dataDir), pg),
+  verifyFilesPg: (pg) => verifyXmlFilesPg(pg),
   plugin: async (app: FastifyInstance) => {
     const write = writerWrites(app.writer);
-    const svc = new PatriotService(app.config, app.store.db, app.log, { write });
+    const svc = new PatriotService(app.config, app.pg ?? app.store.db, app.log, { write });
     app.decorate('patriot', svc);
     app.addHook('onClose', () => svc.close());
     const cfg = app.config.patriot;
@@ -63,10 +71,13 @@ export default defineModule({
   },
   commands: {
     'import-json': importJson,
+    'export-xml': exportXml,
     // the CLI builds the API's service only when a failed client has to be regenerated
     ...importCommands((ctx) => {
       let svc: PatriotService | undefined;
-      return importHooks(() => (svc ??= new PatriotService(ctx.config, ctx.store.db, ctx.log, { watchKeys: false })));
+      return importHooks(
+        () => (svc ??= new PatriotService(ctx.config, ctx.pg ?? ctx.store.db, ctx.log, { watchKeys: false })),
+      );
     }),
   },
 });

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { bearerToken } from '../../core/auth.js';
 import type { ApiKey } from './keys.js';
 import { HttpError } from '../../core/errors.js';
-import { exists } from '../../core/files.js';
 import { methodNotAllowed, requestSlot } from '../../core/routing.js';
 import { installFastApiErrors } from './errors.js';
 import { RequestLog } from './request-log.js';
@@ -107,18 +106,18 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     async function change<T>(k: string, id: number, op: string, args: object): Promise<T> {
       let r: T;
       try {
-        r = await svc.write<T>(op, { k, id, ...args });
+        r = await svc.write<T>(op, { k, id, ...args, ...svc.changeArgs(k) });
       } catch (e) {
         const s = (e as { statusCode?: unknown }).statusCode;
         if (s === 404 || s === 409) throw new HttpError(s, (e as Error).message);
         throw e;
       }
-      await svc.writeClientXml(k, id, { marked: true });
+      await svc.afterChange(k, id);
       return r;
     }
 
-    function mustExist(k: string, id: number): void {
-      if (!store.exists(k, id)) throw notFound('Client');
+    async function mustExist(k: string, id: number): Promise<void> {
+      if (!(await store.exists(k, id))) throw notFound('Client');
     }
 
     // ---- clients ----
@@ -126,10 +125,10 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
       const k = key(req);
       const id = req.headers['x-client-id'];
       // the answer as JSON text from one statement (store.ts CLIENT_JSON): no parse, no serialization here
-      const c = store.clientJson(k, id);
+      const c = await store.clientJson(k, id);
       if (!c) throw notFound('Client');
       // the importer uploaded it and removed the file, but the import is not confirmed: put it back
-      if (c.status === 'pending_import' && !(await exists(svc.xmlPath(k, id)))) {
+      if (c.status === 'pending_import' && !(await svc.hasXml(k, id))) {
         await svc.writeClientXml(k, id);
       }
       return reply.type('application/json; charset=utf-8').send(c.json);
@@ -159,9 +158,9 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     });
 
     // ---- zones ----
-    const listZones = (k: string, id: number) => {
-      mustExist(k, id);
-      return { client_id: id, zones: store.zones(k, id) };
+    const listZones = async (k: string, id: number) => {
+      await mustExist(k, id);
+      return { client_id: id, zones: await store.zones(k, id) };
     };
     app.get('/zones', { ...opts, schema: { headers: clientHeaders } }, async (req) =>
       listZones(key(req), req.headers['x-client-id']),
@@ -186,13 +185,13 @@ export function patriotRoutes(svc: PatriotService, logFile: string, bodyLimit: n
     });
 
     // ---- users ----
-    const listUsers = (k: string, id: number) => {
-      mustExist(k, id);
-      return { client_id: id, users: store.users(k, id) };
+    const listUsers = async (k: string, id: number) => {
+      await mustExist(k, id);
+      return { client_id: id, users: await store.users(k, id) };
     };
-    const oneUser = (k: string, id: number, no: number) => {
-      mustExist(k, id);
-      const user = store.getUser(k, id, no);
+    const oneUser = async (k: string, id: number, no: number) => {
+      await mustExist(k, id);
+      const user = await store.getUser(k, id, no);
       if (!user) throw notFound('User');
       return { client_id: id, user };
     };

@@ -1,8 +1,16 @@
-/** The patriot store: clients, zones and users per (key_name, client_id), with their import state (client-state.ts). Statements prepared once. */
+/**
+ * The patriot store: clients, zones and users per (key_name, client_id), with their import state
+ * (client-state.ts). `PatriotReads` is the read interface the routes and services use (they await
+ * every read); `PatriotStore` is its SQLite implementation (statements prepared once, synchronous:
+ * an await of its plain values is one microtask), store-pg.ts the PostgreSQL one.
+ */
 import type { DB } from '../../core/db.js';
 import { pageFromSql, type Page, type Paging } from '../../core/paging.js';
-import { ClientStateStore } from './client-state.js';
+import { ClientStateStore, type ClientStateReads } from './client-state.js';
 import { INFO_KEYS, USER_KEYS, type Info, type User, type Zone } from './schemas.js';
+
+/** a value, or its promise (SQLite answers synchronously, PostgreSQL asynchronously) */
+export type Async<T> = T | Promise<T>;
 
 export interface ClientRecord {
   client_id: number;
@@ -46,7 +54,25 @@ const CLIENT_JSON = `
   FROM patriot_clients c LEFT JOIN patriot_client_state s ON s.key_name = c.key_name AND s.client_id = c.client_id
   WHERE c.key_name = ? AND c.client_id = ?`;
 
-export class PatriotStore {
+export interface ClientFilter {
+  status?: string;
+  q?: string;
+}
+
+/** The reads of the API, the admin routes and the XML writer, on either driver. */
+export interface PatriotReads {
+  readonly clientState: ClientStateReads;
+  exists(key: string, id: number): Async<boolean>;
+  zones(key: string, id: number): Async<Zone[]>;
+  users(key: string, id: number): Async<User[]>;
+  getUser(key: string, id: number, userNo: number): Async<User | undefined>;
+  getClient(key: string, id: number): Async<ClientRecord | undefined>;
+  clientJson(key: string, id: number): Async<{ json: string; status: string | null } | undefined>;
+  clientsPerKey(): Async<Record<string, number>>;
+  clientsPage(key: string, f: ClientFilter, p: Paging): Async<Page<unknown>>;
+}
+
+export class PatriotStore implements PatriotReads {
   private readonly s;
   /** the clients' import state (its owner) */
   readonly clientState: ClientStateStore;
@@ -196,7 +222,7 @@ export class PatriotStore {
   }
 
   /** A key's clients with their import state, paged; `q` searches id and name. */
-  clientsPage(key: string, f: { status?: string; q?: string }, p: Paging): Page<unknown> {
+  clientsPage(key: string, f: ClientFilter, p: Paging): Page<unknown> {
     if (f.status === undefined && f.q === undefined) return pageFromSql(this.s.countAll, this.s.pageAll, { key }, p);
     return pageFromSql(this.s.count, this.s.clients, { key, status: f.status ?? null, q: f.q ?? null }, p);
   }

@@ -10,6 +10,7 @@ import { tempDir, closesItself } from '../../helpers/app.js';
 import { INFO, KEY_A, KEY_B, USER, makePatriot, type PatriotApp } from './helpers.js';
 import { importState, patriotImports, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
 import { Smbd, smbdUnavailable } from './helpers/smbd.js';
+import { readXml } from './helpers/xml-db.js';
 
 const unavailable = smbdUnavailable();
 if (unavailable) console.warn(`patriot end-to-end import tests skipped: ${unavailable}`);
@@ -53,7 +54,7 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
     await createClient(KEY_B, 1234);
     await createClient(KEY_A, 9998);
     const perClient = [t.xml('Alarm24', 1234), t.xml('InstallerX', 1234), t.xml('Alarm24', 9998)].map((f) =>
-      rowOf(readFileSync(f, 'utf8')),
+      rowOf(readXml(f)),
     );
     expect((await importState(t)).counts).toEqual({ changed: 3 });
 
@@ -71,7 +72,7 @@ describe.skipIf(unavailable)('patriot API -> combine -> SMB upload (real smbd)',
     const run2 = await runImport(t);
     expect(run2).toMatchObject({ result: 'empty', checked: 3, check_failed: 1, failed_ids: ['1234BASE05'] });
     expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['InstallerX/1234.xml']);
-    expect(rowOf(readFileSync(t.xml('InstallerX', 1234), 'utf8'))).toBe(perClient[1]);
+    expect(rowOf(readXml(t.xml('InstallerX', 1234)))).toBe(perClient[1]);
     expect((await importState(t, '?key_name=InstallerX')).items).toEqual([
       expect.objectContaining({ id: '1234BASE05', client_id: 1234, status: 'import_failed', attempts: 1 }),
     ]);

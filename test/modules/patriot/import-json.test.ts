@@ -1,13 +1,15 @@
 /** `fieldhub patriot import-json FILE --key NAME`: one transaction, reports what it did, re-running is harmless. */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../../src/app.js';
+import { openStore, openStores } from '../../../src/app.js';
+import type { Store } from '../../../src/core/db.js';
 import type { Config } from '../../../src/core/config.js';
 import patriot from '../../../src/modules/patriot/index.js';
 import { testConfig, tempDir } from '../../helpers/app.js';
 import { INFO, KEY_A, keysJson, USER } from './helpers.js';
+import { onPostgres, psql, readXml, xmlExists } from './helpers/xml-db.js';
 
 let dataDir: string;
 let config: Config;
@@ -19,18 +21,19 @@ beforeEach(() => {
 });
 
 async function cli(args: string[]): Promise<{ code: number; out: string[] }> {
-  const store = openStore(config, [patriot]);
+  const stores = await openStores(config, [patriot]);
   const out: string[] = [];
   try {
     const code = await patriot.commands!['import-json']!.run(args, {
       config,
-      store,
+      store: stores.store as Store,
+      pg: stores.pg,
       log: pino({ level: 'silent' }),
       out: (l) => out.push(l),
     });
     return { code, out };
   } finally {
-    store.close();
+    await stores.close();
   }
 }
 
@@ -56,7 +59,7 @@ describe('patriot import-json', () => {
       /2 clients created, 0 updated, 0 unchanged \(2 zones, 1 users in the file\); 2 XML files written/,
     );
     const xml = path.join(config.patriot.xmlDir, 'Alarm24', '9998.xml');
-    expect(readFileSync(xml, 'utf8')).toContain('<__id>9998BASE11</__id>');
+    expect(readXml(xml)).toContain('<__id>9998BASE11</__id>');
     const again = await cli([file, '--key', 'Alarm24']);
     expect(again.out.join('\n')).toMatch(/0 clients created, 0 updated, 2 unchanged/);
     // a changed export updates just that client
@@ -100,9 +103,15 @@ describe('patriot import-json', () => {
     expect(r.out.join('\n')).toMatch(/1\.users\.0\.UserNo: .*reserved.*nothing imported/);
     expect((await cli([file, '--key', 'Nobody'])).code).toBe(2);
     expect((await cli([file])).code).toBe(2);
-    const store = openStore(config, [patriot]);
-    expect(store.db.prepare('SELECT count(*) AS n FROM patriot_clients').get()).toEqual({ n: 0 });
-    store.close();
+    if (onPostgres) {
+      expect(psql(dataDir, 'SELECT count(*) FROM patriot_clients; SELECT count(*) FROM patriot_client_xml;')).toBe(
+        '0\n0\n',
+      );
+    } else {
+      const store = openStore(config, [patriot]);
+      expect(store.db.prepare('SELECT count(*) AS n FROM patriot_clients').get()).toEqual({ n: 0 });
+      store.close();
+    }
     expect(existsSync(path.join(config.patriot.xmlDir, 'Alarm24'))).toBe(false);
   });
 
@@ -111,6 +120,6 @@ describe('patriot import-json', () => {
     writeFileSync(file, JSON.stringify(exported[1]));
     const r = await cli([file, '--key', 'InstallerX', '--no-xml']);
     expect(r.out.join('\n')).toMatch(/1 clients created.*no XML written/);
-    expect(existsSync(path.join(config.patriot.xmlDir, 'InstallerX', '42.xml'))).toBe(false);
+    expect(xmlExists(path.join(config.patriot.xmlDir, 'InstallerX', '42.xml'))).toBe(false);
   });
 });

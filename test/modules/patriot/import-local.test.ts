@@ -22,6 +22,8 @@ import {
   sharedIds,
   xmlFiles,
 } from './helpers/importer.js';
+import pg from 'pg';
+import { cliConfig, onPostgres, psql } from './helpers/xml-db.js';
 
 describe('directory transport', () => {
   it('check, rotation, upload and cleanup work on a mounted folder like on SMB', async () => {
@@ -167,32 +169,85 @@ describe('without upload, recovery, lock', () => {
     expect(runs.runs).toEqual([expect.objectContaining({ trigger: 'admin', result: 'local' })]);
   });
 
-  it('start-up restores files claimed by a run that was killed, and marks that run failed', async () => {
-    const dataDir = tempDir();
-    const config = testConfig({}, dataDir);
-    const store = openStore(config);
-    store.db
-      .prepare(
-        `INSERT INTO patriot_import_runs (run_id, trigger, started_at, batch_time, result, transport) VALUES ('r1', 'schedule', 'x', 'x', 'running', 'x')`,
-      )
-      .run();
-    store.close();
-    const dir = path.join(config.patriot.xmlDir, 'Alarm24');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, '.1.xml.claimed-r1'), 'claimed');
-    writeFileSync(path.join(dir, '.2.xml.claimed-r1'), 'claimed old');
-    writeFileSync(path.join(dir, '2.xml'), 'newer');
-    const t = closesItself(await importApp({ dataDir }));
-    await t.app.ready();
-    expect(xmlFiles(config.patriot.xmlDir)).toEqual(['Alarm24/1.xml', 'Alarm24/2.xml']);
-    expect(readFileSync(path.join(dir, '2.xml'), 'utf8')).toBe('newer');
-    const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{
-      runs: Array<{ result: string; error: string }>;
-    }>();
-    expect(runs.runs[0]).toMatchObject({ result: 'failed', error: expect.stringMatching(/interrupted/) });
-  });
+  // SQLite's claimed files (PostgreSQL: the claims in the database, next test)
+  it.skipIf(onPostgres)(
+    'start-up restores files claimed by a run that was killed, and marks that run failed',
+    async () => {
+      const dataDir = tempDir();
+      const config = testConfig({}, dataDir);
+      const store = openStore(config);
+      store.db
+        .prepare(
+          `INSERT INTO patriot_import_runs (run_id, trigger, started_at, batch_time, result, transport) VALUES ('r1', 'schedule', 'x', 'x', 'running', 'x')`,
+        )
+        .run();
+      store.close();
+      const dir = path.join(config.patriot.xmlDir, 'Alarm24');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, '.1.xml.claimed-r1'), 'claimed');
+      writeFileSync(path.join(dir, '.2.xml.claimed-r1'), 'claimed old');
+      writeFileSync(path.join(dir, '2.xml'), 'newer');
+      const t = closesItself(await importApp({ dataDir }));
+      await t.app.ready();
+      expect(xmlFiles(config.patriot.xmlDir)).toEqual(['Alarm24/1.xml', 'Alarm24/2.xml']);
+      expect(readFileSync(path.join(dir, '2.xml'), 'utf8')).toBe('newer');
+      const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{
+        runs: Array<{ result: string; error: string }>;
+      }>();
+      expect(runs.runs[0]).toMatchObject({ result: 'failed', error: expect.stringMatching(/interrupted/) });
+    },
+  );
 
-  it('a run held by another live process answers 409; a stale lock is taken over', async () => {
+  it.runIf(onPostgres)(
+    'start-up gives back the XML rows claimed by a run that died, and marks that run failed',
+    async () => {
+      const dataDir = tempDir();
+      const first = await importApp({ dataDir });
+      await first.app.ready();
+      await first.close();
+      const xmlDir = path.join(dataDir, 'out', 'clients');
+      writeClient(xmlDir, 'Alarm24', 1, 'BASE11', { name: 'claimed' });
+      writeClient(xmlDir, 'Alarm24', 2, 'BASE11', { name: 'newer' });
+      psql(
+        dataDir,
+        `INSERT INTO patriot_import_runs (run_id, trigger, started_at, batch_time, result, transport) VALUES ('r1', 'schedule', 'x', 'x', 'running', 'x');
+       UPDATE patriot_client_xml SET claimed_by = 'r1' WHERE client_id = 1;`,
+      );
+      const t = closesItself(await importApp({ dataDir }));
+      await t.app.ready();
+      expect(psql(dataDir, 'SELECT client_id, claimed_by IS NULL FROM patriot_client_xml ORDER BY client_id;')).toBe(
+        '1|t\n2|t\n',
+      );
+      const runs = (await t.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).json<{
+        runs: Array<{ result: string; error: string }>;
+      }>();
+      expect(runs.runs[0]).toMatchObject({ result: 'failed', error: expect.stringMatching(/interrupted/) });
+      expect(await runImport(t)).toMatchObject({ result: 'local', clients: 2 });
+    },
+  );
+
+  it.runIf(onPostgres)(
+    'a run held by another replica (the advisory lock) answers 409; free again, the run goes',
+    async () => {
+      const t = closesItself(await importApp({}));
+      await t.app.ready();
+      const other = new pg.Client({ connectionString: t.config.store.url });
+      await other.connect();
+      try {
+        await other.query("SELECT pg_advisory_lock(hashtext('fieldhub.patriot.import'))");
+        const r = await t.app.inject({ method: 'POST', url: '/admin/patriot/import-runs', headers: ADMIN });
+        expect(r.statusCode).toBe(409);
+        expect(r.json()).toMatchObject({ statusCode: 409, message: expect.stringMatching(/in progress/) });
+        await other.query("SELECT pg_advisory_unlock(hashtext('fieldhub.patriot.import'))");
+      } finally {
+        await other.end();
+      }
+      expect((await runImport(t)).result).toBe('empty');
+    },
+  );
+
+  // SQLite's run lock file (PostgreSQL: the advisory lock, previous test)
+  it.skipIf(onPostgres)('a run held by another live process answers 409; a stale lock is taken over', async () => {
     const t = closesItself(await importApp({}));
     await t.app.ready();
     const lock = path.join(t.config.dataDir, 'patriot-import', 'run.lock');
@@ -214,15 +269,16 @@ describe('without upload, recovery, lock', () => {
 });
 
 describe('fieldhub patriot combine --once', () => {
-  it('runs one combine + upload from the command line and prints the result; without --once it prints the usage', () => {
+  it('runs one combine + upload from the command line and prints the result; without --once it prints the usage', async () => {
     const dataDir = tempDir();
     const share = tempDir();
+    const config = await cliConfig(dataDir, {
+      dataDir,
+      patriot: { smb: { enabled: true, transport: 'directory', directory: share } },
+    });
     writeClient(path.join(dataDir, 'out', 'clients'), 'Alarm24', 7, 'BASE11');
     const cfg = path.join(dataDir, 'config.json');
-    writeFileSync(
-      cfg,
-      JSON.stringify({ dataDir, patriot: { smb: { enabled: true, transport: 'directory', directory: share } } }),
-    );
+    writeFileSync(cfg, JSON.stringify(config));
     const r = combineCli(cfg);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

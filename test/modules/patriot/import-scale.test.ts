@@ -6,6 +6,7 @@ import { clientXml } from './helpers/clients.js';
 import { importApp, importState, patriotImports, rotated, runImport, sharedIds, xmlFiles } from './helpers/importer.js';
 import { Smbd, smbdUnavailable } from './helpers/smbd.js';
 import { idsOfCombined } from '../../../src/modules/patriot/import/xml.js';
+import { onPostgres, writeXmlRows } from './helpers/xml-db.js';
 
 const unavailable = smbdUnavailable();
 if (unavailable) console.warn(`patriot import scale test skipped: ${unavailable}`);
@@ -27,16 +28,23 @@ describe.skipIf(unavailable)('patriot import at scale (real smbd)', () => {
       const keys = ['Alarm24', 'InstallerX', 'Vakt', 'Sikring'];
       const base = Date.now() / 1000 - 20_000;
       const order: string[] = [];
+      const rows: Array<{ key: string; id: number; text: string }> = [];
       for (let i = 0; i < 10_000; i++) {
         const key = keys[i % 4]!;
         const id = 1000 + i;
+        order.push(`${id}BASE${10 + (i % 4)}`);
+        // on PostgreSQL the per-client XML is a row (helpers/xml-db.ts), queued in the same order
+        if (onPostgres) {
+          rows.push({ key, id, text: clientXml(id, `BASE${10 + (i % 4)}`) });
+          continue;
+        }
         const dir = path.join(xmlDir, key);
         if (i < 4) mkdirSync(dir, { recursive: true });
         const file = path.join(dir, `${id}.xml`);
         writeFileSync(file, clientXml(id, `BASE${10 + (i % 4)}`));
         utimesSync(file, base + i, base + i); // a strict age order
-        order.push(`${id}BASE${10 + (i % 4)}`);
       }
+      if (onPostgres) writeXmlRows(xmlDir, rows);
       const batches: string[][] = [];
       for (let run = 0; run < 4; run++) {
         patriotImports(smbd.shareDir);

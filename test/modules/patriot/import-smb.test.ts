@@ -31,6 +31,8 @@ import {
   xmlFiles,
 } from './helpers/importer.js';
 import { Smbd, smbdUnavailable } from './helpers/smbd.js';
+import { notifications, readXml } from './helpers/xml-db.js';
+import { cliConfig, xmlRowWriteCommand } from './helpers/xml-db.js';
 
 const unavailable = smbdUnavailable();
 if (unavailable) console.warn(`patriot import smbd tests skipped: ${unavailable}`);
@@ -57,7 +59,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
       const p = path.join(app.config.dataDir, f);
       if (existsSync(p)) texts.push(readFileSync(p, 'utf8'));
     }
-    texts.push(JSON.stringify(app.app.store.listNotifications('patriot')));
+    texts.push(JSON.stringify(notifications(app.app)));
     texts.push((await app.app.inject({ url: '/admin/patriot/import-runs', headers: ADMIN })).body);
     for (const s of secrets()) for (const text of texts) expect(text).not.toContain(s);
     expect(
@@ -212,8 +214,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
       /did not import 1 client\(s\) after 2 attempts: 2BASE11/,
     );
     expect(
-      t.app.store
-        .listNotifications('patriot')
+      notifications(t.app)
         .map((n) => n.text)
         .join('\n'),
     ).toMatch(/after 2 attempts: 2BASE11/);
@@ -245,7 +246,7 @@ describe.skipIf(unavailable)('patriot import over SMB (real smbd)', () => {
     expect(xmlFiles(xmlDir), label).toEqual(files); // nothing deleted, no claimed copies left
     expect(await importState(t), label).toEqual(stateBefore); // state kept (the check was not applied)
     expect(readFileSync(path.join(smbd.shareDir, 'clients.xml')).equals(before), label).toBe(true);
-    expect(t.app.store.listNotifications('patriot')[0]).toMatchObject({
+    expect(notifications(t.app)[0]).toMatchObject({
       level: 'alert',
       text: expect.stringMatching(/import run \S+ failed: .*nothing was deleted/i),
     });
@@ -312,7 +313,12 @@ exec smbclient "$@"
     const newer = path.join(dir, 'newer.xml');
     writeFileSync(newer, readFileSync(writeClient(dir, 'x', 1, 'BASE11', { name: 'changed during the run' })));
     // the API's atomic write (temp name, rename) of client 1 while the upload is running
-    const apiWrite = `cp ${newer} ${xmlDir}/Alarm24/.1.xml.tmp && mv ${xmlDir}/Alarm24/.1.xml.tmp ${xmlDir}/Alarm24/1.xml`;
+    const apiWrite =
+      xmlRowWriteCommand(
+        path.join(xmlDir, 'Alarm24', '1.xml'),
+        readFileSync(newer, 'utf8'),
+        path.join(dir, 'api.sql'),
+      ) ?? `cp ${newer} ${xmlDir}/Alarm24/.1.xml.tmp && mv ${xmlDir}/Alarm24/.1.xml.tmp ${xmlDir}/Alarm24/1.xml`;
     t.config.patriot.smb.smbclientPath = wrapper(dir, apiWrite);
     writeClient(xmlDir, 'Alarm24', 1, 'BASE11', { name: 'first version' });
     writeClient(xmlDir, 'Alarm24', 2, 'BASE11');
@@ -320,7 +326,7 @@ exec smbclient "$@"
     expect(run).toMatchObject({ result: 'ok', clients: 2 });
     expect(readFileSync(path.join(smbd.shareDir, 'clients.xml'), 'utf8')).toContain('first version');
     expect(xmlFiles(xmlDir)).toEqual(['Alarm24/1.xml']); // the newer version stays, client 2 is done
-    expect(readFileSync(path.join(xmlDir, 'Alarm24', '1.xml'), 'utf8')).toContain('changed during the run');
+    expect(readXml(path.join(xmlDir, 'Alarm24', '1.xml'))).toContain('changed during the run');
 
     // password never on the command line; the authentication file is 0600 and gone afterwards
     const argv = readFileSync(path.join(dir, 'argv.txt'), 'utf8');
@@ -341,7 +347,7 @@ exec smbclient "$@"
     t.config.patriot.smb.smbclientPath = wrapper(dir, `${apiWrite}; exit 1`);
     expect(await runImport(t)).toMatchObject({ result: 'failed' });
     expect(xmlFiles(xmlDir)).toEqual(['Alarm24/1.xml', 'Alarm24/3.xml']);
-    expect(readFileSync(path.join(xmlDir, 'Alarm24', '1.xml'), 'utf8')).toContain('changed during the run');
+    expect(readXml(path.join(xmlDir, 'Alarm24', '1.xml'))).toContain('changed during the run');
   });
 
   it('a hanging smbclient is killed after timeoutSeconds and the run fails without losing anything', async () => {
@@ -361,14 +367,15 @@ exec smbclient "$@"
     expect(xmlFiles(t.config.patriot.xmlDir)).toEqual(['Alarm24/1.xml']);
   });
 
-  it('`fieldhub patriot combine --once` uploads with the password read from patriot.smb.passwordFile', () => {
+  it('`fieldhub patriot combine --once` uploads with the password read from patriot.smb.passwordFile', async () => {
     const dataDir = tempDir();
+    const extra = await cliConfig(dataDir, {});
     writeClient(path.join(dataDir, 'out', 'clients'), 'Alarm24', 7, 'BASE11');
     const pwFile = path.join(dataDir, 'smb-password');
     writeFileSync(pwFile, `${smbd.password}\n`, { mode: 0o600 });
     const { password: _pw, ...smb } = smbd.smbConfig();
     const cfg = path.join(dataDir, 'config.json');
-    writeFileSync(cfg, JSON.stringify({ dataDir, patriot: { smb: { ...smb, passwordFile: pwFile } } }));
+    writeFileSync(cfg, JSON.stringify({ ...extra, dataDir, patriot: { smb: { ...smb, passwordFile: pwFile } } }));
     const r = combineCli(cfg);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'ok', clients: 1, trigger: 'cli' });
@@ -420,7 +427,7 @@ exec smbclient "$@"
     expect(readFileSync(path.join(t.config.dataDir, 'import_errors.log'), 'utf8')).toMatch(
       /ERROR - Rejected Alarm24\/2\.xml: not well-formed XML/,
     );
-    expect(t.app.store.listNotifications('patriot')[0]).toMatchObject({
+    expect(notifications(t.app)[0]).toMatchObject({
       level: 'alert',
       text: expect.stringContaining('Rejected Alarm24/2.xml'),
     });

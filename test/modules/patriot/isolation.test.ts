@@ -1,7 +1,8 @@
 /** Per-key isolation: two keys both own client 1234; nothing one key does is visible to or changes the other. */
-import { readFileSync } from 'node:fs';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INFO, KEY_A, KEY_B, makePatriot, USER, type PatriotApp } from './helpers.js';
+import { readXml } from './helpers/xml-db.js';
 
 let t: PatriotApp;
 const ID = 1234;
@@ -12,7 +13,7 @@ const H = (id: number, user?: number) => ({
 
 async function snapshotB() {
   const r = await t.req(KEY_B, 'GET', '/clients', undefined, H(ID));
-  return { status: r.statusCode, body: r.body, xml: readFileSync(t.xml('InstallerX', ID), 'utf8') };
+  return { status: r.statusCode, body: r.body, xml: readXml(t.xml('InstallerX', ID)) };
 }
 
 beforeAll(async () => {
@@ -44,8 +45,8 @@ describe('patriot per-key isolation', () => {
     expect(b.info.Name).toBe('Client of B');
     expect(a.zones['1'].Zone_area).toBe('zone of Client of A');
     expect(b.users['1'].User_Name).toBe('user of Client of B');
-    const xa = readFileSync(t.xml('Alarm24', ID), 'utf8');
-    const xb = readFileSync(t.xml('InstallerX', ID), 'utf8');
+    const xa = readXml(t.xml('Alarm24', ID));
+    const xb = readXml(t.xml('InstallerX', ID));
     expect(xa).toContain('<__id>1234BASE11</__id>');
     expect(xa).toContain('<Installer>Alarm24 Installasjon AS</Installer>');
     expect(xb).toContain('<__id>1234BASE05</__id>');

@@ -20,7 +20,7 @@ export function importRoutes(service: ImportService) {
     admin.get(
       '/import-runs',
       { schema: { summary: 'Recent Patriot import runs, newest first', tags: ['patriot'], querystring: runsQuery } },
-      async (req) => ({ runs: service.store.listRuns(req.query.limit) }),
+      async (req) => ({ runs: await service.store.listRuns(req.query.limit) }),
     );
     admin.get(
       '/import-state',
@@ -33,14 +33,14 @@ export function importRoutes(service: ImportService) {
       },
       async (req) => {
         const q = req.query;
-        const page = service.store.clients.list({
+        const page = await service.store.clients.list({
           status: q.status,
           keyName: q.key_name,
           id: q.id,
           limit: q.limit,
           offset: q.offset,
         });
-        return { total: page.total, counts: service.store.clients.countByStatus(), items: page.items };
+        return { total: page.total, counts: await service.store.clients.countByStatus(), items: page.items };
       },
     );
   };

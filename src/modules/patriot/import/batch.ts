@@ -30,7 +30,7 @@ export async function collectBatch(
         const c = await claim(f, runId);
         if (!c) return null;
         onClaim(c);
-        c.version = c.clientId === null ? null : ctx.store.versionOf(c.keyName, c.clientId);
+        c.version = c.clientId === null ? null : await ctx.store.versionOf(c.keyName, c.clientId);
         // a per-client file is a few kB; a huge one is not read into memory
         const size = (await stat(c.claimed)).size;
         return { c, text: size > MAX_FILE_BYTES ? null : await readFile(c.claimed, 'utf8'), size };
@@ -61,11 +61,27 @@ export async function collectBatch(
   return rows;
 }
 
+/** Where a rejected file is kept: `rejected/<key>/<client>.<runId>.xml` under the data dir. */
+export function rejectedPath(ctx: RunContext, runId: string, c: Claim): string {
+  return ctx.local(path.join('rejected', path.dirname(c.rel), `${path.basename(c.rel, '.xml')}.${runId}.xml`));
+}
+
 async function reject(ctx: RunContext, runId: string, c: Claim, reason: string, report: RunReport): Promise<void> {
-  const target = ctx.local(path.join('rejected', path.dirname(c.rel), `${path.basename(c.rel, '.xml')}.${runId}.xml`));
+  const target = rejectedPath(ctx, runId, c);
   await mkdir(path.dirname(target), { recursive: true });
   await rename(c.claimed, target);
   c.claimed = '';
+  await reportRejected(ctx, c, reason, target, report);
+}
+
+/** A rejected file counted, logged (both text logs and the log) and notified. */
+export async function reportRejected(
+  ctx: RunContext,
+  c: Claim,
+  reason: string,
+  target: string,
+  report: RunReport,
+): Promise<void> {
   report.rejected++;
   report.rejected_files.push(c.rel);
   ctx.metrics?.rejected.inc();

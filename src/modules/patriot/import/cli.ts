@@ -16,10 +16,14 @@ export function importCommands(
           ctx.out('usage: fieldhub patriot combine --once   (the hourly schedule runs inside `fieldhub serve`)');
           return 2;
         }
+        const pg = ctx.pg;
         const service = new ImportService({
           config: ctx.config,
-          db: ctx.store.db,
-          notify: (level, text) => ctx.store.notify('patriot', level, text),
+          ...(pg ? { pg } : { db: ctx.store.db }),
+          notify: (level, text) =>
+            pg
+              ? void pg.notify('patriot', level, text).catch((err: unknown) => ctx.log.error({ err }, 'notify failed'))
+              : ctx.store.notify('patriot', level, text),
           log: ctx.log,
           ...hooks(ctx),
         });

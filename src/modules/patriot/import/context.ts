@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { Config } from '../../../core/config.js';
 import type { DB } from '../../../core/db.js';
 import type { Metrics } from '../../../core/metrics.js';
+import type { PgStore } from '../../../core/pg.js';
 import type { Claim } from './claims.js';
 import { batchTime, type TextLog } from './logs.js';
-import type { ImportStore, RunRow } from './store.js';
+import type { ImportReads, RunRow } from './store.js';
 import type { RunWrite } from '../writes.js';
 import type { ScanCache } from './claims.js';
 
@@ -24,13 +25,16 @@ export interface ImportLog {
 
 export interface ImportDeps {
   config: Config;
-  db: DB;
+  /** the SQLite store (store.driver "sqlite") */
+  db?: DB;
+  /** the PostgreSQL store (store.driver "postgres"): the XML hand-over and the runs in the database */
+  pg?: PgStore | null;
   notify: (level: 'info' | 'alert', text: string) => void;
   log: ImportLog;
   metrics?: Metrics;
   /** rewrites one client's XML from the store (the API's writer); false when the client no longer exists */
   regenerate?: (keyName: string, clientId: number) => Promise<boolean> | boolean;
-  /** the module's write ops (writes.ts): the app's writer thread; without it, on `db` one by one */
+  /** the module's write ops (writes.ts / writes-pg.ts): the app's writer; without it, on `db` or `pg` one by one */
   write?: RunWrite;
   /** maps an `__id` (client id + key port) to its client, for ids no batch of ours recorded */
   resolveId?: (xmlId: string) => { key_name: string; client_id: number } | undefined;
@@ -76,7 +80,7 @@ export type ImportMetrics = NonNullable<ReturnType<typeof importMetrics>>;
 /** What the parts of a run share: config, store, logs, metrics, the API's hooks. */
 export interface RunContext {
   config: Config;
-  store: ImportStore;
+  store: ImportReads;
   /** the module's write ops (deps.write, or on deps.db) */
   write: RunWrite;
   deps: ImportDeps;

@@ -16,6 +16,14 @@ export { importCommands } from './cli.js';
 
 export type { ImportHooks } from './context.js';
 
+/** Core notifications on either driver; a failure to record one is logged, never thrown into a run. */
+function notifier(app: FastifyInstance) {
+  return (level: 'info' | 'alert', text: string): Promise<void> =>
+    (app.pg ? app.pg.notify('patriot', level, text) : Promise.resolve(app.store.notify('patriot', level, text))).catch(
+      (err: unknown) => app.log.error({ err }, 'patriot: recording a notification failed'),
+    );
+}
+
 /**
  * Registers the import job (cron from patriot.import.cron) and the admin routes (with `moreAdmin`,
  * the module's other /admin/patriot routes: one scope per prefix). Returns the service.
@@ -28,8 +36,8 @@ export async function registerImport(
   const log = app.log.child({ module: 'patriot', part: 'import' });
   const service = new ImportService({
     config: app.config,
-    db: app.store.db,
-    notify: (level, text) => app.store.notify('patriot', level, text),
+    ...(app.pg ? { pg: app.pg } : { db: app.store.db }),
+    notify: (level, text) => void notifier(app)(level, text),
     log,
     metrics: app.metrics,
     ...hooks,

@@ -70,10 +70,14 @@ async function applyCheck(
   report.checked = completed.length + missing.length;
   report.check_failed = missing.length;
   report.failed_ids = missing;
-  const resolve = (id: string) => ctx.store.clientOf(id) ?? ctx.deps.resolveId?.(id);
-  const known = (xs: string[]) => xs.map((id) => ({ id, c: resolve(id) }));
-  const ok = known(completed).flatMap((x) => (x.c ? [x.c] : []));
-  const bad = known(missing);
+  const resolve = async (id: string) => (await ctx.store.clientOf(id)) ?? ctx.deps.resolveId?.(id);
+  const known = async (xs: string[]) => {
+    const out = [];
+    for (const id of xs) out.push({ id, c: await resolve(id) });
+    return out;
+  };
+  const ok = (await known(completed)).flatMap((x) => (x.c ? [x.c] : []));
+  const bad = await known(missing);
   const failed = await ctx.write<
     Array<{ key_name: string; client_id: number; attempts: number; status: ClientStatus }>
   >('patriot.import.applyCheck', { completed: ok, failed: bad.flatMap((x) => (x.c ? [x.c] : [])) });

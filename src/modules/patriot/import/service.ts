@@ -6,30 +6,33 @@
  * the next run retries. See docs/patriot-import.md.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, unlink } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { safeJoin, writeFileDurable } from '../../../core/files.js';
-import { collectBatch } from './batch.js';
-import { recoverClaims, releaseAll, restoreAll, supersededClients, type Claim } from './claims.js';
+import { PgWriter } from '../../../core/pg.js';
+import type { Claim } from './claims.js';
 import {
   importMetrics,
   newReport,
   READY_FILE,
   REMOTE_XML,
-  WORK_DIR,
   type ImportDeps,
   type Row,
   type RunContext,
   type RunReport,
   type Trigger,
 } from './context.js';
-import { acquireLock, RunLockedError } from './lock.js';
+import { FileHandOver, type HandOver } from './handover.js';
+import { PgHandOver } from './handover-pg.js';
+import { RunLockedError } from './lock.js';
 import { stampTime, TextLog } from './logs.js';
 import { checkAndRotate } from './results.js';
 import { AUTH_DIR } from './smbclient.js';
-import { ImportStore, type BatchItem } from './store.js';
+import { ImportStorePg } from './store-pg.js';
+import { ImportStore, type BatchItem, type ImportReads } from './store.js';
 import { makeTransport, TransportError } from './transport.js';
-import { localWrites, type RunWrite } from '../writes.js';
+import { localWrites, writerWrites, type RunWrite } from '../writes.js';
+import { writesPg } from '../writes-pg.js';
 import { combineRows, XmlRejectError } from './xml.js';
 
 export { decodeResults } from './results.js';
@@ -54,7 +57,8 @@ interface Run {
 }
 
 export class ImportService {
-  readonly store: ImportStore;
+  readonly store: ImportReads;
+  private readonly handover: HandOver;
   private readonly combineLog: TextLog;
   private readonly errorLog: TextLog;
   private readonly m;
@@ -63,11 +67,24 @@ export class ImportService {
   private started = false;
 
   constructor(private readonly deps: ImportDeps) {
-    this.store = new ImportStore(deps.db);
     this.combineLog = new TextLog(path.join(deps.config.dataDir, 'xml_combine.log'));
     this.errorLog = new TextLog(path.join(deps.config.dataDir, 'import_errors.log'));
     this.m = importMetrics(deps.metrics);
-    this.write = deps.write ?? localWrites(deps.db);
+    if (deps.pg) {
+      this.store = new ImportStorePg(deps.pg);
+      this.write = deps.write ?? writerWrites(new PgWriter(deps.pg, writesPg()));
+      this.handover = new PgHandOver(deps.pg, this.write);
+    } else {
+      if (!deps.db) throw new Error('patriot import: no store (db or pg)');
+      const store = new ImportStore(deps.db);
+      this.store = store;
+      this.write = deps.write ?? localWrites(deps.db);
+      this.handover = new FileHandOver(
+        deps.config.patriot.xmlDir,
+        FileHandOver.lockPath((rel) => this.local(rel)),
+        store,
+      );
+    }
     this.ctx = {
       config: deps.config,
       store: this.store,
@@ -93,19 +110,16 @@ export class ImportService {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const lock = this.local(path.join(WORK_DIR, 'run.lock'));
-    const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-    if (owner === process.pid) await unlink(lock).catch(() => undefined); // a previous life with our pid (pid 1 in a container)
     let release: (() => Promise<void>) | undefined;
     try {
-      release = await acquireLock(lock);
+      release = await this.handover.lock(true);
     } catch (e) {
       if (e instanceof RunLockedError) return; // another process is running; it owns its claims
       throw e;
     }
     try {
       const abandoned = await this.write<number>('patriot.import.abandonRuns');
-      const recovered = await recoverClaims(this.cfg.patriot.xmlDir, (runId) => this.store.hasBatch(runId));
+      const recovered = await this.handover.recover();
       await rm(this.local(AUTH_DIR), { recursive: true, force: true });
       if (abandoned || recovered) {
         this.deps.log.warn({ abandoned, recovered }, 'patriot import: recovered an interrupted run');
@@ -145,7 +159,7 @@ export class ImportService {
     const smb = this.cfg.patriot.smb;
     const transport = smb.enabled ? makeTransport(smb, this.cfg.dataDir) : undefined;
     const report = newReport(runId, trigger, now, transport?.describe ?? 'none (smb.enabled is false)');
-    const releaseLock = await acquireLock(this.local(path.join(WORK_DIR, 'run.lock')));
+    const releaseLock = await this.handover.lock();
     try {
       // under the lock, a run still marked running is one that died: marked so, then this run's row
       await this.write('patriot.import.startRun', report);
@@ -166,9 +180,9 @@ export class ImportService {
   /** Claims of an interrupted run restored, then this run's files claimed (oldest first, bounded) and read. */
   private async claim(run: Run): Promise<Map<string, Row>> {
     const { report } = run;
-    report.recovered = await recoverClaims(this.cfg.patriot.xmlDir, (runId) => this.store.hasBatch(runId));
+    report.recovered = await this.handover.recover();
     await this.combineLog.write('INFO', `Run ${report.run_id} started (${report.trigger})`);
-    const rows = await collectBatch(this.ctx, report.run_id, report, (c) => run.claims.push(c));
+    const rows = await this.handover.collect(this.ctx, report.run_id, report, (c) => run.claims.push(c));
     run.timings.combine = Date.now() - run.t0;
     return rows;
   }
@@ -197,7 +211,7 @@ export class ImportService {
     const { report, transport } = run;
     if (!transport) {
       // kept locally only: the claimed files go back, so nothing leaves the XML dir unsent
-      await restoreAll(run.claims);
+      await this.handover.restoreAll(run.claims);
       run.claims = [];
       report.result = rows.size ? 'local' : 'empty';
       await this.combineLog.write(
@@ -234,9 +248,9 @@ export class ImportService {
       e instanceof TransportError || e instanceof XmlRejectError
         ? e.message
         : `${(e as Error).name}: ${(e as Error).message}`;
-    await restoreAll(run.claims).catch((err: unknown) =>
-      this.deps.log.error({ err }, 'patriot import: restoring claimed files failed'),
-    );
+    await this.handover
+      .restoreAll(run.claims)
+      .catch((err: unknown) => this.deps.log.error({ err }, 'patriot import: restoring claimed files failed'));
     this.deps.log.error(
       { runId, error: report.error },
       'patriot import run failed; per-client files kept for the next run',
@@ -293,14 +307,14 @@ export class ImportService {
       });
     }
     // a client the API rewrote during the run keeps its state; its new file goes in the next batch
-    const changed = await supersededClients(claims);
+    const changed = await this.handover.superseded(claims);
     for (const it of items) if (changed.has(`${it.keyName}\0${it.clientId}`)) it.version = -1;
     await this.write('patriot.import.recordBatch', { runId, batch: report.batch_time, items });
-    await releaseAll(claims);
+    await this.handover.releaseAll(claims);
   }
 
   async writeStateFile(): Promise<void> {
-    const state = this.store.exportState();
+    const state = await this.store.exportState();
     await writeFileDurable(this.local('client_state.json'), JSON.stringify(state, null, 2) + '\n');
   }
 }

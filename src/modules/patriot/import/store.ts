@@ -1,6 +1,22 @@
 /** The import pipeline's SQL: runs and batch items (the client state through its owner, client-state.ts). Statements prepared once. */
 import type { DB } from '../../../core/db.js';
-import { ClientStateStore, type ClientStatus } from '../client-state.js';
+import { ClientStateStore, type ClientStateReads, type ClientStatus } from '../client-state.js';
+
+type Async<T> = T | Promise<T>;
+export type LastRun = Pick<RunRow, 'run_id' | 'trigger' | 'started_at' | 'result' | 'clients' | 'error'> & {
+  finished_at: string;
+};
+
+/** The import pipeline's reads, on either driver (store-pg.ts on PostgreSQL). */
+export interface ImportReads {
+  readonly clients: ClientStateReads;
+  hasBatch(runId: string): Async<boolean>;
+  lastRun(): Async<LastRun | undefined>;
+  listRuns(limit: number): Async<RunRow[]>;
+  versionOf(keyName: string, clientId: number): Async<number | null>;
+  clientOf(xmlId: string): Async<{ key_name: string; client_id: number } | undefined>;
+  exportState(): Async<Record<string, { status: ClientStatus; last_batch: string | null }>>;
+}
 
 export type { ClientStatus, StateRow, StateFilter } from '../client-state.js';
 export type RunResult = 'running' | 'ok' | 'empty' | 'local' | 'failed';
@@ -31,7 +47,7 @@ export interface BatchItem {
   version: number | null;
 }
 
-export class ImportStore {
+export class ImportStore implements ImportReads {
   private readonly s;
   /** the clients' import state (its owner) */
   readonly clients: ClientStateStore;
@@ -90,9 +106,7 @@ export class ImportStore {
   }
 
   /** The last finished run (the health tile). */
-  lastRun():
-    | (Pick<RunRow, 'run_id' | 'trigger' | 'started_at' | 'result' | 'clients' | 'error'> & { finished_at: string })
-    | undefined {
+  lastRun(): LastRun | undefined {
     return this.s.lastRun.get() as never;
   }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import writeFileAtomic from 'write-file-atomic';
 import { fsyncDir } from '../../../../src/core/files.js';
+import { writeXmlRow } from './xml-db.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -36,6 +37,8 @@ export function writeClient(
   opts: { name?: string; ageS?: number; text?: string } = {},
 ): string {
   const file = path.join(xmlDir, key, `${clientId}.xml`);
+  // on PostgreSQL the per-client XML is a row of the data dir's database (helpers/xml-db.ts)
+  if (writeXmlRow(file, opts.text ?? clientXml(clientId, port, opts.name), opts.ageS)) return file;
   // as the API writes it: temp name, fsync, rename, fsync of the folder
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomic.sync(file, opts.text ?? clientXml(clientId, port, opts.name), { fsync: true });

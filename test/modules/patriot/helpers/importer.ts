@@ -8,6 +8,7 @@ import { registerImport, type ImportHooks } from '../../../../src/modules/patrio
 import type { RunRow } from '../../../../src/modules/patriot/import/store.js';
 import { idsOfCombined } from '../../../../src/modules/patriot/import/xml.js';
 import { ADMIN, makeApp, type TestApp } from '../../../helpers/app.js';
+import { xmlRows } from './xml-db.js';
 
 /** The patriot module with the import pipeline given test hooks (regeneration before the API is merged). */
 export function patriotWith(hooks: ImportHooks) {
@@ -24,7 +25,7 @@ export async function importApp(
 ): Promise<TestApp> {
   return makeApp(config, {
     startScheduler: opts.startScheduler ?? false,
-    ...(opts.hooks ? { modules: [patriotWith(opts.hooks)] } : {}),
+    modules: [opts.hooks ? patriotWith(opts.hooks) : patriot],
   });
 }
 
@@ -79,7 +80,10 @@ export function rotated(dir: string): string[] {
     .sort();
 }
 
+/** The files under `dir`, relative; for the XML dir on PostgreSQL the per-client XML rows (helpers/xml-db.ts). */
 export function xmlFiles(dir: string): string[] {
+  const inDb = xmlRows(dir);
+  if (inDb) return inDb;
   const out: string[] = [];
   const walk = (d: string) => {
     if (!existsSync(d)) return;
