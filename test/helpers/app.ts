@@ -11,7 +11,6 @@ import { Writable } from 'node:stream';
 import { onTestFinished } from 'vitest';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
-import { modules } from '../../src/modules/index.js';
 import { onPostgres, pgUrlFor } from './driver.js';
 
 export function tempDir(prefix = 'fieldhub-test-'): string {
@@ -29,13 +28,6 @@ export function testConfig(overrides: ConfigInput | Record<string, unknown> = {}
   const chosen = (overrides as { store?: { driver?: string } }).store?.driver;
   if (onPostgres && chosen === undefined) {
     config.store = { ...config.store, driver: 'postgres', url: pgUrlFor(config.dataDir) };
-  }
-  // while not every module has its PostgreSQL store yet (issue 17), a test on postgres runs without
-  // those the test does not name (they would refuse to start); a no-op once all have migrationsPg
-  if (config.store.driver === 'postgres') {
-    for (const m of modules) {
-      if (!m.migrationsPg && !(m.name in overrides)) (config[m.name] as { enabled: boolean }).enabled = false;
-    }
   }
   return config;
 }
