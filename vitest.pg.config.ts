@@ -7,18 +7,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: [
-      'test/core/config.test.ts',
-      'test/core/pg.test.ts',
-      'test/core/scheduler.test.ts',
-      'test/core/metrics.test.ts',
-      'test/core/pg-listen.test.ts',
-      'test/modules/push/**/*.test.ts',
-      'test/modules/sync/**/*.test.ts',
-      'test/modules/conduit/**/*.test.ts',
-      'test/modules/patriot/**/*.test.ts',
-    ],
-    exclude: ['node_modules/**'],
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/resilience/**', 'node_modules/**'],
     globalSetup: ['test/helpers/pg-global.ts'],
     pool: 'forks',
     testTimeout: 60_000,

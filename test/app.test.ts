@@ -72,7 +72,10 @@ describe('app skeleton', () => {
     for (const r of [bad, type, big, perRoute, invalid]) expect(r.body).not.toMatch(/\bat .*\.(ts|js):\d+/);
     const ok = await t.app.inject({ method: 'POST', url: '/echo', payload: { v: 'fine' } });
     expect(ok.statusCode).toBe(200);
-    expect(t.app.store.db.prepare('SELECT v FROM echo_t').all()).toEqual([{ v: 'fine' }]);
+    const stored = t.app.pg
+      ? (await t.app.pg.query('SELECT v FROM echo_t')).rows
+      : t.app.store.db.prepare('SELECT v FROM echo_t').all();
+    expect(stored).toEqual([{ v: 'fine' }]);
   });
 
   it('no log line of a request carries its bearer token, X-Api-Key, Token header or ?token=', async () => {

@@ -68,7 +68,7 @@ describe.skipIf(skip)('store.driver "postgres"', () => {
   });
 
   it('migrate-to-postgres copies a SQLite store, verified by counts and checksums, re-runnable, ids continue after it', async () => {
-    const lite = await build({}, { modules: [testModule] });
+    const lite = await build({ store: { driver: 'sqlite' } }, { modules: [testModule] });
     for (const v of ['a', 'b', 'c\'"\u00e9'])
       await lite.app.inject({ method: 'POST', url: '/echo-writer', payload: { v } });
     lite.app.store.notify('push', 'alert', 'copied with its time');

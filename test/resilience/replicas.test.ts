@@ -45,8 +45,12 @@ async function startHaproxy(a: number, b: number): Promise<{ url: string; proc: 
       FIELDHUB_1: `127.0.0.1:${a}`,
       FIELDHUB_2: `127.0.0.1:${b}`,
     },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  let exited = false;
+  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  proc.once('exit', () => (exited = true));
   onTestFinished(() => {
     proc.kill('SIGKILL');
   });
@@ -57,6 +61,7 @@ async function startHaproxy(a: number, b: number): Promise<{ url: string; proc: 
       () => false,
     );
     if (ok) break;
+    if (exited) throw new Error(`haproxy exited: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { url, proc };
@@ -111,14 +116,15 @@ describe.skipIf(skip)('two replicas on one PostgreSQL, one killed -9 under mixed
     );
 
     const PER = 50;
-    const T0 = 1_900_000_000; // in the future: retention keeps it
+    const T0 = Math.floor(Date.now() / 1000) - 3600; // an hour ago: retention (3650 days) keeps it
     const batch = (n: number) =>
-      Array.from({ length: PER }, (_, j) => ({ dev_netid: `R${j % 5}`, dev_chid: n, val_date: T0 + j, val_raw: n }));
+      Array.from({ length: PER }, (_, j) => ({ dev_netid: `B${j % 5}`, dev_chid: n, val_date: T0 + j, val_raw: n }));
     const ackedBatches = new Set<number>();
     const ackedClients = new Set<number>();
     const patriotAuth = { authorization: `Bearer ${SECRETS.patriotA}` };
     let killedAt: Date | undefined;
     let acks = 0;
+    let noAnswer = 0;
     const OPS = 1500;
     await pool(OPS, 16, async (i) => {
       try {
@@ -144,6 +150,7 @@ describe.skipIf(skip)('two replicas on one PostgreSQL, one killed -9 under mixed
         }
       } catch {
         // no answer (the killed replica's connection): not acknowledged
+        noAnswer++;
       }
       if (!killedAt && acks >= 300) {
         killedAt = new Date();
@@ -151,6 +158,8 @@ describe.skipIf(skip)('two replicas on one PostgreSQL, one killed -9 under mixed
       }
     });
     expect(killedAt, 'replica A was killed midway').toBeDefined();
+    expect(ackedBatches.size, 'acknowledged Conduit batches').toBeGreaterThan(20);
+    expect(ackedClients.size, 'acknowledged Patriot clients').toBeGreaterThan(20);
     await a.exited;
 
     // the devices work on through the survivor until the queue is empty
@@ -233,6 +242,7 @@ describe.skipIf(skip)('two replicas on one PostgreSQL, one killed -9 under mixed
     await b.stop();
     report('replicas.kill9', {
       acks,
+      noAnswer,
       batches: ackedBatches.size,
       clients: ackedClients.size,
       commands: cmds.length,
