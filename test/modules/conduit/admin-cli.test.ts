@@ -6,6 +6,7 @@ import { openStores } from '../../../src/app.js';
 import type { CliContext } from '../../../src/core/module.js';
 import conduit from '../../../src/modules/conduit/index.js';
 import { ADMIN, tempDir } from '../../helpers/app.js';
+import { onPostgres, pgUrlFor } from '../../helpers/driver.js';
 import { conduitApp } from './helpers.js';
 
 const root = path.join(import.meta.dirname, '..', '..', '..');
@@ -141,7 +142,20 @@ describe('fieldhub conduit user ...', () => {
   it.skipIf(!existsSync(cli))('through the built command line', () => {
     const dataDir = tempDir();
     onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
-    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', FIELDHUB_DATA_DIR: dataDir };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      FIELDHUB_DATA_DIR: dataDir,
+    };
+    // the PostgreSQL run: the CLI on the data dir's database, the modules without PostgreSQL tables off
+    if (onPostgres)
+      Object.assign(env, {
+        FIELDHUB_STORE__DRIVER: 'postgres',
+        FIELDHUB_STORE__URL: pgUrlFor(dataDir),
+        FIELDHUB_PUSH__ENABLED: 'false',
+        FIELDHUB_SYNC__ENABLED: 'false',
+        FIELDHUB_PATRIOT__ENABLED: 'false',
+      });
     const fh = (...args: string[]) =>
       spawnSync(process.execPath, [cli, 'conduit', 'user', ...args], { cwd: root, env, encoding: 'utf8' });
     const add = fh('add', 'dana', '--site', 'Main Site');
@@ -151,5 +165,7 @@ describe('fieldhub conduit user ...', () => {
     expect(fh('disable', 'dana').status).toBe(0);
     const list = fh('list');
     expect(list.stdout).toContain('dana  no       on        spec  default     Annex,Main Site');
+    // on PostgreSQL the users are in the database, not in a SQLite file
+    expect(existsSync(path.join(dataDir, 'fieldhub.sqlite'))).toBe(!onPostgres);
   });
 });
