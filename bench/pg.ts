@@ -9,7 +9,7 @@
  *   node --import tsx bench/pg.ts            (PG_BENCH_SECONDS=N: seconds per workload, default 6)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Postgres } from '../test/helpers/postgres.js';
 import {
@@ -146,7 +146,7 @@ export async function run(): Promise<BenchRow[]> {
         await across(s, (u) => ({ url: u, requests: readSequence('', AUTH, CLIENTS) as never, duration: SECONDS })),
       );
     }
-    const cores = `${availableParallelism()} CPUs; ${pinning.describe}; PostgreSQL unpinned`;
+    const cores = `${cpus().length} CPUs; ${pinning.describe}; PostgreSQL unpinned`;
     const rows: BenchRow[] = [];
     for (const [name, m] of [
       [`GET /push empty, ${DEVICES} device ids`, polls],
