@@ -49,7 +49,7 @@ async function startHaproxy(a: number, b: number): Promise<{ url: string; proc: 
   });
   let stderr = '';
   let exited = false;
-  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   proc.once('exit', () => (exited = true));
   onTestFinished(() => {
     proc.kill('SIGKILL');
