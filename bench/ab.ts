@@ -5,19 +5,12 @@
  * Prints rate, p99, server CPU per request and the ratio to the bare route for A (the other
  * checkout) and B (this tree). Not part of `npm run bench` (it needs a second checkout).
  */
-import { abRounds, load, printTable, startBare, startFieldhub, type AbStep } from './lib.js';
+import { abRounds, load, printTable, startBare, startFieldhub, type AbStep, deviceCycle } from './lib.js';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: bench/ab.ts <other checkout>');
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 3);
 const SECONDS = Number(process.env.AB_SECONDS ?? 4);
-
-function cycling(p: string) {
-  let n = 0;
-  return [
-    { setupRequest: (req: { path: string }) => ((req.path = `${p}?deviceId=${100_000_000_000 + (n++ % 1000)}`), req) },
-  ];
-}
 
 const bare = await startBare();
 const a = await startFieldhub({ push: { pollPeriodSeconds: 5 } }, { root: other });
@@ -41,7 +34,7 @@ const planOf = (seconds: number): AbStep[] =>
         url,
         duration: seconds,
         eld: false,
-        ...(cycle ? { requests: cycling(new URL(url).pathname) as never } : {}),
+        ...(cycle ? { requests: deviceCycle(new URL(url).pathname) as never } : {}),
       }),
   ]);
 try {

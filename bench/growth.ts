@@ -5,34 +5,21 @@
  *   Patriot: 1k, 10k, 100k clients (3 zones, 2 users each); GET /clients of a random client.
  *   node --import tsx bench/growth.ts
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { PatriotStore } from '../src/modules/patriot/store.js';
 import { GEN, generate, netidOf } from './conduit.js';
-import { isMain, load, printTable, row, startFieldhub, type BenchRow } from './lib.js';
+import { isMain, load, printTable, row, startFieldhub, type BenchRow, writePatriotKey } from './lib.js';
 
 const SCALES = [1, 10, 100];
 const emptyConfig = path.join(import.meta.dirname, '../test/helpers/empty-config.json');
 const KEY = 'growth-patriot-key-0123456789';
 
 function seedPatriot(dataDir: string, clients: number): void {
-  writeFileSync(
-    path.join(dataDir, 'keys.json'),
-    JSON.stringify([
-      {
-        key_name: 'Growth',
-        key: KEY,
-        enabled: true,
-        valid_to: '2099-01-01T00:00:00Z',
-        port: 'BASE11',
-        installer_name: 'Growth AS',
-        installer_email: 'g@example.no',
-      },
-    ]),
-  );
+  writePatriotKey(dataDir, 'Growth', KEY);
   const store = openStore(loadConfig({ file: emptyConfig, env: {}, overrides: { dataDir } }));
   store.db.pragma('synchronous = OFF');
   const p = new PatriotStore(store.db);

@@ -11,7 +11,7 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -300,4 +300,36 @@ export async function abRounds(
       note: `server CPU/req ${((x.cpuMs * 1e3) / x.requests).toFixed(1)} µs`,
     };
   });
+}
+
+/** Writes a Patriot keys.json with one key into `dir` (the benches' installer); returns `dir`. */
+export function writePatriotKey(dir: string, keyName: string, key: string): string {
+  writeFileSync(
+    path.join(dir, 'keys.json'),
+    JSON.stringify([
+      {
+        key_name: keyName,
+        key,
+        enabled: true,
+        valid_to: '2099-01-01T00:00:00Z',
+        port: 'BASE11',
+        installer_name: `${keyName} AS`,
+        installer_email: 'bench@example.no',
+      },
+    ]),
+  );
+  return dir;
+}
+
+/** autocannon requests that cycle over `devices` Control iD device ids, one id per request */
+export function deviceCycle(p: string, devices = 1000) {
+  let n = 0;
+  return [
+    {
+      setupRequest: (req: { path: string }) => {
+        req.path = `${p}?deviceId=${100_000_000_000 + (n++ % devices)}`;
+        return req;
+      },
+    },
+  ];
 }

@@ -10,14 +10,24 @@
  *   node --import tsx bench/mixed.ts
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { Users } from '../src/modules/conduit/users.js';
 import { pollDevicesInChild } from './devices.js';
-import { eventLoopDelay, isMain, load, printTable, row, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
+import {
+  eventLoopDelay,
+  isMain,
+  load,
+  printTable,
+  row,
+  startFieldhub,
+  type BenchRow,
+  type LoadResult,
+  writePatriotKey,
+} from './lib.js';
 
 const SECONDS = Number(process.env.MIXED_SECONDS ?? 60);
 const DEVICES = 1000;
@@ -26,20 +36,7 @@ const PATRIOT_KEY = 'mixed-patriot-key-0123456789';
 const SYNC_TOKEN = 'mixed-sync-token';
 
 function prepare(dataDir: string): void {
-  writeFileSync(
-    path.join(dataDir, 'keys.json'),
-    JSON.stringify([
-      {
-        key_name: 'Mixed',
-        key: PATRIOT_KEY,
-        enabled: true,
-        valid_to: '2099-01-01T00:00:00Z',
-        port: 'BASE11',
-        installer_name: 'Mixed AS',
-        installer_email: 'm@example.no',
-      },
-    ]),
-  );
+  writePatriotKey(dataDir, 'Mixed', PATRIOT_KEY);
   const store = openStore(
     loadConfig({
       file: path.join(import.meta.dirname, '../test/helpers/empty-config.json'),

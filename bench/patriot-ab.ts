@@ -6,11 +6,20 @@
  *   node --import tsx bench/patriot-ab.ts /work/main      (AB_ROUNDS=3, AB_SECONDS=4, AB_CLIENTS=300)
  * Not part of `npm run bench` (it needs a second checkout).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KEY, readSequence, writeSequence } from './patriot.js';
-import { abRounds, load, printTable, startBare, startFieldhub, type AbStep, type ServerHandle } from './lib.js';
+import {
+  abRounds,
+  load,
+  printTable,
+  startBare,
+  startFieldhub,
+  type AbStep,
+  type ServerHandle,
+  writePatriotKey,
+} from './lib.js';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: bench/patriot-ab.ts <other checkout>');
@@ -20,11 +29,7 @@ const CLIENTS = Number(process.env.AB_CLIENTS ?? 300);
 
 function dataDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-patriot-ab-'));
-  const key = { key_name: 'Bench', key: KEY, enabled: true, valid_to: '2099-01-01T00:00:00Z', port: 'BASE11' };
-  writeFileSync(
-    path.join(dir, 'keys.json'),
-    JSON.stringify([{ ...key, installer_name: 'Bench AS', installer_email: 'b@example.no' }]),
-  );
+  writePatriotKey(dir, 'Bench', KEY);
   return dir;
 }
 

@@ -4,11 +4,21 @@
  * Fastify route returning the same JSON, measured in the same run.
  *   node --import tsx bench/patriot.ts
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SAMPLE_INFO, SAMPLE_USER } from './bare/patriot.js';
-import { isMain, load, printTable, row, startBare, startFieldhub, type BenchRow, type LoadResult } from './lib.js';
+import {
+  isMain,
+  load,
+  printTable,
+  row,
+  startBare,
+  startFieldhub,
+  writePatriotKey,
+  type BenchRow,
+  type LoadResult,
+} from './lib.js';
 
 const CLIENTS = 1000;
 export const KEY = 'bench-patriot-key-0123456789';
@@ -65,20 +75,7 @@ export function readSequence(prefix: string, auth: Record<string, string>, clien
 
 export async function run(): Promise<BenchRow[]> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-patriot-'));
-  writeFileSync(
-    path.join(dataDir, 'keys.json'),
-    JSON.stringify([
-      {
-        key_name: 'Bench',
-        key: KEY,
-        enabled: true,
-        valid_to: '2099-01-01T00:00:00Z',
-        port: 'BASE11',
-        installer_name: 'Bench AS',
-        installer_email: 'b@example.no',
-      },
-    ]),
-  );
+  writePatriotKey(dataDir, 'Bench', KEY);
   const fh = await startFieldhub(JSON.parse(process.env.PATRIOT_BENCH_CONFIG ?? '{}') as Record<string, unknown>, {
     dataDir,
   });

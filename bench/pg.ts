@@ -8,7 +8,7 @@
  *
  *   node --import tsx bench/pg.ts            (PG_BENCH_SECONDS=N: seconds per workload, default 6)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Postgres } from '../test/helpers/postgres.js';
@@ -21,6 +21,8 @@ import {
   type BenchRow,
   type LoadResult,
   type ServerHandle,
+  deviceCycle,
+  writePatriotKey,
 } from './lib.js';
 import { KEY, readSequence, writeSequence } from './patriot.js';
 
@@ -29,35 +31,8 @@ const CLIENTS = 1000;
 const SECONDS = Number(process.env.PG_BENCH_SECONDS ?? 6);
 const AUTH = { authorization: `Bearer ${KEY}` };
 
-function cycling(p: string) {
-  let n = 0;
-  return [
-    {
-      setupRequest: (req: { path: string }) => {
-        req.path = `${p}?deviceId=${100_000_000_000 + (n++ % DEVICES)}`;
-        return req;
-      },
-    },
-  ];
-}
-
 function keysDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-pg-'));
-  writeFileSync(
-    path.join(dir, 'keys.json'),
-    JSON.stringify([
-      {
-        key_name: 'Bench',
-        key: KEY,
-        enabled: true,
-        valid_to: '2099-01-01T00:00:00Z',
-        port: 'BASE11',
-        installer_name: 'Bench AS',
-        installer_email: 'b@example.no',
-      },
-    ]),
-  );
-  return dir;
+  return writePatriotKey(mkdtempSync(path.join(tmpdir(), 'fieldhub-bench-pg-')), 'Bench', KEY);
 }
 
 type Setup = { name: string; servers: ServerHandle[] };
@@ -132,14 +107,18 @@ export async function run(): Promise<BenchRow[]> {
     }
     // warm-up: register the devices (first poll) and fill each replica's caches
     for (const s of setups)
-      await across(s, (u) => ({ url: `${u}/push`, requests: cycling('/push') as never, duration: 2 }));
+      await across(s, (u) => ({ url: `${u}/push`, requests: deviceCycle('/push', DEVICES) as never, duration: 2 }));
 
     const polls = new Map<Setup, LoadResult>();
     const gets = new Map<Setup, LoadResult>();
     for (const s of setups) {
       polls.set(
         s,
-        await across(s, (u) => ({ url: `${u}/push`, requests: cycling('/push') as never, duration: SECONDS })),
+        await across(s, (u) => ({
+          url: `${u}/push`,
+          requests: deviceCycle('/push', DEVICES) as never,
+          duration: SECONDS,
+        })),
       );
       gets.set(
         s,

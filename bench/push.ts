@@ -16,25 +16,13 @@ import {
   type BenchRow,
   type LoadResult,
   type ServerHandle,
+  deviceCycle,
 } from './lib.js';
 
 const DEVICES = 1000;
 const SECONDS = Number(process.env.PUSH_BENCH_SECONDS ?? 10);
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ADMIN = { authorization: 'Bearer bench-admin', 'content-type': 'application/json' };
-
-/** autocannon request list that cycles over the device ids, one id per request */
-function cycling(path: string) {
-  let n = 0;
-  return [
-    {
-      setupRequest: (req: { path: string }) => {
-        req.path = `${path}?deviceId=${100_000_000_000 + (n++ % DEVICES)}`;
-        return req;
-      },
-    },
-  ];
-}
 
 /** CPU seconds (user + system) the server process has used so far. */
 function cpuSeconds(server: ServerHandle): number {
@@ -44,7 +32,7 @@ function cpuSeconds(server: ServerHandle): number {
 /** One load run that also reports the server's CPU time per request (µs). */
 async function measure(server: ServerHandle, url: string, path: string): Promise<LoadResult & { cpuUs: number }> {
   const c0 = cpuSeconds(server);
-  const r = await load({ url, requests: cycling(path) as never, duration: SECONDS / 2 });
+  const r = await load({ url, requests: deviceCycle(path, DEVICES) as never, duration: SECONDS / 2 });
   return { ...r, cpuUs: ((cpuSeconds(server) - c0) * 1e6) / Math.max(1, r.requests) };
 }
 
@@ -77,8 +65,8 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   try {
     // warm-up, and register the devices (first poll)
-    await load({ url: `${fh.url}/push`, requests: cycling('/push') as never, duration: 2 });
-    await load({ url: `${bare.url}/bare/empty`, requests: cycling('/bare/empty') as never, duration: 2 });
+    await load({ url: `${fh.url}/push`, requests: deviceCycle('/push', DEVICES) as never, duration: 2 });
+    await load({ url: `${bare.url}/bare/empty`, requests: deviceCycle('/bare/empty', DEVICES) as never, duration: 2 });
 
     const bs: Array<LoadResult & { cpuUs: number }> = [];
     const es: Array<LoadResult & { cpuUs: number }> = [];

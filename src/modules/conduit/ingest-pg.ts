@@ -13,6 +13,8 @@ import type { Partitions } from './partitions.js';
 import {
   CHANNEL_FIELDS,
   DEVICE_FIELDS,
+  hasMetadata,
+  pick,
   type ChannelField,
   type Datapoint,
   type DeviceField,
@@ -28,24 +30,6 @@ interface DeviceRow {
 
 /** rows per datapoint INSERT (arrays of unnest) */
 const INSERT_ROWS = 20_000;
-
-const POINT_KEYS = new Set(['dev_netid', 'dev_chid', 'val_date', 'val_raw', 'dev_site', 'val_calibrated']);
-function hasMetadata(p: object): boolean {
-  for (const k in p) if (!POINT_KEYS.has(k)) return true;
-  return false;
-}
-
-function pick<F extends string>(fields: Record<F, string>, src: object): Partial<Record<F, unknown>> | undefined {
-  let out: Partial<Record<F, unknown>> | undefined;
-  for (const f of Object.keys(fields) as F[]) {
-    const v = (src as Record<string, unknown>)[f];
-    if (v !== undefined) {
-      out ??= {};
-      out[f] = v;
-    }
-  }
-  return out;
-}
 
 /** `UPDATE table SET "col" = $n, ... WHERE <where>` for the given fields; params after `first` */
 async function updateFields<F extends string>(

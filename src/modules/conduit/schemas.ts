@@ -179,3 +179,26 @@ export function zodMessage(err: z.ZodError, what: string): string {
   const keys = i.code === 'unrecognized_keys' ? `: ${i.keys.join(', ')}` : '';
   return `${what}${loc}: ${i.message}${keys}${more}`;
 }
+
+/** fields of a datapoint that are not metadata: a point with only these skips the metadata work */
+const POINT_KEYS = new Set(['dev_netid', 'dev_chid', 'val_date', 'val_raw', 'dev_site', 'val_calibrated']);
+export function hasMetadata(p: object): boolean {
+  for (const k in p) if (!POINT_KEYS.has(k)) return true;
+  return false;
+}
+
+/** the metadata fields of `fields` that `src` carries, or undefined when it carries none */
+export function pick<F extends string>(
+  fields: Record<F, string>,
+  src: object,
+): Partial<Record<F, unknown>> | undefined {
+  let out: Partial<Record<F, unknown>> | undefined;
+  for (const f of Object.keys(fields) as F[]) {
+    const v = (src as Record<string, unknown>)[f];
+    if (v !== undefined) {
+      out ??= {};
+      out[f] = v;
+    }
+  }
+  return out;
+}

@@ -11,6 +11,8 @@ import { ConduitQuery, type ChannelMeta, type DeviceSummary, type PointRow, type
 import {
   CHANNEL_FIELDS,
   DEVICE_FIELDS,
+  hasMetadata,
+  pick,
   type ChannelField,
   type Datapoint,
   type DeviceField,
@@ -71,13 +73,6 @@ interface DeviceRow {
   site_id: number;
 }
 
-/** fields of a datapoint that are not metadata: a point with only these skips the metadata work */
-const POINT_KEYS = new Set(['dev_netid', 'dev_chid', 'val_date', 'val_raw', 'dev_site', 'val_calibrated']);
-function hasMetadata(p: object): boolean {
-  for (const k in p) if (!POINT_KEYS.has(k)) return true;
-  return false;
-}
-
 /** `SET col = CASE WHEN @has_col THEN @col ELSE col END, ...` so one statement updates any subset */
 function partialSet(cols: readonly string[]): string {
   return cols.map((c) => `${c} = CASE WHEN @has_${c} THEN @${c} ELSE ${c} END`).join(', ');
@@ -94,18 +89,6 @@ function partialParams<F extends string>(
     p[col] = has ? values[f] : null;
   }
   return p;
-}
-
-function pick<F extends string>(fields: Record<F, string>, src: object): Partial<Record<F, unknown>> | undefined {
-  let out: Partial<Record<F, unknown>> | undefined;
-  for (const f of Object.keys(fields) as F[]) {
-    const v = (src as Record<string, unknown>)[f];
-    if (v !== undefined) {
-      out ??= {};
-      out[f] = v;
-    }
-  }
-  return out;
 }
 
 export interface IngestOptions {

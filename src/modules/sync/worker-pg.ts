@@ -11,7 +11,7 @@ import type { Log } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { fileNames } from './names.js';
 import type { Received } from './receiver.js';
-import { countDevices, GROUP_BYTES, GROUP_MAX, processMetrics, type QueueWorker } from './worker.js';
+import { countDevices, DrainLoop, GROUP_BYTES, GROUP_MAX, processMetrics, type QueueWorker } from './worker.js';
 import type { SyncWrite } from './writes.js';
 
 type Payloads = { inc(labels: { source: string; result: string }): void };
@@ -40,10 +40,7 @@ export class PgReceiver {
   }
 }
 
-export class PgWorker implements QueueWorker {
-  private running?: Promise<void>;
-  private again = false;
-  private closed = false;
+export class PgWorker extends DrainLoop implements QueueWorker {
   private readonly m;
   private readonly timer: NodeJS.Timeout;
 
@@ -55,6 +52,7 @@ export class PgWorker implements QueueWorker {
     private readonly log: Log,
     pollMs = PG_POLL_MS,
   ) {
+    super();
     this.m = processMetrics(metrics);
     this.timer = setInterval(() => this.kick(), pollMs);
     this.timer.unref();
@@ -65,31 +63,13 @@ export class PgWorker implements QueueWorker {
     return Promise.resolve(0);
   }
 
-  kick(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.again = false;
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) this.kick();
-    });
-  }
-
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
+  override async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
+    await super.close();
   }
 
   /** Claims and processes groups until nothing is left to claim (or a transaction fails: the next kick tries again). */
-  private async drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     while (!this.closed) {
       const end = this.m.seconds.startTimer();
       let r;

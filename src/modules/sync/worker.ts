@@ -61,37 +61,18 @@ export interface QueueWorker {
   close(): Promise<void>;
 }
 
-export class Worker implements QueueWorker {
+/**
+ * One drain at a time, on either driver: a kick while a drain runs makes it run once more after it,
+ * so no kick is lost and no two drains overlap.
+ */
+export abstract class DrainLoop {
   private running?: Promise<void>;
   private again = false;
-  private closed = false;
-  private readonly m;
+  protected closed = false;
 
-  constructor(
-    /** reads (main connection) */
-    private readonly db: SyncStore,
-    private readonly write: SyncWrite,
-    private readonly durable: DurableDir,
-    /** ids whose file is not written yet (the receiver's) */
-    private readonly inflight: InFlight,
-    private readonly cfg: Config['sync'],
-    private readonly payloads: { inc(labels: { source: string; result: string }): void },
-    metrics: Metrics,
-    private readonly log: Log,
-  ) {
-    this.m = processMetrics(metrics);
-  }
+  protected abstract drain(): Promise<void>;
 
-  private path(name: string): string {
-    return safeJoin(this.durable.dir, name);
-  }
-
-  /** Start-up tidying of what a crash can leave in the plugin folder (tidy.ts); call before taking requests. */
-  tidyAfterCrash(): Promise<number> {
-    return tidyAfterCrash(this.durable, this.db, this.log);
-  }
-
-  /** Starts the worker if it is not running (it drains every `received` row, oldest first). */
+  /** Starts a drain if none is running (it processes every `received` row, oldest first). */
   kick(): void {
     if (this.closed) return;
     if (this.running) {
@@ -114,9 +95,38 @@ export class Worker implements QueueWorker {
     this.closed = true;
     await this.running;
   }
+}
+
+export class Worker extends DrainLoop implements QueueWorker {
+  private readonly m;
+
+  constructor(
+    /** reads (main connection) */
+    private readonly db: SyncStore,
+    private readonly write: SyncWrite,
+    private readonly durable: DurableDir,
+    /** ids whose file is not written yet (the receiver's) */
+    private readonly inflight: InFlight,
+    private readonly cfg: Config['sync'],
+    private readonly payloads: { inc(labels: { source: string; result: string }): void },
+    metrics: Metrics,
+    private readonly log: Log,
+  ) {
+    super();
+    this.m = processMetrics(metrics);
+  }
+
+  private path(name: string): string {
+    return safeJoin(this.durable.dir, name);
+  }
+
+  /** Start-up tidying of what a crash can leave in the plugin folder (tidy.ts); call before taking requests. */
+  tidyAfterCrash(): Promise<number> {
+    return tidyAfterCrash(this.durable, this.db, this.log);
+  }
 
   /** Processes the queue in groups (at most 64 payloads / 4 MB each), oldest first. */
-  private async drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     const tried = new Set<number>();
     for (;;) {
       const rows = this.db.pendingRows(256).filter((r) => !this.inflight.has(r.id) && !tried.has(r.id));
