@@ -188,7 +188,7 @@ describe('conduit hand validation against the zod schemas', () => {
     );
   });
 
-  it('over HTTP: a bulk body answers 200 with its length or 400 with the schema message, as before', async () => {
+  it('over HTTP: a bulk body answers 200 with its length, 400 with the schema message, or 403 for a site not its own', async () => {
     const c = await conduitApp();
     const tok = await c.user('alice', ['S']);
     await fc.assert(
@@ -200,7 +200,13 @@ describe('conduit hand validation against the zod schemas', () => {
           headers: { 'content-type': 'application/json' },
         });
         const schema = ingestSchema.safeParse(JSON.parse(text));
-        if (schema.success) expect(r.json(), text).toEqual({ code: '200', accepted: schema.data.length });
+        // a valid batch naming a site the user does not have is refused (403) after validation
+        const foreign = schema.success
+          ? schema.data.find((p) => p.dev_site !== undefined && p.dev_site !== 'S')
+          : undefined;
+        if (foreign)
+          expect(r.json(), text).toEqual({ code: '403', error: `site "${foreign.dev_site}" is not one of your sites` });
+        else if (schema.success) expect(r.json(), text).toEqual({ code: '200', accepted: schema.data.length });
         else expect(r.json(), text).toEqual({ code: '400', error: zodMessage(schema.error, 'body') });
       }),
       { numRuns: 60 },
