@@ -7,7 +7,14 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/resilience/replicas.test.ts'],
+    include: [
+      'test/resilience/crash.test.ts',
+      'test/resilience/faults.test.ts',
+      'test/resilience/import.test.ts',
+      'test/resilience/credentials.test.ts',
+      'test/resilience/constant-time.test.ts',
+      'test/resilience/replicas.test.ts',
+    ],
     globalSetup: ['test/helpers/pg-global.ts'],
     pool: 'forks',
     testTimeout: 180_000,
