@@ -13,6 +13,7 @@ export default defineConfig({
       'test/core/scheduler.test.ts',
       'test/core/metrics.test.ts',
       'test/core/pg-listen.test.ts',
+      'test/core/errors-pg.test.ts',
       'test/modules/push/**/*.test.ts',
       'test/modules/sync/**/*.test.ts',
       'test/modules/conduit/**/*.test.ts',

@@ -125,6 +125,16 @@ function isMultipartParseError(e: unknown): boolean {
   return e instanceof Error && x.statusCode === undefined && x.code === undefined && MULTIPART_PARSE.test(e.message);
 }
 
+/**
+ * A PostgreSQL error (pg's DatabaseError: a SQLSTATE `code` and a `severity`) for a text value it
+ * cannot hold: 22021 character_not_in_repertoire (a NUL, "invalid byte sequence for encoding"),
+ * 22P05 untranslatable_character. SQLite stores such a value; PostgreSQL refuses the statement.
+ */
+export function isUnstorableText(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown } | undefined;
+  return typeof e?.severity === 'string' && (e.code === '22021' || e.code === '22P05');
+}
+
 export function classify(err: unknown): Classified {
   const e = err as FastifyError & { status?: number };
   if (err instanceof HttpError) {
@@ -151,6 +161,11 @@ export function classify(err: unknown): Classified {
       message: 'the store is unavailable; retry shortly',
       headers: { 'retry-after': '5' },
     };
+  }
+  if (isUnstorableText(err)) {
+    // PostgreSQL keeps no NUL (nor a byte sequence invalid in UTF-8) in a text value: the request's
+    // value can be neither stored nor found, and nothing was written (the statement failed)
+    return { statusCode: 400, error: reason(400), message: 'a value holds a character the store cannot keep (NUL)' };
   }
   const byCode = e?.code ? FASTIFY_CODES[e.code] : undefined;
   const status = byCode ?? (e instanceof SyntaxError || isMultipartParseError(e) ? 400 : (e?.statusCode ?? e?.status));
