@@ -10,6 +10,8 @@ export default defineConfig({
     include: [
       'test/resilience/crash.test.ts',
       'test/resilience/faults.test.ts',
+      'test/resilience/fuzz.test.ts',
+      'test/resilience/fuzz-regressions.test.ts',
       'test/resilience/import.test.ts',
       'test/resilience/credentials.test.ts',
       'test/resilience/constant-time.test.ts',
