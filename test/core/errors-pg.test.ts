@@ -1,7 +1,7 @@
 /**
- * A text value PostgreSQL cannot hold (a NUL): SQLite stores it, PostgreSQL refuses the statement
- * (SQLSTATE 22021). core's classify answers that 400 in the module's shape, not 500 (found by the
- * resilience fuzz on PostgreSQL). Runs on both drivers.
+ * A value PostgreSQL cannot hold (a NUL in text, a number past INTEGER): SQLite stores or looks it
+ * up, PostgreSQL refuses the statement (SQLSTATE 22021, 22003). core's classify answers that 400
+ * in the module's shape, not 500 (found by the resilience fuzz on PostgreSQL). Both drivers.
  */
 import { describe, expect, it } from 'vitest';
 import { classify, isUnstorableText } from '../../src/core/errors.js';
@@ -9,7 +9,7 @@ import { ADMIN, build } from '../helpers/app.js';
 import { onPostgres } from '../helpers/driver.js';
 
 describe('a value the store cannot keep', () => {
-  it('classify: a PostgreSQL 22021 / 22P05 is a 400; other database errors stay 500', () => {
+  it('classify: a PostgreSQL 22021 / 22P05 / 22003 is a 400; other database errors stay 500', () => {
     const pgError = (code: string) => Object.assign(new Error('invalid byte sequence'), { code, severity: 'ERROR' });
     expect(isUnstorableText(pgError('22021'))).toBe(true);
     expect(isUnstorableText(pgError('22P05'))).toBe(true);
@@ -17,6 +17,11 @@ describe('a value the store cannot keep', () => {
       statusCode: 400,
       error: 'Bad Request',
       message: 'a value holds a character the store cannot keep (NUL)',
+    });
+    expect(classify(pgError('22003'))).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'a number is out of the range the store keeps',
     });
     expect(classify(pgError('23505')).statusCode).toBe(500);
     expect(isUnstorableText(Object.assign(new Error('x'), { code: '22021' }))).toBe(false); // not a database error
@@ -39,5 +44,8 @@ describe('a value the store cannot keep', () => {
       payload: { plan: 'enterprise' },
     });
     expect(p.statusCode).toBe(onPostgres ? 400 : 404);
+    // a channel past INTEGER (chid is INTEGER on PostgreSQL): no datapoints on SQLite, 400 on PostgreSQL
+    const d = await app.inject({ url: '/admin/conduit/datapoints?netid=x&chid=4294967296', headers: ADMIN });
+    expect(d.statusCode, d.body).toBe(onPostgres ? 400 : 200);
   });
 });
