@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/resilience/replicas.test.ts'],
+    include: ['test/resilience/**/*.test.ts'],
     globalSetup: ['test/helpers/pg-global.ts'],
     pool: 'forks',
     testTimeout: 180_000,

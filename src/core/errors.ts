@@ -125,6 +125,25 @@ function isMultipartParseError(e: unknown): boolean {
   return e instanceof Error && x.statusCode === undefined && x.code === undefined && MULTIPART_PARSE.test(e.message);
 }
 
+/**
+ * A PostgreSQL error (pg's DatabaseError: a SQLSTATE `code` and a `severity`) for a value it cannot
+ * hold: 22021 character_not_in_repertoire (a NUL, "invalid byte sequence for encoding"), 22P05
+ * untranslatable_character, 22003 numeric_value_out_of_range (a number past an INTEGER column, e.g.
+ * a looked-up id). SQLite stores or looks up such a value; PostgreSQL refuses the statement.
+ */
+const UNSTORABLE: Record<string, string> = {
+  '22021': 'a value holds a character the store cannot keep (NUL)',
+  '22P05': 'a value holds a character the store cannot keep (NUL)',
+  '22003': 'a number is out of the range the store keeps',
+};
+export function isUnstorableText(err: unknown): boolean {
+  return unstorable(err) !== undefined;
+}
+function unstorable(err: unknown): string | undefined {
+  const e = err as { code?: unknown; severity?: unknown } | undefined;
+  return typeof e?.severity === 'string' && typeof e.code === 'string' ? UNSTORABLE[e.code] : undefined;
+}
+
 export function classify(err: unknown): Classified {
   const e = err as FastifyError & { status?: number };
   if (err instanceof HttpError) {
@@ -151,6 +170,12 @@ export function classify(err: unknown): Classified {
       message: 'the store is unavailable; retry shortly',
       headers: { 'retry-after': '5' },
     };
+  }
+  const unfit = unstorable(err);
+  if (unfit) {
+    // PostgreSQL keeps no NUL in text nor a number past its column's type: the request's value can
+    // be neither stored nor found, and nothing was written (the statement failed)
+    return { statusCode: 400, error: reason(400), message: unfit };
   }
   const byCode = e?.code ? FASTIFY_CODES[e.code] : undefined;
   const status = byCode ?? (e instanceof SyntaxError || isMultipartParseError(e) ? 400 : (e?.statusCode ?? e?.status));

@@ -118,9 +118,14 @@ describe('every auth path compares the secret with the core safeEqual', () => {
     expect(
       (await t.app.inject({ url: '/conduitv6', headers: { 'x-api-key': `${SECRETS.conduit}x` } })).statusCode,
     ).toBe(401);
-    const db = new Database(t.app.store.file, { readonly: true });
-    const rows = db.prepare('SELECT * FROM conduit_users').all();
-    db.close();
+    // the SQLite file, or on PostgreSQL the app's database
+    let rows: unknown[];
+    if (t.app.pg) rows = (await t.app.pg.query('SELECT * FROM conduit_users')).rows;
+    else {
+      const db = new Database(t.app.store.file, { readonly: true });
+      rows = db.prepare('SELECT * FROM conduit_users').all();
+      db.close();
+    }
     expect(JSON.stringify(rows)).not.toContain(SECRETS.conduit);
     expect(JSON.stringify(rows)).toMatch(/"token_hash":"[0-9a-f]{64}"/);
   });

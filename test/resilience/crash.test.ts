@@ -1,9 +1,10 @@
 /**
  * Crash: kill -9 the real server (a child process) in the middle of concurrent writes, restart it on
  * the same data dir, and check that every request that got a 2xx is in the store / on disk and that
- * nothing is half-written.
+ * nothing is half-written. On PostgreSQL (vitest.resilience.pg.config.ts) the store is the data dir's
+ * own database and the files fieldhub owns are rows there (sync_payloads, patriot_client_xml): the
+ * same facts are checked on those rows (helpers/db.ts).
  */
-import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,10 +22,34 @@ import {
   startServer,
   suiteDataDirs,
 } from './helpers/server.js';
+import { onPostgres, openStore } from './helpers/db.js';
 
 const { dataDir } = suiteDataDirs();
 
-const openDb = (dir: string) => new Database(path.join(dir, 'fieldhub.sqlite'));
+/** The store the killed process left: the SQLite file, or the data dir's PostgreSQL database. */
+const openDb = (dir: string) => openStore(dir);
+
+/**
+ * InstA's per-client XML: on SQLite the files of `xmlDir` (every name there, `read` throws for a
+ * missing file); on PostgreSQL the rows of patriot_client_xml, by the file name each would have.
+ */
+async function xmlOf(dir: string, xmlDir: string): Promise<{ names: string[]; read(name: string): string }> {
+  if (!onPostgres) return { names: readdirSync(xmlDir), read: (n) => readFileSync(path.join(xmlDir, n), 'utf8') };
+  const db = await openDb(dir);
+  const rows = await db.all<{ client_id: number; xml: string }>(
+    "SELECT client_id, xml FROM patriot_client_xml WHERE key_name = 'InstA'",
+  );
+  await db.close();
+  const byName = new Map(rows.map((r) => [`${r.client_id}.xml`, r.xml]));
+  return {
+    names: [...byName.keys()],
+    read(n) {
+      const text = byName.get(n);
+      if (text === undefined) throw new Error(`no XML row for ${n}`);
+      return text;
+    },
+  };
+}
 
 describe('crash during Conduit ingest', () => {
   it('keeps every acknowledged batch, whole batches only', async () => {
@@ -68,14 +93,15 @@ describe('crash during Conduit ingest', () => {
     expect(stats.refused).toBe(0);
     expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
-    // straight from the SQLite file the killed process left
-    const db = openDb(dir);
-    const rows = db
-      .prepare('SELECT chid, count(*) AS n, sum(val_raw) AS s FROM conduit_datapoints GROUP BY chid')
-      .all() as Array<{ chid: number; n: number; s: number }>;
-    const check = db.pragma('integrity_check', { simple: true });
-    db.close();
-    expect(check).toBe('ok');
+    // straight from the SQLite file (or the PostgreSQL database) the killed process left
+    const db = await openDb(dir);
+    const rows = await db.all<{ chid: number; n: number; s: number }>(
+      'SELECT chid, count(*) AS n, sum(val_raw) AS s FROM conduit_datapoints GROUP BY chid',
+    );
+    const check = db.integrityCheck();
+    await db.close();
+    // PostgreSQL has no integrity_check (it replays its own WAL): there, no batch stored in part (below) is the check
+    if (!onPostgres) expect(check).toBe('ok');
     const byChid = new Map(rows.map((r) => [r.chid, r]));
     const partial = rows.filter((r) => r.n !== PER);
     expect(partial, 'batches stored in part').toEqual([]);
@@ -165,17 +191,16 @@ describe('crash during Conduit uplink ingest', () => {
     expect(stats.refused).toBe(0);
     expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
-    // straight from the SQLite file the killed process left
-    const db = openDb(dir);
-    const rows = db
-      .prepare(
-        `SELECT v.netid, d.chid, d.val_date, d.val_raw FROM conduit_datapoints d JOIN conduit_devices v ON v.id = d.device_id
-         WHERE d.chid BETWEEN 1 AND ${CHS}`,
-      )
-      .all() as Array<{ netid: string; chid: number; val_date: number; val_raw: number }>;
-    const check = db.pragma('integrity_check', { simple: true });
-    db.close();
-    expect(check).toBe('ok');
+    // straight from the SQLite file (or the PostgreSQL database) the killed process left
+    const db = await openDb(dir);
+    const rows = await db.all<{ netid: string; chid: number; val_date: number; val_raw: number }>(
+      `SELECT v.netid, d.chid, d.val_date, d.val_raw FROM conduit_datapoints d JOIN conduit_devices v ON v.id = d.device_id
+       WHERE d.chid BETWEEN 1 AND ${CHS}`,
+    );
+    const check = db.integrityCheck();
+    await db.close();
+    // PostgreSQL has no integrity_check (it replays its own WAL): there, no uplink stored in part (below) is the check
+    if (!onPostgres) expect(check).toBe('ok');
     const stored = new Map<number, Map<number, number>>();
     for (const r of rows) {
       const i = r.val_date - T0;
@@ -275,11 +300,9 @@ describe('crash during push result writes', () => {
     expect(acked.size).toBeGreaterThan(20);
     expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
-    // the file the killed process left
-    let db = openDb(dir);
-    const cmds = db
-      .prepare('SELECT seq, id, status, response, attempts, finished_at, deadline_at FROM push_commands')
-      .all() as Array<{
+    // the file (or the PostgreSQL database) the killed process left
+    let db = await openDb(dir);
+    const cmds = await db.all<{
       seq: number;
       id: string;
       status: string;
@@ -287,12 +310,11 @@ describe('crash during push result writes', () => {
       attempts: number;
       finished_at: string | null;
       deadline_at: string | null;
-    }>;
-    const events = db.prepare('SELECT command_seq, status FROM push_command_events').all() as Array<{
-      command_seq: number;
-      status: string;
-    }>;
-    db.close();
+    }>('SELECT seq, id, status, response, attempts, finished_at, deadline_at FROM push_commands');
+    const events = await db.all<{ command_seq: number; status: string }>(
+      'SELECT command_seq, status FROM push_command_events',
+    );
+    await db.close();
     expect(cmds.length).toBe(TOTAL);
     const evOf = new Map<number, string[]>();
     for (const e of events) evOf.set(e.command_seq, [...(evOf.get(e.command_seq) ?? []), e.status]);
@@ -338,18 +360,15 @@ describe('crash during push result writes', () => {
     expect(finished, 'every command finished after the restart').toBe(true);
     await server.stop();
 
-    db = openDb(dir);
-    const after = db.prepare('SELECT seq, id, status, response FROM push_commands').all() as Array<{
-      seq: number;
-      id: string;
-      status: string;
-      response: string;
-    }>;
-    const doneEvents = db
-      .prepare("SELECT command_seq, count(*) AS n FROM push_command_events WHERE status = 'done' GROUP BY command_seq")
-      .all() as Array<{ command_seq: number; n: number }>;
-    const unmatched = (db.prepare('SELECT count(*) AS n FROM push_unmatched_results').get() as { n: number }).n;
-    db.close();
+    db = await openDb(dir);
+    const after = await db.all<{ seq: number; id: string; status: string; response: string }>(
+      'SELECT seq, id, status, response FROM push_commands',
+    );
+    const doneEvents = await db.all<{ command_seq: number; n: number }>(
+      "SELECT command_seq, count(*) AS n FROM push_command_events WHERE status = 'done' GROUP BY command_seq",
+    );
+    const unmatched = (await db.column<number>('SELECT count(*) AS n FROM push_unmatched_results'))[0]!;
+    await db.close();
     expect(after.filter((c) => c.status !== 'done')).toEqual([]);
     expect(doneEvents.length).toBe(TOTAL);
     expect(doneEvents.every((e) => e.n === 1)).toBe(true);
@@ -413,7 +432,7 @@ describe('crash during sync POSTs', () => {
 
     // on disk, as the killed process left it: every file under a hub name is whole
     const pluginDir = path.join(dir, 'log', 'plugins');
-    const check = () => {
+    const checkFiles = () => {
       const names = readdirSync(pluginDir);
       const hubNames = names.filter((n) => n.endsWith('.log'));
       const temps = names.filter((n) => !n.endsWith('.log'));
@@ -436,8 +455,41 @@ describe('crash during sync POSTs', () => {
         decoded: hubNames.filter((n) => n.includes('.decoded.')).length,
       };
     };
+    // PostgreSQL: a payload is a row of sync_payloads under its encoded file name, committed with its
+    // sync_received row (docs/sync.md), and nothing is written under log/plugins. The same facts on
+    // the rows: each row has its payload, every payload is whole, none failed; "encoded" = still to
+    // process; any file under log/plugins would be a leftover (temps, decoded copies)
+    const checkRows = async () => {
+      const db = await openDb(dir);
+      const payloads = await db.all<{ name: string; data: Buffer; status: string }>(
+        'SELECT p.name, p.data, r.status FROM sync_payloads p JOIN sync_received r ON r.id = p.id',
+      );
+      const withoutPayload = await db.column<number>(
+        'SELECT id FROM sync_received r WHERE NOT EXISTS (SELECT 1 FROM sync_payloads p WHERE p.id = r.id)',
+      );
+      await db.close();
+      expect(withoutPayload, 'received rows without their payload').toEqual([]);
+      let encoded = 0;
+      for (const p of payloads) {
+        expect(p.name, 'a payload received here keeps its encoded name').toMatch(/^last_result\.SYNC\.encoded\./);
+        expect(
+          () => JSON.parse(decryptData(p.data.toString('utf8'), SECRETS.passphrase)),
+          `payload ${p.name}`,
+        ).not.toThrow();
+        expect(p.status, `no failed payloads (${p.name})`).not.toBe('failed');
+        if (p.status === 'received') encoded++;
+      }
+      const files = existsSync(pluginDir) ? readdirSync(pluginDir) : [];
+      return {
+        files: payloads.length,
+        encoded,
+        temps: files.length,
+        decoded: files.filter((n) => n.includes('.decoded.')).length,
+      };
+    };
+    const check = async () => (onPostgres ? checkRows() : checkFiles());
     // a decoded copy (not fsynced, rewritten at reprocessing) may be cut by the kill: checked after the restart
-    const atKill = check();
+    const atKill = await check();
 
     server = await startServer({ dataDir: dir, name: 'crash-sync-restart' });
     const p = await http(`${server.url}/admin/sync/process`, {
@@ -447,24 +499,24 @@ describe('crash during sync POSTs', () => {
     });
     expect(p.status).toBe(200);
     expect(p.json<{ pending: number }>().pending).toBe(0);
-    const afterRestart = check();
+    const afterRestart = await check();
     expect(afterRestart.encoded).toBe(0);
     expect(afterRestart.decoded).toBe(0);
     expect(afterRestart.temps, 'temp files of interrupted writes are removed at start-up').toBe(0);
     await server.stop();
 
-    const db = openDb(dir);
-    const status = db.prepare('SELECT status, count(*) AS n FROM sync_received GROUP BY status').all() as Array<{
-      status: string;
-      n: number;
-    }>;
-    const macs = new Set(db.prepare('SELECT mac FROM sync_devices').pluck().all() as string[]);
-    const nodes = new Map(
-      (
-        db.prepare('SELECT mac, sync_hub_node FROM sync_devices').all() as Array<{ mac: string; sync_hub_node: string }>
-      ).map((r) => [r.mac, r.sync_hub_node]),
+    const db = await openDb(dir);
+    const status = await db.all<{ status: string; n: number }>(
+      'SELECT status, count(*) AS n FROM sync_received GROUP BY status',
     );
-    db.close();
+    const macs = new Set(await db.column<string>('SELECT mac FROM sync_devices'));
+    const nodes = new Map(
+      (await db.all<{ mac: string; sync_hub_node: string }>('SELECT mac, sync_hub_node FROM sync_devices')).map((r) => [
+        r.mac,
+        r.sync_hub_node,
+      ]),
+    );
+    await db.close();
     const count = Object.fromEntries(status.map((s) => [s.status, s.n]));
     expect(count.failed ?? 0).toBe(0);
     expect(count.received ?? 0).toBe(0);
@@ -475,7 +527,8 @@ describe('crash during sync POSTs', () => {
         expect(nodes.get(macOf(i, j))).toBe(`node${i % 4}`);
       }
     }
-    expect(existsSync(path.join(dir, 'fieldhub.sqlite'))).toBe(true);
+    // the store stayed where it was (on PostgreSQL the database: no SQLite file beside it)
+    expect(existsSync(path.join(dir, 'fieldhub.sqlite'))).toBe(!onPostgres);
     const tidied = server.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('sync: tidied'));
     report('crash.sync', {
       ...stats,
@@ -513,33 +566,34 @@ describe('crash during Patriot API writes', () => {
     expect(stats.refused).toBe(0);
     expect(stats.inFlightAtKill, 'killed with requests in flight').toBeGreaterThan(0);
 
-    const db = openDb(dir);
-    const clients = new Set(
-      db.prepare("SELECT client_id FROM patriot_clients WHERE key_name = 'InstA'").pluck().all() as number[],
-    );
+    const db = await openDb(dir);
+    const clients = new Set(await db.column<number>("SELECT client_id FROM patriot_clients WHERE key_name = 'InstA'"));
     const states = new Map(
       (
-        db
-          .prepare("SELECT client_id, status, xml_version FROM patriot_client_state WHERE key_name = 'InstA'")
-          .all() as Array<{ client_id: number; status: string; xml_version: number }>
+        await db.all<{ client_id: number; status: string; xml_version: number }>(
+          "SELECT client_id, status, xml_version FROM patriot_client_state WHERE key_name = 'InstA'",
+        )
       ).map((r) => [r.client_id, r]),
     );
-    db.close();
+    await db.close();
     const xmlDir = path.join(dir, 'out', 'clients', 'InstA');
-    const names = readdirSync(xmlDir);
+    let xml = await xmlOf(dir, xmlDir);
+    const names = xml.names;
     const files = names.filter((n) => /^\d+\.xml$/.test(n));
     for (const n of files) {
-      const text = readFileSync(path.join(xmlDir, n), 'utf8');
+      const text = xml.read(n);
       expect(XMLValidator.validate(text), `${n} parses`).toBe(true);
     }
     for (const id of acked) {
-      expect(clients.has(id), `client ${id} in SQLite`).toBe(true);
+      expect(clients.has(id), `client ${id} in the store`).toBe(true);
       expect(states.get(id)?.status).toBe('changed');
-      expect(readFileSync(path.join(xmlDir, `${id}.xml`), 'utf8')).toContain(`<Name>client ${id} &lt;&amp;&gt;</Name>`);
+      expect(xml.read(`${id}.xml`)).toContain(`<Name>client ${id} &lt;&amp;&gt;</Name>`);
     }
     for (const id of clients) expect(states.has(id), `state row of client ${id}`).toBe(true); // same transaction
     // a client committed but not acknowledged may lack its file until the restart (repaired at start-up)
     const committedWithoutFile = [...clients].filter((id) => !files.includes(`${id}.xml`)).length;
+    // PostgreSQL: the XML row is written in the client's transaction (writes-pg.ts), nothing to repair
+    if (onPostgres) expect(committedWithoutFile, 'committed clients without their XML row').toBe(0);
     const temps = names.filter((n) => !/^\d+\.xml$/.test(n)).length;
 
     server = await startServer({ dataDir: dir, name: 'crash-patriot-restart' });
@@ -549,15 +603,13 @@ describe('crash during Patriot API writes', () => {
     }
     await server.stop();
     // start-up repair: temp files gone, every committed client has its (whole) file
-    const after = readdirSync(xmlDir);
+    xml = await xmlOf(dir, xmlDir);
+    const after = xml.names;
     expect(
       after.filter((n) => !/^\d+\.xml$/.test(n)),
       'temp files after the restart',
     ).toEqual([]);
-    for (const id of clients)
-      expect(XMLValidator.validate(readFileSync(path.join(xmlDir, `${id}.xml`), 'utf8')), `file of client ${id}`).toBe(
-        true,
-      );
+    for (const id of clients) expect(XMLValidator.validate(xml.read(`${id}.xml`)), `file of client ${id}`).toBe(true);
     const repaired = server.json().find((l) => typeof l.msg === 'string' && l.msg.startsWith('patriot: repaired'));
     report('crash.patriotApi', {
       ...stats,

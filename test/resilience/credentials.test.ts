@@ -8,7 +8,6 @@
  *   notifications (shown to operators), after every request of this file.
  * The push device routes (GET /push, POST /result) take no credential by the Control iD protocol.
  */
-import Database from 'better-sqlite3';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +24,7 @@ import {
   startServer,
   type Server,
 } from './helpers/server.js';
+import { openStore } from './helpers/db.js';
 
 let s: Server;
 let dir: string;
@@ -179,9 +179,9 @@ describe('credentials are not interchangeable', () => {
     expect(text).toContain('[REDACTED]'); // the ?token= values were logged redacted
     expect(secretsIn(text)).toEqual([]);
     expect(secretsIn(readFileSync(path.join(dir, 'api_requests.log'), 'utf8'))).toEqual([]);
-    const db = new Database(path.join(dir, 'fieldhub.sqlite'), { readonly: true });
-    const notes = JSON.stringify(db.prepare('SELECT * FROM notifications').all());
-    db.close();
+    const db = await openStore(dir, { readonly: true }); // the SQLite file, or the data dir's PostgreSQL database
+    const notes = JSON.stringify(await db.all('SELECT * FROM notifications'));
+    await db.close();
     expect(secretsIn(notes)).toEqual([]);
     report('security.logs', { logLines: s.lines.length, logBytes: text.length });
   });

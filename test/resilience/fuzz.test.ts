@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { LogCapture } from '../helpers/app.js';
+import { onPostgres } from '../helpers/driver.js';
 import { GENERATORS, METHOD_NOT_ALLOWED_PATHS, NO_INPUT } from './fuzz-helpers/generators.js';
 import { classes, counts, fuzz, fuzzConcurrent, RUNS, SEED } from './fuzz-helpers/runner.js';
 import { listRoutes, noiseFor, openApiInput, unknownPaths, type Route } from './fuzz-helpers/routes.js';
@@ -204,10 +205,19 @@ describe('bad input through app.inject', () => {
     }
     expect(snapshotDiff(before, snapshot(box.parent, box.dataDir))).toEqual([]);
     expect(escapesOf(box.dataDir)).toEqual([]);
-    // every XML the accepted patriot writes produced (per-client files, a combined clients.xml) is well-formed
-    const xmls = readdirSync(box.dataDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.xml'));
+    // every XML the accepted patriot writes produced (per-client files, a combined clients.xml) is well-formed;
+    // on PostgreSQL the per-client XML is the rows of patriot_client_xml (and any .xml file in the data dir)
+    const xmls: Array<[string, string]> = readdirSync(box.dataDir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.xml'))
+      .map((f) => [f, readFileSync(path.join(box.dataDir, f), 'utf8')]);
+    if (onPostgres) {
+      const rows = await app.pg!.query<{ key_name: string; client_id: number; xml: string }>(
+        'SELECT key_name, client_id, xml FROM patriot_client_xml',
+      );
+      for (const r of rows.rows) xmls.push([`patriot_client_xml ${r.key_name}/${r.client_id}`, r.xml]);
+    }
     expect(xmls.length, 'patriot writes that got through').toBeGreaterThan(0);
-    for (const f of xmls) expect(XMLValidator.validate(readFileSync(path.join(box.dataDir, f), 'utf8')), f).toBe(true);
+    for (const [f, text] of xmls) expect(XMLValidator.validate(text), f).toBe(true);
     expect(markerFilesOutside(box.dataDir)).toEqual([]);
     expect(logs.text).not.toMatch(/uncaught|unhandled/i);
     // no error line at all: a 5xx, a failed background step or a crash would each write one

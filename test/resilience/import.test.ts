@@ -6,8 +6,9 @@
  * - faults: smbd down, wrong password, read-only share, full share (a 1 MB tmpfs): each run fails
  *   with a log line, the runs metric and an alert notification, keeps every file, and the other
  *   modules keep answering.
+ * On PostgreSQL (vitest.resilience.pg.config.ts) the per-client XML is the rows of
+ * patriot_client_xml (a claimed row is the claimed copy) and the tables are the data dir's database.
  */
-import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import {
   type Server,
   suiteDataDirs,
 } from './helpers/server.js';
+import { onPostgres, openStore } from './helpers/db.js';
 
 const unavailable = smbdUnavailable();
 let smbd: Smbd;
@@ -68,8 +70,18 @@ async function seed(s: Server, dir: string, api: number, bulk: number): Promise<
   return ids;
 }
 
-/** Files under out/clients: visible per-client files and claimed copies. */
-function xmlState(dir: string): { visible: string[]; claimed: string[] } {
+/**
+ * Files under out/clients: visible per-client files and claimed copies. On PostgreSQL the rows of
+ * patriot_client_xml by the file name each would have: unclaimed visible, claimed (claimed_by) copies.
+ */
+async function xmlState(dir: string): Promise<{ visible: string[]; claimed: string[] }> {
+  if (onPostgres) {
+    const rows = await xmlRows(dir);
+    return {
+      visible: rows.filter((r) => r.claimed_by === null).map((r) => r.name),
+      claimed: rows.filter((r) => r.claimed_by !== null).map((r) => `${r.name}.claimed-${r.claimed_by}`),
+    };
+  }
   const visible: string[] = [];
   const claimed: string[] = [];
   const root = path.join(dir, 'out', 'clients');
@@ -82,40 +94,54 @@ function xmlState(dir: string): { visible: string[]; claimed: string[] } {
   return { visible, claimed };
 }
 
+/** PostgreSQL: the per-client XML rows as `<key>/<id>.xml`, their text and claim. */
+async function xmlRows(dir: string): Promise<Array<{ name: string; xml: string; claimed_by: string | null }>> {
+  const db = await openStore(dir);
+  try {
+    return await db.all(
+      "SELECT key_name || '/' || client_id || '.xml' AS name, xml, claimed_by FROM patriot_client_xml ORDER BY 1",
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+/** The text of a visible per-client XML `<key>/<id>.xml` (its file, or its row). */
+async function xmlText(dir: string, f: string): Promise<string> {
+  if (!onPostgres) return readFileSync(path.join(dir, 'out', 'clients', f), 'utf8');
+  const row = (await xmlRows(dir)).find((r) => r.name === f);
+  if (!row) throw new Error(`no XML row ${f}`);
+  return row.xml;
+}
+
 const idOfFile = (f: string) => {
   const [key, n] = f.split('/');
   return `${n!.replace('.xml', '')}${key === 'InstA' ? 'PA01' : 'PB02'}`;
 };
 
-function dbState(dir: string) {
-  const db = new Database(path.join(dir, 'fieldhub.sqlite'));
+async function dbState(dir: string) {
+  const db = await openStore(dir);
   try {
-    const runs = db.prepare('SELECT run_id, result, error FROM patriot_import_runs ORDER BY id').all() as Array<{
-      run_id: string;
-      result: string;
-      error: string | null;
-    }>;
-    const items = db
-      .prepare(
-        "SELECT i.xml_id AS id, count(*) AS n FROM patriot_import_items i JOIN patriot_import_runs r ON r.run_id = i.run_id WHERE r.result = 'ok' GROUP BY i.xml_id",
-      )
-      .all() as Array<{ id: string; n: number }>;
-    const states = db.prepare('SELECT key_name, client_id, status FROM patriot_client_state').all() as Array<{
-      key_name: string;
-      client_id: number;
-      status: string;
-    }>;
+    const runs = await db.all<{ run_id: string; result: string; error: string | null }>(
+      'SELECT run_id, result, error FROM patriot_import_runs ORDER BY id',
+    );
+    const items = await db.all<{ id: string; n: number }>(
+      "SELECT i.xml_id AS id, count(*) AS n FROM patriot_import_items i JOIN patriot_import_runs r ON r.run_id = i.run_id WHERE r.result = 'ok' GROUP BY i.xml_id",
+    );
+    const states = await db.all<{ key_name: string; client_id: number; status: string }>(
+      'SELECT key_name, client_id, status FROM patriot_client_state',
+    );
     return { runs, items, states };
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
 /** No client lost: each is either a per-client file again, or in an uploaded batch (pending_import). */
-function assertNothingLost(dir: string, ids: string[]): { files: number; pending: number } {
-  const { visible, claimed } = xmlState(dir);
+async function assertNothingLost(dir: string, ids: string[]): Promise<{ files: number; pending: number }> {
+  const { visible, claimed } = await xmlState(dir);
   expect(claimed, 'claimed copies left after start-up').toEqual([]);
-  const st = dbState(dir);
+  const st = await dbState(dir);
   const pending = new Set(
     st.states
       .filter((x) => x.status === 'pending_import')
@@ -127,7 +153,7 @@ function assertNothingLost(dir: string, ids: string[]): { files: number; pending
     'clients neither on disk nor uploaded',
   ).toEqual([]);
   for (const x of visible) {
-    const text = readFileSync(path.join(dir, 'out', 'clients', x), 'utf8');
+    const text = await xmlText(dir, x);
     expect(text, `${x} is whole`).toMatch(/<\/Clients>\s*$/);
   }
   expect(
@@ -163,8 +189,8 @@ async function finishAndCheck(dir: string, ids: string[]): Promise<void> {
     const shared = idsOfCombined(text);
     expect(new Set(shared).size, `no client twice in ${f}`).toBe(shared.length);
   }
-  expect(xmlState(dir)).toEqual({ visible: [], claimed: [] });
-  const st = dbState(dir);
+  expect(await xmlState(dir)).toEqual({ visible: [], claimed: [] });
+  const st = await dbState(dir);
   expect(st.states.filter((x) => x.status !== 'pending_import' && x.status !== 'imported')).toEqual([]);
   expect(st.states.length).toBe(ids.length);
   const dup = st.items.filter((i) => i.n > 1);
@@ -196,7 +222,7 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
       () => undefined,
     );
     await until(() => existsSync(path.join(work, 'put.pid')), 30_000);
-    const atKill = xmlState(dir);
+    const atKill = await xmlState(dir);
     await s.kill9();
     try {
       process.kill(Number(readFileSync(path.join(work, 'put.pid'), 'utf8')), 'SIGKILL'); // the orphaned wrapper
@@ -208,9 +234,9 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
 
     s = await startServer({ dataDir: dir, config: smbConfig(), name: 'import-crash-upload-restart' });
     await s.stop();
-    const after = assertNothingLost(dir, ids);
+    const after = await assertNothingLost(dir, ids);
     expect(after).toEqual({ files: ids.length, pending: 0 });
-    const st = dbState(dir);
+    const st = await dbState(dir);
     expect(st.runs.map((r) => [r.result, r.error])).toEqual([
       ['failed', 'interrupted (process stopped during the run)'],
     ]);
@@ -242,24 +268,23 @@ describe.skipIf(unavailable)('crash during a Patriot import run (real smbd)', ()
         () => 'killed',
       );
       if (delay === 'recorded') {
-        const db = new Database(path.join(dir, 'fieldhub.sqlite'), { readonly: true });
-        const items = db
-          .prepare(
+        const db = await openStore(dir, { readonly: true });
+        const items = () =>
+          db.column<number>(
             "SELECT count(*) FROM patriot_import_items i JOIN patriot_import_runs r ON r.run_id = i.run_id WHERE r.result = 'running'",
-          )
-          .pluck();
+          );
         try {
-          await until(() => (items.get() as number) > 0, 30_000, 2);
+          await until(async () => (await items())[0]! > 0, 30_000, 2);
         } finally {
-          db.close();
+          await db.close();
         }
       } else await sleep(delay);
-      const atKill = xmlState(dir);
+      const atKill = await xmlState(dir);
       await s.kill9();
       const result = await run;
       s = await startServer({ dataDir: dir, config: smbConfig(), name: 'import-crash-points-restart' });
       await s.stop();
-      const after = assertNothingLost(dir, ids);
+      const after = await assertNothingLost(dir, ids);
       kills.push({
         delayMs: delay,
         runResult: result,
@@ -322,17 +347,16 @@ describe.skipIf(unavailable)('SMB faults during an import run (real smbd)', () =
       failedWith = run.error ?? '';
       const n = await http(`${s.url}/admin/patriot/import-runs?limit=1`, { headers: ADMIN_AUTH });
       expect(n.status).toBe(200);
-      const db = new Database(path.join(dir, 'fieldhub.sqlite'), { readonly: true });
-      const alerts = db
-        .prepare("SELECT text FROM notifications WHERE module = 'patriot' AND level = 'alert'")
-        .pluck()
-        .all() as string[];
-      db.close();
+      const db = await openStore(dir, { readonly: true });
+      const alerts = await db.column<string>(
+        "SELECT text FROM notifications WHERE module = 'patriot' AND level = 'alert'",
+      );
+      await db.close();
       expect(
         alerts.some((a) => /import run failed|failed/i.test(a)),
         `alert notification (${name})`,
       ).toBe(true);
-      expect(xmlState(dir).visible.length).toBe(ids.length + 1);
+      expect((await xmlState(dir)).visible.length).toBe(ids.length + 1);
     } finally {
       await fixIt();
     }
@@ -343,7 +367,7 @@ describe.skipIf(unavailable)('SMB faults during an import run (real smbd)', () =
     const ok = await runImport(s);
     await s.stop();
     expect(ok).toMatchObject({ result: 'ok', clients: ids.length + 1 });
-    expect(xmlState(dir).visible).toEqual([]);
+    expect((await xmlState(dir)).visible).toEqual([]);
     report(`faults.smb.${name}`, { clients: ids.length + 1, failedWith, thenRecovered: ok.result });
   }
 

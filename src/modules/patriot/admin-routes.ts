@@ -9,11 +9,16 @@ import type { ZodApp } from '../../core/module.js';
 import { pageFields } from '../../core/paging.js';
 import type { Scheduler } from '../../core/scheduler.js';
 import { IMPORT_JOB, type ImportService } from './import/index.js';
+import { MAX_ID } from './schemas.js';
 import type { PatriotService } from './service.js';
 
 const tags = ['patriot'];
 const keyParams = z.object({ keyName: z.string().min(1).max(200) });
-const clientParams = z.object({ keyName: z.string().min(1).max(200), clientId: z.coerce.number().int().min(0) });
+// the API's client ids end at MAX_ID (INTEGER on PostgreSQL): a larger one is a 400 on both drivers, not a 500 there
+const clientParams = z.object({
+  keyName: z.string().min(1).max(200),
+  clientId: z.coerce.number().int().min(0).max(MAX_ID),
+});
 const clientsQuery = z
   .object({
     q: z.string().max(200).optional(),

@@ -44,6 +44,17 @@ async function markFailed(c: C, id: number, status: 'failed' | 'lost', error: st
   await notify(c, 'alert', note);
 }
 
+const NUL = '\u0000';
+/**
+ * A device column's text: as store.ts (str), but NULL for a value holding a NUL, which PostgreSQL
+ * keeps in no text column. The exact value stays in `fields` (JSON escapes the NUL), and
+ * deviceRecord serves a NULL column from `fields`: the device reads back as it came.
+ */
+const col = (v: unknown): string | null => {
+  const t = str(v);
+  return t !== null && t.includes(NUL) ? null : t;
+};
+
 const COLS =
   'mac, name, vendor, last_ip, present_last_scan, last_connection, sync_hub_node, fields, created_at, updated_at';
 const VALUES = 'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)';
@@ -100,11 +111,11 @@ async function applyDevices(c: C, id: number, node: string, devices: DeviceIn[],
     }
     const r = await c.query<{ inserted: boolean }>(sql, [
       d.mac,
-      str(f.devName),
-      str(f.devVendor),
-      str(f.devLastIP),
+      col(f.devName),
+      col(f.devVendor),
+      col(f.devLastIP),
       int(f.devPresentLastScan),
-      str(f.devLastConnection),
+      col(f.devLastConnection),
       node,
       JSON.stringify(f),
       now,
@@ -139,14 +150,19 @@ async function applyRows(c: C, p: ProcessItem, rows: unknown[]) {
 async function applyOne(c: C, p: ProcessItem & { outcome: 'ok' }, behavior: Behavior): Promise<Counts | undefined> {
   const parsed = p.parsed;
   if (parsed.kind === 'devices') {
-    const { inserted, updated } = await applyDevices(c, p.id, p.node, parsed.devices, behavior);
-    const skipped = parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '';
+    // PostgreSQL keeps no NUL in text: a device whose MAC holds one cannot be keyed here (SQLite keeps it)
+    const storable = parsed.devices.filter((d) => !d.mac.includes(NUL));
+    const unkeyable = parsed.devices.length - storable.length;
+    const { inserted, updated } = await applyDevices(c, p.id, p.node, storable, behavior);
+    const skipped =
+      (parsed.skipped ? `, ${parsed.skipped} skipped (no devMac or duplicate)` : '') +
+      (unkeyable ? `, ${unkeyable} skipped (a NUL in devMac)` : '');
     await notify(
       c,
       'info',
       `${TAG} Processed ${p.encoded} from "${p.node}": inserted "${inserted}" new devices, updated ${updated}${skipped}`,
     );
-    return { inserted, updated, skipped: parsed.skipped };
+    return { inserted, updated, skipped: parsed.skipped + unkeyable };
   }
   await applyRows(c, p, parsed.rows);
   await notify(c, 'info', `${TAG} Processed ${p.encoded} from "${p.node}": ${parsed.rows.length} ${p.plugin} rows`);

@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { onPostgres, pgUrlFor } from '../../helpers/driver.js';
 import { MARK } from './values.js';
 
 export const ADMIN_TOKEN = 'fuzz-admin-token-0123456789';
@@ -53,8 +54,9 @@ export function makeSandbox(extra: Record<string, unknown> = {}): Sandbox {
   const overrides = {
     dataDir,
     server: { logLevel: 'info', host: '127.0.0.1', port: 0 },
-    // NORMAL: the fuzz is about input, not power loss; it keeps the thousands of commits fast
-    store: { synchronous: 'NORMAL' },
+    // NORMAL: the fuzz is about input, not power loss; it keeps the thousands of commits fast.
+    // The PostgreSQL run (vitest.resilience.pg.config.ts): the data dir's own database
+    store: onPostgres ? { driver: 'postgres', url: pgUrlFor(dataDir) } : { synchronous: 'NORMAL' },
     admin: { token: ADMIN_TOKEN },
     sync: { apiToken: SYNC_TOKEN },
     conduit: { throttleSeconds: 0 },
