@@ -82,8 +82,9 @@ export function isUnavailable(err: unknown): boolean {
   if (!e) return false;
   if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(e.code))
     return true;
-  // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions
-  if (e.code && (e.code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(e.code))) return true;
+  // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions,
+  // 57014 query_canceled (store.pool.statementTimeoutMs ran out: an overloaded database, try again later)
+  if (e.code && (e.code.startsWith('08') || ['57P01', '57P02', '57P03', '57014'].includes(e.code))) return true;
   return /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(e.message ?? '');
 }
 

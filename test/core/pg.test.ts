@@ -140,6 +140,16 @@ describe.skipIf(skip)('PostgreSQL store', () => {
     expect(await count('SELECT count(*)::int AS n FROM runs')).toBe(slots);
   });
 
+  it('a statement that runs past store.pool.statementTimeoutMs is unavailable (503 + Retry-After), not a 500', async () => {
+    const { url } = await fresh();
+    const s = await PgStore.open({ url, max: 2, statementTimeoutMs: 100 });
+    onTestFinished(() => s.close());
+    const err = await s.query('SELECT pg_sleep(2)').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(classify(err)).toMatchObject({ statusCode: 503 });
+    expect((await s.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
   it('answers unavailable while PostgreSQL is down and recovers without reopening; no secret in errors', async () => {
     const { open } = await fresh();
     const s = await open();
