@@ -107,7 +107,8 @@ export class XmlBatches {
           if (text === undefined) return { ok: false };
           const dir = path.dirname(e.file);
           if (text === null) {
-            await unlinkIfExists(e.file);
+            // no client: its file goes; nothing to make durable when there was none (nor its folder)
+            if (!(await unlinkIfExists(e.file))) return { ok: false };
           } else {
             const temp = await writeTemp(e.file, text).catch(async (err: NodeJS.ErrnoException) => {
               if (err.code !== 'ENOENT') throw err;

@@ -1,7 +1,8 @@
 /**
  * POST /admin/patriot/keys/:keyName/clients/:clientId/resend: a client id past the API's MAX_ID is
  * a 400 on both drivers (it was a 500 on PostgreSQL, whose client_id is INTEGER; found by the
- * resilience fuzz there); an id in range without a client stays a 404; a client's is a 200.
+ * resilience fuzz there); an id in range without a client stays a 404, also before the key has any
+ * client (on SQLite that was a 500: the fsync of a folder not yet made); a client's is a 200.
  */
 import { describe, expect, it } from 'vitest';
 import { MAX_ID } from '../../../src/modules/patriot/schemas.js';
@@ -13,7 +14,8 @@ describe('admin resend of a client', () => {
     const t = await buildPatriot();
     const resend = (id: number | string) =>
       t.app.inject({ method: 'POST', url: `/admin/patriot/keys/Alarm24/clients/${id}/resend`, headers: ADMIN });
-    // a client first: on SQLite a resend before the key's XML folder exists is a 500 of its own (ENOENT, reported)
+    // before the key has a client (no XML folder yet): 404, not a 500
+    expect((await resend(7)).statusCode).toBe(404);
     expect((await t.req(KEY_A, 'PUT', '/clients', { client_id: 7, info: INFO })).statusCode).toBe(201);
     expect((await resend(MAX_ID + 1)).statusCode).toBe(400);
     expect((await resend('9223372036854775808')).statusCode).toBe(400);
