@@ -85,7 +85,10 @@ export function isUnavailable(err: unknown): boolean {
   // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions,
   // 57014 query_canceled (store.pool.statementTimeoutMs ran out: an overloaded database, try again later)
   if (e.code && (e.code.startsWith('08') || ['57P01', '57P02', '57P03', '57014'].includes(e.code))) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(e.message ?? '');
+  // pg's own words for a pooled client whose server went away between two of its queries
+  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|has encountered a connection error and is not queryable/i.test(
+    e.message ?? '',
+  );
 }
 
 /** `err` as the store's error: unavailability becomes StoreUnavailableError (503 + Retry-After), the rest as is. */
@@ -123,6 +126,12 @@ export class PgStore {
     });
     // an idle client that loses its server emits here; without a listener the process would crash
     pool.on('error', (err) => opts.onError?.(new Error(`postgres: ${err.message}`)));
+    // a checked-out client (inside a transaction, or held for a run) whose server goes away emits on
+    // itself, not on the pool: without a listener that would be an uncaught exception. Its query fails
+    // too, so the caller answers 503; this only keeps the process up and logs it.
+    pool.on('connect', (client) => {
+      client.on('error', (err) => opts.onError?.(new Error(`postgres: ${err.message}`)));
+    });
     const store = new PgStore(pool, opts);
     try {
       await store.migrate('core', CORE_MIGRATIONS, true);
